@@ -1,0 +1,120 @@
+"""The sweep ledger: one append-only JSON-lines file per sweep, ``<sweep_dir>/ledger.jsonl``.
+
+Every trial appends a ``start`` record when it is launched and an ``end`` record when it finishes
+(or fails). Records are single ``write`` calls of one line under an exclusive ``flock``, so
+parallel trials (joblib, submitit, Ray on one filesystem) never interleave, and a sweep that is
+killed leaves at worst a trial with a ``start`` and no ``end`` (an in-flight trial to re-run).
+
+Record fields::
+
+    job          int, Hydra's job number within the sweep
+    event        "start" | "end"
+    status       "running" | "ok" | "failed"
+    params       {override key: value} of the swept parameters ("model/rnn": "lstm", "optimizer.lr_scale": 0.5)
+    objective    {"name", "direction", "value"} (value null unless status is ok)
+    metrics      {"val": {...}, "test": {...}}
+    n_params, epochs, wall_time_s, error, dir (the job's output directory, relative to the sweep dir)
+    time         unix time of the record
+"""
+
+import fcntl
+import json
+import math
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterator, Optional
+
+LEDGER_FILE = "ledger.jsonl"
+
+
+@dataclass
+class Trial:
+    """A trial as folded from its ledger records (the last record of a job wins)."""
+
+    job: int
+    status: str
+    params: dict[str, Any]
+    objective_name: Optional[str] = None
+    direction: Optional[str] = None
+    value: Optional[float] = None
+    metrics: dict[str, Any] = field(default_factory=dict)
+    error: Optional[str] = None
+    dir: Optional[str] = None
+    record: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "ok" and self.value is not None and math.isfinite(self.value)
+
+
+def append_record(sweep_dir: "str | os.PathLike[str]", record: dict[str, Any]) -> None:
+    """Append one record to the sweep's ledger atomically (safe across processes)."""
+    path = Path(sweep_dir) / LEDGER_FILE
+    path.parent.mkdir(parents=True, exist_ok=True)
+    record = {**record, "time": record.get("time", time.time())}
+    line = (json.dumps(record, sort_keys=True, default=_default) + "\n").encode("utf-8")
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        try:
+            os.write(fd, line)
+            os.fsync(fd)
+        finally:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+    finally:
+        os.close(fd)
+
+
+def iter_records(sweep_dir: "str | os.PathLike[str]") -> Iterator[dict[str, Any]]:
+    """Yield the ledger's records in order. A torn last line (power loss) is skipped."""
+    path = Path(sweep_dir) / LEDGER_FILE
+    if not path.exists():
+        return
+    with open(path, encoding="utf-8") as handle:
+        for number, line in enumerate(handle, start=1):
+            line = line.strip()
+            if not line:
+                continue
+            try:
+                yield json.loads(line)
+            except json.JSONDecodeError as exc:
+                if handle.read(1) == "":  # torn final line: the writer died mid-record
+                    return
+                raise ValueError(f"{path}:{number}: corrupt ledger record ({exc})") from exc
+
+
+def load_trials(sweep_dir: "str | os.PathLike[str]") -> list[Trial]:
+    """Fold the ledger into one :class:`Trial` per job, ordered by job number."""
+    latest: dict[int, dict[str, Any]] = {}
+    for record in iter_records(sweep_dir):
+        job = int(record["job"])
+        merged = {**latest.get(job, {}), **record}
+        latest[job] = merged
+    trials = []
+    for job in sorted(latest):
+        rec = latest[job]
+        objective = rec.get("objective") or {}
+        value = objective.get("value")
+        trials.append(
+            Trial(
+                job=job,
+                status=rec.get("status", "running"),
+                params=dict(rec.get("params") or {}),
+                objective_name=objective.get("name"),
+                direction=objective.get("direction"),
+                value=None if value is None else float(value),
+                metrics=dict(rec.get("metrics") or {}),
+                error=rec.get("error"),
+                dir=rec.get("dir"),
+                record=rec,
+            )
+        )
+    return trials
+
+
+def _default(value: Any) -> Any:
+    if hasattr(value, "item"):
+        return value.item()
+    return str(value)

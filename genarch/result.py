@@ -1,0 +1,72 @@
+"""``result.json``: what one training run leaves behind for the sweeper, the ledger and analysis.
+
+Schema (every key always present)::
+
+    status        "ok" | "failed"
+    error         null, or "<ExceptionType>: message" for a failed run
+    objective     {"name": "val_auroc", "direction": "maximize" | "minimize", "value": float | null}
+    hparams       every resolved config value as flat dotted keys ("model.stem.filters": 32)
+    overrides     the task overrides Hydra composed this run from (["model/rnn=lstm", ...])
+    metrics       {"val": {...}, "test": {...}} floats, "pearson_r/<output>" per output for regression
+    n_params      trainable parameter count (null if the model never built)
+    epochs        epochs run
+    wall_time_s   seconds from start to end of the run
+    seed          the seed used
+    version       genarch version
+    task          "binary" | "regression"
+"""
+
+import math
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Optional
+
+from genarch import __version__
+from genarch.io import atomic_write_json
+
+RESULT_FILE = "result.json"
+
+
+@dataclass
+class Objective:
+    name: str
+    direction: str  # "maximize" | "minimize"
+    value: Optional[float] = None
+
+    def __post_init__(self) -> None:
+        if self.direction not in ("maximize", "minimize"):
+            raise ValueError(f"objective direction must be 'maximize' or 'minimize', got {self.direction!r}")
+
+
+@dataclass
+class RunResult:
+    status: str
+    objective: Objective
+    hparams: dict[str, Any] = field(default_factory=dict)
+    overrides: list[str] = field(default_factory=list)
+    metrics: dict[str, dict[str, float]] = field(default_factory=dict)
+    n_params: Optional[int] = None
+    epochs: int = 0
+    wall_time_s: float = 0.0
+    seed: Optional[int] = None
+    task: Optional[str] = None
+    error: Optional[str] = None
+    version: str = __version__
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        value = data["objective"]["value"]
+        if value is not None and not math.isfinite(value):
+            data["objective"]["value"] = None
+        return data
+
+    def write(self, directory: "str | Path") -> Path:
+        return atomic_write_json(Path(directory) / RESULT_FILE, self.to_dict())
+
+
+def read_result(directory: "str | Path") -> dict[str, Any]:
+    import json
+
+    path = Path(directory) / RESULT_FILE
+    with open(path, encoding="utf-8") as handle:
+        return json.load(handle)
