@@ -1,0 +1,243 @@
+"""Parsers of on-disk formats into :class:`RawSeqs`: sequences (strings or one-hot), targets, ids, lines.
+
+Every parser reports bad input as :class:`DataError` naming the file and the line (1-based, counting
+the header) or the key (column, id) at fault.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import zlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Optional, Sequence, Union
+
+import numpy as np
+
+from genarch.data.errors import DataError
+
+PathLike = Union[str, Path]
+
+
+@dataclass
+class RawSeqs:
+    """Parsed records of one file (or a pool of files) before encoding."""
+
+    seqs: Optional[list[str]]  # strings, or None when ``x`` holds ready one-hot arrays
+    y: np.ndarray  # float32 (N, T)
+    ids: np.ndarray  # str (N,)
+    lines: np.ndarray  # int (N,) 1-based line in ``source`` (0 when not applicable)
+    source: str
+    target_names: list[str]
+    x: Optional[np.ndarray] = None  # uint8 (N, 4, L) when already one-hot
+    groups: Optional[np.ndarray] = None  # records that must stay in the same split (e.g. a peak and its shuffle)
+    extra: dict = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return len(self.y)
+
+    def subset(self, index: np.ndarray) -> "RawSeqs":
+        index = np.asarray(index)
+        return RawSeqs(
+            seqs=None if self.seqs is None else [self.seqs[i] for i in index], y=self.y[index], ids=self.ids[index],
+            lines=self.lines[index], source=self.source, target_names=list(self.target_names),
+            x=None if self.x is None else self.x[index], groups=None if self.groups is None else self.groups[index],
+            extra=dict(self.extra),
+        )
+
+
+def require_file(path: PathLike, what: str = "data file") -> Path:
+    path = Path(path)
+    if not path.exists():
+        raise DataError(f"{what} not found (set data_root / GENARCH_DATA, or run `python -m genarch.data fetch`)", path)
+    if path.is_dir():
+        raise DataError(f"expected a file, found a directory", path)
+    if path.stat().st_size == 0:
+        raise DataError("file is empty", path)
+    return path
+
+
+def read_text(path: PathLike) -> str:
+    """Whole file as text; transparently gunzips ``.gz``; truncated or corrupt gzip is a DataError."""
+    path = require_file(path)
+    try:
+        if path.suffix == ".gz":
+            with gzip.open(path, "rb") as fh:
+                data = fh.read()
+        else:
+            data = path.read_bytes()
+    except (EOFError, gzip.BadGzipFile, zlib.error, OSError) as err:
+        raise DataError(f"cannot read compressed file (truncated or corrupt gzip?): {err}", path) from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        line = data[: err.start].count(b"\n") + 1
+        raise DataError(f"not UTF-8 text (byte {data[err.start]:#x})", path, line) from None
+    if not text.strip():
+        raise DataError("file is empty (no records)", path)
+    return text
+
+
+def _sep_for(path: Path, sep: Optional[str]) -> str:
+    if sep is not None:
+        return "\t" if sep in ("tab", "\\t") else sep
+    name = path.name.lower().removesuffix(".gz")
+    return "," if name.endswith(".csv") else "\t"
+
+
+def read_table(path: PathLike, seq_column: Union[str, int] = "sequence",
+               target_columns: Optional[Sequence[Union[str, int]]] = None, id_column: Union[str, int, None] = None,
+               sep: Optional[str] = None, header: bool = True, extra_columns: Sequence[Union[str, int]] = ()) -> RawSeqs:
+    """A CSV/TSV (optionally gzip) with a sequence column and one or more numeric target columns.
+
+    Columns are named by header name, or by 0-based position (always so when ``header=False``).
+    ``target_columns=None`` takes every column other than the sequence and id columns.
+    """
+    import pandas as pd
+
+    path = require_file(path)
+    text = read_text(path)
+    sep = _sep_for(path, sep)
+    try:
+        frame = pd.read_csv(io.StringIO(text), sep=sep, header=0 if header else None, dtype=str,
+                            skip_blank_lines=False, keep_default_na=False, na_values=[""])
+    except pd.errors.EmptyDataError:
+        raise DataError("file is empty (no header or records)", path) from None
+    except pd.errors.ParserError as err:
+        raise DataError(f"malformed table: {err}", path) from None
+    first_line = 2 if header else 1
+    lines_all = np.arange(len(frame)) + first_line
+    blank = frame.isna().all(axis=1).to_numpy()
+    frame, lines_all = frame[~blank].reset_index(drop=True), lines_all[~blank]
+    if len(frame) == 0:
+        raise DataError("file has a header but no records", path)
+    columns = list(frame.columns)
+
+    def column(key: Union[str, int]) -> str:
+        if isinstance(key, int) or (not header and str(key).isdigit()):
+            k = int(key)
+            if not 0 <= k < len(columns):
+                raise DataError(f"no column number {k}; the file has {len(columns)} columns", path, key=str(key))
+            return columns[k]
+        if key not in columns:
+            raise DataError(f"missing column {key!r}; columns are {columns}", path, key=str(key))
+        return key
+
+    seq_col = column(seq_column)
+    id_col = None if id_column is None else column(id_column)
+    if target_columns is None:
+        targets = [c for c in columns if c not in (seq_col, id_col)]
+    else:
+        targets = [column(c) for c in ([target_columns] if isinstance(target_columns, (str, int)) else target_columns)]
+    if not targets:
+        raise DataError("no target columns", path, key="target_columns")
+
+    seqs = frame[seq_col]
+    missing = seqs.isna().to_numpy()
+    if missing.any():
+        raise DataError(f"empty sequence in column {seq_col!r}", path, int(lines_all[np.argmax(missing)]))
+    y = np.empty((len(frame), len(targets)), dtype=np.float32)
+    for j, name in enumerate(targets):
+        values = pd.to_numeric(frame[name], errors="coerce").to_numpy(dtype=np.float64)
+        bad = np.isnan(values)
+        if bad.any():
+            i = int(np.argmax(bad))
+            raw = frame[name].iloc[i]
+            what = "missing (NaN) target" if raw is None or (isinstance(raw, float)) or str(raw).strip().lower() in (
+                "nan", "na", "") else f"non-numeric target {raw!r}"
+            raise DataError(f"{what} in column {name!r}", path, int(lines_all[i]), key=str(name))
+        y[:, j] = values
+    ids = (frame[id_col].astype(str).to_numpy() if id_col is not None
+           else np.array([f"{path.name}:{ln}" for ln in lines_all]))
+    if id_col is not None:
+        check_unique_ids(ids, lines_all, path)
+    extra = {str(c): frame[column(c)].to_numpy() for c in extra_columns}
+    return RawSeqs(seqs=seqs.tolist(), y=y, ids=ids, lines=lines_all, source=str(path),
+                   target_names=[str(t) for t in targets], extra=extra)
+
+
+def check_unique_ids(ids: np.ndarray, lines: np.ndarray, path: PathLike) -> None:
+    seen: dict[str, int] = {}
+    for ident, line in zip(ids.tolist(), lines.tolist()):
+        if ident in seen:
+            raise DataError(f"duplicate id {ident!r} (first seen on line {seen[ident]})", path, int(line), key=ident)
+        seen[ident] = line
+
+
+def parse_fasta(text: str, source: str = "<fasta>") -> tuple[list[str], list[str], list[int]]:
+    """FASTA text -> (ids, sequences, header line numbers). Multi-line records and blank lines allowed."""
+    ids: list[str] = []
+    seqs: list[str] = []
+    lines: list[int] = []
+    chunks: list[str] = []
+    seen: dict[str, int] = {}
+    for number, line in enumerate(text.splitlines(), start=1):
+        line = line.strip()
+        if not line or line.startswith(";"):
+            continue
+        if line.startswith(">"):
+            if ids:
+                seqs.append("".join(chunks))
+                if not seqs[-1]:
+                    raise DataError(f"record {ids[-1]!r} has no sequence", source, lines[-1], key=ids[-1])
+            ident = line[1:].split(None, 1)[0] if len(line) > 1 and not line[1].isspace() else ""
+            if not ident:
+                raise DataError("FASTA header without an id", source, number)
+            if ident in seen:
+                raise DataError(f"duplicate id {ident!r} (first seen on line {seen[ident]})", source, number, key=ident)
+            seen[ident] = number
+            ids.append(ident)
+            lines.append(number)
+            chunks = []
+        else:
+            if not ids:
+                raise DataError("sequence data before the first '>' header (not FASTA?)", source, number)
+            chunks.append(line)
+    if not ids:
+        raise DataError("no FASTA records", source)
+    seqs.append("".join(chunks))
+    if not seqs[-1]:
+        raise DataError(f"record {ids[-1]!r} has no sequence", source, lines[-1], key=ids[-1])
+    return ids, seqs, lines
+
+
+def read_fasta(path: PathLike) -> tuple[list[str], list[str], list[int]]:
+    path = require_file(path)
+    return parse_fasta(read_text(path), str(path))
+
+
+def read_fasta_with_targets(fasta: PathLike, targets: PathLike, id_column: Union[str, int] = "id",
+                            target_columns: Optional[Sequence[Union[str, int]]] = None, sep: Optional[str] = None,
+                            header: bool = True) -> RawSeqs:
+    """FASTA of sequences + a CSV/TSV of targets keyed by the FASTA ids (every id on both sides)."""
+    ids, seqs, lines = read_fasta(fasta)
+    tpath = require_file(targets)
+    # read the target table with the id column in the 'sequence' slot (it is only text)
+    table = read_table(tpath, seq_column=id_column, target_columns=target_columns, sep=sep, header=header)
+    table_ids = np.asarray(table.seqs, dtype=object)
+    check_unique_ids(table_ids.astype(str), table.lines, tpath)
+    row_of = {k: i for i, k in enumerate(table_ids.tolist())}
+    missing = [(i, l) for i, l in zip(ids, lines) if i not in row_of]
+    if missing:
+        raise DataError(f"{len(missing)} FASTA record(s) have no targets in {tpath} (first: {missing[0][0]!r}); "
+                        f"{len(ids)} sequences vs {len(table_ids)} target rows", fasta, missing[0][1], key=missing[0][0])
+    if len(table_ids) != len(ids):
+        fasta_ids = set(ids)
+        extra = next(k for k in table_ids.tolist() if k not in fasta_ids)
+        raise DataError(f"target row for id {extra!r} has no FASTA record in {fasta}; "
+                        f"{len(ids)} sequences vs {len(table_ids)} target rows", tpath,
+                        int(table.lines[row_of[extra]]), key=extra)
+    order = np.array([row_of[i] for i in ids])
+    return RawSeqs(seqs=seqs, y=table.y[order], ids=np.array(ids), lines=np.array(lines), source=str(fasta),
+                   target_names=table.target_names)
+
+
+def load_npy(path: PathLike, allow_pickle: bool = False) -> np.ndarray:
+    path = require_file(path)
+    try:
+        return np.load(path, allow_pickle=allow_pickle)
+    except ValueError as err:
+        raise DataError(f"cannot load .npy: {err}", path) from None
+    except (OSError, EOFError) as err:
+        raise DataError(f"cannot load .npy (truncated or not a .npy file?): {err}", path) from None
