@@ -14,6 +14,7 @@ Schema (every key always present)::
     seed          the seed used
     version       genarch version
     task          "binary" | "regression"
+    extra         run facts: best_epoch, threads, split sizes, dataset name
 """
 
 import math
@@ -51,6 +52,7 @@ class RunResult:
     seed: Optional[int] = None
     task: Optional[str] = None
     error: Optional[str] = None
+    extra: dict[str, Any] = field(default_factory=dict)
     version: str = __version__
 
     def to_dict(self) -> dict[str, Any]:

@@ -1,0 +1,36 @@
+"""``python -m genarch [overrides] [-m]``: one run, or a search stage with ``+stage=N -m``."""
+
+import re
+import sys
+
+import hydra
+from omegaconf import DictConfig
+
+# Plain Hydra parses `+stage=3` as the integer 3 and refuses it as a config group option
+# ("Config group override must be a string"). Stage names are file names, so genarch quotes a
+# stage value before Hydra parses it: `+stage=3` -> `+stage='3'`, also `stage=4a`, `++stage=...`.
+_STAGE_ARG = re.compile(r"^(?P<prefix>\+{0,2}|~)(?P<key>stage)=(?P<value>[^'\"\s,()\[\]{}]+)$")
+
+
+def quote_stage_args(argv: list[str]) -> list[str]:
+    quoted = []
+    for arg in argv:
+        match = _STAGE_ARG.match(arg)
+        quoted.append(f"{match['prefix']}{match['key']}='{match['value']}'" if match else arg)
+    return quoted
+
+
+@hydra.main(version_base="1.3", config_path="conf", config_name="config")
+def main(cfg: DictConfig) -> float:
+    from genarch.app import run
+
+    return run(cfg)
+
+
+def cli() -> None:
+    sys.argv = [sys.argv[0], *quote_stage_args(sys.argv[1:])]
+    main()
+
+
+if __name__ == "__main__":
+    cli()

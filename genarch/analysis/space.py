@@ -1,0 +1,209 @@
+"""The declared search space of a stage: parse ``hydra.sweeper.params`` with Hydra's own grammar.
+
+A stage file (``conf/stage/*.yaml``) declares each swept parameter as a Hydra sweep override
+(``choice(...)``, ``a,b,c``, ``interval(a, b)``, ``tag(log, interval(a, b))``, ``range(a, b)``).
+:func:`parse_params` turns them into :class:`Domain` objects, and ``Domain.format`` / the
+``format_*`` helpers write them back in the same grammar, so a suggested stage is parsed by the
+sweeper exactly like a hand-written one.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping, Optional, Sequence
+
+import yaml
+
+
+@dataclass
+class Domain:
+    key: str
+    kind: str  # "choice" | "interval" | "range" | "fixed"
+    raw: str
+    values: list[Any] = field(default_factory=list)  # choice / range (expanded) / fixed
+    low: Optional[float] = None
+    high: Optional[float] = None
+    log: bool = False
+    step: int = 1
+    integer: bool = False
+
+    @property
+    def numeric(self) -> bool:
+        if self.kind in ("interval", "range"):
+            return True
+        return bool(self.values) and all(_is_number(v) for v in self.values)
+
+    def format(self) -> str:
+        if self.kind == "choice":
+            return format_choice(self.values)
+        if self.kind == "interval":
+            return format_interval(self.low, self.high, log=self.log, integer=self.integer)
+        if self.kind == "range":
+            return format_range(int(self.low), int(self.high), self.step)
+        return format_value(self.values[0]) if self.values else self.raw
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _parser():
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    return OverridesParser.create()
+
+
+def param_text(value: Any) -> str:
+    """A params value as written in YAML (``yaml.safe_load`` may have turned ``5`` into an int)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if value is None:
+        return "null"
+    if isinstance(value, (list, tuple)):
+        return ",".join(param_text(v) for v in value)
+    return str(value)
+
+
+def parse_domain(key: str, text: Any) -> Domain:
+    from hydra.core.override_parser.types import ChoiceSweep, IntervalSweep, RangeSweep
+
+    raw = param_text(text)
+    override = _parser().parse_overrides([f"{key}={raw}"])[0]
+    value = override.value()
+    if isinstance(value, ChoiceSweep):
+        return Domain(key, "choice", raw, values=list(value.list))
+    if isinstance(value, IntervalSweep):
+        integer = isinstance(value.start, int) and isinstance(value.end, int) and "int" in (value.tags or set())
+        return Domain(key, "interval", raw, low=float(value.start), high=float(value.end),
+                      log="log" in (value.tags or set()), integer=integer)
+    if isinstance(value, RangeSweep):
+        values = list(_expand_range(value.start, value.stop, value.step))
+        return Domain(key, "range", raw, values=values, low=value.start, high=value.stop, step=int(value.step or 1))
+    return Domain(key, "fixed", raw, values=[value])
+
+
+def _expand_range(start: Any, stop: Any, step: Any) -> list[Any]:
+    step = step or 1
+    out, v = [], start
+    while (step > 0 and v < stop) or (step < 0 and v > stop):
+        out.append(v)
+        v += step
+    return out
+
+
+def parse_params(params: Mapping[str, Any]) -> dict[str, Domain]:
+    return {str(key): parse_domain(str(key), value) for key, value in params.items()}
+
+
+def format_value(value: Any) -> str:
+    """One value in Hydra override grammar, quoted only where it would otherwise change type."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if value is None:
+        return "null"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        return format_float(value)
+    text = str(value)
+    try:
+        parsed = _parser().parse_overrides([f"k={text}"])[0].value()
+    except Exception:  # noqa: BLE001 - anything the grammar rejects gets quoted
+        parsed = None
+    if isinstance(parsed, str) and parsed == text:
+        return text
+    return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def format_float(value: float, digits: int = 4) -> str:
+    if math.isinf(value) or math.isnan(value):
+        return {True: "inf", False: "-inf"}[value > 0] if math.isinf(value) else "nan"
+    text = f"{value:.{digits}g}"
+    if "e" in text or "E" in text:
+        mantissa, exponent = text.lower().split("e")
+        if "." not in mantissa:
+            mantissa += ".0"
+        return f"{mantissa}e{int(exponent)}"
+    if "." not in text:
+        text += ".0"
+    return text
+
+
+def format_choice(values: Sequence[Any]) -> str:
+    return "choice(" + ", ".join(format_value(v) for v in values) + ")"
+
+
+def format_interval(low: float, high: float, *, log: bool = False, integer: bool = False) -> str:
+    if integer:
+        body = f"interval({int(low)}, {int(high)})"
+        return f"tag(log, int, {body})" if log else f"tag(int, {body})"
+    body = f"interval({format_float(low)}, {format_float(high)})"
+    return f"tag(log, {body})" if log else body
+
+
+def format_range(start: int, stop: int, step: int = 1) -> str:
+    return f"range({start}, {stop})" if step == 1 else f"range({start}, {stop}, {step})"
+
+
+@dataclass
+class Stage:
+    """A stage file (or the params a sweep recorded) and its parsed domains."""
+
+    path: Optional[Path]
+    text: Optional[str]
+    params: dict[str, str]
+    domains: dict[str, Domain]
+    name: Optional[str] = None
+    sweeper: dict[str, Any] = field(default_factory=dict)  # budget, num_workers, optimizer...
+
+    @property
+    def inferred(self) -> bool:
+        return self.text is None
+
+
+def _sweeper_section(data: Any) -> dict[str, Any]:
+    try:
+        section = data["hydra"]["sweeper"]
+    except (KeyError, TypeError):
+        return {}
+    return dict(section) if isinstance(section, Mapping) else {}
+
+
+def load_stage(path: "str | Path") -> Stage:
+    path = Path(path)
+    text = path.read_text(encoding="utf-8")
+    data = yaml.safe_load(text) or {}
+    sweeper = _sweeper_section(data)
+    params = sweeper.get("params") or {}
+    if not isinstance(params, Mapping):
+        raise ValueError(f"{path}: hydra.sweeper.params is not a mapping")
+    params_text = {str(k): param_text(v) for k, v in params.items()}
+    return Stage(path=path, text=text, params=params_text, domains=parse_params(params_text),
+                 name=path.stem, sweeper={k: v for k, v in sweeper.items() if k != "params"})
+
+
+def stage_from_params(params: Mapping[str, Any], *, name: Optional[str] = None,
+                      sweeper: Optional[Mapping[str, Any]] = None) -> Stage:
+    """A stage known only from its params (a sweep's multirun.yaml): no file text to edit."""
+    params_text = {str(k): param_text(v) for k, v in params.items()}
+    return Stage(path=None, text=None, params=params_text, domains=parse_params(params_text), name=name,
+                 sweeper=dict(sweeper or {}))
+
+
+def infer_domain(key: str, kind: str, values: Sequence[Any]) -> Domain:
+    """A domain for a parameter nobody declared (CSV input): what the trials actually covered."""
+    distinct = sorted({v for v in values}, key=lambda v: (str(type(v)), v))
+    if kind == "categorical":
+        return Domain(key, "choice", format_choice(distinct), values=list(distinct))
+    numbers = [float(v) for v in values]
+    integral = all(float(v).is_integer() for v in numbers)
+    if integral and len(set(numbers)) <= 10:
+        ints = sorted({int(v) for v in numbers})
+        return Domain(key, "choice", format_choice(ints), values=ints)
+    low, high = min(numbers), max(numbers)
+    log = low > 0 and high / low >= 100
+    domain = Domain(key, "interval", "", low=low, high=high, log=log)
+    domain.raw = domain.format()
+    return domain

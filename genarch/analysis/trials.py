@@ -1,0 +1,317 @@
+"""Trials table: a finished sweep (ledger) or a CSV export -> one tidy DataFrame + parameter kinds.
+
+This is the only module that knows where trials come from; everything downstream sees a
+:class:`TrialTable`: one row per *usable* trial (finished, finite metric), one column per varying
+hyperparameter, plus ``value`` (the metric as recorded) and ``score`` (higher is better, i.e. the
+metric negated for ``minimize``).
+
+Parameter kinds:
+
+* ``categorical``: any parameter with a str / bool / None value (config-group choices such as
+  ``model/rnn``, flags such as ``model.rnn.bidirectional``). Values are kept as *labels*
+  (``"lstm"``, ``"true"``) in the frame; :attr:`TrialTable.originals` maps labels back to the
+  values the ledger held, so a suggested stage writes ``choice(true)`` and not ``choice('True')``.
+* ``numeric``: every parameter whose values are all int / float (``model.stem.filters``, even when
+  declared as ``choice(8, 16, 32, 64)``: the choices are ordered, so tree splits are thresholds and a
+  next stage narrows them to a contiguous sub-list).
+
+Degenerate inputs raise :class:`AnalysisInputError` with a message meant for the researcher.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable, Mapping, Optional, Sequence
+
+import numpy as np
+import pandas as pd
+
+MIN_TRIALS = 5
+VALUE = "value"
+SCORE = "score"
+JOB = "job"
+
+# columns of common trial exports that are bookkeeping, not hyperparameters
+META_COLUMNS = {
+    "number", "trial_id", "id", "job", "name", "run", "run_id", "state", "status", "datetime_start",
+    "datetime_complete", "duration", "created", "runtime", "sweep", "tags", "notes", "user", "host",
+    "hostname", "wall_time_s", "n_params", "epochs", "error", "dir", "time",
+}
+
+
+class AnalysisInputError(ValueError):
+    """The trials cannot be analysed (too few, all failed, no varying hyperparameter...)."""
+
+
+@dataclass
+class TrialTable:
+    frame: pd.DataFrame
+    params: list[str]
+    kinds: dict[str, str]
+    metric: str
+    direction: str
+    source: str
+    n_total: int
+    n_failed: int
+    originals: dict[str, dict[str, Any]] = field(default_factory=dict)
+    constant: dict[str, Any] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if self.direction not in ("maximize", "minimize"):
+            raise AnalysisInputError(f"direction must be 'maximize' or 'minimize', got {self.direction!r}")
+
+    @property
+    def n(self) -> int:
+        return len(self.frame)
+
+    @property
+    def score(self) -> np.ndarray:
+        return self.frame[SCORE].to_numpy(dtype=float)
+
+    @property
+    def values(self) -> np.ndarray:
+        return self.frame[VALUE].to_numpy(dtype=float)
+
+    def categories(self, param: str) -> list[str]:
+        """Labels of a categorical parameter, in first-seen order of the declared values if known."""
+        return list(self.originals.get(param, {}).keys())
+
+    def original(self, param: str, label: Any) -> Any:
+        if self.kinds[param] == "categorical":
+            return self.originals[param].get(label, label)
+        return label
+
+    def subset(self, mask: "np.ndarray | pd.Series", source: Optional[str] = None) -> "TrialTable":
+        frame = self.frame[np.asarray(mask, dtype=bool)].reset_index(drop=True)
+        return TrialTable(
+            frame=frame, params=list(self.params), kinds=dict(self.kinds), metric=self.metric,
+            direction=self.direction, source=source or self.source, n_total=len(frame), n_failed=0,
+            originals=self.originals, constant=dict(self.constant), notes=[],
+        )
+
+
+def label(value: Any) -> str:
+    """How a categorical value is shown and keyed: Hydra/YAML spelling for bool and None."""
+    if isinstance(value, bool) or isinstance(value, np.bool_):
+        return "true" if value else "false"
+    if value is None:
+        return "null"
+    return str(value)
+
+
+def _is_number(value: Any) -> bool:
+    if isinstance(value, (bool, np.bool_)):
+        return False
+    return isinstance(value, (int, float, np.integer, np.floating))
+
+
+def _is_missing(value: Any) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
+def build_table(
+    rows: Sequence[Mapping[str, Any]],
+    values: Sequence[Optional[float]],
+    ok: Sequence[bool],
+    *,
+    metric: str,
+    direction: str,
+    source: str,
+    jobs: Optional[Sequence[Any]] = None,
+    errors: Sequence[Optional[str]] = (),
+    declared_order: Optional[Mapping[str, Sequence[Any]]] = None,
+) -> TrialTable:
+    """Turn per-trial parameter dicts + metric values into a :class:`TrialTable` (or raise)."""
+    n_total = len(rows)
+    if n_total == 0:
+        raise AnalysisInputError(f"{source}: no trials recorded; nothing to analyse")
+    n_failed = sum(1 for flag in ok if not flag)
+    if n_failed == n_total:
+        first = next((e for e in errors if e), None)
+        hint = f" (first error: {first})" if first else ""
+        raise AnalysisInputError(f"{source}: all {n_total} trials failed; nothing to analyse{hint}")
+    notes: list[str] = []
+    keep = []
+    n_nonfinite = 0
+    for i, (flag, value) in enumerate(zip(ok, values)):
+        if not flag:
+            continue
+        if value is None or not math.isfinite(float(value)):
+            n_nonfinite += 1
+            continue
+        keep.append(i)
+    if n_failed:
+        notes.append(f"{n_failed} of {n_total} trials failed and are left out")
+    if n_nonfinite:
+        notes.append(f"{n_nonfinite} finished trials have a missing/NaN/infinite '{metric}' and are left out")
+    if len(keep) < MIN_TRIALS:
+        raise AnalysisInputError(
+            f"{source}: only {len(keep)} usable trial(s) with a finite '{metric}' "
+            f"(of {n_total}; {n_failed} failed, {n_nonfinite} non-finite); need at least {MIN_TRIALS}"
+        )
+    names: list[str] = []
+    for i in keep:
+        for key in rows[i]:
+            if key not in names:
+                names.append(key)
+    columns: dict[str, list[Any]] = {}
+    kinds: dict[str, str] = {}
+    originals: dict[str, dict[str, Any]] = {}
+    constant: dict[str, Any] = {}
+    params: list[str] = []
+    for name in names:
+        raw = [rows[i].get(name) for i in keep]
+        present = [v for v in raw if not _is_missing(v)]
+        if not present:
+            notes.append(f"'{name}' has no value in any usable trial and is ignored")
+            continue
+        numeric = all(_is_number(v) for v in present)
+        distinct = {label(v) if not numeric else float(v) for v in present}
+        if len(distinct) == 1 and len(present) == len(raw):
+            constant[name] = present[0]
+            notes.append(f"'{name}' is constant ({label(present[0])}) in all usable trials and is not analysed")
+            continue
+        if numeric:
+            column = [float(v) if not _is_missing(v) else np.nan for v in raw]
+            if len(present) < len(raw):
+                fill = float(np.nanmedian(column))
+                notes.append(f"'{name}' is missing in {len(raw) - len(present)} trial(s); filled with its median {fill:g}")
+                column = [fill if math.isnan(v) else v for v in column]
+            kinds[name] = "numeric"
+        else:
+            column = [label(v) if not _is_missing(v) else "<unset>" for v in raw]
+            if len(present) < len(raw):
+                notes.append(f"'{name}' is missing in {len(raw) - len(present)} trial(s); shown as <unset>")
+            order = [label(v) for v in (declared_order or {}).get(name, [])]
+            seen: dict[str, Any] = {}
+            for lab in order:
+                if lab in column:
+                    seen[lab] = None
+            for v in raw:
+                lab = label(v) if not _is_missing(v) else "<unset>"
+                seen.setdefault(lab, None)
+            mapping = {}
+            for v in list((declared_order or {}).get(name, [])) + raw:
+                lab = label(v) if not _is_missing(v) else "<unset>"
+                if lab in seen and lab not in mapping:
+                    mapping[lab] = v
+            originals[name] = {lab: mapping.get(lab, lab) for lab in seen}
+            kinds[name] = "categorical"
+        columns[name] = column
+        params.append(name)
+    if not params:
+        raise AnalysisInputError(
+            f"{source}: no hyperparameter varies across the {len(keep)} usable trials; nothing to explain"
+        )
+    frame = pd.DataFrame(columns)
+    frame[VALUE] = [float(values[i]) for i in keep]
+    frame[SCORE] = frame[VALUE] if direction == "maximize" else -frame[VALUE]
+    frame[JOB] = [jobs[i] if jobs is not None else i for i in keep]
+    if frame[VALUE].nunique() == 1:
+        raise AnalysisInputError(f"{source}: all {len(keep)} usable trials have the same '{metric}'; nothing to explain")
+    return TrialTable(
+        frame=frame, params=params, kinds=kinds, metric=metric, direction=direction, source=source,
+        n_total=n_total, n_failed=n_failed, originals=originals, constant=constant, notes=notes,
+    )
+
+
+def from_ledger(
+    sweep_dir: "str | Path",
+    *,
+    direction: Optional[str] = None,
+    declared_order: Optional[Mapping[str, Sequence[Any]]] = None,
+) -> TrialTable:
+    """Load ``<sweep_dir>/ledger.jsonl`` (via :func:`genarch.ledger.load_trials`)."""
+    from genarch.ledger import LEDGER_FILE, load_trials
+
+    sweep_dir = Path(sweep_dir)
+    if not (sweep_dir / LEDGER_FILE).exists():
+        raise AnalysisInputError(f"{sweep_dir}: no {LEDGER_FILE} (is this a genarch sweep directory?)")
+    trials = [t for t in load_trials(sweep_dir) if t.status != "running"]
+    running = sum(1 for t in load_trials(sweep_dir) if t.status == "running")
+    if not trials:
+        raise AnalysisInputError(f"{sweep_dir}: no finished trials in the ledger ({running} still running)")
+    metric = next((t.objective_name for t in trials if t.objective_name), None) or "objective"
+    found = next((t.direction for t in trials if t.direction), None)
+    table = build_table(
+        [t.params for t in trials],
+        [t.value for t in trials],
+        [t.status == "ok" for t in trials],
+        metric=metric,
+        direction=direction or found or "maximize",
+        source=str(sweep_dir),
+        jobs=[t.job for t in trials],
+        errors=[t.error for t in trials],
+        declared_order=declared_order,
+    )
+    if running:
+        table.notes.append(f"{running} trial(s) never finished (start without end) and are left out")
+    if not found and not direction:
+        table.notes.append("the ledger records no objective direction; assumed 'maximize'")
+    return table
+
+
+def from_csv(
+    path: "str | Path",
+    *,
+    metric: str,
+    direction: str = "maximize",
+    params: Optional[Iterable[str]] = None,
+    ignore: Iterable[str] = (),
+    declared_order: Optional[Mapping[str, Sequence[Any]]] = None,
+) -> TrialTable:
+    """Load a CSV export (Optuna ``trials_dataframe()``, W&B, ...): hyperparameter columns + a metric column.
+
+    Parameter columns are ``params`` if given; otherwise Optuna's ``params_*`` columns if present
+    (prefix stripped), else every column that is not the metric, not in ``ignore`` and not a
+    common bookkeeping column (number, state, datetime_*, ...). A ``state``/``status`` column, if
+    present, marks rows other than COMPLETE/ok/finished as failed.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise AnalysisInputError(f"{path}: no such CSV file")
+    frame = pd.read_csv(path)
+    if metric not in frame.columns:
+        raise AnalysisInputError(f"{path}: no metric column '{metric}' (columns: {', '.join(map(str, frame.columns))})")
+    ignore = set(ignore)
+    if params is not None:
+        names = list(params)
+        missing = [n for n in names if n not in frame.columns]
+        if missing:
+            raise AnalysisInputError(f"{path}: parameter column(s) not found: {', '.join(missing)}")
+        rename = {n: n for n in names}
+    elif any(str(c).startswith("params_") for c in frame.columns):
+        rename = {c: str(c)[len("params_"):] for c in frame.columns if str(c).startswith("params_") and c not in ignore}
+    else:
+        rename = {
+            c: str(c) for c in frame.columns
+            if c != metric and c not in ignore and str(c).lower() not in META_COLUMNS
+            and not str(c).lower().startswith(("datetime", "user_attrs", "system_attrs", "_"))
+        }
+    ok = [True] * len(frame)
+    for state_col in ("state", "State", "status", "Status"):
+        if state_col in frame.columns:
+            ok = [str(s).strip().lower() in ("complete", "completed", "ok", "finished", "success") for s in frame[state_col]]
+            break
+    rows = []
+    for _, record in frame.iterrows():
+        row = {}
+        for column, name in rename.items():
+            value = record[column]
+            if isinstance(value, np.generic):
+                value = value.item()
+            row[name] = value
+        rows.append(row)
+    values: list[Optional[float]] = []
+    for value in frame[metric]:
+        try:
+            values.append(float(value))
+        except (TypeError, ValueError):
+            values.append(None)
+    return build_table(
+        rows, values, ok, metric=metric, direction=direction, source=str(path),
+        jobs=list(range(len(frame))), declared_order=declared_order,
+    )

@@ -1,0 +1,78 @@
+"""The task function Hydra calls for every run (single or one trial of a sweep).
+
+It trains the composed architecture, writes ``result.json`` in the run's output directory whether
+the run succeeds or fails, and returns the objective for a sweeper. A failed run re-raises its
+error after recording it, so Hydra marks the job failed and the sweeper can tell the optimizer."""
+
+import logging
+import time
+import traceback
+from pathlib import Path
+from typing import Any, Optional
+
+from omegaconf import DictConfig, OmegaConf
+
+from genarch.result import Objective, RunResult
+
+log = logging.getLogger("genarch")
+
+
+def _hydra_context() -> tuple[Optional[Any], Path, list[str]]:
+    from hydra.core.hydra_config import HydraConfig
+
+    if not HydraConfig.initialized():
+        return None, Path.cwd(), []
+    hydra_cfg = HydraConfig.get()
+    return hydra_cfg, Path(hydra_cfg.runtime.output_dir), list(hydra_cfg.overrides.task)
+
+
+def quiet_libraries() -> None:
+    """Lightning's banner lines (GPU available: False, tips) say nothing on a CPU run."""
+    for name in ("pytorch_lightning", "lightning", "lightning.pytorch", "lightning_fabric"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+
+
+def run(cfg: DictConfig, out_dir: Optional[Path] = None) -> float:
+    from genarch.training import train
+
+    quiet_libraries()
+    from genarch.training.runner import hparams_of
+
+    hydra_cfg, hydra_dir, overrides = _hydra_context()
+    out_dir = Path(out_dir or hydra_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    start = time.perf_counter()
+    try:
+        result = train(cfg, out_dir, hydra_cfg, overrides)
+    except BaseException as exc:  # noqa: BLE001 - every failure is recorded, then re-raised
+        failed = RunResult(
+            status="failed",
+            objective=Objective(str(cfg.objective.get("name", "auto")), _direction_or_default(cfg)),
+            hparams=_safe(hparams_of, cfg),
+            overrides=overrides,
+            wall_time_s=time.perf_counter() - start,
+            seed=cfg.get("seed"),
+            error=f"{type(exc).__name__}: {exc}",
+            extra={"traceback": traceback.format_exc(limit=20)},
+        )
+        failed.write(out_dir)
+        log.error("run failed: %s (recorded in %s)", failed.error, out_dir / "result.json")
+        raise
+    result.write(out_dir)
+    if cfg.get("summary", True):
+        from genarch.console import print_run_summary
+
+        print_run_summary(result.to_dict(), OmegaConf.to_container(cfg.model, resolve=True), str(out_dir))
+    return float(result.objective.value)
+
+
+def _direction_or_default(cfg: DictConfig) -> str:
+    direction = cfg.objective.get("direction", "auto")
+    return direction if direction in ("maximize", "minimize") else "maximize"
+
+
+def _safe(fn, *args) -> Any:
+    try:
+        return fn(*args)
+    except Exception:  # noqa: BLE001 - the config itself may be what failed to resolve
+        return {}

@@ -1,0 +1,59 @@
+"""Rich terminal output of a single run: the architecture as a table, the metrics, the time."""
+
+from typing import Any, Mapping
+
+from rich.console import Console
+from rich.table import Table
+
+
+def architecture_rows(model: Mapping[str, Any]) -> list[tuple[str, str]]:
+    stem, res, red, rnn, pool, head = (model[k] for k in ("stem", "residual", "reduction", "rnn", "pooling", "head"))
+    if stem.get("kind") == "explicit":
+        layers = ", ".join(f"{l['filters']}x{l['width']}" + (f"/pool{l['pool']}" if l.get("pool", 1) > 1 else "")
+                           for l in stem["layers"])
+        trunk = f"explicit [{layers}], padding {stem.get('padding')}"
+    else:
+        trunk = (f"{stem['convs_before']} conv(s) of {stem['filters']} x {stem['filter_size']}"
+                 + (", batch norm" if stem["batchnorm"] else ""))
+    rows = [("activation", str(model["activation"]) + (f" (first layer {stem['first_activation']})" if stem.get("first_activation") else "")),
+            ("conv trunk", trunk)]
+    if res["kind"] != "none" and res["before"]:
+        rows.append(("residual before", f"{res['before']} block(s)"))
+    rows.append(("reduction", "none" if red["kind"] == "none" else f"{red['kind']} / {red['stride']}"))
+    if stem.get("convs_after"):
+        rows.append(("convs after", str(stem["convs_after"])))
+    if res["kind"] != "none" and res["after"]:
+        rows.append(("residual after", f"{res['after']} block(s)"))
+    if rnn["kind"] != "none":
+        rows.append(("recurrent", f"{rnn['layers']} x {rnn['kind']}({rnn['units']})" + (", bidirectional" if rnn["bidirectional"] else "")
+                     + f", output {rnn['output']}" + (f", clip {rnn['grad_clip']}" if rnn["grad_clip"] else "")))
+    rows.append(("global pooling", pool["kind"]))
+    rows.append(("head", f"{head['layers']} x FC({head['units']})" + (", BN" if head["batchnorm"] else "")
+                 + f", dropout {head['dropout']}"))
+    return rows
+
+
+def print_run_summary(result: Mapping[str, Any], model: Mapping[str, Any], out_dir: str, console: "Console | None" = None) -> None:
+    console = console or Console()
+    arch = Table(title=f"architecture: {model.get('name', '?')}", show_header=False, title_justify="left")
+    for key, value in architecture_rows(model):
+        arch.add_row(key, value)
+    arch.add_row("parameters", f"{result.get('n_params'):,}" if result.get("n_params") else "-")
+    console.print(arch)
+
+    metrics = Table(title="metrics", title_justify="left")
+    metrics.add_column("metric")
+    splits = [s for s in ("val", "test") if s in result.get("metrics", {})]
+    for split in splits:
+        metrics.add_column(split, justify="right")
+    names = sorted({n for s in splits for n in result["metrics"][s] if "/" not in n})
+    for name in names:
+        metrics.add_row(name, *(f"{result['metrics'][s].get(name, float('nan')):.4f}" for s in splits))
+    console.print(metrics)
+    objective = result["objective"]
+    value = objective.get("value")
+    status = "[green]ok[/green]" if result["status"] == "ok" else f"[red]{result['status']}[/red]: {result.get('error')}"
+    console.print(f"objective {objective['name']} ({objective['direction']}) = "
+                  f"{value if value is None else round(value, 4)}   status {status}   "
+                  f"epochs {result.get('epochs')}   time {result.get('wall_time_s', 0):.1f} s")
+    console.print(f"result: {out_dir}/result.json")

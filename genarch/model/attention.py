@@ -1,0 +1,32 @@
+"""The paper's soft attention over positions (Genetic Architect, Sec. 3 / Fig. 2).
+
+scores = BN(conv_1ch(tanh(BN(conv_hidden(h)))))    one score per position
+weights = softmax(scores) over positions
+out = sum_t weights_t * h_t                          one vector per sequence
+
+The last forward pass's weights are kept on ``last_weights`` (shape ``(batch, length)``) so
+interpretation can read where the model looked.
+"""
+
+import torch
+from torch import nn
+
+
+class SoftAttentionPool(nn.Module):
+    def __init__(self, channels: int, hidden: int = 32, kernel_size: int = 1) -> None:
+        super().__init__()
+        self.score_hidden = nn.Conv1d(channels, hidden, kernel_size, padding=kernel_size // 2)
+        self.bn_hidden = nn.BatchNorm1d(hidden)
+        self.score_out = nn.Conv1d(hidden, 1, 1)
+        self.bn_out = nn.BatchNorm1d(1)
+        self.last_weights: "torch.Tensor | None" = None
+
+    def attention(self, h: torch.Tensor) -> torch.Tensor:
+        """Attention weights ``(batch, length)`` for features ``h`` of shape ``(batch, channels, length)``."""
+        scores = self.bn_out(self.score_out(torch.tanh(self.bn_hidden(self.score_hidden(h)))))
+        return torch.softmax(scores.squeeze(1), dim=-1)
+
+    def forward(self, h: torch.Tensor) -> torch.Tensor:
+        weights = self.attention(h)
+        self.last_weights = weights.detach()
+        return torch.einsum("bcl,bl->bc", h, weights)

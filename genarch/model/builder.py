@@ -1,0 +1,94 @@
+"""Build a network from the ``model`` config node: trunk -> reduction -> trunk -> rnn -> pooling -> head."""
+
+from typing import Any, Mapping
+
+import torch
+from torch import nn
+
+from genarch.model.activations import make_activation
+from genarch.model.blocks import ConvUnit, GlobalPool, Head, RecurrentBlock, ResidualBlock, make_reduction, reduced_length
+from genarch.model.validate import validate_model
+
+
+class GenomicNet(nn.Module):
+    """A sequence model from the Genetic Architect search space.
+
+    Input: float one-hot ``(batch, 4, length)``. Output: ``(batch, n_outputs)`` logits (binary)
+    or predictions (regression)."""
+
+    def __init__(self, model: Mapping[str, Any], seq_len: int, n_outputs: int) -> None:
+        super().__init__()
+        validate_model(model, seq_len)
+        act = model["activation"]
+        stem, res, red, rnn, pool, head = (model[k] for k in ("stem", "residual", "reduction", "rnn", "pooling", "head"))
+        bn, k = bool(stem["batchnorm"]), int(stem["filter_size"])
+        c = int(stem.get("filters", 0) or 0)
+        first_act = stem.get("first_activation") or act
+        residual_on = res["kind"] != "none"
+
+        if stem.get("kind", "conv") == "explicit":
+            before, c, seq_len_after = explicit_trunk(stem, act, first_act, bn, seq_len)
+        else:
+            before = [ConvUnit(4, c, k, first_act, bn)]
+            before += [ConvUnit(c, c, k, act, bn) for _ in range(int(stem["convs_before"]) - 1)]
+            seq_len_after = seq_len
+        before += [ResidualBlock(c, k, act, bn) for _ in range(int(res["before"]) if residual_on else 0)]
+        self.trunk_before = nn.Sequential(*before)
+        self.reduction = make_reduction(red["kind"], int(red["stride"]), c, act, bn)
+        after: list[nn.Module] = [ConvUnit(c, c, k, act, bn) for _ in range(int(stem["convs_after"]))]
+        after += [ResidualBlock(c, k, act, bn) for _ in range(int(res["after"]) if residual_on else 0)]
+        self.trunk_after = nn.Sequential(*after)
+
+        length = reduced_length(red["kind"], int(red["stride"]), seq_len_after)
+        channels = c
+        self.rnn: nn.Module = nn.Identity()
+        if rnn["kind"] != "none":
+            block = RecurrentBlock(rnn["kind"], c, int(rnn["units"]), int(rnn["layers"]), bool(rnn["bidirectional"]), rnn["output"])
+            self.rnn, channels = block, block.out_channels
+            if rnn["output"] == "last":
+                length = 1
+        self.pool = GlobalPool(pool["kind"], channels, int(pool.get("hidden", 32)), int(pool.get("kernel_size", 1)))
+        features = channels * length if pool["kind"] == "flatten" else channels
+        self.head = Head(features, n_outputs, int(head["layers"]), int(head["units"]), act,
+                         bool(head["batchnorm"]), float(head["dropout"]))
+        self.seq_len, self.n_outputs = seq_len, n_outputs
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        """Per-position features just before global pooling, ``(batch, channels, length')``."""
+        return self.rnn(self.trunk_after(self.reduction(self.trunk_before(x))))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.pool(self.features(x)))
+
+    @property
+    def attention(self):
+        """The soft attention block, or ``None`` if this model pools otherwise."""
+        return self.pool.attention
+
+
+def explicit_trunk(stem: Mapping[str, Any], act: str, first_act: str, bn: bool, seq_len: int):
+    """Layers listed one by one (``model/stem=explicit``), for published models whose layers differ
+    in width (DeepMotif) or use an even, 'valid' detector (DeepBind's 24-bp detectors).
+    Returns the modules, the output channels and the output length."""
+    modules: list[nn.Module] = []
+    channels, length = 4, seq_len
+    for index, layer in enumerate(stem["layers"]):
+        width, filters = int(layer["width"]), int(layer["filters"])
+        padding = width // 2 if stem.get("padding", "same") == "same" else 0
+        modules.append(nn.Conv1d(channels, filters, width, padding=padding, bias=not bn))
+        if bn:
+            modules.append(nn.BatchNorm1d(filters))
+        modules.append(make_activation(first_act if index == 0 else act))
+        length = length + 2 * padding - width + 1
+        pool = int(layer.get("pool", 1) or 1)
+        if pool > 1:
+            modules.append(nn.MaxPool1d(pool, pool))
+            length //= pool
+        if float(layer.get("dropout", 0) or 0) > 0:
+            modules.append(nn.Dropout(float(layer["dropout"])))
+        channels = filters
+    return modules, channels, length
+
+
+def count_parameters(net: nn.Module) -> int:
+    return sum(p.numel() for p in net.parameters() if p.requires_grad)

@@ -1,0 +1,46 @@
+"""Batches straight from the uint8 arrays: one fancy-index per batch, no per-sample collation.
+
+A ``DataLoader`` over a map-style dataset indexes and stacks every sample in Python; on 101-bp
+sequences that costs more than a small model's forward pass. Here a sampler yields index arrays and
+the dataset answers a whole batch at once."""
+
+from typing import Iterator, Optional
+
+import numpy as np
+import torch
+from torch.utils.data import DataLoader, Dataset, Sampler
+
+from genarch.data.base import ArraySplit
+
+
+class BatchArrays(Dataset):
+    def __init__(self, split: ArraySplit) -> None:
+        self.x = torch.from_numpy(np.ascontiguousarray(split.x))
+        self.y = torch.from_numpy(np.ascontiguousarray(split.y, dtype=np.float32))
+
+    def __len__(self) -> int:
+        return len(self.x)
+
+    def __getitem__(self, index):  # index: a LongTensor of batch positions
+        return self.x[index], self.y[index]
+
+
+class ShuffledBatches(Sampler):
+    """Yields index tensors of one batch each; reshuffled each epoch from a seeded generator."""
+
+    def __init__(self, n: int, batch_size: int, shuffle: bool, seed: int = 0) -> None:
+        self.n, self.batch_size, self.shuffle = n, batch_size, shuffle
+        self.generator = torch.Generator().manual_seed(seed)
+
+    def __iter__(self) -> Iterator[torch.Tensor]:
+        order = torch.randperm(self.n, generator=self.generator) if self.shuffle else torch.arange(self.n)
+        yield from order.split(self.batch_size)
+
+    def __len__(self) -> int:
+        return (self.n + self.batch_size - 1) // self.batch_size
+
+
+def make_loader(split: ArraySplit, batch_size: int, shuffle: bool, seed: Optional[int] = 0) -> DataLoader:
+    sampler = ShuffledBatches(len(split), batch_size, shuffle, seed or 0)
+    # batch_size=None: the sampler's items are whole batches, passed through without collation
+    return DataLoader(BatchArrays(split), batch_size=None, sampler=sampler, num_workers=0)

@@ -1,0 +1,98 @@
+"""The LightningModule: one network, one task (binary BCE or multi-output MSE), one optimizer."""
+
+import math
+from typing import Any, Mapping, Optional
+
+import numpy as np
+import pytorch_lightning as pl
+import torch
+from torch import nn
+
+from genarch.data.base import to_float
+from genarch.training.metrics import task_metrics
+
+
+class NonFiniteLoss(FloatingPointError):
+    """Training produced a NaN or infinite loss."""
+
+
+class SequenceModule(pl.LightningModule):
+    def __init__(self, net: nn.Module, task: str, optimizer: Mapping[str, Any], target_names: list[str]) -> None:
+        super().__init__()
+        self.net, self.task, self.optimizer_cfg = net, task, dict(optimizer)
+        self.target_names = list(target_names)
+        self.loss_fn = nn.BCEWithLogitsLoss() if task == "binary" else nn.MSELoss()
+        self._val_outputs: list[torch.Tensor] = []
+        self._val_targets: list[torch.Tensor] = []
+        self.last_val_metrics: dict[str, float] = {}
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x)
+
+    def training_step(self, batch, batch_idx: int) -> torch.Tensor:
+        x, y = batch
+        loss = self.loss_fn(self.net(to_float(x)), y)
+        if not torch.isfinite(loss):
+            raise NonFiniteLoss(f"non-finite training loss ({loss.item()}) at epoch {self.current_epoch}, batch {batch_idx}")
+        self.log("train_loss", loss, on_step=False, on_epoch=True, prog_bar=True, batch_size=len(x))
+        return loss
+
+    def validation_step(self, batch, batch_idx: int) -> None:
+        x, y = batch
+        self._val_outputs.append(self.net(to_float(x)).detach())
+        self._val_targets.append(y)
+
+    def on_validation_epoch_end(self) -> None:
+        if not self._val_outputs:
+            return
+        outputs = torch.cat(self._val_outputs).cpu().numpy()
+        targets = torch.cat(self._val_targets).cpu().numpy()
+        self._val_outputs.clear()
+        self._val_targets.clear()
+        metrics = task_metrics(self.task, outputs, targets, self.target_names)
+        self.last_val_metrics = metrics
+        for name, value in metrics.items():
+            if "/" in name:  # per-output metrics go to result.json, not the progress bar
+                continue
+            shown = value if math.isfinite(value) else (-1e9 if name != "loss" else 1e9)
+            self.log(f"val_{name}", float(shown), prog_bar=name in ("auroc", "pearson_r", "loss"))
+
+    def configure_optimizers(self):
+        cfg = self.optimizer_cfg
+        lr = float(cfg["base_lr"]) * float(cfg.get("lr_scale", 1.0))
+        wd = float(cfg.get("l2", 0.0))
+        if cfg["name"] == "adam":
+            return torch.optim.Adam(self.net.parameters(), lr=lr, weight_decay=wd)
+        if cfg["name"] == "sgd":
+            return torch.optim.SGD(self.net.parameters(), lr=lr, weight_decay=wd,
+                                   momentum=float(cfg.get("momentum", 0.9)), nesterov=bool(cfg.get("nesterov", True)))
+        raise ValueError(f"optimizer.name={cfg['name']!r} is not 'adam' or 'sgd'")
+
+
+class BestWeights(pl.Callback):
+    """Keeps an in-memory copy of the weights of the best validation epoch (no disk I/O per epoch)."""
+
+    def __init__(self, monitor: str, mode: str) -> None:
+        self.monitor, self.mode = monitor, mode
+        self.best_score: Optional[float] = None
+        self.best_epoch: Optional[int] = None
+        self.state: Optional[dict[str, torch.Tensor]] = None
+
+    def on_validation_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        if trainer.sanity_checking:
+            return
+        value = trainer.callback_metrics.get(self.monitor)
+        if value is None:
+            return
+        score = float(value)
+        better = self.best_score is None or (score > self.best_score if self.mode == "max" else score < self.best_score)
+        if better and math.isfinite(score):
+            self.best_score, self.best_epoch = score, trainer.current_epoch
+            self.state = {k: v.detach().clone() for k, v in pl_module.net.state_dict().items()}
+
+
+@torch.no_grad()
+def predict(net: nn.Module, x: np.ndarray, batch_size: int = 1000) -> np.ndarray:
+    net.eval()
+    outputs = [net(to_float(torch.from_numpy(x[i : i + batch_size]))) for i in range(0, len(x), batch_size)]
+    return torch.cat(outputs).numpy() if outputs else np.zeros((0, 1), dtype=np.float32)

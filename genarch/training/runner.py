@@ -1,0 +1,129 @@
+"""One training run: config -> data -> model -> Lightning fit -> best weights -> metrics -> RunResult."""
+
+import logging
+import time
+import warnings
+from pathlib import Path
+from typing import Any, Optional
+
+import numpy as np
+import torch
+from omegaconf import DictConfig, OmegaConf
+
+from genarch.data import DataBundle, load_dataset
+from genarch.io import flatten
+from genarch.model import GenomicNet, count_parameters, validate_model
+from genarch.result import Objective, RunResult
+from genarch.training.batches import make_loader
+from genarch.training.metrics import resolve_objective, task_metrics
+from genarch.training.module import BestWeights, SequenceModule, predict
+from genarch.training.threads import apply_threads, choose_threads
+
+MODEL_FILE = "model.pt"
+log = logging.getLogger(__name__)
+
+
+def grad_clip_value(model_cfg: Any) -> Optional[float]:
+    rnn = model_cfg["rnn"]
+    clip = float(rnn.get("grad_clip", 0) or 0)
+    return clip if rnn["kind"] != "none" and clip > 0 else None
+
+
+def build_model(model_cfg: Any, bundle: DataBundle) -> GenomicNet:
+    model = OmegaConf.to_container(model_cfg, resolve=True) if isinstance(model_cfg, DictConfig) else model_cfg
+    return GenomicNet(model, bundle.seq_len, bundle.n_outputs)
+
+
+def train(cfg: DictConfig, out_dir: Path, hydra_cfg: Optional[Any] = None, overrides: Optional[list[str]] = None,
+          bundle: Optional[DataBundle] = None, console: Any = None) -> RunResult:
+    """Train the configured model and return its :class:`RunResult` (not yet written to disk).
+
+    Raises the original exception on failure; :func:`genarch.app.run` records it as a failed run."""
+    import pytorch_lightning as pl
+
+    start = time.perf_counter()
+    seed = int(cfg.seed)
+    validate_model(OmegaConf.to_container(cfg.model, resolve=True))  # illegal combinations fail before any data is read
+    threads = choose_threads(cfg.trainer.get("threads", "auto"), hydra_cfg)
+    apply_threads(threads)
+    pl.seed_everything(seed, workers=True, verbose=False)
+
+    if bundle is None:
+        bundle = load_dataset(cfg.dataset)
+    objective_name, direction = resolve_objective(bundle.task, cfg.objective.name, cfg.objective.direction)
+    torch.manual_seed(seed)
+    net = build_model(cfg.model, bundle)
+    module = SequenceModule(net, bundle.task, OmegaConf.to_container(cfg.optimizer, resolve=True), bundle.target_names)
+
+    best = BestWeights(objective_name, "max" if direction == "maximize" else "min")
+    callbacks: list[Any] = [best, pl.callbacks.EarlyStopping(
+        monitor=objective_name, mode=best.mode, patience=int(cfg.trainer.patience),
+        min_delta=float(cfg.trainer.get("min_delta", 0.0)), check_finite=False)]
+    progress = bool(cfg.trainer.get("progress", True))
+    if progress:
+        callbacks.append(pl.callbacks.RichProgressBar(leave=False))
+    trainer = pl.Trainer(
+        accelerator="cpu", devices=1, max_epochs=int(cfg.trainer.max_epochs), callbacks=callbacks,
+        logger=False, enable_checkpointing=False, enable_model_summary=False, enable_progress_bar=progress,
+        deterministic=bool(cfg.trainer.get("deterministic", True)), gradient_clip_val=grad_clip_value(cfg.model),
+        num_sanity_val_steps=0, default_root_dir=str(out_dir),
+    )
+    batch_size = int(cfg.trainer.batch_size)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", ".*does not have many workers.*")
+        warnings.filterwarnings("ignore", ".*shuffle.*")
+        trainer.fit(module, make_loader(bundle.train, batch_size, True, seed),
+                    make_loader(bundle.val, int(cfg.trainer.get("eval_batch_size", 1000)), False))
+    if best.state is None:
+        raise FloatingPointError(f"no finite {objective_name} in any epoch: the model did not train")
+    net.load_state_dict(best.state)
+
+    eval_bs = int(cfg.trainer.get("eval_batch_size", 1000))
+    metrics: dict[str, dict[str, float]] = {}
+    for split_name, split in (("val", bundle.val), ("test", bundle.test)):
+        if split is not None and len(split):
+            metrics[split_name] = task_metrics(bundle.task, predict(net, split.x, eval_bs), split.y, bundle.target_names)
+    prefix, metric = objective_name.split("_", 1)
+    value = metrics.get(prefix, {}).get(metric)
+    if value is None:
+        raise KeyError(f"objective.name={objective_name!r}: no metric {metric!r} on the {prefix} split; "
+                       f"available: {sorted(metrics.get(prefix, {}))}")
+    if not np.isfinite(value):
+        raise FloatingPointError(f"{objective_name} is {value} after training")
+
+    if cfg.trainer.get("save_checkpoint", True):
+        torch.save({"state_dict": net.state_dict(), "model": OmegaConf.to_container(cfg.model, resolve=True),
+                    "seq_len": bundle.seq_len, "n_outputs": bundle.n_outputs, "task": bundle.task,
+                    "target_names": bundle.target_names, "best_epoch": best.best_epoch}, out_dir / MODEL_FILE)
+
+    return RunResult(
+        status="ok",
+        objective=Objective(objective_name, direction, float(value)),
+        hparams=hparams_of(cfg),
+        overrides=list(overrides or []),
+        metrics=metrics,
+        n_params=count_parameters(net),
+        epochs=int(trainer.current_epoch),
+        wall_time_s=time.perf_counter() - start,
+        seed=seed,
+        task=bundle.task,
+        extra={"best_epoch": best.best_epoch, "threads": threads, "n_train": len(bundle.train),
+               "n_val": len(bundle.val), "n_test": 0 if bundle.test is None else len(bundle.test),
+               "dataset": bundle.name},
+    )
+
+
+def hparams_of(cfg: DictConfig) -> dict[str, Any]:
+    """Every resolved config value (dataset, model, optimizer, trainer, seed, objective) as dotted keys."""
+    container = OmegaConf.to_container(cfg, resolve=True)
+    container.pop("hydra", None)
+    return flatten(container)
+
+
+def load_trained(run_dir: "str | Path"):
+    """Rebuild a trained network from a run directory's ``model.pt``: ``(net, checkpoint dict)``."""
+    checkpoint = torch.load(Path(run_dir) / MODEL_FILE, map_location="cpu", weights_only=False)
+    net = GenomicNet(checkpoint["model"], checkpoint["seq_len"], checkpoint["n_outputs"])
+    net.load_state_dict(checkpoint["state_dict"])
+    net.eval()
+    return net, checkpoint
