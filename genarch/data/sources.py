@@ -176,8 +176,10 @@ class TableDataset(SequenceDataset):
                  dev: Union[str, Sequence[str], None] = None, seq_column: Union[str, int] = "sequence",
                  target_columns: Union[str, int, Sequence[Union[str, int]], None] = None,
                  id_column: Union[str, int, None] = None, sep: Optional[str] = None, header: bool = True,
-                 data_root: Optional[str] = None, **kwargs: Any) -> None:
+                 target_names: Optional[Sequence[str]] = None, data_root: Optional[str] = None,
+                 **kwargs: Any) -> None:
         kwargs.setdefault("split", {"kind": "fixed" if test else "random"})
+        self.rename = None if target_names is None else [str(t) for t in target_names]
         super().__init__(**kwargs)
         base = resolve_path(data_root) if data_root else None
         self.files = {role: [resolve_path(p, base) for p in _as_list(v)]
@@ -193,6 +195,12 @@ class TableDataset(SequenceDataset):
         names = [r.target_names for r in out.values()]
         if any(n != names[0] for n in names):
             raise DataError(f"files disagree on target columns: {names}", key="target_columns")
+        if self.rename is not None:
+            if len(self.rename) != len(names[0]):
+                raise DataError(f"{len(self.rename)} target_names for {len(names[0])} target columns",
+                                key="target_names")
+            for raw in out.values():
+                raw.target_names = list(self.rename)
         return out
 
     def _info(self) -> dict[str, Any]:
