@@ -76,6 +76,9 @@ def read_text(path: PathLike) -> str:
         raise DataError(f"not UTF-8 text (byte {data[err.start]:#x})", path, line) from None
     if not text.strip():
         raise DataError("file is empty (no records)", path)
+    nul = text.find("\x00")
+    if nul >= 0:
+        raise DataError("illegal character '\\x00' (binary data in a text file?)", path, text.count("\n", 0, nul) + 1)
     return text
 
 

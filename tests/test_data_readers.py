@@ -1,0 +1,219 @@
+"""Readers on the real files in ../shared/data, and clear errors on bad input."""
+
+import gzip
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from genarch.data.encode import decode
+from genarch.data.errors import DataError
+from genarch.data.readers import parse_fasta, read_fasta_with_targets, read_table
+from genarch.data.shuffle import dinucleotide_counts
+from genarch.data.sources import GUE, DeepBindENCODE, FastaDataset, NpyDataset, TableDataset, read_deepbind
+
+DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+needs_data = pytest.mark.skipif(not DATA.is_dir(), reason=f"real data not found at {DATA} (../shared/data)")
+
+
+# ---------------------------------------------------------------- real files
+@needs_data
+def test_deepbind_experiment_by_prefix_with_shuffled_negatives():
+    ds = DeepBindENCODE("CTCFL_K562", data_root=str(DATA), seed=3, max_train=2000)
+    b = ds.load()
+    assert ds.experiment == "CTCFL_K562_CTCFL_(SC-98982)_HudsonAlpha"
+    assert b.task == "binary" and b.seq_len == 101 and len(b.train) == 2000
+    assert len(b.test) == 1000 and b.test.y.mean() == 0.5  # the B file: 500 + 500
+    # every negative is a dinucleotide shuffle of its positive, and the pair never straddles train/val
+    ids = list(b.train.ids) + list(b.val.ids)
+    seqs = decode(np.concatenate([b.train.x, b.val.x]))
+    by_id = dict(zip(ids, seqs))
+    pairs = [(i, i + "_shuf") for i in ids if not i.endswith("_shuf") and i + "_shuf" in by_id]
+    assert len(pairs) > 500
+    for pos, neg in pairs[:200]:
+        assert dinucleotide_counts(by_id[pos]) == dinucleotide_counts(by_id[neg])
+    train_ids, val_ids = set(b.train.ids), set(b.val.ids)
+    assert not {i.removesuffix("_shuf") for i in train_ids} & {i.removesuffix("_shuf") for i in val_ids}
+    again = DeepBindENCODE("CTCFL_K562", data_root=str(DATA), seed=3, max_train=2000).load()
+    assert np.array_equal(again.train.x, b.train.x)  # seeded
+
+
+@needs_data
+@pytest.mark.parametrize("name, message", [("NOPE", "unknown experiment 'NOPE'"), ("ARID3A", "ambiguous"),
+                                           ("CTCF_NH-A", "test file only")])
+def test_deepbind_bad_experiment_lists_options(name, message):
+    with pytest.raises(DataError, match=message) as err:
+        DeepBindENCODE(name, data_root=str(DATA))
+    assert "ARID3A_HepG2" in str(err.value) or "CTCFL" in str(err.value)
+
+
+@needs_data
+def test_deepbind_reader_columns():
+    raw = read_deepbind(DATA / "tfbs/deepbind_encode/test/MYC_H1-hESC_c-Myc_Stanford_B.seq.gz")
+    assert len(raw) == 1000 and raw.target_names == ["Bound"] and set(np.unique(raw.y)) == {0.0, 1.0}
+    assert raw.lines[0] == 2 and all(len(s) == 101 for s in raw.seqs)
+
+
+@needs_data
+@pytest.mark.parametrize("task, n_test", [("tf/0", 1000), ("mouse/2", 328)])
+def test_gue(task, n_test):
+    b = GUE(task, data_root=str(DATA), max_train=500).load()
+    assert b.task == "binary" and len(b.test) == n_test and len(b.train) == 500 and b.seq_len == 101
+
+
+@needs_data
+@pytest.mark.parametrize(
+    "kwargs, n_outputs, length",
+    [
+        (dict(train="expression/vaishnav2022_yeast/Native_defined.csv", target_columns=["Measured Expression"]), 1, 110),
+        (dict(train="expression/vaishnav2022_yeast/Random_defined.csv", seq_column="seq110",
+              target_columns=["Measured Expression"]), 1, 110),
+        (dict(train="expression/lentimpra_wtc11/WTC11_valid.tsv", test="expression/lentimpra_wtc11/WTC11_test.tsv",
+              seq_column="seq", target_columns=["mean_value"]), 1, 230),
+        (dict(train="expression/dream2022_samples/yeast/demo_train.txt", header=False, seq_column=0,
+              target_columns=[1], length=110, length_mode="trim"), 1, 110),
+        (dict(train="expression/dream2022_samples/human/sample_train.txt",
+              test="expression/dream2022_samples/human/sample_test.txt", seq_column="seq",
+              target_columns=["mean_value"], id_column="seq_id"), 1, 230),
+        (dict(train="expression/dream2022_samples/drosophila/sample_train.txt",
+              dev="expression/dream2022_samples/drosophila/sample_val.txt",
+              test="expression/dream2022_samples/drosophila/sample_test.txt", seq_column="Sequence",
+              target_columns=["Dev_log2_enrichment", "Hk_log2_enrichment"], id_column="ID"), 2, 249),
+    ],
+)
+def test_tables(kwargs, n_outputs, length):
+    b = TableDataset(data_root=str(DATA), **kwargs).load()
+    assert b.task == "regression" and b.n_outputs == n_outputs and b.seq_len == length
+    assert b.train.x.dtype == np.uint8 and b.train.y.dtype == np.float32 and np.isfinite(b.train.y).all()
+    assert len(b.train) > len(b.val) > 0 and b.test is not None and len(b.test) > 0
+
+
+@needs_data
+def test_npy_aitac_grouped_into_lineages():
+    root = DATA / "expression/aitac_immgen_sample"
+    ds = NpyDataset(x="one_hot_seqs.npy", y="cell_type_array.npy", ids="peak_names.npy",
+                    target_names="cell_type_names.npy", target_names_column=1,
+                    target_groups={"path": "cell_type_names.npy", "column": 2}, data_root=str(root),
+                    split={"kind": "kfold", "k": 10, "fold": 0})
+    b = ds.load()
+    names = np.load(root / "cell_type_names.npy", allow_pickle=True)
+    y = np.load(root / "cell_type_array.npy")
+    assert b.seq_len == 251 and b.n_outputs == 7 and b.target_names[0] == "B"
+    b_cols = [i for i, g in enumerate(names[:, 2]) if g == "B"]
+    full = {i: row for i, row in zip(b.train.ids, b.train.y)}
+    pid = b.train.ids[0]
+    k = [n.decode() for n in np.load(root / "peak_names.npy")].index(pid)
+    assert np.allclose(full[pid][0], y[k, b_cols].mean())
+    assert len(b.train) + len(b.val) + len(b.test) == 100
+
+
+@needs_data
+def test_fasta_with_targets(tmp_path):
+    src = (DATA / "expression/lentimpra_wtc11/WTC11_test.tsv").read_text().splitlines()[1:51]
+    fasta = tmp_path / "seqs.fa"
+    fasta.write_text("".join(f">el{i} desc\n{line.split()[0][:100]}\n{line.split()[0][100:]}\n"
+                             for i, line in enumerate(src)))
+    targets = tmp_path / "targets.tsv"
+    targets.write_text("id\tmean_value\n" + "".join(f"el{i}\t{line.split()[1]}\n" for i, line in reversed(list(enumerate(src)))))
+    raw = read_fasta_with_targets(fasta, targets)
+    assert raw.seqs[3] == src[3].split()[0] and raw.y[3, 0] == np.float32(src[3].split()[1])
+    b = FastaDataset(fasta=str(fasta), targets=str(targets), split={"kind": "kfold", "k": 5, "fold": 1}).load()
+    assert b.seq_len == 230 and len(b.test) == 10
+
+
+# ---------------------------------------------------------------- bad input
+def _write(path: Path, text: str) -> Path:
+    path.write_text(text)
+    return path
+
+
+@pytest.mark.parametrize(
+    "name, content, kwargs, pattern",
+    [
+        ("empty.csv", "", {}, r"empty.csv: file is empty"),
+        ("header.csv", "sequence,label\n", {}, r"header.csv: file has a header but no records"),
+        ("col.csv", "seq,label\nACGT,1\n", {}, r"col.csv \[sequence\]: missing column 'sequence'"),
+        ("nan.csv", "sequence,y\nACGT,1\nACGT,\nACGT,2\n", {}, r"nan.csv:3 \[y\]: missing \(NaN\) target"),
+        ("nan2.tsv", "sequence\ty\nACGT\t1\nACGT\tNaN\n", {}, r"nan2.tsv:3 \[y\]: missing \(NaN\) target"),
+        ("text.csv", "sequence,y\nACGT,high\n", {}, r"text.csv:2 \[y\]: non-numeric target 'high'"),
+        ("dup.csv", "id,sequence,y\na,ACGT,1\nb,ACGT,2\na,ACGT,3\n", {"id_column": "id"},
+         r"dup.csv:4 \[a\]: duplicate id 'a' \(first seen on line 2\)"),
+        ("noseq.csv", "sequence,y\nACGT,1\n,2\n", {}, r"noseq.csv:3: empty sequence"),
+    ],
+)
+def test_table_errors(tmp_path, name, content, kwargs, pattern):
+    with pytest.raises(DataError, match=pattern):
+        read_table(_write(tmp_path / name, content), **kwargs)
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(DataError, match=r"nothere.csv: data file not found"):
+        read_table(tmp_path / "nothere.csv")
+
+
+def test_illegal_character_through_a_dataset(tmp_path):
+    _write(tmp_path / "bad.csv", "sequence,y\nACGT,1\nACGT,2\nACZT,3\n")
+    with pytest.raises(DataError, match=r"bad.csv:4: illegal character 'Z' at position 3"):
+        TableDataset(train=str(tmp_path / "bad.csv")).load()
+
+
+def test_truncated_gzip(tmp_path):
+    good = gzip.compress(b"FoldID\tEventID\tseq\tBound\n" + b"A\tid%d\tACGTACGTAC\t1\n" * 2000)
+    path = tmp_path / "x_AC.seq.gz"
+    path.write_bytes(good[: len(good) // 2])
+    with pytest.raises(DataError, match=r"x_AC.seq.gz: cannot read compressed file \(truncated or corrupt gzip"):
+        read_deepbind(path)
+
+
+def test_fasta_target_count_mismatch(tmp_path):
+    fa = _write(tmp_path / "a.fa", ">s1\nACGT\n>s2\nACGG\n>s3\nAAAA\n")
+    t = _write(tmp_path / "t.tsv", "id\ty\ns1\t1\ns2\t2\n")
+    with pytest.raises(DataError, match=r"a.fa:5 \[s3\]: 1 FASTA record\(s\) have no targets .*3 sequences vs 2"):
+        read_fasta_with_targets(fa, t)
+    t2 = _write(tmp_path / "t2.tsv", "id\ty\ns1\t1\ns2\t2\ns3\t3\ns4\t4\n")
+    with pytest.raises(DataError, match=r"t2.tsv:5 \[s4\]: target row for id 's4' has no FASTA record"):
+        read_fasta_with_targets(fa, t2)
+
+
+def test_npy_count_mismatch_and_nan(tmp_path):
+    x = np.zeros((5, 4, 10), dtype=np.int8)
+    x[:, 0, :] = 1
+    np.save(tmp_path / "x.npy", x)
+    np.save(tmp_path / "y.npy", np.zeros((4, 2), np.float32))
+    with pytest.raises(DataError, match=r"y.npy: 5 sequences in x.npy but 4 target rows"):
+        NpyDataset(x=str(tmp_path / "x.npy"), y=str(tmp_path / "y.npy")).load()
+    y = np.zeros((5, 2), np.float32)
+    y[3, 1] = np.nan
+    np.save(tmp_path / "y.npy", y)
+    with pytest.raises(DataError, match=r"y.npy \[\[3, 1\]\]: NaN target at row 3, column 1"):
+        NpyDataset(x=str(tmp_path / "x.npy"), y=str(tmp_path / "y.npy")).load()
+
+
+@pytest.mark.parametrize(
+    "text, pattern",
+    [
+        ("ACGT\n>a\nAC\n", r"f.fa:1: sequence data before the first '>'"),
+        (">a\nAC\n>a\nGG\n", r"f.fa:3 \[a\]: duplicate id 'a'"),
+        (">a\n>b\nAC\n", r"f.fa:1 \[a\]: record 'a' has no sequence"),
+        ("\n\n", r"f.fa: no FASTA records"),
+    ],
+)
+def test_fasta_errors(text, pattern):
+    with pytest.raises(DataError, match=pattern):
+        parse_fasta(text, "f.fa")
+
+
+_ids = st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789_.-", min_size=1, max_size=12)
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(st.tuples(_ids, st.text(alphabet="ACGTNacgtn", min_size=1, max_size=200)), min_size=1, max_size=15,
+                unique_by=lambda r: r[0]), st.integers(1, 80))
+def test_fasta_parse_of_generated_records(records, width):
+    text = "".join(f">{i} some description\n" + "\n".join(s[j:j + width] for j in range(0, len(s), width)) + "\n"
+                   for i, s in records)
+    ids, seqs, lines = parse_fasta(text, "gen.fa")
+    assert ids == [i for i, _ in records] and seqs == [s for _, s in records]
+    assert [text.splitlines()[ln - 1].startswith(">" + i) for i, ln in zip(ids, lines)] == [True] * len(ids)
