@@ -1,0 +1,48 @@
+"""The paper's read-out: the soft attention weights of the model's attention pooling.
+
+Weights live on the pooled feature track (length ``L'``); :class:`~genarch.interpret.positions.PositionMap`
+spreads each position's weight over the bases it stands for, so per-base scores sum to 1 per
+sequence. The peak is the centre base of the position with the highest weight (before spreading,
+so a stride-2 reduction does not bias it to the left base of a pair). One map serves every output.
+"""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import numpy as np
+import torch
+from torch import nn
+
+from genarch.interpret.attribution.base import Attribution
+from genarch.interpret.positions import PositionMap, position_map
+
+
+class AttentionAttribution(Attribution):
+    name = "attention"
+    per_output = False
+
+    def __init__(self, batch_size: int = 256, peak_window: int = 1) -> None:
+        super().__init__(batch_size, peak_window)
+        self._pmap: Optional[PositionMap] = None
+
+    def applies_to(self, net: nn.Module) -> bool:
+        return getattr(net, "attention", None) is not None
+
+    @torch.no_grad()
+    def _batch(self, net: nn.Module, x: torch.Tensor, output: int):
+        weights = net.attention.attention(net.features(x)).numpy().astype(np.float64)
+        self._pmap = position_map(net, x.shape[2], weights.shape[1])
+        return self._pmap.to_bases(weights), weights
+
+    def _position_map(self, net: nn.Module, length: int) -> Optional[PositionMap]:
+        return self._pmap
+
+    def peaks_of(self, scores, raw, pmap):
+        if raw is None or pmap is None:
+            return super().peaks_of(scores, raw, pmap)
+        if self.peak_window == 1:
+            return pmap.peak_base(raw.argmax(axis=1))
+        kernel = np.ones(self.peak_window)
+        sums = np.stack([np.convolve(row, kernel, mode="same") for row in raw])
+        return pmap.peak_base(sums.argmax(axis=1))
