@@ -71,6 +71,8 @@ def to_float(x: "np.ndarray | Any") -> Any:
 
     if isinstance(x, np.ndarray):
         x = torch.from_numpy(x)
+    if x.is_floating_point():  # already converted by the batcher
+        return x
     xf = x.to(torch.float32)
     column_sum = xf.sum(dim=1, keepdim=True)
     return torch.where(column_sum > 1, xf / column_sum.clamp(min=1), xf)

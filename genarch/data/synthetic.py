@@ -31,7 +31,7 @@ from genarch.data.jaspar import Motif, fetch_motif, revcomp_codes, sample_instan
 from genarch.data.readers import RawSeqs
 from genarch.data.shuffle import dinuc_shuffle_many
 
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 2
 _ALPHABET = np.frombuffer(BASES.encode(), dtype=np.uint8)
 
 # 11 lineages as in the paper's ILSEP grouping of ImmGen cell types, each with its own driver motif
@@ -229,15 +229,16 @@ class SyntheticILSEP(_CachedSynthetic):
         rows = []
         occupied = np.zeros((n, length), dtype=bool)
 
-        def plant(i: int, motif: Motif, lo: int, hi: int) -> Optional[tuple[int, bool]]:
+        def plant(i: int, motif: Motif, lo: int, hi: int) -> Optional[tuple[int, bool, str]]:
             for _ in range(20):
                 start = int(rng.integers(lo, max(lo + 1, hi - motif.length + 1)))
                 if not occupied[i, start:start + motif.length].any():
                     inst = sample_instances(motif, 1, rng)[0]
                     rc = bool(rng.random() < 0.5)
-                    codes[i, start:start + motif.length] = revcomp_codes(inst) if rc else inst
+                    site = revcomp_codes(inst) if rc else inst
+                    codes[i, start:start + motif.length] = site
                     occupied[i, start:start + motif.length] = True
-                    return start, rc
+                    return start, rc, _codes_to_strings(site[None, :])[0]
             return None
 
         for i in range(n):
@@ -253,12 +254,12 @@ class SyntheticILSEP(_CachedSynthetic):
                 placed = plant(i, motif, lo, hi)
                 if placed is None:
                     continue
-                start, rc = placed
+                start, rc, site = placed
                 mid = start + motif.length // 2
                 counted = abs(mid - centre) <= self.window // 2 + motif.length // 2
                 active[i, l] = max(active[i, l], float(counted))
                 rows.append((f"prom{i:06d}", self.lineages[l][0], motif.matrix_id, motif.name, start - tss,
-                             start - tss + motif.length, "-" if rc else "+", int(counted)))
+                             start - tss + motif.length, "-" if rc else "+", int(counted), site))
         shared = np.zeros(n, dtype=np.float32)
         if self.shared_motif:
             sm = fetch_motif(self.shared_motif)
@@ -267,13 +268,14 @@ class SyntheticILSEP(_CachedSynthetic):
                     placed = plant(i, sm, tss - 60, tss + 20)
                     if placed is not None:
                         shared[i] = 1.0
-                        start, rc = placed
+                        start, rc, site = placed
                         rows.append((f"prom{i:06d}", "all", sm.matrix_id, sm.name, start - tss,
-                                     start - tss + sm.length, "-" if rc else "+", 1))
+                                     start - tss + sm.length, "-" if rc else "+", 1, site))
         # lineage l: own driver (1.0) + half of its neighbour's driver (0.5) + shared core motif (0.5) + noise
         y = active + 0.5 * np.roll(active, 1, axis=1) + 0.5 * shared[:, None]
         y = (y + rng.normal(0, self.noise, size=y.shape)).astype(np.float32)
         ids = np.array([f"prom{i:06d}" for i in range(n)])
         arrays = {"codes": codes, "y": y, "ids": ids, "groups": ids.copy()}
-        header = ("id", "lineage", "jaspar_id", "motif_name", "start_rel_tss", "end_rel_tss", "strand", "in_window")
+        header = ("id", "lineage", "jaspar_id", "motif_name", "start_rel_tss", "end_rel_tss", "strand", "in_window",
+                  "site")
         return arrays, header, rows
