@@ -42,8 +42,8 @@ BASE_PARAMS = {
 }
 
 FORK_PARAMS = {
-    "model/rnn": "choice(none, lstm)",
-    "model/reduction": "choice(maxpool, attention)",
+    "model/rnn": "choice(none, lstm, gru)",
+    "model/reduction": "choice(maxpool, attention, mean)",
     "optimizer.lr_scale": "tag(log, interval(0.03, 10))",
     "model.stem.filters": "choice(8, 16, 32, 64)",
     "model.head.dropout": "interval(0.0, 0.6)",
@@ -73,9 +73,10 @@ def single_optimum(params: dict[str, Any]) -> float:
 
 
 def two_branches(params: dict[str, Any]) -> float:
-    """val_auroc: (LSTM + max pool) and (no RNN + attention) are equally good; the mixes are poor."""
-    good = (params["model/rnn"] == "lstm") == (params["model/reduction"] == "maxpool")
-    lr = -0.03 * (math.log10(params["optimizer.lr_scale"]) - math.log10(0.5)) ** 2
+    """val_auroc: (LSTM + max pool) and (no RNN + attention) are equally good; every other mix is poor."""
+    cell = (params["model/rnn"], params["model/reduction"])
+    good = cell in (("lstm", "maxpool"), ("none", "attention"))
+    lr = -0.01 * (math.log10(params["optimizer.lr_scale"]) - math.log10(0.5)) ** 2
     return 0.70 + (0.10 if good else 0.0) + lr
 
 

@@ -1,0 +1,235 @@
+"""The analysis, end to end: trials table -> tree, importance, fork, next stage, plots -> files.
+
+Data flows one way: :func:`load_sweep` (ledger + the stage that was run) -> :func:`analyze`
+(compute everything, then write ``<out_dir>/*``). Nothing here reads a file another step wrote.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Optional
+
+import numpy as np
+
+from genarch.analysis.forks import Fork, detect_fork
+from genarch.analysis.importance import Importance, combined, default_evaluators
+from genarch.analysis.next_stage import Proposal, Rules, propose
+from genarch.analysis.space import Stage, load_stage, stage_from_params
+from genarch.analysis.top_tree import TopTree, fit_top_tree, render, rules_text, to_dot
+from genarch.analysis.trials import AnalysisInputError, TrialTable, from_ledger
+from genarch.io import atomic_write_json, atomic_write_text
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Options:
+    q: float = 0.2
+    seeds: int = 5
+    n_estimators: int = 100
+    max_depth: int = 3
+    ccp_alpha: float = 0.01
+    top_k: int = 3  # parameters whose pairwise interactions are plotted
+    rules: Rules = field(default_factory=Rules)
+    plots: bool = True
+    html: bool = True
+    index: bool = True
+
+
+@dataclass
+class Analysis:
+    table: TrialTable
+    stage: Optional[Stage]
+    tree: TopTree
+    importances: list[Importance]
+    combined: dict[str, float]
+    important: set[str]
+    fork: Optional[Fork]
+    proposals: list[Proposal]
+    out_dir: Path
+    files: dict[str, str] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+
+    def importance_text(self, param: str) -> str:
+        parts = [f"{imp.method} {imp.mean[param]:.2f}±{imp.sd[param]:.2f}" for imp in self.importances]
+        return f"{self.combined[param]:.2f} ({', '.join(parts)})"
+
+    def ranking(self) -> list[str]:
+        return sorted(self.table.params, key=lambda p: -self.combined[p])
+
+    def top_trials(self, k: int = 10) -> "Any":
+        frame = self.table.frame.copy()
+        frame["top"] = self.tree.mask
+        return frame.sort_values("score", ascending=False).head(k)
+
+    def to_dict(self) -> dict:
+        t = self.table
+        return {
+            "source": t.source, "metric": t.metric, "direction": t.direction,
+            "n_total": t.n_total, "n_failed": t.n_failed, "n_used": t.n, "notes": t.notes,
+            "params": {p: t.kinds[p] for p in t.params}, "constant": {k: str(v) for k, v in t.constant.items()},
+            "stage": str(self.stage.path) if self.stage and self.stage.path else None,
+            "tree": self.tree.to_dict(),
+            "importance": {imp.method: imp.to_dict() for imp in self.importances},
+            "combined_importance": dict(sorted(self.combined.items(), key=lambda kv: -kv[1])),
+            "important": sorted(self.important, key=lambda p: -self.combined[p]),
+            "fork": self.fork.to_dict() if self.fork else None,
+            "next_stage": [p.to_dict() for p in self.proposals],
+            "files": self.files, "warnings": self.warnings,
+            "top_trials": self.top_trials(10).drop(columns=["top"]).to_dict(orient="records"),
+        }
+
+
+def important_set(scores: dict[str, float]) -> set[str]:
+    """Parameters that explain a real share of the score: >= max(5%, half an equal share)."""
+    threshold = max(0.05, 0.5 / max(len(scores), 1))
+    return {p for p, v in scores.items() if v >= threshold}
+
+
+def compute(table: TrialTable, stage: Optional[Stage], out_dir: Path, options: Options) -> Analysis:
+    tree = fit_top_tree(table, q=options.q, max_depth=options.max_depth, ccp_alpha=options.ccp_alpha)
+    seeds = list(range(options.seeds))
+    importances = [ev.evaluate(table, seeds) for ev in default_evaluators(options.n_estimators)]
+    scores = combined(importances)
+    important = important_set(scores)
+    fork = detect_fork(tree, table, important)
+    analysis = Analysis(table=table, stage=stage, tree=tree, importances=importances, combined=scores,
+                        important=important, fork=fork, proposals=[], out_dir=out_dir)
+    stage_for_next = stage or stage_from_params({}, name=None)
+    analysis.proposals = propose(
+        table, tree.mask, stage_for_next, {p: analysis.importance_text(p) for p in table.params}, important,
+        fork=fork, rules=options.rules, source=f"({table.source})")
+    return analysis
+
+
+def write(analysis: Analysis, options: Options) -> None:
+    out = analysis.out_dir
+    out.mkdir(parents=True, exist_ok=True)
+    files = analysis.files
+
+    def put(key: str, path: Path) -> None:
+        files[key] = path.name
+
+    put("tree_rules", atomic_write_text(out / "tree_rules.txt", rules_text(analysis.tree)))
+    try:
+        for path in render(to_dot(analysis.tree), str(out / "tree")):
+            put("tree_" + Path(path).suffix[1:], Path(path))
+    except Exception as exc:  # noqa: BLE001 - a missing `dot` binary must not lose the rest
+        analysis.warnings.append(f"tree not rendered with graphviz ({type(exc).__name__}: {exc}); see tree.dot")
+    files["tree_dot"] = "tree.dot"
+    put("importance_json", atomic_write_json(out / "importance.json", {
+        "combined": analysis.combined, "important": sorted(analysis.important),
+        **{imp.method: imp.to_dict() for imp in analysis.importances}}))
+    for old in list(out.glob("next_stage*.yaml")):
+        old.unlink()
+    for proposal in analysis.proposals:
+        put(proposal.name, atomic_write_text(out / f"{proposal.name}.yaml", proposal.text))
+    put("next_stage_diff", atomic_write_text(out / "next_stage.diff", "".join(p.diff for p in analysis.proposals)
+                                             or "# no change suggested\n"))
+    if options.plots:
+        from genarch.analysis import interactions, plots
+
+        try:
+            put("importance_png", plots.importance_bars(analysis.importances, out / "importance.png"))
+            put("parallel_png", plots.parallel_coordinates(analysis.table, analysis.tree.mask, out / "parallel.png"))
+            for path in interactions.plot_interactions(analysis.table, analysis.ranking()[: options.top_k],
+                                                       analysis.tree.mask, out, n_estimators=options.n_estimators):
+                files[path.stem] = path.name
+        except Exception as exc:  # noqa: BLE001
+            log.exception("plots failed")
+            analysis.warnings.append(f"plots failed: {type(exc).__name__}: {exc}")
+    from genarch.analysis import summary
+
+    put("summary", atomic_write_text(out / "summary.txt", summary.render_text(analysis)))
+    if options.html:
+        from genarch.analysis import report
+
+        put("report", report.write_report(analysis, out / "report.html"))
+    atomic_write_json(out / "analysis.json", analysis.to_dict())
+    files["analysis"] = "analysis.json"
+    if options.html and options.index:
+        try:
+            report.write_index(out.parent.parent)
+        except Exception as exc:  # noqa: BLE001
+            analysis.warnings.append(f"stage index not written: {exc}")
+
+
+def analyze(table: TrialTable, stage: Optional[Stage], out_dir: "str | Path", options: Optional[Options] = None) -> Analysis:
+    options = options or Options()
+    analysis = compute(table, stage, Path(out_dir), options)
+    write(analysis, options)
+    return analysis
+
+
+# ---------------------------------------------------------------- finding the stage that was run
+
+
+def _candidates(name: str, multirun: dict, sweep_dir: Path) -> list[Path]:
+    roots = []
+    for source in ((multirun.get("hydra") or {}).get("runtime") or {}).get("config_sources") or []:
+        path = str(source.get("path", ""))
+        if source.get("schema") == "file" or path.startswith("/"):
+            roots.append(Path(re.sub(r"^file://", "", path)))
+    roots += [Path.cwd() / "conf", Path(__file__).resolve().parents[2] / "conf", sweep_dir]
+    stem = name[:-5] if name.endswith(".yaml") else name
+    return [root / "stage" / f"{stem}.yaml" for root in roots] + [root / f"{stem}.yaml" for root in roots]
+
+
+def resolve_stage(sweep_dir: "str | Path", stage_path: "str | Path | None" = None) -> tuple[Optional[Stage], list[str]]:
+    """The stage that was run: ``--stage``, else ``multirun.yaml``'s ``stage`` / the stage config-group
+    choice, else the ``hydra.sweeper.params`` the sweep recorded (no file text: a fresh one is written)."""
+    import yaml
+
+    notes: list[str] = []
+    if stage_path:
+        return load_stage(stage_path), notes
+    sweep_dir = Path(sweep_dir)
+    multirun_file = sweep_dir / "multirun.yaml"
+    if not multirun_file.exists():
+        notes.append("no multirun.yaml and no --stage: the declared space is inferred from the trials")
+        return None, notes
+    multirun = yaml.safe_load(multirun_file.read_text(encoding="utf-8")) or {}
+    hydra_cfg = multirun.get("hydra") or {}
+    names = [multirun.get("stage"), ((hydra_cfg.get("runtime") or {}).get("choices") or {}).get("stage")]
+    for name in [str(n) for n in names if n]:
+        direct = Path(name)
+        for path in ([direct] if direct.suffix == ".yaml" else []) + _candidates(name, multirun, sweep_dir):
+            if path.is_file():
+                return load_stage(path), notes
+        notes.append(f"stage '{name}' named in multirun.yaml was not found as a file")
+    params = (hydra_cfg.get("sweeper") or {}).get("params")
+    if params:
+        notes.append("stage file not found: the next stage is written from the params the sweep recorded")
+        sweeper = {k: v for k, v in (hydra_cfg.get("sweeper") or {}).items() if k != "params"}
+        return stage_from_params(params, name=str(names[0] or "") or None, sweeper=sweeper), notes
+    notes.append("multirun.yaml records no sweeper params: the declared space is inferred from the trials")
+    return None, notes
+
+
+def load_sweep(sweep_dir: "str | Path", stage_path: "str | Path | None" = None,
+               direction: Optional[str] = None) -> tuple[TrialTable, Optional[Stage]]:
+    stage, notes = resolve_stage(sweep_dir, stage_path)
+    declared = {k: d.values for k, d in stage.domains.items() if d.kind == "choice"} if stage else None
+    table = from_ledger(sweep_dir, direction=direction, declared_order=declared)
+    table.notes.extend(notes)
+    return table, stage
+
+
+def analyze_sweep(sweep_dir: "str | Path", stage_path: "str | Path | None" = None, out_dir: "str | Path | None" = None,
+                  options: Optional[Options] = None) -> Analysis:
+    table, stage = load_sweep(sweep_dir, stage_path)
+    return analyze(table, stage, Path(out_dir) if out_dir else Path(sweep_dir) / "analysis", options)
+
+
+def write_failure(out_dir: "str | Path", message: str) -> None:
+    """What a degenerate sweep leaves behind: the message, where the outputs would have been."""
+    out = Path(out_dir)
+    atomic_write_text(out / "summary.txt", f"genarch analysis: nothing to analyse\n{message}\n")
+    atomic_write_json(out / "analysis.json", {"error": message})
+
+
+__all__ = ["Analysis", "AnalysisInputError", "Options", "analyze", "analyze_sweep", "compute", "load_sweep",
+           "resolve_stage", "write_failure"]
