@@ -13,6 +13,7 @@ from typing import Any, Optional
 from omegaconf import DictConfig, OmegaConf
 
 from genarch.result import Objective, RunResult
+from genarch.sweeper.ledger_hook import record_trial_end  # the trial's own sweep-ledger record
 
 log = logging.getLogger("genarch")
 
@@ -56,9 +57,11 @@ def run(cfg: DictConfig, out_dir: Optional[Path] = None) -> float:
             extra={"traceback": traceback.format_exc(limit=20)},
         )
         failed.write(out_dir)
+        record_trial_end(failed.to_dict(), out_dir)
         log.error("run failed: %s (recorded in %s)", failed.error, out_dir / "result.json")
         raise
     result.write(out_dir)
+    record_trial_end(result.to_dict(), out_dir)
     if cfg.get("summary", True):
         from genarch.console import print_run_summary
 

@@ -1,0 +1,388 @@
+"""The genarch sweeper: nevergrad ask -> launch a batch through Hydra's launcher -> tell, until the budget.
+
+Structure after Hydra's own nevergrad sweeper; additions: a cache of evaluated candidates, rejection
+of illegal models before launch, a failure penalty and rate limit, the sweep ledger, and resuming by
+deterministic replay (see :mod:`genarch.sweeper.resume`)."""
+
+import logging
+import math
+import random
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Optional, Sequence
+
+import nevergrad as ng
+from hydra.core.override_parser.overrides_parser import OverridesParser
+from hydra.core.plugins import Plugins
+from hydra.core.utils import JobReturn, JobStatus
+from hydra.types import HydraContext, TaskFunction
+from omegaconf import DictConfig, OmegaConf
+
+from genarch.io import atomic_write_text
+from genarch.ledger import append_record, iter_records
+from genarch.sweeper import resume
+from genarch.sweeper.config import SweeperSettings
+from genarch.sweeper.params import ParamSpec, _plain, spec_from_override, spec_from_yaml, to_nevergrad
+
+log = logging.getLogger(__name__)
+RESULTS_FILE = "optimization_results.yaml"
+STAGE_FILE = "stage.yaml"
+
+
+class SweepStopped(RuntimeError):
+    """The sweep stopped early (failure rate); everything finished so far is kept in the sweep dir."""
+
+
+@dataclass
+class Outcome:
+    status: str                    # ok | failed | rejected
+    value: Optional[float] = None  # the objective (ok only)
+    direction: Optional[str] = None
+    name: Optional[str] = None
+    error: Optional[str] = None
+    job: Optional[int] = None
+    loss: Optional[float] = None   # what the optimizer was told (set at tell time)
+
+
+@dataclass
+class Candidate:
+    cand: Any
+    params: dict[str, Any]
+    overrides: list[str]
+    key: tuple[str, ...]
+    outcome: Optional[Outcome] = None
+    job: Optional[int] = None
+    source: str = "new"            # new | cached | batch-duplicate
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class NevergradSweeperImpl:
+    def __init__(self, settings: SweeperSettings) -> None:
+        self.settings = settings
+        self.config: Optional[DictConfig] = None
+        self.launcher: Any = None
+        self.hydra_context: Optional[HydraContext] = None
+
+    def setup(self, *, hydra_context: HydraContext, task_function: TaskFunction, config: DictConfig) -> None:
+        self.config = config
+        self.hydra_context = hydra_context
+        self.launcher = Plugins.instance().instantiate_launcher(
+            hydra_context=hydra_context, task_function=task_function, config=config)
+
+    # ---- search space -------------------------------------------------------------------------------
+    def search_space(self, arguments: list[str]) -> tuple[dict[str, ParamSpec], list[str]]:
+        """Stage params, then the command line: a command-line override of a key replaces the stage's."""
+        parser = OverridesParser.create(config_loader=self.hydra_context.config_loader if self.hydra_context else None)
+        specs: dict[str, ParamSpec] = {}
+        for key, value in self.settings.params.items():
+            spec = spec_from_yaml(str(key), value, parser)
+            specs[spec.name] = spec
+        fixed: list[str] = []
+        for override in parser.parse_overrides(arguments):
+            if override.is_hydra_override():
+                raise ValueError(f"{override.input_line}: hydra.* keys cannot be swept or set per trial")
+            spec = spec_from_override(override)
+            specs.pop(spec.name, None)
+            if spec.swept:
+                specs[spec.name] = spec
+            else:
+                fixed.append(override.input_line)  # the user's own text, passed to every trial
+        fixed += [s.override(s.spec["value"]) for s in specs.values() if not s.swept]
+        return {n: s for n, s in specs.items() if s.swept}, fixed
+
+    # ---- the sweep ----------------------------------------------------------------------------------
+    def sweep(self, arguments: list[str]) -> list[Sequence[JobReturn]]:
+        assert self.config is not None and self.launcher is not None
+        st = self.settings
+        specs, fixed = self.search_space(list(arguments))
+        if not specs:
+            raise ValueError("nothing to search: give hydra.sweeper.params (a stage file) or sweep overrides "
+                             "such as model.stem.filters=choice(8,16,32)")
+        self.sweep_dir = Path(str(self.config.hydra.sweep.dir))
+        self.sweep_dir.mkdir(parents=True, exist_ok=True)
+        stage = self._stage_name()
+        old = resume.load_state(self.sweep_dir)
+        seed = st.seed if st.seed is not None else (old["seed"] if old else random.SystemRandom().randrange(2**31))
+        state = resume.make_state(st, {n: s.spec for n, s in specs.items()}, fixed, seed, stage,
+                                  old["optimizer_budget"] if old else st.budget)
+        self.finished = {}
+        if old is not None:
+            diffs = resume.differences(old, state)
+            if diffs:
+                raise ValueError(f"cannot resume the sweep in {self.sweep_dir}: its search differs from this command's:\n  - "
+                                 + "\n  - ".join(diffs)
+                                 + "\nrun the original command again, or choose a new hydra.sweep.dir")
+            self.finished = resume.finished_trials(self.sweep_dir)
+            log.info("resuming %s: %d finished jobs are replayed, not re-run", self.sweep_dir, len(self.finished))
+        resume.save_state(self.sweep_dir, state)
+        OmegaConf.save(self.config, self.sweep_dir / "multirun.yaml")
+        self._save_stage_file(stage)
+
+        parametrization = ng.p.Dict(**{name: to_nevergrad(s.spec) for name, s in specs.items()})
+        parametrization.random_state.seed(seed)
+        optimizer = ng.optimizers.registry[st.optimizer](parametrization, budget=state["optimizer_budget"],
+                                                         num_workers=st.num_workers)
+        log.info("genarch sweeper: %s, budget %d, %d per batch, seed %d, stage %s, %d parameters, sweep dir %s",
+                 st.optimizer, st.budget, st.num_workers, seed, stage, len(specs), self.sweep_dir)
+        self.specs, self.fixed, self.stage, self.seed = specs, fixed, stage, seed
+        self.cache: dict[tuple[str, ...], Outcome] = {}
+        self.history: list[Candidate] = []
+        self.worst_loss: Optional[float] = None
+        self.validate = bool(st.validate and "model" in self.config)
+        returns: list[Sequence[JobReturn]] = []
+        job_idx = trained = failed = asks = 0
+        stopped: Optional[str] = None
+        while trained < st.budget:
+            if asks >= st.max_asks_per_trial * st.budget:
+                stopped = (f"stopped after {asks} candidates with only {trained} new trials: the optimizer keeps "
+                           "proposing candidates already trained or rejected (space exhausted or converged)")
+                log.warning(stopped)
+                break
+            batch = [self._candidate(optimizer.ask()) for _ in range(min(st.num_workers, st.budget - trained))]
+            asks += len(batch)
+            new = self._dedupe(batch)
+            to_run = [c for c in new if not self._reject(c)]
+            for c in to_run + [c for c in new if c not in to_run]:
+                c.job, job_idx = job_idx, job_idx + 1
+            returns += self._run(to_run)
+            for c in new:
+                if c.outcome.status == "rejected":
+                    self._record_rejected(c)
+            for c in batch:
+                if c.outcome is None:  # duplicate of a candidate of the same batch
+                    c.outcome = self.cache[c.key]
+                optimizer.tell(c.cand, self._loss(c.outcome))
+                self.history.append(c)
+            trained += len(to_run)
+            failed += sum(c.outcome.status == "failed" for c in to_run)
+            self._log_batch(batch)
+            if trained and failed / trained > st.max_failure_rate:
+                stopped = (f"stopped: {failed} of {trained} trials failed, over hydra.sweeper.max_failure_rate="
+                           f"{st.max_failure_rate}; finished trials are kept in {self.sweep_dir} (ledger.jsonl); "
+                           "fix the cause and run the same command to resume, or raise max_failure_rate")
+                self._write_results(optimizer, stopped)
+                raise SweepStopped(stopped)
+        self._write_results(optimizer, stopped)
+        return returns
+
+    def _candidate(self, cand: Any) -> Candidate:
+        params = {name: _plain(cand.value[name]) for name in self.specs}
+        swept = [self.specs[name].override(value) for name, value in params.items()]
+        return Candidate(cand, params, self.fixed + swept, tuple(sorted(swept)))
+
+    def _dedupe(self, batch: list[Candidate]) -> list[Candidate]:
+        """Candidates to evaluate; the others get a cached outcome (or share one of this batch)."""
+        new, seen = [], set()
+        for c in batch:
+            if c.key in self.cache:
+                c.outcome, c.source = self.cache[c.key], "cached"
+                log.info("candidate already evaluated as job %s, not trained again: %s", c.outcome.job, c.params)
+            elif c.key in seen:
+                c.source = "batch-duplicate"
+            else:
+                seen.add(c.key)
+                new.append(c)
+        return new
+
+    def _reject(self, c: Candidate) -> bool:
+        """Compose the candidate's config and reject an illegal model without launching it."""
+        if not self.validate:
+            return False
+        from genarch.model.validate import ConfigError, validate_model
+
+        cfg = self.hydra_context.config_loader.load_sweep_config(self.config, list(c.overrides))
+        length = cfg.get("dataset", {}).get("length") if isinstance(cfg.get("dataset"), DictConfig) else None
+        try:
+            validate_model(OmegaConf.to_container(cfg.model, resolve=True), seq_len=length if isinstance(length, int) else None)
+        except ConfigError as exc:
+            c.outcome = Outcome("rejected", error=f"ConfigError: {exc}")
+            self.cache[c.key] = c.outcome
+            return True
+        return False
+
+    # ---- running jobs -------------------------------------------------------------------------------
+    def _run(self, to_run: list[Candidate]) -> list[JobReturn]:
+        pending = []
+        for c in to_run:
+            done = self.finished.get(c.job)
+            if done is None:
+                pending.append(c)
+                continue
+            recorded = done.record.get("overrides")
+            if recorded is not None and list(recorded) != c.overrides:
+                raise RuntimeError(f"resume replay diverged at job {c.job}: the ledger has {recorded}, the replay asked "
+                                   f"{c.overrides}; the sweep cannot be resumed deterministically")
+            c.outcome = Outcome("ok" if done.ok else "failed", done.value if done.ok else None, done.direction,
+                                done.objective_name, done.error, c.job)
+            self.cache[c.key] = c.outcome
+        for c in pending:
+            append_record(self.sweep_dir, {"job": c.job, "event": "start", "status": "running", "params": c.params,
+                                           "overrides": c.overrides, "stage": self.stage})
+        returns: list[JobReturn] = []
+        # the launcher numbers a batch consecutively: launch each run of consecutive job numbers at once
+        segments: list[list[Candidate]] = []
+        for c in pending:
+            if segments and segments[-1][-1].job + 1 == c.job:
+                segments[-1].append(c)
+            else:
+                segments.append([c])
+        for segment in segments:
+            rets = self.launcher.launch([c.overrides for c in segment], initial_job_idx=segment[0].job)
+            returns += rets
+            ends = {r["job"]: r for r in iter_records(self.sweep_dir) if r.get("event") == "end"}
+            for c, ret in zip(segment, rets):
+                c.outcome = self._outcome(c, ret, ends.get(c.job))
+                self.cache[c.key] = c.outcome
+        return returns
+
+    def _outcome(self, c: Candidate, ret: JobReturn, end: Optional[dict[str, Any]]) -> Outcome:
+        objective = (end or {}).get("objective") or {}
+        direction, name = objective.get("direction"), objective.get("name")
+        if ret.status == JobStatus.COMPLETED:
+            value, error = ret.return_value, None
+            try:
+                value = float(value)
+                if not math.isfinite(value):
+                    error = f"FloatingPointError: the objective is {value}"
+            except (TypeError, ValueError):
+                error = f"TypeError: the task returned {type(value).__name__} {value!r}, not a number"
+        else:
+            exc = ret._return_value
+            value, error = None, f"{type(exc).__name__}: {exc}"
+        status = "ok" if error is None else "failed"
+        if end is None or end.get("status") != status:  # the task wrote no end record (not genarch.app.run)
+            out = _output_dir(ret)
+            append_record(self.sweep_dir, {
+                "job": c.job, "event": "end", "status": status, "params": c.params,
+                "objective": {"name": name or self._config_objective()[0], "direction": direction or self._direction(None),
+                              "value": value if status == "ok" else None},
+                "metrics": {}, "n_params": None, "epochs": None, "wall_time_s": None, "error": error,
+                "dir": _relative(out, self.sweep_dir) if out else None, "writer": "sweeper"})
+        return Outcome(status, value if status == "ok" else None, direction, name, error, c.job)
+
+    def _record_rejected(self, c: Candidate) -> None:
+        if c.job in self.finished:
+            return
+        append_record(self.sweep_dir, {
+            "job": c.job, "event": "end", "status": "failed", "rejected": True, "params": c.params,
+            "overrides": c.overrides, "stage": self.stage,
+            "objective": {"name": self._config_objective()[0], "direction": self._direction(None), "value": None},
+            "metrics": {}, "n_params": None, "epochs": 0, "wall_time_s": 0.0, "error": c.outcome.error, "dir": None,
+            "writer": "sweeper"})
+
+    # ---- losses ------------------------------------------------------------------------------------
+    def _config_objective(self) -> tuple[str, Optional[str]]:
+        objective = self.config.get("objective") if self.config is not None else None
+        if isinstance(objective, DictConfig):
+            direction = objective.get("direction")
+            return str(objective.get("name", "objective")), direction if direction in ("maximize", "minimize") else None
+        return "objective", None
+
+    def _direction(self, reported: Optional[str]) -> str:
+        if self.settings.direction != "auto":
+            return self.settings.direction
+        return reported or self._config_objective()[1] or "minimize"
+
+    def _loss(self, outcome: Outcome) -> float:
+        if outcome.loss is not None:
+            return outcome.loss
+        if outcome.status == "ok":
+            outcome.direction = self._direction(outcome.direction)
+            outcome.loss = -outcome.value if outcome.direction == "maximize" else outcome.value
+            self.worst_loss = outcome.loss if self.worst_loss is None else max(self.worst_loss, outcome.loss)
+        elif self.settings.failure_penalty is not None:
+            outcome.loss = float(self.settings.failure_penalty)
+        else:
+            worst = 0.0 if self.worst_loss is None else self.worst_loss
+            outcome.loss = worst + max(1.0, abs(worst))
+        return outcome.loss
+
+    # ---- reporting ---------------------------------------------------------------------------------
+    def _log_batch(self, batch: list[Candidate]) -> None:
+        for c in batch:
+            o = c.outcome
+            what = f"{o.value:.4f}" if o.status == "ok" else f"{o.status}: {(o.error or '').splitlines()[0][:160]}"
+            log.info("job %s (%s) %s  %s", o.job, c.source, what, c.params)
+
+    def _best(self) -> Optional[Candidate]:
+        evaluated = [c for c in self.history if c.source == "new" and c.outcome.status == "ok"]
+        return min(evaluated, key=lambda c: c.outcome.loss) if evaluated else None
+
+    def _write_results(self, optimizer: Any, stopped: Optional[str]) -> None:
+        best = self._best()
+        new = [c for c in self.history if c.source == "new"]
+        try:
+            recommendation = {k: _plain(v) for k, v in optimizer.provide_recommendation().value.items()}
+        except Exception:  # noqa: BLE001 - no tell yet
+            recommendation = None
+        results = {
+            "name": "genarch",
+            "stage": self.stage,
+            "optimizer": self.settings.optimizer,
+            "seed": self.seed,
+            "objective": {"name": best.outcome.name if best else self._config_objective()[0],
+                          "direction": best.outcome.direction if best else self._direction(None)},
+            "best_evaluated_params": best.params if best else None,
+            "best_evaluated_result": best.outcome.value if best else None,
+            "best_job": best.job if best else None,
+            "recommendation": recommendation,
+            "n_trials": sum(c.outcome.status != "rejected" for c in new),
+            "n_ok": sum(c.outcome.status == "ok" for c in new),
+            "n_failed": sum(c.outcome.status == "failed" for c in new),
+            "n_rejected": sum(c.outcome.status == "rejected" for c in new),
+            "n_cached": sum(c.source != "new" for c in self.history),
+            "stopped": stopped,
+        }
+        atomic_write_text(self.sweep_dir / RESULTS_FILE, OmegaConf.to_yaml(OmegaConf.create(results)))
+        if best:
+            log.info("best: job %s %s = %.4f  %s", best.job, results["objective"]["name"], best.outcome.value, best.params)
+
+    def _stage_name(self) -> Optional[str]:
+        choices = self.config.hydra.runtime.get("choices") or {}
+        stage = choices.get("stage") if "stage" in choices else None
+        return None if stage is None else str(stage)
+
+    def _save_stage_file(self, stage: Optional[str]) -> None:
+        """A copy of the stage file that was run (with its comments), for the analysis to diff against."""
+        if stage is None:
+            return
+        text = None
+        for source in self.hydra_context.config_loader.get_sources():
+            if source.is_config(f"stage/{stage}"):
+                text = _source_text(source, f"stage/{stage}.yaml")
+                if text is not None:
+                    break
+        if text is None:
+            text = f"# stage {stage} (source file not readable; composed hydra.sweeper shown)\n" + OmegaConf.to_yaml(
+                OmegaConf.create({"hydra": {"sweeper": OmegaConf.to_container(self.config.hydra.sweeper)}}))
+        atomic_write_text(self.sweep_dir / STAGE_FILE, text)
+
+
+def _source_text(source: Any, relative: str) -> Optional[str]:
+    try:
+        if source.scheme() == "file":
+            return (Path(source.path) / relative).read_text(encoding="utf-8")
+        if source.scheme() == "pkg":
+            from importlib import resources
+
+            return resources.files(source.path.replace("/", ".")).joinpath(relative).read_text(encoding="utf-8")
+    except (OSError, ModuleNotFoundError):
+        return None
+    return None
+
+
+def _output_dir(ret: JobReturn) -> Optional[Path]:
+    hc = getattr(ret, "hydra_cfg", None)
+    if hc is None:
+        return None
+    node = hc.get("hydra", hc) if isinstance(hc, DictConfig) else hc
+    try:
+        return Path(str(node.runtime.output_dir))
+    except Exception:  # noqa: BLE001
+        return None
+
+
+def _relative(path: Path, base: Path) -> str:
+    import os
+
+    return os.path.relpath(Path(path).resolve(), Path(base).resolve())

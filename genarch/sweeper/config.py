@@ -1,0 +1,44 @@
+"""Settings of the genarch sweeper (``hydra.sweeper.*``; defaults in conf/hydra/sweeper/genarch.yaml)."""
+
+from dataclasses import dataclass, field
+from typing import Any, Optional
+
+DIRECTIONS = ("auto", "maximize", "minimize")
+
+
+@dataclass
+class SweeperSettings:
+    # any name of nevergrad's registry: NGOpt, OnePlusOne, CMA, TwoPointsDE, RandomSearch, ...
+    optimizer: str = "NGOpt"
+    # trials to train in the sweep (candidates already trained or rejected as illegal do not count)
+    budget: int = 24
+    # candidates asked per batch = trials handed to the launcher at once
+    num_workers: int = 2
+    # seed of the parametrization: same seed + same space -> same candidate sequence; null = drawn once
+    # and stored in the sweep dir, so a resumed sweep still replays it
+    seed: Optional[int] = 0
+    # auto: the objective's direction as each trial reports it (result.json), else objective.direction
+    direction: str = "auto"
+    # stop (keeping everything finished) once failed / trained trials exceeds this after a batch
+    max_failure_rate: float = 0.25
+    # loss told for a failed trial; null: worst loss told so far + max(1, |worst|)
+    failure_penalty: Optional[float] = None
+    # compose each candidate and reject an illegal model (genarch.model.validate) without launching it
+    validate: bool = True
+    # stop when the optimizer proposes this many candidates per trial of budget without a new one
+    max_asks_per_trial: int = 20
+    params: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.direction not in DIRECTIONS:
+            raise ValueError(f"hydra.sweeper.direction={self.direction!r} must be one of {DIRECTIONS}")
+        if int(self.budget) < 1 or int(self.num_workers) < 1:
+            raise ValueError("hydra.sweeper.budget and hydra.sweeper.num_workers must be >= 1")
+        if not 0.0 <= float(self.max_failure_rate) <= 1.0:
+            raise ValueError(f"hydra.sweeper.max_failure_rate={self.max_failure_rate} must be in [0, 1]")
+        import nevergrad as ng
+
+        if self.optimizer not in ng.optimizers.registry:
+            close = [n for n in sorted(ng.optimizers.registry) if n.lower().startswith(self.optimizer[:3].lower())]
+            raise ValueError(f"hydra.sweeper.optimizer={self.optimizer!r} is not in nevergrad's registry"
+                             + (f"; similar: {close[:12]}" if close else ""))

@@ -1,0 +1,68 @@
+"""The trial's own ``end`` record in the sweep ledger, appended by the trial process itself.
+
+:func:`genarch.app.run` calls :func:`record_trial_end` after writing ``result.json`` (ok or failed),
+so a trial that finished is in the ledger even if the sweeper process is killed a moment later
+(joblib / submitit workers outlive a killed parent). Outside a genarch sweep it does nothing, and it
+never raises: the ledger must not turn a finished run into a failed one."""
+
+import logging
+import os
+from pathlib import Path
+from typing import Any, Mapping, Optional
+
+from genarch.ledger import append_record, iter_records
+
+log = logging.getLogger(__name__)
+SWEEPER_TARGET_PREFIX = "hydra_plugins.genarch_sweeper."
+
+
+def sweep_context() -> Optional[tuple[Path, int, Path]]:
+    """``(sweep_dir, job number, output_dir)`` when this process runs a trial of a genarch sweep."""
+    from hydra.core.hydra_config import HydraConfig
+    from hydra.types import RunMode
+
+    if not HydraConfig.initialized():
+        return None
+    hc = HydraConfig.get()
+    if hc.mode != RunMode.MULTIRUN or not str(hc.sweeper.get("_target_", "")).startswith(SWEEPER_TARGET_PREFIX):
+        return None
+    output_dir = Path(hc.runtime.output_dir).resolve()
+    # The sweep dir is output_dir less its subdir: correct whatever the worker's cwd (submitit, Ray).
+    depth = len(Path(str(hc.sweep.subdir)).parts)
+    sweep_dir = output_dir.parents[depth - 1] if depth else output_dir
+    return sweep_dir, int(hc.job.num), output_dir
+
+
+def _start_params(sweep_dir: Path, job: int) -> dict[str, Any]:
+    params: dict[str, Any] = {}
+    for record in iter_records(sweep_dir):
+        if record.get("job") == job and record.get("event") == "start":
+            params = dict(record.get("params") or {})
+    return params
+
+
+def record_trial_end(result: Mapping[str, Any], out_dir: "str | os.PathLike[str]") -> None:
+    """Append the ``end`` record of this trial from its result dict (the content of result.json)."""
+    try:
+        context = sweep_context()
+        if context is None:
+            return
+        sweep_dir, job, output_dir = context
+        objective = dict(result.get("objective") or {})
+        append_record(sweep_dir, {
+            "job": job,
+            "event": "end",
+            "status": "ok" if result.get("status") == "ok" else "failed",
+            "params": _start_params(sweep_dir, job),
+            "objective": {"name": objective.get("name"), "direction": objective.get("direction"),
+                          "value": objective.get("value") if result.get("status") == "ok" else None},
+            "metrics": result.get("metrics") or {},
+            "n_params": result.get("n_params"),
+            "epochs": result.get("epochs"),
+            "wall_time_s": result.get("wall_time_s"),
+            "error": result.get("error"),
+            "dir": os.path.relpath(Path(out_dir).resolve(), sweep_dir),
+            "writer": "trial",
+        })
+    except Exception as exc:  # noqa: BLE001 - the sweeper writes the record from the job's return instead
+        log.warning("could not append this trial to the sweep ledger: %s", exc)

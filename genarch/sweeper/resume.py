@@ -1,0 +1,82 @@
+"""Resuming a sweep: ``<sweep_dir>/sweep_state.json`` stores what determines the candidate sequence.
+
+A sweep is resumed by running the same command with the same ``hydra.sweep.dir``. The sweeper then
+replays the ask/tell sequence from the stored seed: every candidate whose job has an ``end`` record
+in the ledger is told its recorded result instead of being launched (its directory is untouched),
+and the first job without one (in flight when the sweep was killed) is launched again. Replaying is
+only sound with the same space, optimizer, seed, batch size and fixed overrides, so any difference is
+refused with a message that names it. The budget may change (to extend a sweep); the optimizer is
+still built with the budget it started with, so its internal choices replay identically."""
+
+import json
+from pathlib import Path
+from typing import Any, Mapping, Optional
+
+from genarch.io import atomic_write_json
+from genarch.ledger import LEDGER_FILE, Trial, load_trials
+from genarch.sweeper.params import render
+
+STATE_FILE = "sweep_state.json"
+STATE_VERSION = 1
+# keys whose change makes the stored trials meaningless for this sweep
+_COMPARED = ("optimizer", "seed", "num_workers", "fixed")
+
+
+def make_state(settings: Any, specs: Mapping[str, Mapping[str, Any]], fixed: list[str], seed: int,
+               stage: Optional[str], optimizer_budget: int) -> dict[str, Any]:
+    return {
+        "version": STATE_VERSION,
+        "optimizer": settings.optimizer,
+        "seed": int(seed),
+        "num_workers": int(settings.num_workers),
+        "optimizer_budget": int(optimizer_budget),
+        "params": {name: dict(spec) for name, spec in specs.items()},
+        "fixed": list(fixed),
+        "stage": stage,
+    }
+
+
+def load_state(sweep_dir: Path) -> Optional[dict[str, Any]]:
+    path = Path(sweep_dir) / STATE_FILE
+    if not path.exists():
+        if (Path(sweep_dir) / LEDGER_FILE).exists() and any(True for _ in load_trials(sweep_dir)):
+            raise RuntimeError(f"{sweep_dir} has a sweep ledger but no {STATE_FILE}: it was not written by the genarch "
+                               "sweeper (or predates it) and cannot be resumed; choose another hydra.sweep.dir")
+        return None
+    with open(path, encoding="utf-8") as handle:
+        return json.load(handle)
+
+
+def save_state(sweep_dir: Path, state: Mapping[str, Any]) -> None:
+    atomic_write_json(Path(sweep_dir) / STATE_FILE, dict(state))
+
+
+def differences(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[str]:
+    """Human-readable differences that forbid resuming ``old`` with ``new`` (empty: compatible)."""
+    diffs = []
+    for key in _COMPARED:
+        if key == "seed" and new.get("seed_given") is False:
+            continue  # seed: null on both runs -> the stored seed is reused
+        if old.get(key) != new.get(key):
+            diffs.append(f"{key}: was {old.get(key)!r}, now {new.get(key)!r}")
+    old_params, new_params = old.get("params", {}), new.get("params", {})
+    for name in old_params:
+        if name not in new_params:
+            diffs.append(f"parameter {name} removed (was {render(old_params[name])})")
+        elif _norm(old_params[name]) != _norm(new_params[name]):
+            diffs.append(f"parameter {name}: was {render(old_params[name])}, now {render(new_params[name])}")
+    for name in new_params:
+        if name not in old_params:
+            diffs.append(f"parameter {name} added ({render(new_params[name])})")
+    if list(old_params) == list(new_params) or set(old_params) != set(new_params):
+        return diffs
+    return diffs + [f"parameter order changed: was {list(old_params)}, now {list(new_params)}"]
+
+
+def _norm(spec: Mapping[str, Any]) -> str:
+    return json.dumps(spec, sort_keys=True, default=str)
+
+
+def finished_trials(sweep_dir: Path) -> dict[int, Trial]:
+    """Jobs of the ledger that have an ``end`` record (ok or failed), by job number."""
+    return {t.job: t for t in load_trials(sweep_dir) if t.record.get("event") == "end"}

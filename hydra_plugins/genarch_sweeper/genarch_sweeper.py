@@ -1,0 +1,29 @@
+"""The genarch sweeper as a Hydra plugin: nevergrad ask/tell over stage files (see genarch.sweeper).
+
+Hydra scans this module at start-up, so it imports nothing heavy; the work is in genarch.sweeper._impl."""
+
+from typing import Any, List, Optional
+
+from hydra.plugins.sweeper import Sweeper
+from hydra.types import HydraContext, TaskFunction
+from omegaconf import DictConfig
+
+
+class NevergradSweeper(Sweeper):
+    def __init__(self, optimizer: str = "NGOpt", budget: int = 24, num_workers: int = 2, seed: Optional[int] = 0,
+                 direction: str = "auto", max_failure_rate: float = 0.25, failure_penalty: Optional[float] = None,
+                 validate: bool = True, max_asks_per_trial: int = 20, params: Optional[Any] = None) -> None:
+        from genarch.sweeper._impl import NevergradSweeperImpl
+        from genarch.sweeper.config import SweeperSettings
+
+        settings = SweeperSettings(optimizer=optimizer, budget=int(budget), num_workers=int(num_workers), seed=seed,
+                                   direction=direction, max_failure_rate=float(max_failure_rate),
+                                   failure_penalty=failure_penalty, validate=bool(validate),
+                                   max_asks_per_trial=int(max_asks_per_trial), params=dict(params or {}))
+        self.sweeper = NevergradSweeperImpl(settings)
+
+    def setup(self, *, hydra_context: HydraContext, task_function: TaskFunction, config: DictConfig) -> None:
+        self.sweeper.setup(hydra_context=hydra_context, task_function=task_function, config=config)
+
+    def sweep(self, arguments: List[str]) -> Any:
+        return self.sweeper.sweep(arguments)
