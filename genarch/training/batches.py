@@ -10,19 +10,25 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset, Sampler
 
-from genarch.data.base import ArraySplit
+from genarch.data.base import ArraySplit, to_float
 
 
 class BatchArrays(Dataset):
+    """Answers a whole batch per index tensor, as float one-hot. Whether the split holds any
+    all-one ``N`` columns (which :func:`to_float` turns into 0.25) is checked once, so a split
+    without them pays only the uint8 -> float cast per batch."""
+
     def __init__(self, split: ArraySplit) -> None:
         self.x = torch.from_numpy(np.ascontiguousarray(split.x))
         self.y = torch.from_numpy(np.ascontiguousarray(split.y, dtype=np.float32))
+        self.has_n_columns = bool(len(split)) and bool((split.x.sum(axis=1, dtype=np.uint8) > 1).any())
 
     def __len__(self) -> int:
         return len(self.x)
 
     def __getitem__(self, index):  # index: a LongTensor of batch positions
-        return self.x[index], self.y[index]
+        x = self.x[index]
+        return (to_float(x) if self.has_n_columns else x.float()), self.y[index]
 
 
 class ShuffledBatches(Sampler):

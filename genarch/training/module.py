@@ -25,6 +25,7 @@ class SequenceModule(pl.LightningModule):
         self._val_outputs: list[torch.Tensor] = []
         self._val_targets: list[torch.Tensor] = []
         self.last_val_metrics: dict[str, float] = {}
+        self._train_loss_sum, self._train_seen = torch.zeros(()), 0
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.net(x)
@@ -34,8 +35,17 @@ class SequenceModule(pl.LightningModule):
         loss = self.loss_fn(self.net(to_float(x)), y)
         if not torch.isfinite(loss):
             raise NonFiniteLoss(f"non-finite training loss ({loss.item()}) at epoch {self.current_epoch}, batch {batch_idx}")
-        self.log("train_loss", loss, on_step=False, on_epoch=True, prog_bar=True, batch_size=len(x))
+        self._train_loss_sum += loss.detach() * len(x)
+        self._train_seen += len(x)
         return loss
+
+    def on_train_epoch_start(self) -> None:
+        self._train_loss_sum, self._train_seen = torch.zeros(()), 0
+
+    def on_train_epoch_end(self) -> None:
+        # one log call per epoch: per-step logging costs more than a small model's step on CPU
+        if self._train_seen:
+            self.log("train_loss", self._train_loss_sum / self._train_seen, prog_bar=True)
 
     def validation_step(self, batch, batch_idx: int) -> None:
         x, y = batch

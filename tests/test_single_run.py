@@ -1,0 +1,127 @@
+"""A 2-epoch run on a tiny set writes a complete result.json; failed runs are recorded too."""
+
+import json
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from genarch.__main__ import quote_stage_args
+from genarch.training.threads import choose_threads, parallel_trials
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULT_KEYS = {"status", "error", "objective", "hparams", "overrides", "metrics", "n_params", "epochs",
+               "wall_time_s", "seed", "version", "task", "extra"}
+TINY = ["trainer=smoke", "dataset.n=400", "trainer.batch_size=50"]
+
+
+def run_genarch(tmp_path: Path, *overrides: str) -> tuple[subprocess.CompletedProcess, dict]:
+    run_dir = tmp_path / "run"
+    proc = subprocess.run([sys.executable, "-m", "genarch", *overrides, f"hydra.run.dir={run_dir}"],
+                          cwd=ROOT, capture_output=True, text=True, timeout=300)
+    result = json.loads((run_dir / "result.json").read_text()) if (run_dir / "result.json").exists() else {}
+    return proc, result
+
+
+def test_two_epoch_run_writes_complete_result(tmp_path):
+    proc, result = run_genarch(tmp_path, *TINY, "seed=3")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert RESULT_KEYS <= set(result)
+    assert result["status"] == "ok" and result["error"] is None
+    assert result["objective"]["name"] == "val_auroc" and result["objective"]["direction"] == "maximize"
+    assert 0.5 <= result["objective"]["value"] <= 1.0
+    assert result["objective"]["value"] == pytest.approx(result["metrics"]["val"]["auroc"])
+    assert {"auroc", "auprc", "accuracy", "loss"} <= set(result["metrics"]["test"])
+    assert result["epochs"] == 2 and result["seed"] == 3 and result["task"] == "binary"
+    assert result["n_params"] > 1000 and result["wall_time_s"] > 0
+    hp = result["hparams"]
+    assert hp["model.name"] == "attentionnet" and hp["model.stem.filters"] == 32 and hp["trainer.max_epochs"] == 2
+    assert "trainer=smoke" in result["overrides"]
+    assert (tmp_path / "run" / "model.pt").exists()
+    assert "architecture" in proc.stdout and "objective val_auroc" in proc.stdout
+
+
+def test_failed_run_records_error_and_exits_nonzero(tmp_path):
+    proc, result = run_genarch(tmp_path, *TINY, "objective.name=val_nonexistent")
+    assert proc.returncode != 0
+    assert result["status"] == "failed"
+    assert "val_nonexistent" in result["error"]
+    assert result["objective"]["value"] is None
+    assert result["hparams"]["model.name"] == "attentionnet"
+
+
+def test_illegal_model_fails_before_training_with_keys(tmp_path):
+    proc, result = run_genarch(tmp_path, *TINY, "model/rnn=lstm", "model.rnn.output=last")
+    assert proc.returncode != 0
+    assert result["status"] == "failed" and "model.rnn.output" in result["error"] and "model.pooling.kind" in result["error"]
+    assert result["epochs"] == 0
+
+
+def test_non_finite_loss_is_reported():
+    import torch
+    from torch import nn
+
+    from genarch.training.module import NonFiniteLoss, SequenceModule
+
+    class Exploding(nn.Module):
+        def forward(self, x):
+            return torch.full((len(x), 1), float("nan"))
+
+    module = SequenceModule(Exploding(), "binary", {"name": "adam", "base_lr": 1e-3}, ["y"])
+    batch = (torch.zeros(4, 4, 10, dtype=torch.uint8), torch.ones(4, 1))
+    with pytest.raises(NonFiniteLoss, match="non-finite"):
+        module.training_step(batch, 0)
+
+
+def test_same_seed_same_result(tmp_path):
+    _, first = run_genarch(tmp_path / "a", *TINY, "seed=5")
+    _, second = run_genarch(tmp_path / "b", *TINY, "seed=5")
+    assert first["objective"]["value"] == second["objective"]["value"]
+    assert first["metrics"] == second["metrics"]
+
+
+@pytest.mark.parametrize(
+    "argv,expected",
+    [
+        (["+stage=3", "-m"], ["+stage='3'", "-m"]),
+        (["+stage=4a"], ["+stage='4a'"]),
+        (["stage=12", "seed=1"], ["stage='12'", "seed=1"]),
+        (["++stage=2"], ["++stage='2'"]),
+        (["+stage='3'"], ["+stage='3'"]),
+        (["model.stage=3"], ["model.stage=3"]),
+        (["+stage=choice(1,2)"], ["+stage=choice(1,2)"]),
+    ],
+)
+def test_stage_arguments_are_quoted(argv, expected):
+    assert quote_stage_args(argv) == expected
+
+
+@pytest.mark.parametrize(
+    "setting,launcher,cores,expected",
+    [
+        ("auto", None, 2, 2),
+        ("auto", {"_target_": "hydra_plugins.hydra_joblib_launcher.joblib_launcher.JoblibLauncher", "n_jobs": 2}, 2, 1),
+        ("auto", {"_target_": "hydra_plugins.hydra_joblib_launcher.joblib_launcher.JoblibLauncher", "n_jobs": -1}, 2, 1),
+        ("auto", {"_target_": "hydra_plugins.hydra_joblib_launcher.joblib_launcher.JoblibLauncher", "n_jobs": 3}, 2, 1),
+        ("auto", {"_target_": "hydra_plugins.hydra_joblib_launcher.joblib_launcher.JoblibLauncher", "n_jobs": 2}, 16, 8),
+        ("auto", {"_target_": "hydra_plugins.hydra_submitit_launcher.submitit_launcher.LocalLauncher", "array_parallelism": 4}, 16, 4),
+        (3, None, 2, 3),
+    ],
+)
+def test_threads_split_cores_between_parallel_trials(monkeypatch, setting, launcher, cores, expected):
+    import genarch.training.threads as threads
+
+    monkeypatch.setattr(threads, "available_cores", lambda: cores)
+    hydra_cfg = None if launcher is None else {"launcher": launcher}
+    assert choose_threads(setting, hydra_cfg) == expected
+    if launcher is None:
+        assert parallel_trials(None) == 1
+
+
+def test_result_json_nan_objective_becomes_null(tmp_path):
+    from genarch.result import Objective, RunResult, read_result
+
+    RunResult(status="failed", objective=Objective("val_auroc", "maximize", math.nan)).write(tmp_path)
+    assert read_result(tmp_path)["objective"]["value"] is None
