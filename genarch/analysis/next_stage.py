@@ -168,7 +168,7 @@ def _decide_interval(param: str, domain: Domain, table: TrialTable, top: np.ndar
     new = format_interval(low, high, log=domain.log, integer=domain.integer)
     scale = " (log scale)" if use_log else ""
     evidence = (f"narrow {param} to [{format_float(low)}, {format_float(high)}]: the {int(top.sum())} top trials lie in "
-                f"[{x[top].min():.3g}, {x[top].max():.3g}] (all {len(x)}: [{x.min():.3g}, {x.max():.3g}]); "
+                f"[{x[top].min():.3g}, {x[top].max():.3g}] (the {len(x)} trials judged: [{x.min():.3g}, {x.max():.3g}]); "
                 f"KS p={_p(p)}; {_pct(ratio)} of the old width{scale}; importance {importance}")
     return Change(param, "narrow", domain.raw, new, evidence)
 
