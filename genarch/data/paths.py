@@ -14,10 +14,10 @@ def resolve_path(path: Union[str, Path], base: Union[str, Path, None] = None) ->
     if p.is_absolute():
         return p
     if base is not None:
-        return resolve_path(base) / p
+        return (resolve_path(base) / p).resolve()
     try:
         from hydra.utils import to_absolute_path
 
-        return Path(to_absolute_path(str(p)))
+        return Path(to_absolute_path(str(p))).resolve()
     except Exception:  # hydra missing or not initialised the way to_absolute_path expects
-        return Path.cwd() / p
+        return (Path.cwd() / p).resolve()
