@@ -138,20 +138,23 @@ class MotifSet:
     """Everything read out for one output: the PFM, the top k-mers and where their windows came from."""
 
     output: str
-    pfm: Motif
+    pfm: Motif                      # the paper's PFM: windows as they lie on the forward strand
     kmers: list[Motif]
-    sequences: list[str]            # ids of the top sequences used
-    window_starts: list[int]
-    windows: list[str]
+    aligned: Optional[Motif] = None  # the same windows oriented and centred (genarch.interpret.alignment)
+    sequences: list[str] = field(default_factory=list)   # ids of the top sequences used
+    window_starts: list[int] = field(default_factory=list)
+    windows: list[str] = field(default_factory=list)
     extra: dict = field(default_factory=dict)
 
     def motifs(self) -> list[Motif]:
-        return [self.pfm, *self.kmers]
+        return [self.pfm, *([self.aligned] if self.aligned is not None else []), *self.kmers]
 
 
 def read_out(x: np.ndarray, peaks: np.ndarray, ids: np.ndarray, chosen: np.ndarray, k: int, kmer_len: int,
-             n_kmers: int = 3, output: str = "output", prefix: Optional[str] = None) -> MotifSet:
-    """Motifs from the windows around ``peaks`` of sequences ``chosen`` (indices into ``x``)."""
+             n_kmers: int = 3, output: str = "output", prefix: Optional[str] = None, align: bool = True,
+             margin: int = 5) -> MotifSet:
+    """Motifs from the windows around ``peaks`` of sequences ``chosen`` (indices into ``x``): the paper's
+    PFM, the top k-mers and (``align``) the strand/shift-aligned PFM seeded by the top k-mer."""
     if len(chosen) == 0:
         raise ValueError(f"no sequences to read motifs from for {output!r}")
     windows = extract_windows(x[chosen], peaks[chosen], k)
@@ -161,5 +164,15 @@ def read_out(x: np.ndarray, peaks: np.ndarray, ids: np.ndarray, chosen: np.ndarr
     kmers = [kmer_motif(kmer, count, r + 1) for r, (kmer, count) in enumerate(top_kmers(strings, min(kmer_len, k), n_kmers))]
     for m in kmers:
         m.name = f"{tag}:{m.name}"
-    return MotifSet(output, pfm, kmers, [str(i) for i in ids[chosen]],
-                    window_starts(peaks[chosen], k, x.shape[2]).tolist(), strings)
+    aligned = None
+    extra: dict = {}
+    if align and kmers:
+        from genarch.interpret.alignment import align_windows, seed_counts
+
+        result = align_windows(x[chosen], peaks[chosen], k, seed_counts(kmers[0].meta["kmer"], k), margin)
+        aligned = Motif(f"{tag}:pfm_aligned", result.counts, "pfm_aligned", len(chosen),
+                        {"seed_kmer": kmers[0].meta["kmer"], "iterations": result.iterations,
+                         "converged": result.converged})
+        extra = {"aligned_starts": result.starts.tolist(), "aligned_strands": result.strands.tolist()}
+    return MotifSet(output, pfm, kmers, aligned, [str(i) for i in ids[chosen]],
+                    window_starts(peaks[chosen], k, x.shape[2]).tolist(), strings, extra)

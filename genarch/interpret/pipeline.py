@@ -1,0 +1,316 @@
+"""Interpret one trained run: maps -> motifs -> TOMTOM vs JASPAR -> logos -> report files.
+
+:func:`interpret_run` is what ``python -m genarch.interpret <run_dir>`` calls. It reads the run's
+``model.pt`` and ``.hydra/config.yaml``, reloads the run's dataset, explains the sequences of one split
+(``test`` by default, which the model did not train on) and writes everything under
+``<run_dir>/interpret/`` (see :mod:`genarch.interpret.summary` for the files).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Optional, Sequence
+
+import numpy as np
+import torch
+
+from genarch.interpret.attribution import AttributionResult, make_attribution
+from genarch.interpret.jaspar import DEFAULT_RELEASE, DEFAULT_TAX_GROUP, JasparMotif, load_core
+from genarch.interpret.motifs import MotifSet, read_out, select_top
+from genarch.interpret.tfnames import tf_from_experiment
+from genarch.interpret.tomtom import Match, best_matches, run_tomtom
+from genarch.interpret.truth import Site, load_truth, planted_motifs, recovery, same_matrix
+
+
+@dataclass
+class InterpretConfig:
+    split: str = "test"                 # test (falls back to val when a dataset has none), val, train
+    method: str = "auto"                # auto | attention | gradxinput | ism
+    top_n: int = 100                    # sequences whose peak windows make the PFM
+    k: int = 10                         # window width around the peak (bp)
+    kmer_len: int = 8                   # length of the recurring k-mers counted in the windows
+    n_kmers: int = 3
+    align: bool = True                  # also report the strand/shift-aligned PFM (genarch.interpret.alignment)
+    margin: int = 5                     # alignment may shift a window this many bp either way
+    release: str = DEFAULT_RELEASE      # JASPAR release shipped with pyjaspar
+    tax_group: Optional[str] = DEFAULT_TAX_GROUP
+    tf: Optional[str] = None            # the ChIP'd TF; default: from the dataset (experiment / planted motif)
+    outputs: Optional[list[str]] = None  # output names to interpret (default: all, at most max_outputs)
+    max_outputs: int = 12
+    genes: Optional[list[str]] = None   # regression: sequence ids to plot (default: top predicted)
+    blur_sigma: float = 2.0
+    n_examples: int = 6                 # per-sequence map panels
+    tolerance: int = 3                  # known-answer: peak within planted site +- tolerance bp
+    max_sequences: Optional[int] = None  # subsample the split (ISM costs 3 L forward passes per sequence)
+    compare: list[str] = field(default_factory=list)  # other run dirs: per-model mean map comparison
+    plots: bool = True
+    logos: bool = True
+    tss: Optional[int] = None           # x axis relative to this base (default: centre for synthetic_ilsep)
+    out_dir: Optional[str] = None       # default <run_dir>/interpret
+    n_jobs: int = -1                    # numba threads for TOMTOM
+
+
+@dataclass
+class OutputReport:
+    output: str
+    index: int
+    n_candidates: int
+    motif_set: MotifSet
+    mean_profile: np.ndarray
+    top_profile: np.ndarray
+    chosen: np.ndarray
+    tf: Optional[str]
+    planted: list = field(default_factory=list)
+    matches: list[Match] = field(default_factory=list)
+    recovery: Optional[dict] = None
+
+
+@dataclass
+class Report:
+    run_dir: str
+    out_dir: str
+    config: dict
+    method: str
+    split: str
+    dataset: str
+    task: str
+    n_sequences: int
+    outputs: list[OutputReport]
+    jaspar: dict
+    files: list[dict] = field(default_factory=list)
+    comparisons: dict = field(default_factory=dict)
+    seconds: dict = field(default_factory=dict)
+
+
+def load_run(run_dir: Path):
+    """``(net, checkpoint, composed config)`` of a run directory."""
+    from omegaconf import OmegaConf
+
+    from genarch.training.runner import load_trained
+
+    net, checkpoint = load_trained(run_dir)
+    cfg_path = run_dir / ".hydra" / "config.yaml"
+    if not cfg_path.exists():
+        raise FileNotFoundError(f"{cfg_path} not found: interpretation needs the run's composed config to reload its data")
+    return net, checkpoint, OmegaConf.load(cfg_path)
+
+
+def choose_split(bundle, name: str):
+    if name == "test":
+        if bundle.test is not None and len(bundle.test):
+            return "test", bundle.test
+        return "val", bundle.val
+    if name in ("val", "train"):
+        return name, getattr(bundle, name)
+    raise ValueError(f"split must be test, val or train, got {name!r}")
+
+
+@torch.no_grad()
+def predict(net, x: np.ndarray, batch_size: int = 1000) -> np.ndarray:
+    from genarch.data.base import to_float
+
+    net.eval()
+    return torch.cat([net(to_float(x[i:i + batch_size])) for i in range(0, len(x), batch_size)]).numpy()
+
+
+def default_tf(bundle, truth_planted: list, output_name: str) -> Optional[str]:
+    if truth_planted:
+        return truth_planted[0][1] or truth_planted[0][0]
+    experiment = (bundle.info or {}).get("experiment")
+    if experiment:
+        return tf_from_experiment(str(experiment))
+    return None
+
+
+def _output_indices(target_names: list[str], wanted: Optional[Sequence[str]], cap: int) -> list[int]:
+    if wanted:
+        missing = [w for w in wanted if w not in target_names]
+        if missing:
+            raise ValueError(f"unknown output(s) {missing}; the model's outputs are {target_names}")
+        return [target_names.index(w) for w in wanted]
+    return list(range(min(len(target_names), cap)))
+
+
+def interpret_run(run_dir: "str | Path", config: Optional[InterpretConfig] = None, bundle=None,
+                  console: Any = None, targets: Optional[Sequence[JasparMotif]] = None) -> Report:
+    from genarch.data import load_dataset
+
+    config = config or InterpretConfig()
+    run_dir = Path(run_dir)
+    out_dir = Path(config.out_dir) if config.out_dir else run_dir / "interpret"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    seconds: dict[str, float] = {}
+    t0 = time.perf_counter()
+
+    def say(msg: str) -> None:
+        if console is not None:
+            console.log(msg)
+
+    net, checkpoint, cfg = load_run(run_dir)
+    if bundle is None:
+        say("loading the run's dataset")
+        bundle = load_dataset(cfg.dataset)
+    split_name, split = choose_split(bundle, config.split)
+    x, y = split.x, split.y
+    ids = split.ids if split.ids is not None else np.array([f"{split_name}{i:06d}" for i in range(len(x))])
+    if config.max_sequences and len(x) > config.max_sequences:
+        keep = np.sort(np.random.default_rng(0).choice(len(x), config.max_sequences, replace=False))
+        x, y, ids = x[keep], y[keep], ids[keep]
+    ids = np.asarray(ids).astype(str)
+    task = checkpoint.get("task", bundle.task)
+    target_names = list(checkpoint.get("target_names") or bundle.target_names)
+    tss = config.tss if config.tss is not None else (x.shape[2] // 2 if str(bundle.name).startswith("synthetic_ilsep") else None)
+    truth = load_truth(bundle.info, x.shape[2])
+    seconds["load"] = time.perf_counter() - t0
+
+    t1 = time.perf_counter()
+    preds = predict(net, x)
+    method = make_attribution(config.method, net)
+    say(f"attribution: {method.name} on {len(x)} {split_name} sequences")
+    cache: dict[Optional[int], AttributionResult] = {}
+
+    def attribution_for(index: int) -> AttributionResult:
+        key = index if method.per_output else None
+        if key not in cache:
+            cache[key] = method(net, x, index)
+        return cache[key]
+
+    reports: list[OutputReport] = []
+    for index in _output_indices(target_names, config.outputs, config.max_outputs):
+        name = target_names[index]
+        res = attribution_for(index)
+        candidates = np.flatnonzero(y[:, index] > 0.5) if task == "binary" else np.arange(len(x))
+        if len(candidates) == 0:
+            say(f"output {name}: no positive sequences in the {split_name} split; skipped")
+            continue
+        chosen = select_top(preds[:, index], candidates, config.top_n)
+        motif_set = read_out(x, res.peaks, ids, chosen, config.k, config.kmer_len, config.n_kmers, name,
+                             align=config.align, margin=config.margin)
+        planted = []
+        if truth is not None:
+            planted = planted_motifs(_truth_for_output(truth, name), ids[candidates])
+        tf = config.tf or default_tf(bundle, planted, name)
+        rec = None
+        if truth is not None and planted:
+            rec = recovery(res.peaks[candidates], ids[candidates], _truth_for_output(truth, name), config.tolerance)
+            rec["top_n"] = recovery(res.peaks[chosen], ids[chosen], _truth_for_output(truth, name), config.tolerance)
+        reports.append(OutputReport(name, index, len(candidates), motif_set, res.scores[candidates].mean(axis=0),
+                                    res.scores[chosen].mean(axis=0), chosen, tf, planted, recovery=rec))
+    if not reports:
+        raise ValueError(f"nothing to interpret: no output has sequences to read motifs from in the {split_name} split")
+    seconds["attribution"] = time.perf_counter() - t1
+
+    t2 = time.perf_counter()
+    targets = list(targets) if targets is not None else list(load_core(config.release, config.tax_group))
+    queries = [m for r in reports for m in r.motif_set.motifs()]
+    say(f"TOMTOM: {len(queries)} motifs against {len(targets)} JASPAR {config.release} CORE matrices")
+    result = run_tomtom([m.pfm for m in queries], targets, n_jobs=config.n_jobs)
+    offset = 0
+    for r in reports:
+        n = len(r.motif_set.motifs())
+        sub = _slice_result(result, offset, offset + n)
+        r.matches = best_matches(sub, [m.name for m in r.motif_set.motifs()], targets, r.tf, top=3)
+        offset += n
+        if r.recovery is not None:
+            check_motifs(r, _truth_for_output(truth, r.output), ids)
+    seconds["tomtom"] = time.perf_counter() - t2
+
+    report = Report(str(run_dir), str(out_dir), _jsonable(asdict(config)), method.name, split_name, str(bundle.name),
+                    task, int(len(x)), reports,
+                    {"release": config.release, "tax_group": config.tax_group, "n_targets": len(targets)})
+
+    t3 = time.perf_counter()
+    if config.compare:
+        report.comparisons = compare_models(run_dir, config.compare, x, y, reports, config)
+    if config.plots:
+        from genarch.interpret.figures import write_figures
+
+        report.files += write_figures(report, x, ids, truth, cache, method, config, tss)
+    if config.logos:
+        from genarch.interpret.figures import write_logos
+
+        report.files += write_logos(report, targets, out_dir)
+    seconds["figures"] = time.perf_counter() - t3
+    seconds["total"] = time.perf_counter() - t0
+    report.seconds = {k: round(v, 2) for k, v in seconds.items()}
+    from genarch.interpret.summary import write_report
+
+    write_report(report, console)
+    return report
+
+
+def check_motifs(r: OutputReport, truth: dict[str, list[Site]], ids: np.ndarray) -> None:
+    """Known answer: is each PFM's best match the planted matrix at q < 0.05; for the aligned PFM, do its
+    window positions and strands agree with the planted sites (strand read through the match's strand)."""
+    checks = {}
+    for motif in (r.motif_set.pfm, r.motif_set.aligned):
+        if motif is None:
+            continue
+        best = next(m for m in r.matches if m.query == motif.name and m.rank == 1)
+        planted = bool(any(same_matrix(best.target_id, p[0]) for p in r.planted))
+        checks[motif.source] = {"best_match": best.target_id, "best_name": best.target_name, "q_value": best.q_value,
+                                "matches_planted": planted, "recovered": bool(planted and best.q_value < 0.05)}
+    main = checks.get("pfm_aligned") or checks["pfm"]
+    r.recovery.update({"motifs": checks, "pfm_best_match": main["best_match"], "pfm_best_q": main["q_value"],
+                       "pfm_matches_planted": main["matches_planted"], "pfm_recovered": main["recovered"],
+                       "paper_pfm_recovered": checks["pfm"]["recovered"]})
+    aligned = r.motif_set.aligned
+    extra = r.motif_set.extra
+    if aligned is not None and "aligned_starts" in extra:
+        best = next(m for m in r.matches if m.query == aligned.name and m.rank == 1)
+        flip = best.strand == "-"
+        on_site, same_strand, n = 0, 0, 0
+        for i, start, strand in zip(r.motif_set.sequences, extra["aligned_starts"], extra["aligned_strands"]):
+            sites = truth.get(str(i), [])
+            if not sites:
+                continue
+            n += 1
+            centre = start + aligned.length / 2
+            hit = [s for s in sites if s.start - 1 <= centre <= s.end + 1]
+            on_site += bool(hit)
+            same_strand += bool(hit) and ((strand == hit[0].strand) != flip)
+        r.recovery["aligned_windows"] = {"n": n, "centre_on_site": on_site / n if n else float("nan"),
+                                         "strand_agrees": same_strand / n if n else float("nan")}
+
+
+def _truth_for_output(truth: dict[str, list[Site]], output: str) -> dict[str, list[Site]]:
+    """Sites relevant to one output: all of them, or (ILSEP) those of that lineage."""
+    if not any(s.group for sites in truth.values() for s in sites):
+        return truth
+    return {i: [s for s in sites if s.group == output] for i, sites in truth.items()
+            if any(s.group == output for s in sites)}
+
+
+def _slice_result(result, lo: int, hi: int):
+    from genarch.interpret.tomtom import TomtomResult
+
+    return TomtomResult(*(getattr(result, f)[lo:hi] for f in ("p", "q", "score", "offset", "overlap", "strand")))
+
+
+def compare_models(run_dir: Path, others: Sequence[str], x: np.ndarray, y: np.ndarray, reports: list[OutputReport],
+                   config: InterpretConfig) -> dict:
+    """Mean map of each model over the same sequences (each output's candidates), per output."""
+    out: dict[str, dict[str, list[float]]] = {}
+    runs = [str(run_dir), *others]
+    for other in runs:
+        net, checkpoint, _ = load_run(Path(other))
+        if checkpoint["seq_len"] != x.shape[2]:
+            raise ValueError(f"{other}: model input is {checkpoint['seq_len']} bp, these sequences are {x.shape[2]} bp")
+        method = make_attribution(config.method if config.method != "auto" else "auto", net)
+        shared = None if method.per_output else method(net, x, 0)
+        for r in reports:
+            res = shared if shared is not None else method(net, x, min(r.index, checkpoint["n_outputs"] - 1))
+            candidates = np.flatnonzero(y[:, r.index] > 0.5) if y.shape[1] and set(np.unique(y[:, r.index])) <= {0.0, 1.0} \
+                else np.arange(len(x))
+            out.setdefault(r.output, {})[f"{Path(other).name} ({method.name})"] = res.scores[candidates].mean(axis=0).tolist()
+    return out
+
+
+def _jsonable(value):
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    return value
