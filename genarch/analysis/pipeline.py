@@ -134,7 +134,8 @@ def write(analysis: Analysis, options: Options) -> None:
 
         try:
             put("importance_png", plots.importance_bars(analysis.importances, out / "importance.png"))
-            put("parallel_png", plots.parallel_coordinates(analysis.table, analysis.tree.mask, out / "parallel.png"))
+            put("parallel_png", plots.parallel_coordinates(analysis.table, analysis.tree.mask, out / "parallel.png",
+                                                           analysis.ranking()))
             for path in interactions.plot_interactions(analysis.table, analysis.ranking()[: options.top_k],
                                                        analysis.tree.mask, out, n_estimators=options.n_estimators):
                 files[path.stem] = path.name
