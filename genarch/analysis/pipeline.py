@@ -144,6 +144,8 @@ def write(analysis: Analysis, options: Options) -> None:
             analysis.warnings.append(f"plots failed: {type(exc).__name__}: {exc}")
     from genarch.analysis import summary
 
+    # the summary lists every file, including the ones written after it
+    files.update({"summary": "summary.txt", "analysis": "analysis.json", **({"report": "report.html"} if options.html else {})})
     put("summary", atomic_write_text(out / "summary.txt", summary.render_text(analysis)))
     if options.html:
         from genarch.analysis import report
