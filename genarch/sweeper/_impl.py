@@ -62,6 +62,7 @@ class NevergradSweeperImpl:
         self.config: Optional[DictConfig] = None
         self.launcher: Any = None
         self.hydra_context: Optional[HydraContext] = None
+        self.worst_loss: Optional[float] = None
 
     def setup(self, *, hydra_context: HydraContext, task_function: TaskFunction, config: DictConfig) -> None:
         self.config = config
@@ -258,7 +259,8 @@ class NevergradSweeperImpl:
                               "value": value if status == "ok" else None},
                 "metrics": {}, "n_params": None, "epochs": None, "wall_time_s": None, "error": error,
                 "dir": _relative(out, self.sweep_dir) if out else None, "writer": "sweeper"})
-        return Outcome(status, value if status == "ok" else None, direction, name, error, c.job)
+        return Outcome(status, value if status == "ok" else None, direction, name or self._config_objective()[0],
+                       error, c.job)
 
     def _record_rejected(self, c: Candidate) -> None:
         if c.job in self.finished:
