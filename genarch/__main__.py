@@ -22,9 +22,22 @@ def quote_stage_args(argv: list[str]) -> list[str]:
 
 @hydra.main(version_base="1.3", config_path="conf", config_name="config")
 def main(cfg: DictConfig) -> float:
-    from genarch.app import run
+    from hydra.core.hydra_config import HydraConfig
+    from hydra.types import RunMode
 
-    return run(cfg)
+    from genarch.app import run
+    from genarch.data.errors import DataError
+    from genarch.model import ConfigError
+
+    try:
+        return run(cfg)
+    except (DataError, ConfigError) as exc:
+        # bad input in a single run: the message names the file/line or the keys; no traceback.
+        # In a sweep the error propagates so the trial is recorded as failed.
+        if HydraConfig.get().mode == RunMode.MULTIRUN:
+            raise
+        print(f"genarch: {exc}", file=sys.stderr)
+        sys.exit(2)
 
 
 def cli() -> None:
