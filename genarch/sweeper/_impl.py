@@ -349,26 +349,25 @@ class NevergradSweeperImpl:
         if stage is None:
             return
         text = None
-        for source in self.hydra_context.config_loader.get_sources():
-            if source.is_config(f"stage/{stage}"):
-                text = _source_text(source, f"stage/{stage}.yaml")
-                if text is not None:
-                    break
+        for source in self.config.hydra.runtime.get("config_sources") or []:  # the search path, in order
+            text = _source_text(str(source.schema), str(source.path), f"stage/{stage}.yaml")
+            if text is not None:
+                break
         if text is None:
             text = f"# stage {stage} (source file not readable; composed hydra.sweeper shown)\n" + OmegaConf.to_yaml(
                 OmegaConf.create({"hydra": {"sweeper": OmegaConf.to_container(self.config.hydra.sweeper)}}))
         atomic_write_text(self.sweep_dir / STAGE_FILE, text)
 
 
-def _source_text(source: Any, relative: str) -> Optional[str]:
+def _source_text(scheme: str, path: str, relative: str) -> Optional[str]:
     try:
-        if source.scheme() == "file":
-            return (Path(source.path) / relative).read_text(encoding="utf-8")
-        if source.scheme() == "pkg":
+        if scheme == "file":
+            return (Path(path) / relative).read_text(encoding="utf-8")
+        if scheme == "pkg":
             from importlib import resources
 
-            return resources.files(source.path.replace("/", ".")).joinpath(relative).read_text(encoding="utf-8")
-    except (OSError, ModuleNotFoundError):
+            return resources.files(path.replace("/", ".")).joinpath(relative).read_text(encoding="utf-8")
+    except (OSError, ModuleNotFoundError, TypeError):
         return None
     return None
 
