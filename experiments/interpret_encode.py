@@ -65,7 +65,7 @@ def run_one(experiment: str, args, core) -> dict:
     quiet_libraries()
     run_dir = Path(args.runs) / experiment
     (run_dir / ".hydra").mkdir(parents=True, exist_ok=True)
-    overrides = [f"dataset=deepbind_encode", f"dataset.experiment={experiment}", f"dataset.max_train={args.max_train}",
+    overrides = [f"dataset=deepbind_encode", f"dataset.experiment='{experiment}'", f"dataset.max_train={args.max_train}",
                  f"dataset.data_root={args.data_root}", f"trainer.max_epochs={args.epochs}",
                  f"trainer.patience={args.patience}", "trainer.progress=false", f"trainer.threads={args.threads}",
                  f"seed={args.seed}"]
@@ -89,6 +89,11 @@ def run_one(experiment: str, args, core) -> dict:
         return bool(m is not None and m.q_value < Q and m.level in levels)
 
     kmers = [best.get(f"kmer{i}") for i in (1, 2, 3)]
+    # looser: the ChIP'd TF among the top-3 matches (q < 0.05) of the PFM / of the PFM or a k-mer
+    top3 = {}
+    for m in out.matches:
+        top3.setdefault(m.query.split(":")[-1], []).append(m)
+    in_top3 = lambda key: any(ok(m) for m in top3.get(key, []))  # noqa: E731
     row.update({
         "status": "ok", "test_auroc": result.metrics.get("test", {}).get("auroc"), "epochs": result.epochs,
         "n_train": result.extra.get("n_train"), "train_s": round(t1 - t0, 1),
@@ -104,6 +109,9 @@ def run_one(experiment: str, args, core) -> dict:
         "pfm_family": ok(best.get("pfm"), ("tf", "family")),
         "pfm_or_kmers_family": ok(best.get("pfm"), ("tf", "family")) or any(ok(m, ("tf", "family")) for m in kmers),
         "aligned_family": ok(best.get("pfm_aligned"), ("tf", "family")),
+        "pfm_top3": in_top3("pfm"),
+        "pfm_or_kmers_top3": in_top3("pfm") or any(in_top3(f"kmer{i}") for i in (1, 2, 3)),
+        "aligned_top3": in_top3("pfm_aligned"),
         "interpret_dir": str(run_dir / "interpret"),
     })
     return row
@@ -112,7 +120,8 @@ def run_one(experiment: str, args, core) -> dict:
 def summarise(rows: list[dict], args) -> dict:
     done = [r for r in rows if r.get("status") == "ok"]
     counts = {k: sum(bool(r[k]) for r in done) for k in
-              ("pfm", "pfm_or_kmers", "aligned", "any", "pfm_family", "pfm_or_kmers_family", "aligned_family")}
+              ("pfm", "pfm_or_kmers", "aligned", "any", "pfm_family", "pfm_or_kmers_family", "aligned_family",
+               "pfm_top3", "pfm_or_kmers_top3", "aligned_top3")}
     return {"settings": {k: v for k, v in vars(args).items() if k not in ("experiments",)}, "q_threshold": Q,
             "n_experiments_with_jaspar": len(done), "n_skipped": len(rows) - len(done), "counts": counts,
             "paper": PAPER, "rows": rows}
@@ -130,10 +139,12 @@ def write(summary: dict, out: Path) -> None:
         f"motifs from the top {s['top_n']} test positives, k={s['k']}; TOMTOM vs JASPAR {s['release']} CORE "
         f"{s['tax_group']}; a match counts when the best match has q < {summary['q_threshold']} and is the ChIP'd TF.",
         "",
-        "| count | matches TF | TF or family | paper |", "|---|---|---|---|",
-        f"| PFM (paper's read-out) | {c['pfm']} / {n} | {c['pfm_family']} / {n} | 30 / 57 |",
-        f"| PFM or top-3 k-mers | {c['pfm_or_kmers']} / {n} | {c['pfm_or_kmers_family']} / {n} | 42 / 57 |",
-        f"| aligned PFM (genarch) | {c['aligned']} / {n} | {c['aligned_family']} / {n} | - |",
+        "Columns: best match is the TF; best match is the TF or its JASPAR family; the TF is among the top-3 "
+        "matches (each q < 0.05).", "",
+        "| count | best = TF | best = TF or family | TF in top 3 | paper |", "|---|---|---|---|---|",
+        f"| PFM (paper's read-out) | {c['pfm']} / {n} | {c['pfm_family']} / {n} | {c['pfm_top3']} / {n} | 30 / 57 |",
+        f"| PFM or top-3 k-mers | {c['pfm_or_kmers']} / {n} | {c['pfm_or_kmers_family']} / {n} | {c['pfm_or_kmers_top3']} / {n} | 42 / 57 |",
+        f"| aligned PFM (genarch) | {c['aligned']} / {n} | {c['aligned_family']} / {n} | {c['aligned_top3']} / {n} | - |",
         f"| any of the above | {c['any']} / {n} | | |", "",
         "| experiment | TF | test AUROC | PFM best match (q) | aligned best match (q) | k-mer 1 best match (q) | TF match |",
         "|---|---|---|---|---|---|---|",

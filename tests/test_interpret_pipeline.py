@@ -1,0 +1,97 @@
+"""The pipeline on paths the known-answer test does not take: regression (chosen genes, per-output and
+per-model comparisons), models without attention (gradient x input behind the same interface), and
+option errors. Networks are untrained: these tests check the plumbing and outputs, not the biology."""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from omegaconf import OmegaConf
+
+from genarch.interpret.numba_cache import ensure_numba_cache_dir
+
+ensure_numba_cache_dir()
+
+from genarch.interpret.pipeline import InterpretConfig, interpret_run  # noqa: E402
+from genarch.model import GenomicNet  # noqa: E402
+
+ILSEP = ["dataset=synthetic_ilsep", "dataset.n=60", "dataset.length=400", "dataset.offset_range=[-120,60]",
+         "dataset.window=40", "dataset.p_site=0.7"]
+
+
+def make_run(root: Path, overrides: list[str], seed: int = 0):
+    """A run directory (model.pt + .hydra/config.yaml) holding an untrained network."""
+    from hydra import compose, initialize_config_module
+
+    from genarch.data import load_dataset
+
+    with initialize_config_module("genarch.conf", version_base="1.3"):
+        cfg = compose("config", overrides=overrides)
+    bundle = load_dataset(cfg.dataset)
+    torch.manual_seed(seed)
+    model = OmegaConf.to_container(cfg.model, resolve=True)
+    net = GenomicNet(model, bundle.seq_len, bundle.n_outputs)
+    root.mkdir(parents=True, exist_ok=True)
+    (root / ".hydra").mkdir(exist_ok=True)
+    OmegaConf.save(cfg, root / ".hydra" / "config.yaml")
+    torch.save({"state_dict": net.state_dict(), "model": model, "seq_len": bundle.seq_len, "n_outputs": bundle.n_outputs,
+                "task": bundle.task, "target_names": bundle.target_names, "best_epoch": 0}, root / "model.pt")
+    return root, bundle
+
+
+@pytest.fixture(scope="module")
+def regression_report(tmp_path_factory):
+    root = tmp_path_factory.mktemp("ilsep")
+    run_a, bundle = make_run(root / "a", ILSEP + ["model.reduction.stride=4"], seed=0)
+    run_b, _ = make_run(root / "b", ILSEP + ["model.reduction.stride=4"], seed=1)
+    genes = [str(i) for i in bundle.test.ids[:2]]
+    cfg = InterpretConfig(top_n=5, outputs=["B", "abT", "DC"], genes=genes, compare=[str(run_b)], kmer_len=6)
+    return interpret_run(run_a, cfg, bundle=bundle), genes
+
+
+def test_regression_outputs_maps_and_comparisons(regression_report):
+    report, genes = regression_report
+    out_dir = Path(report.out_dir)
+    assert report.task == "regression" and [r.output for r in report.outputs] == ["B", "abT", "DC"]
+    index = json.loads((out_dir / "index.json").read_text())
+    kinds = [f["kind"] for f in index["files"]]
+    assert {"gene_maps", "output_comparison", "model_comparison"} <= set(kinds)
+    assert kinds.count("model_comparison") == 3 and kinds.count("mean_map") == 3
+    for entry in index["files"]:
+        assert (out_dir / entry["path"]).stat().st_size > 0
+    assert set(report.comparisons["B"]) == {"a (attention)", "b (attention)"}
+
+
+def test_regression_ground_truth_is_per_lineage(regression_report):
+    report, _ = regression_report
+    planted = {r.output: {p[0] for p in r.planted} for r in report.outputs}
+    assert planted == {"B": {"MA0154.5"}, "abT": {"MA0002.3"}, "DC": {"MA0080.7"}}
+    assert [r.tf.upper() for r in report.outputs] == ["EBF1", "RUNX1", "SPI1"]
+    for r in report.outputs:
+        assert 0 <= r.recovery["rate"] <= 1 and r.recovery["n_with_site"] > 0
+
+
+def test_model_without_attention_uses_an_attribution_method(tmp_path):
+    run, bundle = make_run(tmp_path / "deepbind", ["model=deepbind", "dataset.n=200"])
+    report = interpret_run(run, InterpretConfig(top_n=20, plots=False, logos=False), bundle=bundle)
+    assert report.method == "gradxinput"
+    motifs = json.loads((tmp_path / "deepbind" / "interpret" / "motifs.json").read_text())
+    first = motifs["outputs"][0]
+    assert motifs["method"] == "gradxinput" and first["n_top"] == min(20, first["n_candidates"]) > 0
+    with pytest.raises(ValueError, match="no soft attention"):
+        interpret_run(run, InterpretConfig(method="attention"), bundle=bundle)
+
+
+@pytest.mark.parametrize("config,message", [
+    (InterpretConfig(outputs=["nope"]), "unknown output"),
+    (InterpretConfig(split="dev"), "split must be"),
+    (InterpretConfig(release="JASPAR1999", plots=False, logos=False), "unknown JASPAR release"),
+    (InterpretConfig(k=500), "longer than the sequences"),
+])
+def test_bad_options_fail_with_a_clear_message(tmp_path_factory, config, message):
+    root = tmp_path_factory.mktemp("bad")
+    run, bundle = make_run(root, ["dataset.n=40"])
+    with pytest.raises(ValueError, match=message):
+        interpret_run(run, config, bundle=bundle)
