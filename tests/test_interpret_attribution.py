@@ -182,3 +182,12 @@ def test_position_map_to_bases_conserves_mass_and_owns_stride_blocks():
     assert [pmap.owned_bases(i) for i in (0, 1, 7)] == [(0, 2), (2, 4), (14, 16)]
     w = np.random.default_rng(0).random((3, length_))
     np.testing.assert_allclose(pmap.to_bases(w).sum(axis=1), w.sum(axis=1))
+
+
+def test_ism_position_blocks_give_the_same_scores():
+    """ISM builds variants a block of positions at a time (memory cap); the block size must not matter."""
+    net = build(ARCHS["attentionnet"])
+    x = random_onehot(3, seed=5)
+    whole = METHODS["ism"]()(net, x, 0).scores
+    blocked = METHODS["ism"](max_bytes=3 * 16 * L * 4 * 7)(net, x, 0).scores  # 7 positions per block
+    np.testing.assert_allclose(whole, blocked, rtol=1e-6, atol=1e-7)
