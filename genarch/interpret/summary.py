@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import csv
+import io
 import json
 from pathlib import Path
 from typing import Any
@@ -102,7 +103,7 @@ def write_report(report, console: Any = None) -> None:
     (out_dir / "motifs.json").write_text(json.dumps(motifs_document(report), indent=1, default=_default))
     write_matches(report, out_dir / "matches.tsv")
     table = summary_table(report)
-    text_console = Console(record=True, width=140, file=open("/dev/null", "w"))
+    text_console = Console(record=True, width=140, file=io.StringIO())
     text_console.print(table)
     lines = recovery_lines(report)
     for line in lines:
