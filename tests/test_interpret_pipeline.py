@@ -5,7 +5,6 @@ option errors. Networks are untrained: these tests check the plumbing and output
 import json
 from pathlib import Path
 
-import numpy as np
 import pytest
 import torch
 from omegaconf import OmegaConf
