@@ -74,6 +74,15 @@ def test_failures_get_a_penalty_and_the_sweep_stops_past_max_failure_rate(tmp_pa
     assert results["stopped"].startswith("stopped:") and results["n_failed"] == len(failed)
     assert results["best_evaluated_params"]["c"] == "a"
 
+    # the same command with a higher max_failure_rate resumes: nothing finished runs again
+    toy(sweep, "fail_if_c=b", "nan_above=0.9", "hydra.sweeper.max_failure_rate=1.0", "hydra.sweeper.budget=30",
+        "c=choice(a,b)")
+    resumed = load_trials(sweep)
+    assert [t.job for t in resumed] == list(range(30))
+    assert [t.params for t in resumed[:len(trials)]] == [t.params for t in trials]
+    starts = [r["job"] for r in iter_records(sweep) if r["event"] == "start"]
+    assert sorted(starts) == list(range(30))
+
 
 def test_failure_penalty_is_worse_than_every_loss_told():
     from genarch.sweeper._impl import NevergradSweeperImpl, Outcome
@@ -92,5 +101,7 @@ def test_failure_penalty_is_worse_than_every_loss_told():
 
 
 def test_hydra_keys_cannot_be_swept(tmp_path):
+    # documented behaviour: settings are hydra.* keys and Hydra refuses sweep syntax on them
     proc = toy(tmp_path / "h", "hydra.sweeper.budget=2,3", check=False)
-    assert proc.returncode != 0
+    assert proc.returncode != 0 and "Sweeping over Hydra's configuration is not supported" in proc.stderr
+    assert not (tmp_path / "h" / "ledger.jsonl").exists()

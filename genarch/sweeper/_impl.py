@@ -160,7 +160,7 @@ class NevergradSweeperImpl:
             if trained and failed / trained > st.max_failure_rate:
                 stopped = (f"stopped: {failed} of {trained} trials failed, over hydra.sweeper.max_failure_rate="
                            f"{st.max_failure_rate}; finished trials are kept in {self.sweep_dir} (ledger.jsonl); "
-                           "fix the cause and run the same command to resume, or raise max_failure_rate")
+                           "to go on, run the same command with a higher hydra.sweeper.max_failure_rate (it resumes)")
                 self._write_results(optimizer, stopped)
                 raise SweepStopped(stopped)
         self._write_results(optimizer, stopped)

@@ -31,6 +31,7 @@ def make_state(settings: Any, specs: Mapping[str, Mapping[str, Any]], fixed: lis
         "num_workers": int(settings.num_workers),
         "optimizer_budget": int(optimizer_budget),
         "params": {name: dict(spec) for name, spec in specs.items()},
+        "param_order": list(specs),  # the JSON file sorts keys; the parametrization's order matters
         "fixed": list(fixed),
         "stage": stage,
     }
@@ -68,9 +69,11 @@ def differences(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[str]:
     for name in new_params:
         if name not in old_params:
             diffs.append(f"parameter {name} added ({render(new_params[name])})")
-    if list(old_params) == list(new_params) or set(old_params) != set(new_params):
+    old_order, new_order = old.get("param_order", list(old_params)), new.get("param_order", list(new_params))
+    if old_order == new_order or set(old_order) != set(new_order):
         return diffs
-    return diffs + [f"parameter order changed: was {list(old_params)}, now {list(new_params)}"]
+    return diffs + [f"parameter order changed: was {old_order}, now {new_order} (give the command-line sweeps in "
+                    "the original order)"]
 
 
 def _norm(spec: Mapping[str, Any]) -> str:
