@@ -1,0 +1,108 @@
+"""Shared, dependency-light code of the experiments: collecting result.json files, Table-1 style
+summaries (per-experiment score, mean, median, win shares), markdown rendering, and the
+"trials needed to reach a target" measure of the search-efficiency experiment.
+
+Pure functions here are tested in tests/test_experiments_tables.py."""
+
+from __future__ import annotations
+
+import json
+import math
+import statistics
+from pathlib import Path
+from typing import Any, Iterable, Mapping, Optional, Sequence
+
+ROOT = Path(__file__).resolve().parents[1]
+RUNS = ROOT / "experiments" / "runs"
+RESULTS = ROOT / "experiments" / "results"
+
+
+def read_ok(path: Path) -> Optional[dict[str, Any]]:
+    """The result.json at ``path`` (file or run dir) if it exists and has status ok, else None."""
+    path = Path(path)
+    if path.is_dir():
+        path = path / "result.json"
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    return data if data.get("status") == "ok" else None
+
+
+def mean_over_seeds(scores: Mapping[str, Mapping[str, Sequence[float]]]) -> dict[str, dict[str, float]]:
+    """``{model: {experiment: [score per seed]}}`` -> ``{model: {experiment: mean}}`` (empty lists dropped)."""
+    return {m: {e: float(statistics.fmean(v)) for e, v in per.items() if len(v)} for m, per in scores.items()}
+
+
+def win_shares(table: Mapping[str, Mapping[str, float]], tie: float = 0.5) -> dict[str, dict[str, Optional[float]]]:
+    """Share of experiments on which model ``a`` scores higher than model ``b`` (paper Table 1 format).
+
+    ``table[model][experiment] = score``. Only experiments both models have count. A tie counts
+    ``tie`` (default half a win each). ``shares[a][b]`` is None when the two share no experiment;
+    ``shares[a][a]`` is None."""
+    shares: dict[str, dict[str, Optional[float]]] = {}
+    for a, sa in table.items():
+        shares[a] = {}
+        for b, sb in table.items():
+            if a == b:
+                shares[a][b] = None
+                continue
+            common = [e for e in sa if e in sb]
+            if not common:
+                shares[a][b] = None
+                continue
+            wins = sum(1.0 if sa[e] > sb[e] else tie if sa[e] == sb[e] else 0.0 for e in common)
+            shares[a][b] = wins / len(common)
+    return shares
+
+
+def summary_stats(table: Mapping[str, Mapping[str, float]]) -> dict[str, dict[str, Optional[float]]]:
+    """Per model: mean, median and count of its per-experiment scores."""
+    out = {}
+    for model, per in table.items():
+        values = [v for v in per.values() if v is not None and math.isfinite(v)]
+        out[model] = {"mean": statistics.fmean(values) if values else None,
+                      "median": statistics.median(values) if values else None, "n": len(values)}
+    return out
+
+
+def fmt(value: Optional[float], digits: int = 3, pct: bool = False) -> str:
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return "-"
+    return f"{100 * value:.1f}%" if pct else f"{value:.{digits}f}"
+
+
+def md_table(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
+    lines = ["| " + " | ".join(map(str, header)) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(map(str, row)) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def win_share_markdown(shares: Mapping[str, Mapping[str, Optional[float]]]) -> str:
+    models = list(shares)
+    rows = [[f"**{a}** beats"] + [fmt(shares[a][b], pct=True) if a != b else "" for b in models] for a in models]
+    return md_table(["row beats column"] + models, rows)
+
+
+def best_so_far(values: Sequence[Optional[float]], maximize: bool = True) -> list[Optional[float]]:
+    """Running best of a trial sequence (None = failed trial, skipped)."""
+    out: list[Optional[float]] = []
+    best: Optional[float] = None
+    for v in values:
+        if v is not None and math.isfinite(v):
+            best = v if best is None else (max(best, v) if maximize else min(best, v))
+        out.append(best)
+    return out
+
+
+def trials_to_reach(values: Sequence[Optional[float]], target: float, maximize: bool = True) -> Optional[int]:
+    """1-based number of trials after which the running best first reaches ``target`` (None: never)."""
+    for i, b in enumerate(best_so_far(values, maximize), start=1):
+        if b is not None and (b >= target if maximize else b <= target):
+            return i
+    return None
+
+
+def write_json(path: Path, data: Any) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(data, indent=2, sort_keys=False, default=str) + "\n")

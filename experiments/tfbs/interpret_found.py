@@ -1,0 +1,132 @@
+"""Interpretation of the TFBS head-to-head models: attention maps + JASPAR matches per experiment.
+
+    python experiments/tfbs/interpret_found.py                         # tfbs_found, seed 0, all 13 experiments
+    python experiments/tfbs/interpret_found.py --models tfbs_found attentionnet
+    python experiments/tfbs/interpret_found.py --aggregate-only
+
+Reads the trained runs of experiments/tfbs/head_to_head.py (``experiments/runs/tfbs_h2h/<protocol>/
+<model>/<experiment>/seed<k>/``, model.pt kept) and runs ``genarch.interpret`` on each (the same
+pipeline as ``python -m genarch.interpret <run_dir>``: attention maps when the model has attention
+pooling, otherwise its attribution fallback; PFM of the top-100 test positives' peak windows, the
+aligned PFM, the top-3 recurring k-mers; TOMTOM against JASPAR CORE vertebrates). The per-experiment
+scoring (is the best q < 0.05 match the ChIP'd TF / its family) is experiments/interpret_encode.py's
+``evaluate``. Interpretation output goes to ``<run dir>/interpret/``; a run already interpreted is
+skipped. Outputs: experiments/results/tfbs_interpret.{json,md}.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "experiments"))
+sys.path.insert(0, str(ROOT))
+
+from tables import RESULTS, RUNS, fmt, md_table, read_ok, write_json  # noqa: E402
+
+EXPERIMENTS = [
+    "ARID3A_HepG2", "ARID3A_K562", "CTCFL_K562", "ELK1_GM12878", "FOXA1_HepG2", "FOXM1_GM12878",
+    "GABPA_GM12878", "GATA3_SH-SY5Y", "MYC_H1-hESC", "REST_GM12878", "SP1_GM12878", "USF1_HepG2",
+    "ZBTB7A_HepG2",
+]
+FLAGS = ("pfm", "pfm_or_kmers", "aligned", "pfm_family", "pfm_or_kmers_family", "aligned_family")
+
+
+def interpret_one(run_dir: Path, experiment: str, release: str, core, threads: int) -> dict:
+    cached = run_dir / "interpret" / "experiment_eval.json"
+    if cached.exists():
+        return json.loads(cached.read_text())
+    from genarch.interpret.numba_cache import ensure_numba_cache_dir
+
+    ensure_numba_cache_dir()
+    from interpret_encode import evaluate
+
+    from genarch.interpret.pipeline import InterpretConfig, interpret_run
+    from genarch.interpret.tfnames import tf_from_experiment
+
+    res = read_ok(run_dir)
+    full = res["hparams"].get("dataset.experiment", experiment)
+    tf = tf_from_experiment(full)
+    t0 = time.perf_counter()
+    report = interpret_run(run_dir, InterpretConfig(top_n=100, k=10, release=release, tax_group="vertebrates", tf=tf,
+                                                    out_dir=str(run_dir / "interpret"), n_jobs=threads),
+                           targets=core)
+    ev = evaluate(report, tf, core)
+    ev.update({"experiment": experiment, "tf": tf, "release": release, "seconds": round(time.perf_counter() - t0, 1),
+               "method": getattr(report.outputs[0], "method", None) if report.outputs else None,
+               "test_auroc": res["metrics"]["test"]["auroc"]})
+    cached.write_text(json.dumps(ev, indent=1, default=str))
+    return ev
+
+
+def aggregate(args) -> dict:
+    rows = {}
+    for model in args.models:
+        for e in EXPERIMENTS:
+            f = RUNS / "tfbs_h2h" / args.protocol / model / e / f"seed{args.seed}" / "interpret" / "experiment_eval.json"
+            if f.exists():
+                rows.setdefault(model, {})[e] = json.loads(f.read_text())
+    counts = {m: {k: sum(bool(r.get(k)) for r in per.values()) for k in FLAGS} | {"n": len(per)}
+              for m, per in rows.items()}
+    out = {"protocol": args.protocol, "seed": args.seed, "release": args.release, "counts": counts, "rows": rows,
+           "paper": {"experiments": 57, "pfm": 30, "pfm_or_kmers": 42}}
+    write_json(RESULTS / "tfbs_interpret.json", out)
+    lines = ["# Interpretation of the head-to-head models (DeepBind ENCODE)", "",
+             f"Runs: `experiments/runs/tfbs_h2h/{args.protocol}/<model>/<experiment>/seed{args.seed}`; TOMTOM vs "
+             f"{args.release} CORE vertebrates, q < 0.05; motifs from the top-100 test positives, k = 10. Command: "
+             "`python experiments/tfbs/interpret_found.py` (`--aggregate-only` to rebuild).", "",
+             md_table(["model", "experiments", "PFM best = TF", "PFM or k-mers = TF", "aligned PFM = TF",
+                       "PFM = TF/family", "PFM or k-mers = TF/family", "aligned = TF/family"],
+                      [[m, c["n"]] + [f"{c[k]} / {c['n']}" for k in FLAGS] for m, c in counts.items()]), "",
+             "Paper (57 experiments): PFM 30/57, PFM or top-3 k-mers 42/57.", ""]
+    for m, per in rows.items():
+        lines += [f"## {m}", ""]
+        body = []
+        for e, r in per.items():
+            b = r.get("best", {})
+            cell = lambda k: (f"{b[k]['consensus']}: {b[k]['target']} (q {b[k]['q']:.2g}, {b[k]['level']})"  # noqa: E731
+                              if k in b else "-")
+            flags = ", ".join(k for k in ("pfm", "aligned", "pfm_or_kmers") if r.get(k)) or "no"
+            body.append([e, r.get("tf"), fmt(r.get("test_auroc")), r.get("method") or "-", cell("pfm"),
+                         cell("pfm_aligned"), cell("kmer1"), flags])
+        lines += [md_table(["experiment", "TF", "test AUROC", "map", "PFM best match", "aligned PFM", "k-mer 1",
+                            "best = TF"], body), ""]
+    (RESULTS / "tfbs_interpret.md").write_text("\n".join(lines))
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--models", nargs="+", default=["tfbs_found"])
+    ap.add_argument("--protocol", default="mt6000_default")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--release", default="JASPAR2026")
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--aggregate-only", action="store_true")
+    args = ap.parse_args()
+    if not args.aggregate_only:
+        from genarch.interpret.jaspar import load_core
+
+        core = list(load_core(args.release, "vertebrates"))
+        for model in args.models:
+            for e in EXPERIMENTS:
+                rd = RUNS / "tfbs_h2h" / args.protocol / model / e / f"seed{args.seed}"
+                if not read_ok(rd) or not (rd / "model.pt").exists():
+                    print(f"{model} {e}: no trained run yet ({rd})", flush=True)
+                    continue
+                try:
+                    ev = interpret_one(rd, e, args.release, core, args.threads)
+                    print(f"{model} {e}: pfm={ev['pfm']} aligned={ev['aligned']} pfm_or_kmers={ev['pfm_or_kmers']}",
+                          flush=True)
+                except Exception as err:  # noqa: BLE001 - one failure is reported, the rest still run
+                    print(f"{model} {e}: interpretation failed: {type(err).__name__}: {err}", flush=True)
+                aggregate(args)
+    aggregate(args)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,189 @@
+"""TFBS staged search: run stages (sweep + post-sweep analysis) and report every stage.
+
+    python experiments/tfbs/search.py tfbs_1 tfbs_2      # run (or resume) these stages, analyse, report
+    python experiments/tfbs/search.py --report-only      # rebuild the report from the sweeps that exist
+
+Each stage ``<name>`` is ``experiments/tfbs/conf/stage/<name>.yaml``, swept into
+``experiments/runs/tfbs/stage_<name>/`` (git-ignored) with the objective of
+experiments/tfbs/multi.py (mean val AUROC over the stage's ``subset`` of experiments). Running a
+stage again resumes its sweep (finished trials are replayed from the ledger, not retrained); a
+finished sweep is not rerun. After each sweep ``python -m genarch.analyze <sweep_dir> --stage
+<stage file>`` writes ``<sweep_dir>/analysis/`` (next_stage.yaml, next_stage.diff, summary.txt, ...);
+the script runs it explicitly so it does not depend on the Hydra analysis callback.
+
+What the analysis suggested and what was kept for the next stage is recorded by hand in
+``experiments/tfbs/decisions.yaml``; the report puts both side by side.
+
+Outputs: experiments/results/tfbs_search.{json,md,png}; each stage's suggestion is copied to
+experiments/results/tfbs_search/<stage>_next_stage.{yaml,diff} and its summary to <stage>_summary.txt.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from tables import RESULTS, ROOT, RUNS, best_so_far, fmt, md_table, write_json  # noqa: E402
+
+STAGES_DIR = ROOT / "experiments" / "tfbs" / "conf" / "stage"
+DECISIONS = ROOT / "experiments" / "tfbs" / "decisions.yaml"
+SWEEPS = RUNS / "tfbs"
+
+
+def sweep_dir(stage: str) -> Path:
+    return SWEEPS / f"stage_{stage}"
+
+
+def ledger_trials(sdir: Path) -> list[dict]:
+    """End records in job order (the last end record of each job)."""
+    ends: dict[int, dict] = {}
+    path = sdir / "ledger.jsonl"
+    if not path.exists():
+        return []
+    for line in path.read_text().splitlines():
+        try:
+            rec = json.loads(line)
+        except ValueError:
+            continue
+        if rec.get("event") == "end" and not rec.get("rejected"):
+            ends[int(rec["job"])] = rec
+    return [ends[j] for j in sorted(ends)]
+
+
+def run_stage(stage: str, extra: list[str]) -> None:
+    sdir = sweep_dir(stage)
+    cmd = [sys.executable, "experiments/tfbs/multi.py", "hydra.searchpath=[file://experiments/tfbs/conf]",
+           f"+stage={stage}", f"hydra.sweep.dir={sdir.relative_to(ROOT)}", *extra, "-m"]
+    print("+", " ".join(cmd), flush=True)
+    subprocess.run(cmd, cwd=ROOT, check=True)
+    analyse(stage)
+
+
+def analyse(stage: str) -> None:
+    sdir = sweep_dir(stage)
+    cmd = [sys.executable, "-m", "genarch.analyze", str(sdir.relative_to(ROOT)), "--stage",
+           str((STAGES_DIR / f"{stage}.yaml").relative_to(ROOT)), "--quiet"]
+    print("+", " ".join(cmd), flush=True)
+    subprocess.run(cmd, cwd=ROOT, check=False)
+
+
+def stage_report(stage: str) -> dict:
+    sdir = sweep_dir(stage)
+    trials = ledger_trials(sdir)
+    ok = [t for t in trials if t.get("status") == "ok" and t["objective"].get("value") is not None]
+    values = [t["objective"]["value"] if t.get("status") == "ok" else None for t in trials]
+    best = max(ok, key=lambda t: t["objective"]["value"]) if ok else None
+    adir = sdir / "analysis"
+    out_dir = RESULTS / "tfbs_search"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    suggestion_files = sorted(p.name for p in adir.glob("next_stage*.yaml")) if adir.exists() else []
+    for name in suggestion_files + ["next_stage.diff", "summary.txt", "tree_rules.txt"]:
+        if (adir / name).exists():
+            target = out_dir / f"{stage}_{name}"
+            shutil.copyfile(adir / name, target)
+    importance = {}
+    if (adir / "analysis.json").exists():
+        try:
+            importance = json.loads((adir / "analysis.json").read_text()).get("importance", {})
+        except ValueError:
+            pass
+    best_metrics = (best or {}).get("metrics") or {}
+    return {
+        "stage": stage,
+        "stage_file": str((STAGES_DIR / f"{stage}.yaml").relative_to(ROOT)),
+        "sweep_dir": str(sdir.relative_to(ROOT)),
+        "n_trials": len(trials), "n_ok": len(ok), "n_failed": len(trials) - len(ok),
+        "values": values, "best_so_far": best_so_far(values),
+        "best": None if best is None else {
+            "job": best["job"], "val_auroc_mean": best["objective"]["value"],
+            "test_auroc_mean": best_metrics.get("test", {}).get("auroc"),
+            "params": best.get("params"), "n_params": best.get("n_params")},
+        "wall_time_s": sum(float(t.get("wall_time_s") or 0) for t in trials),
+        "suggestions": suggestion_files,
+        "importance": importance,
+    }
+
+
+def report(stages: list[str]) -> dict:
+    decisions = yaml.safe_load(DECISIONS.read_text()) if DECISIONS.exists() else {}
+    reports = [stage_report(s) for s in stages if (sweep_dir(s) / "ledger.jsonl").exists()]
+    out = {"objective": "mean val AUROC over the stage subset (experiments/tfbs/multi.py)",
+           "stages": reports, "decisions": decisions or {}}
+    write_json(RESULTS / "tfbs_search.json", out)
+    lines = ["# TFBS staged search (DeepBind ENCODE)", "",
+             "Objective: mean validation AUROC over the search subset (each candidate trained once per "
+             "experiment, `experiments/tfbs/multi.py`); test (B) files are reported for the best trial only "
+             "and never used to select. Command: `python experiments/tfbs/search.py <stage> ...`; "
+             "report only: `python experiments/tfbs/search.py --report-only`.", ""]
+    rows = []
+    for r in reports:
+        b = r["best"] or {}
+        rows.append([r["stage"], f"{r['n_ok']}/{r['n_trials']}", fmt(b.get("val_auroc_mean")),
+                     fmt(b.get("test_auroc_mean")), b.get("job", "-"), f"{r['wall_time_s'] / 60:.1f}"])
+    lines += [md_table(["stage", "ok / trials", "best mean val AUROC", "its mean test AUROC", "best job",
+                        "train time (min)"], rows), ""]
+    for r in reports:
+        d = (decisions or {}).get(r["stage"], {})
+        lines += [f"## Stage {r['stage']}", "", f"Stage file: `{r['stage_file']}`; sweep: `{r['sweep_dir']}`.", ""]
+        if r["best"]:
+            params = ", ".join(f"`{k}={v}`" for k, v in (r["best"]["params"] or {}).items())
+            lines += [f"Best trial (job {r['best']['job']}, mean val AUROC {fmt(r['best']['val_auroc_mean'])}): {params}", ""]
+        if d.get("suggested"):
+            lines += ["**The analysis suggested:**", "", str(d["suggested"]).strip(), ""]
+        if d.get("kept"):
+            lines += ["**Kept for the next stage:**", "", str(d["kept"]).strip(), ""]
+        if r["suggestions"]:
+            lines += ["Suggestion files: " + ", ".join(f"`results/tfbs_search/{r['stage']}_{s}`"
+                                                       for s in r["suggestions"]) + ".", ""]
+    lines += ["![best so far per stage](tfbs_search.png)", ""]
+    (RESULTS / "tfbs_search.md").write_text("\n".join(lines))
+    _plot(reports)
+    return out
+
+
+def _plot(reports: list[dict]) -> None:
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    if not reports:
+        return
+    fig, ax = plt.subplots(figsize=(7, 4))
+    offset = 0
+    for r in reports:
+        xs = list(range(offset + 1, offset + len(r["values"]) + 1))
+        ax.scatter(xs, [v if v is not None else float("nan") for v in r["values"]], s=12)
+        ax.plot(xs, [v if v is not None else float("nan") for v in r["best_so_far"]], label=f"stage {r['stage']}")
+        offset += len(r["values"])
+    ax.set_xlabel("trial (stages one after another)")
+    ax.set_ylabel("mean val AUROC over the subset")
+    ax.legend()
+    ax.set_title("TFBS staged search: trials and best so far")
+    fig.tight_layout()
+    fig.savefig(RESULTS / "tfbs_search.png", dpi=110)
+    plt.close(fig)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("stages", nargs="*")
+    ap.add_argument("--report-only", action="store_true")
+    ap.add_argument("--analyse-only", action="store_true", help="re-run the analysis of the named stages")
+    ap.add_argument("--override", action="append", default=[], help="extra override for the sweep (repeatable)")
+    args = ap.parse_args()
+    if not args.report_only:
+        for stage in args.stages:
+            analyse(stage) if args.analyse_only else run_stage(stage, args.override)
+    known = sorted(p.stem for p in STAGES_DIR.glob("*.yaml"))
+    report(known)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,53 @@
+"""Aggregation code of the experiments (experiments/tables.py): Table-1 win shares, summaries, trials-to-reach."""
+
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "experiments"))
+from tables import (best_so_far, mean_over_seeds, md_table, summary_stats, trials_to_reach,  # noqa: E402
+                    win_share_markdown, win_shares)
+
+
+def test_win_shares_hand_made_table():
+    table = {
+        "A": {"e1": 0.9, "e2": 0.8, "e3": 0.7, "e4": 0.6},
+        "B": {"e1": 0.8, "e2": 0.9, "e3": 0.6, "e4": 0.6},
+        "C": {"e1": 0.5, "e2": 0.5, "e3": 0.5},            # e4 missing: only common experiments count
+    }
+    s = win_shares(table)
+    assert s["A"]["B"] == pytest.approx((1 + 0 + 1 + 0.5) / 4)   # tie on e4 counts half
+    assert s["B"]["A"] == pytest.approx((0 + 1 + 0 + 0.5) / 4)
+    assert s["A"]["B"] + s["B"]["A"] == pytest.approx(1.0)
+    assert s["A"]["C"] == 1.0 and s["C"]["A"] == 0.0            # over e1..e3 only
+    assert s["A"]["A"] is None
+
+
+def test_win_shares_no_common_experiment_and_strict_ties():
+    s = win_shares({"A": {"e1": 0.9}, "B": {"e2": 0.8}})
+    assert s["A"]["B"] is None
+    assert win_shares({"A": {"e": 0.5}, "B": {"e": 0.5}}, tie=0.0)["A"]["B"] == 0.0
+
+
+def test_mean_over_seeds_and_summary():
+    table = mean_over_seeds({"A": {"e1": [0.8, 0.9], "e2": [0.7], "e3": []}})
+    assert table == {"A": {"e1": pytest.approx(0.85), "e2": pytest.approx(0.7)}}
+    stats = summary_stats({"A": {"e1": 0.9, "e2": 0.7, "e3": 0.8, "e4": 0.6}})
+    assert stats["A"]["mean"] == pytest.approx(0.75) and stats["A"]["median"] == pytest.approx(0.75)
+    assert stats["A"]["n"] == 4
+
+
+def test_best_so_far_and_trials_to_reach():
+    values = [0.5, None, 0.7, 0.6, 0.9]
+    assert best_so_far(values) == [0.5, 0.5, 0.7, 0.7, 0.9]
+    assert trials_to_reach(values, 0.7) == 3
+    assert trials_to_reach(values, 0.95) is None
+    assert best_so_far([3.0, 1.0, 2.0], maximize=False) == [3.0, 1.0, 1.0]
+    assert trials_to_reach([3.0, 1.0, 2.0], 1.0, maximize=False) == 2
+
+
+def test_markdown_renders_every_pair():
+    md = win_share_markdown(win_shares({"A": {"e": 0.9}, "B": {"e": 0.8}}))
+    assert "100.0%" in md and "0.0%" in md
+    assert md_table(["a", "b"], [[1, 2]]).splitlines()[2] == "| 1 | 2 |"
