@@ -29,14 +29,17 @@ def _hydra_context() -> tuple[Optional[Any], Path, list[str]]:
 
 def quiet_libraries() -> None:
     """Lightning's banner lines (GPU available: False, tips) say nothing on a CPU run."""
+    import warnings
+
     for name in ("pytorch_lightning", "lightning", "lightning.pytorch", "lightning_fabric"):
         logging.getLogger(name).setLevel(logging.WARNING)
+    # Lightning 2.6 on torch 2.13 warns about torch's own pytree API on every import
+    warnings.filterwarnings("ignore", message=r".*isinstance\(treespec, LeafSpec\).*")
 
 
 def run(cfg: DictConfig, out_dir: Optional[Path] = None) -> float:
-    from genarch.training import train
-
     quiet_libraries()
+    from genarch.training import train
     from genarch.training.runner import hparams_of
 
     hydra_cfg, hydra_dir, overrides = _hydra_context()

@@ -262,6 +262,25 @@ def rewrite_stage(text: str, new_params: Mapping[str, str], comments: Mapping[st
     return "\n".join(out[:j] + extra + body) + "\n"
 
 
+_STAGE_KEY = re.compile(r"""^stage:[ \t]*['"]?([^'"#\s]*)['"]?[ \t]*(#.*)?$""", re.M)
+
+
+def next_stage_name(name: str) -> str:
+    """``"1"`` -> ``"2"``, ``"4a"`` -> ``"5a"``, ``"tfbs_2"`` -> ``"tfbs_3"``; no number: ``name + "_next"``."""
+    match = re.match(r"^(.*?)(\d+)([a-z]*)$", name)
+    return f"{match[1]}{int(match[2]) + 1}{match[3]}" if match else f"{name}_next"
+
+
+def rename_stage(text: str, branch_suffix: str = "") -> str:
+    """Give the suggested file its own top-level ``stage:`` name, so its sweep records the new stage
+    (a fork branch gets the branch's suffix: ``"2_rnn_lstm"``)."""
+    match = _STAGE_KEY.search(text)
+    if not match:
+        return text
+    new = next_stage_name(match[1]) + branch_suffix
+    return text[: match.start()] + f'stage: "{new}"' + text[match.end():]
+
+
 def validate_stage_text(text: str, expected: Mapping[str, str]) -> None:
     """The suggested file must load as YAML, declare exactly the expected params, and parse in Hydra's grammar."""
     data = yaml.safe_load(text)
@@ -351,7 +370,8 @@ def propose(
             header.append("Fork branch: " + " AND ".join(f"{p}={v}" for p, v in branch.items())
                           + f" ({int(sub_top.sum())} of the {int(top.sum())} top trials, {len(sub.frame)} trials).")
         header.append(f"Changes: {what}.")
-        text = rewrite_stage(base_text, new_params, comments, header)
+        text = rename_stage(rewrite_stage(base_text, new_params, comments, header),
+                            "" if not branch else "_" + name.removeprefix("next_stage_"))
         validate_stage_text(text, new_params)
         diff = "".join(difflib.unified_diff(
             base_text.splitlines(keepends=True), text.splitlines(keepends=True),

@@ -75,7 +75,8 @@ def parse_domain(key: str, text: Any) -> Domain:
     if isinstance(value, ChoiceSweep):
         return Domain(key, "choice", raw, values=list(value.list))
     if isinstance(value, IntervalSweep):
-        integer = isinstance(value.start, int) and isinstance(value.end, int) and "int" in (value.tags or set())
+        # Hydra's int(interval(a, b)) cast gives int endpoints (a plain interval always gives floats)
+        integer = (isinstance(value.start, int) and isinstance(value.end, int)) or "int" in (value.tags or set())
         return Domain(key, "interval", raw, low=float(value.start), high=float(value.end),
                       log="log" in (value.tags or set()), integer=integer)
     if isinstance(value, RangeSweep):
@@ -137,8 +138,10 @@ def format_choice(values: Sequence[Any]) -> str:
 
 def format_interval(low: float, high: float, *, log: bool = False, integer: bool = False) -> str:
     if integer:
-        body = f"interval({int(low)}, {int(high)})"
-        return f"tag(log, int, {body})" if log else f"tag(int, {body})"
+        import math
+
+        body = f"int(interval({math.floor(low)}, {math.ceil(high)}))"  # rounded outward: the range only widens
+        return f"tag(log, {body})" if log else body
     body = f"interval({format_float(low)}, {format_float(high)})"
     return f"tag(log, {body})" if log else body
 
