@@ -1,0 +1,40 @@
+"""Atomic writes: readers see the old or the whole new file; files get the usual permissions."""
+
+import json
+import os
+import stat
+
+import pytest
+
+from genarch.io import atomic_write_json, atomic_write_text, flatten
+
+
+def test_atomic_write_replaces_whole_file_with_umask_permissions(tmp_path):
+    old = os.umask(0o022)
+    try:
+        path = atomic_write_text(tmp_path / "sub" / "a.txt", "first")
+        atomic_write_text(path, "second")
+    finally:
+        os.umask(old)
+    assert path.read_text() == "second"
+    assert stat.S_IMODE(path.stat().st_mode) == 0o644
+    assert [p.name for p in path.parent.iterdir()] == ["a.txt"]  # no temp file left behind
+
+
+def test_atomic_write_json_handles_numpy_scalars(tmp_path):
+    import numpy as np
+
+    path = atomic_write_json(tmp_path / "r.json", {"auc": np.float32(0.5), "n": np.int64(3)})
+    assert json.loads(path.read_text()) == {"auc": 0.5, "n": 3}
+
+
+@pytest.mark.parametrize(
+    "nested,flat",
+    [
+        ({"a": {"b": 1, "c": {"d": [1, 2]}}}, {"a.b": 1, "a.c.d": [1, 2]}),
+        ({}, {}),
+        ({"x": None}, {"x": None}),
+    ],
+)
+def test_flatten(nested, flat):
+    assert flatten(nested) == flat
