@@ -130,3 +130,24 @@ def test_resume_differences_name_what_changed():
     assert "parameter c added (choice(x))" in diffs
     assert render({"kind": "scalar", "lower": 64, "upper": 1024, "log": True, "integer": True}) == \
         "tag(log, int(interval(64, 1024)))"
+
+
+def test_ngopt_on_a_continuous_space_does_not_hang_under_numpy_2():
+    # NGOpt picks a MetaModel optimizer here; without genarch.sweeper._compat its surrogate step
+    # raises inside a nevergrad thread under numpy 2 and the process cannot exit (hence the subprocess)
+    import subprocess
+    import sys
+
+    code = """
+import genarch.sweeper._impl  # applies the shim
+import nevergrad as ng
+p = ng.p.Dict(x=ng.p.Scalar(lower=-3, upper=3), y=ng.p.Scalar(lower=0, upper=50))
+p.random_state.seed(0)
+opt = ng.optimizers.registry["NGOpt"](p, budget=200, num_workers=1)
+for _ in range(60):
+    c = opt.ask()
+    opt.tell(c, c.value["x"] ** 2 + c.value["y"])
+print("ok", type(opt.optim).__name__)
+"""
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0 and proc.stdout.startswith("ok"), proc.stderr[-2000:]

@@ -22,8 +22,10 @@ from genarch.io import atomic_write_text
 from genarch.ledger import append_record, iter_records
 from genarch.sweeper import resume
 from genarch.sweeper.config import SweeperSettings
+from genarch.sweeper._compat import patch_nevergrad
 from genarch.sweeper.params import ParamSpec, _plain, spec_from_override, spec_from_yaml, to_nevergrad
 
+patch_nevergrad()
 log = logging.getLogger(__name__)
 RESULTS_FILE = "optimization_results.yaml"
 STAGE_FILE = "stage.yaml"
@@ -131,17 +133,17 @@ class NevergradSweeperImpl:
         self.worst_loss: Optional[float] = None
         self.validate = bool(st.validate and "model" in self.config)
         returns: list[Sequence[JobReturn]] = []
-        job_idx = trained = failed = asks = 0
+        job_idx = trained = failed = repeated = 0
         stopped: Optional[str] = None
         while trained < st.budget:
-            if asks >= st.max_asks_per_trial * st.budget:
-                stopped = (f"stopped after {asks} candidates with only {trained} new trials: the optimizer keeps "
-                           "proposing candidates already trained or rejected (space exhausted or converged)")
+            if repeated >= st.max_repeated_asks:
+                stopped = (f"stopped after {trained} trials: the last {repeated} candidates the optimizer proposed "
+                           "were all evaluated before (the space is exhausted or the optimizer converged)")
                 log.warning(stopped)
                 break
             batch = [self._candidate(optimizer.ask()) for _ in range(min(st.num_workers, st.budget - trained))]
-            asks += len(batch)
             new = self._dedupe(batch)
+            repeated = 0 if new else repeated + len(batch)
             to_run = [c for c in new if not self._reject(c)]
             for c in to_run + [c for c in new if c not in to_run]:
                 c.job, job_idx = job_idx, job_idx + 1

@@ -25,8 +25,8 @@ class SweeperSettings:
     failure_penalty: Optional[float] = None
     # compose each candidate and reject an illegal model (genarch.model.validate) without launching it
     validate: bool = True
-    # stop when the optimizer proposes this many candidates per trial of budget without a new one
-    max_asks_per_trial: int = 20
+    # stop when this many candidates in a row were all evaluated before (space exhausted or converged)
+    max_repeated_asks: int = 100
     params: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:

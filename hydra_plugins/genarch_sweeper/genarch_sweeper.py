@@ -12,14 +12,14 @@ from omegaconf import DictConfig
 class NevergradSweeper(Sweeper):
     def __init__(self, optimizer: str = "NGOpt", budget: int = 24, num_workers: int = 2, seed: Optional[int] = 0,
                  direction: str = "auto", max_failure_rate: float = 0.25, failure_penalty: Optional[float] = None,
-                 validate: bool = True, max_asks_per_trial: int = 20, params: Optional[Any] = None) -> None:
+                 validate: bool = True, max_repeated_asks: int = 100, params: Optional[Any] = None) -> None:
         from genarch.sweeper._impl import NevergradSweeperImpl
         from genarch.sweeper.config import SweeperSettings
 
         settings = SweeperSettings(optimizer=optimizer, budget=int(budget), num_workers=int(num_workers), seed=seed,
                                    direction=direction, max_failure_rate=float(max_failure_rate),
                                    failure_penalty=failure_penalty, validate=bool(validate),
-                                   max_asks_per_trial=int(max_asks_per_trial), params=dict(params or {}))
+                                   max_repeated_asks=int(max_repeated_asks), params=dict(params or {}))
         self.sweeper = NevergradSweeperImpl(settings)
 
     def setup(self, *, hydra_context: HydraContext, task_function: TaskFunction, config: DictConfig) -> None:
