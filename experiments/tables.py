@@ -103,6 +103,16 @@ def trials_to_reach(values: Sequence[Optional[float]], target: float, maximize: 
     return None
 
 
+def model_overrides(conf_dir: Path, model: str) -> list[str]:
+    """Training overrides frozen with a found model (``<conf_dir>/<model>.training.yaml``, see make_found.py)."""
+    import yaml
+
+    path = Path(conf_dir) / f"{model}.training.yaml"
+    if not path.exists():
+        return []
+    return [str(o) for o in (yaml.safe_load(path.read_text()) or {}).get("overrides", [])]
+
+
 def write_json(path: Path, data: Any) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(data, indent=2, sort_keys=False, default=str) + "\n")

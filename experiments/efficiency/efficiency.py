@@ -61,7 +61,7 @@ def sweep(sdir: Path, stage: str, budget: int, seed: int, extra: list[str], sear
     if len(ledger_values(sdir)) >= budget and (sdir / "optimization_results.yaml").exists():
         return
     cmd = [sys.executable, "-m", "genarch", f"+stage={stage}", f"hydra.sweep.dir={sdir}",
-           f"hydra.sweeper.budget={budget}", f"hydra.sweeper.seed={seed}", "summary=false", *extra, "-m"]
+           f"hydra.sweeper.budget={budget}", f"hydra.sweeper.seed={seed}", "++summary=false", *extra, "-m"]
     if searchpath:
         cmd.insert(3, f"hydra.searchpath=[file://{searchpath}]")
     with open(sdir.parent / f"{sdir.name}.log", "a") as log:

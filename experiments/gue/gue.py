@@ -29,7 +29,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from tables import RESULTS, ROOT, RUNS, fmt, md_table, read_ok, write_json  # noqa: E402
+from tables import model_overrides, RESULTS, ROOT, RUNS, fmt, md_table, read_ok, write_json  # noqa: E402
 
 TASKS = ["tf/0", "tf/1", "tf/2", "tf/3", "tf/4", "mouse/0", "mouse/2", "mouse/3", "mouse/4"]
 SEARCHPATH = "hydra.searchpath=[file://experiments/tfbs/conf]"
@@ -100,7 +100,7 @@ def run_one(args, model: str, task: str, seed: int) -> bool:
         cmd = [sys.executable, "-m", "genarch", SEARCHPATH, f"model={model}", "dataset=gue", f"dataset.task={task}",
                f"dataset.max_train={args.max_train}", f"seed={seed}", f"trainer={args.trainer}",
                "trainer.progress=false", "trainer.save_checkpoint=true", f"trainer.threads={args.threads}",
-               "summary=false", f"hydra.run.dir={out}"]
+               "++summary=false", f"hydra.run.dir={out}", *model_overrides(ROOT / "experiments" / "tfbs" / "conf", model)]
         t0 = time.time()
         with open(out / "run.log", "w") as log:
             subprocess.run(cmd, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)

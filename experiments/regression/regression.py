@@ -29,7 +29,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from tables import (RESULTS, ROOT, RUNS, fmt, md_table, mean_over_seeds, read_ok, summary_stats,  # noqa: E402
+from tables import (model_overrides, RESULTS, ROOT, RUNS, fmt, md_table, mean_over_seeds, read_ok, summary_stats,  # noqa: E402
                     win_share_markdown, win_shares, write_json)
 
 DATASETS = {  # name -> extra overrides (budget) for that set
@@ -62,7 +62,8 @@ def run_one(args, model, dataset, seed) -> bool:
     out.mkdir(parents=True, exist_ok=True)
     cmd = [sys.executable, "-m", "genarch", SEARCHPATH, f"model={model}", f"dataset={dataset}", f"seed={seed}",
            f"trainer={args.trainer}", "trainer.progress=false", f"trainer.threads={args.threads}",
-           "trainer.save_checkpoint=false", "summary=false", f"hydra.run.dir={out}", *DATASETS[dataset]]
+           "trainer.save_checkpoint=false", "++summary=false", f"hydra.run.dir={out}", *DATASETS[dataset],
+           *model_overrides(ROOT / "experiments" / "regression" / "conf", model)]
     if args.max_train:
         cmd.append(f"dataset.max_train={args.max_train}")
     t0 = time.time()

@@ -8,15 +8,20 @@ AUROC = mean over the seeds present, mean / median over experiments, win shares)
 whatever runs exist after every run and with ``--aggregate-only``:
 
     python experiments/tfbs/head_to_head.py                       # the documented protocol, seeds 0 1
+    python experiments/tfbs/head_to_head.py --seeds 0             # one seed only
     python experiments/tfbs/head_to_head.py --seeds 0 1 2         # add a seed
     python experiments/tfbs/head_to_head.py --aggregate-only      # tables + plot from what exists
 
 Outputs: experiments/results/tfbs_head_to_head.{json,md,png}.
 
-Protocol (the same for every model): training sequences subsampled to ``--max-train`` per
-experiment (AC peaks + one dinucleotide-shuffled negative each; 10% of it carved out for
-validation / early stopping), ``trainer=<--trainer>`` (default: up to 15 epochs, patience 3 on
-val AUROC, batch 125, the best epoch's weights), test = the experiment's B file (500 + 500).
+Protocol (the same for every model; default ``mt4000_default_ep10``): training sequences subsampled
+to ``--max-train`` (4,000) per experiment (AC peaks + one dinucleotide-shuffled negative each; 10% of
+it carved out for validation / early stopping), ``trainer=<--trainer>`` (default: patience 3 on val
+AUROC, batch 125, the best epoch's weights) with at most ``--max-epochs`` (10) epochs, 2 torch
+threads; test = the experiment's B file (500 + 500). Sized for 2 CPU cores: one seed of the 4 models
+on the 13 experiments takes about half an hour. The found model trains with the optimizer / batch
+size it was selected with (experiments/tfbs/conf/tfbs_found.training.yaml); the published models
+with genarch's defaults (Adam, lr 1e-3, batch 125).
 """
 
 from __future__ import annotations
@@ -29,7 +34,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from tables import (RESULTS, ROOT, RUNS, fmt, md_table, mean_over_seeds, read_ok,  # noqa: E402
+from tables import (model_overrides, RESULTS, ROOT, RUNS, fmt, md_table, mean_over_seeds, read_ok,  # noqa: E402
                     summary_stats, win_share_markdown, win_shares, write_json)
 
 EXPERIMENTS = [
@@ -60,7 +65,7 @@ def run_one(args, model: str, experiment: str, seed: int) -> bool:
     cmd = [sys.executable, "-m", "genarch", SEARCHPATH, f"model={model}", "dataset=deepbind_encode",
            f"dataset.experiment={experiment}", f"dataset.max_train={args.max_train}", f"seed={seed}",
            f"trainer={args.trainer}", "trainer.progress=false", f"trainer.threads={args.threads}",
-           "summary=false", f"hydra.run.dir={out}"]
+           "++summary=false", f"hydra.run.dir={out}", *model_overrides(ROOT / "experiments" / "tfbs" / "conf", model)]
     if args.max_epochs:
         cmd.append(f"trainer.max_epochs={args.max_epochs}")
     t0 = time.time()
@@ -191,9 +196,9 @@ def main() -> None:
     ap.add_argument("--models", nargs="+", default=MODELS)
     ap.add_argument("--experiments", nargs="+", default=EXPERIMENTS)
     ap.add_argument("--seeds", nargs="+", type=int, default=[0, 1])
-    ap.add_argument("--max-train", type=int, default=6000)
+    ap.add_argument("--max-train", type=int, default=4000)
     ap.add_argument("--trainer", default="default")
-    ap.add_argument("--max-epochs", type=int, default=None, help="override trainer.max_epochs (part of the protocol name)")
+    ap.add_argument("--max-epochs", type=int, default=10, help="override trainer.max_epochs (part of the protocol name)")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--aggregate-only", action="store_true")
     args = ap.parse_args()

@@ -102,7 +102,7 @@ def aggregate(args) -> dict:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--models", nargs="+", default=["tfbs_found"])
-    ap.add_argument("--protocol", default="mt6000_default")
+    ap.add_argument("--protocol", default="mt4000_default_ep10")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--release", default="JASPAR2026")
     ap.add_argument("--threads", type=int, default=2)

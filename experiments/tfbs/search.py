@@ -16,6 +16,8 @@ What the analysis suggested and what was kept for the next stage is recorded by 
 
 Outputs: experiments/results/tfbs_search.{json,md,png}; each stage's suggestion is copied to
 experiments/results/tfbs_search/<stage>_next_stage.{yaml,diff} and its summary to <stage>_summary.txt.
+``--experiment regression`` does the same for experiments/regression/conf/stage/reg_*.yaml (plain
+``python -m genarch`` trials, sweeps in experiments/runs/regression_search/, results regression_search.*).
 """
 
 from __future__ import annotations
@@ -32,9 +34,26 @@ import yaml
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from tables import RESULTS, ROOT, RUNS, best_so_far, fmt, md_table, write_json  # noqa: E402
 
+# --experiment tfbs (default) or regression: where the stage files, sweeps and decisions live
+SETUPS = {
+    "tfbs": {"dir": "tfbs", "app": ["experiments/tfbs/multi.py"], "results": "tfbs_search",
+             "objective": "mean val AUROC over the stage subset (experiments/tfbs/multi.py)",
+             "title": "TFBS staged search (DeepBind ENCODE)"},
+    "regression": {"dir": "regression", "app": ["-m", "genarch"], "results": "regression_search",
+                   "objective": "val Pearson r (mean over outputs)", "title": "Regression staged search"},
+}
+SETUP = SETUPS["tfbs"]
 STAGES_DIR = ROOT / "experiments" / "tfbs" / "conf" / "stage"
 DECISIONS = ROOT / "experiments" / "tfbs" / "decisions.yaml"
 SWEEPS = RUNS / "tfbs"
+
+
+def use(name: str) -> None:
+    global SETUP, STAGES_DIR, DECISIONS, SWEEPS
+    SETUP = SETUPS[name]
+    STAGES_DIR = ROOT / "experiments" / SETUP["dir"] / "conf" / "stage"
+    DECISIONS = ROOT / "experiments" / SETUP["dir"] / "decisions.yaml"
+    SWEEPS = RUNS / ("tfbs" if name == "tfbs" else "regression_search")
 
 
 def sweep_dir(stage: str) -> Path:
@@ -59,7 +78,7 @@ def ledger_trials(sdir: Path) -> list[dict]:
 
 def run_stage(stage: str, extra: list[str]) -> None:
     sdir = sweep_dir(stage)
-    cmd = [sys.executable, "experiments/tfbs/multi.py", "hydra.searchpath=[file://experiments/tfbs/conf]",
+    cmd = [sys.executable, *SETUP["app"], f"hydra.searchpath=[file://experiments/{SETUP['dir']}/conf]",
            f"+stage={stage}", f"hydra.sweep.dir={sdir.relative_to(ROOT)}", *extra, "-m"]
     print("+", " ".join(cmd), flush=True)
     subprocess.run(cmd, cwd=ROOT, check=True)
@@ -81,7 +100,7 @@ def stage_report(stage: str) -> dict:
     values = [t["objective"]["value"] if t.get("status") == "ok" else None for t in trials]
     best = max(ok, key=lambda t: t["objective"]["value"]) if ok else None
     adir = sdir / "analysis"
-    out_dir = RESULTS / "tfbs_search"
+    out_dir = RESULTS / SETUP["results"]
     out_dir.mkdir(parents=True, exist_ok=True)
     suggestion_files = sorted(p.name for p in adir.glob("next_stage*.yaml")) if adir.exists() else []
     for name in suggestion_files + ["next_stage.diff", "summary.txt", "tree_rules.txt"]:
@@ -102,8 +121,8 @@ def stage_report(stage: str) -> dict:
         "n_trials": len(trials), "n_ok": len(ok), "n_failed": len(trials) - len(ok),
         "values": values, "best_so_far": best_so_far(values),
         "best": None if best is None else {
-            "job": best["job"], "val_auroc_mean": best["objective"]["value"],
-            "test_auroc_mean": best_metrics.get("test", {}).get("auroc"),
+            "job": best["job"], "val_score": best["objective"]["value"],
+            "test_score": best_metrics.get("test", {}).get("auroc"),
             "params": best.get("params"), "n_params": best.get("n_params")},
         "wall_time_s": sum(float(t.get("wall_time_s") or 0) for t in trials),
         "suggestions": suggestion_files,
@@ -114,36 +133,36 @@ def stage_report(stage: str) -> dict:
 def report(stages: list[str]) -> dict:
     decisions = yaml.safe_load(DECISIONS.read_text()) if DECISIONS.exists() else {}
     reports = [stage_report(s) for s in stages if (sweep_dir(s) / "ledger.jsonl").exists()]
-    out = {"objective": "mean val AUROC over the stage subset (experiments/tfbs/multi.py)",
+    out = {"objective": SETUP["objective"],
            "stages": reports, "decisions": decisions or {}}
-    write_json(RESULTS / "tfbs_search.json", out)
-    lines = ["# TFBS staged search (DeepBind ENCODE)", "",
-             "Objective: mean validation AUROC over the search subset (each candidate trained once per "
-             "experiment, `experiments/tfbs/multi.py`); test (B) files are reported for the best trial only "
-             "and never used to select. Command: `python experiments/tfbs/search.py <stage> ...`; "
-             "report only: `python experiments/tfbs/search.py --report-only`.", ""]
+    write_json(RESULTS / f"{SETUP['results']}.json", out)
+    flag = "" if SETUP is SETUPS["tfbs"] else " --experiment regression"
+    lines = [f"# {SETUP['title']}", "",
+             f"Objective: {SETUP['objective']}; the test split is reported for the best trial only and never "
+             f"used to select. Command: `python experiments/tfbs/search.py{flag} <stage> ...`; "
+             f"report only: `python experiments/tfbs/search.py{flag} --report-only`.", ""]
     rows = []
     for r in reports:
         b = r["best"] or {}
-        rows.append([r["stage"], f"{r['n_ok']}/{r['n_trials']}", fmt(b.get("val_auroc_mean")),
-                     fmt(b.get("test_auroc_mean")), b.get("job", "-"), f"{r['wall_time_s'] / 60:.1f}"])
-    lines += [md_table(["stage", "ok / trials", "best mean val AUROC", "its mean test AUROC", "best job",
+        rows.append([r["stage"], f"{r['n_ok']}/{r['n_trials']}", fmt(b.get("val_score")),
+                     fmt(b.get("test_score")), b.get("job", "-"), f"{r['wall_time_s'] / 60:.1f}"])
+    lines += [md_table(["stage", "ok / trials", "best val score", "its test score", "best job",
                         "train time (min)"], rows), ""]
     for r in reports:
         d = (decisions or {}).get(r["stage"], {})
         lines += [f"## Stage {r['stage']}", "", f"Stage file: `{r['stage_file']}`; sweep: `{r['sweep_dir']}`.", ""]
         if r["best"]:
             params = ", ".join(f"`{k}={v}`" for k, v in (r["best"]["params"] or {}).items())
-            lines += [f"Best trial (job {r['best']['job']}, mean val AUROC {fmt(r['best']['val_auroc_mean'])}): {params}", ""]
+            lines += [f"Best trial (job {r['best']['job']}, val score {fmt(r['best']['val_score'])}): {params}", ""]
         if d.get("suggested"):
             lines += ["**The analysis suggested:**", "", str(d["suggested"]).strip(), ""]
         if d.get("kept"):
             lines += ["**Kept for the next stage:**", "", str(d["kept"]).strip(), ""]
         if r["suggestions"]:
-            lines += ["Suggestion files: " + ", ".join(f"`results/tfbs_search/{r['stage']}_{s}`"
+            lines += ["Suggestion files: " + ", ".join(f"`results/{SETUP['results']}/{r['stage']}_{s}`"
                                                        for s in r["suggestions"]) + ".", ""]
-    lines += ["![best so far per stage](tfbs_search.png)", ""]
-    (RESULTS / "tfbs_search.md").write_text("\n".join(lines))
+    lines += [f"![best so far per stage]({SETUP['results']}.png)", ""]
+    (RESULTS / f"{SETUP['results']}.md").write_text("\n".join(lines))
     _plot(reports)
     return out
 
@@ -163,21 +182,23 @@ def _plot(reports: list[dict]) -> None:
         ax.plot(xs, [v if v is not None else float("nan") for v in r["best_so_far"]], label=f"stage {r['stage']}")
         offset += len(r["values"])
     ax.set_xlabel("trial (stages one after another)")
-    ax.set_ylabel("mean val AUROC over the subset")
+    ax.set_ylabel(SETUP["objective"][:40])
     ax.legend()
-    ax.set_title("TFBS staged search: trials and best so far")
+    ax.set_title(f"{SETUP['title']}: trials and best so far")
     fig.tight_layout()
-    fig.savefig(RESULTS / "tfbs_search.png", dpi=110)
+    fig.savefig(RESULTS / f"{SETUP['results']}.png", dpi=110)
     plt.close(fig)
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("stages", nargs="*")
+    ap.add_argument("--experiment", choices=sorted(SETUPS), default="tfbs")
     ap.add_argument("--report-only", action="store_true")
     ap.add_argument("--analyse-only", action="store_true", help="re-run the analysis of the named stages")
     ap.add_argument("--override", action="append", default=[], help="extra override for the sweep (repeatable)")
     args = ap.parse_args()
+    use(args.experiment)
     if not args.report_only:
         for stage in args.stages:
             analyse(stage) if args.analyse_only else run_stage(stage, args.override)

@@ -1,0 +1,26 @@
+"""experiments/gue/gue.py: MCC and the (assumed, unconfirmed) GUE -> benchmark-paper task mapping."""
+
+import importlib.util
+from pathlib import Path
+
+import pytest
+
+_spec = importlib.util.spec_from_file_location("gue_experiment", Path(__file__).resolve().parents[1] / "experiments" / "gue" / "gue.py")
+gue = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(gue)
+
+
+def test_mcc_matches_sklearn():
+    from sklearn.metrics import matthews_corrcoef
+
+    y = [1, 1, 0, 0, 1, 0, 1, 0, 0, 0]
+    p = [1, 0, 0, 1, 1, 0, 1, 0, 0, 1]
+    assert gue.mcc(y, p) == pytest.approx(matthews_corrcoef(y, p))
+    assert gue.mcc([1, 0], [1, 1]) == 0.0            # an empty margin (no negative predicted) -> 0, as sklearn
+
+
+def test_assumed_mapping_picks_the_published_column():
+    assert gue.assumed_published("tf/0")["DNABERT-2"] == 0.8382      # Human TFBS 1
+    assert gue.assumed_published("tf/4")["Caduceus-Ph"] == 0.9294    # Human TFBS 5
+    assert gue.assumed_published("mouse/2")["GROVER"] == 0.9327      # Mouse TFBS 3
+    assert "mouse/1" not in gue.TASKS                                 # not in the shared data
