@@ -107,6 +107,9 @@ def test_stage_arguments_are_quoted(argv, expected):
         ("auto", {"_target_": "hydra_plugins.hydra_joblib_launcher.joblib_launcher.JoblibLauncher", "n_jobs": 3}, 2, 1),
         ("auto", {"_target_": "hydra_plugins.hydra_joblib_launcher.joblib_launcher.JoblibLauncher", "n_jobs": 2}, 16, 8),
         ("auto", {"_target_": "hydra_plugins.hydra_submitit_launcher.submitit_launcher.LocalLauncher", "array_parallelism": 4}, 16, 4),
+        ("auto", {"_target_": "hydra_plugins.hydra_submitit_launcher.submitit_launcher.LocalLauncher", "_workers": 2}, 2, 1),
+        ("auto", {"_target_": "hydra_plugins.hydra_joblib_launcher.joblib_launcher.JoblibLauncher", "n_jobs": 8, "_workers": 2}, 8, 4),
+        ("auto", {"_target_": "hydra_plugins.hydra_submitit_launcher.submitit_launcher.SlurmLauncher", "_workers": 8}, 4, 4),
         (3, None, 2, 3),
     ],
 )
@@ -114,7 +117,11 @@ def test_threads_split_cores_between_parallel_trials(monkeypatch, setting, launc
     import genarch.training.threads as threads
 
     monkeypatch.setattr(threads, "available_cores", lambda: cores)
-    hydra_cfg = None if launcher is None else {"launcher": launcher}
+    hydra_cfg = None
+    if launcher is not None:
+        launcher = dict(launcher)
+        workers = launcher.pop("_workers", None)
+        hydra_cfg = {"launcher": launcher, "sweeper": {"num_workers": workers} if workers else {}}
     assert choose_threads(setting, hydra_cfg) == expected
     if launcher is None:
         assert parallel_trials(None) == 1

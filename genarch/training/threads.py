@@ -15,19 +15,25 @@ def available_cores() -> int:
 
 
 def parallel_trials(hydra_cfg: Optional[Any]) -> int:
-    """Trials that run at once under the launcher in ``hydra_cfg`` (the ``hydra`` node), 1 if unknown."""
+    """Trials that run at once on this machine under the launcher in ``hydra_cfg`` (the ``hydra``
+    node), 1 if unknown. The genarch sweeper hands ``num_workers`` trials to the launcher per batch,
+    so that bounds every local launcher; a SLURM job runs alone in its allocation (its cores are
+    what ``sched_getaffinity`` reports)."""
     if hydra_cfg is None:
         return 1
     launcher = hydra_cfg.get("launcher") or {}
-    target = str(launcher.get("_target_", ""))
-    if "joblib" in target.lower():
+    target = str(launcher.get("_target_", "")).lower()
+    batch = (hydra_cfg.get("sweeper") or {}).get("num_workers")
+    batch = max(1, int(batch)) if batch else None
+    if "joblib" in target:
         n_jobs = int(launcher.get("n_jobs", -1) or -1)
-        return available_cores() if n_jobs < 0 else max(1, n_jobs)
-    if "submitit" in target.lower() and "local" in target.lower():
-        return max(1, int(launcher.get("array_parallelism", 1) or 1))
-    if "ray" in target.lower():
-        workers = (hydra_cfg.get("sweeper") or {}).get("num_workers")
-        return max(1, int(workers or 1))
+        parallel = available_cores() if n_jobs < 0 else max(1, n_jobs)
+        return min(parallel, batch) if batch else parallel
+    if "submitit" in target and "local" in target:
+        # the local executor starts every job of a batch at once
+        return batch or max(1, int(launcher.get("array_parallelism", 1) or 1))
+    if "ray" in target:
+        return batch or 1
     return 1
 
 
