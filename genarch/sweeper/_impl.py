@@ -162,7 +162,8 @@ class NevergradSweeperImpl:
             if trained and failed / trained > st.max_failure_rate:
                 stopped = (f"stopped: {failed} of {trained} trials failed, over hydra.sweeper.max_failure_rate="
                            f"{st.max_failure_rate}; finished trials are kept in {self.sweep_dir} (ledger.jsonl); "
-                           "to go on, run the same command with a higher hydra.sweeper.max_failure_rate (it resumes)")
+                           "to go on, run the same command with a higher hydra.sweeper.max_failure_rate (it resumes); "
+                           f"to read what finished: python -m genarch.analyze {self.sweep_dir}")
                 self._write_results(optimizer, stopped)
                 raise SweepStopped(stopped)
         self._write_results(optimizer, stopped)
