@@ -20,7 +20,7 @@ runs, no surrogate. Methods, each with ``--budget`` trials in total per seed:
 Score = the trial's val AUROC; best-so-far is taken over the trials in run order (stages one after
 another). Reported: best-so-far curves (mean over seeds), and for each method the number of trials it
 needs to reach the flat search's final best (per seed, against the flat run of the same seed).
-Sweeps live in experiments/runs/efficiency/<method>/seed<k>/ (git-ignored); re-running resumes them.
+Sweeps live in experiments/runs/efficiency/b<budget>_s<stages>/<method>/seed<k>/ (git-ignored); re-running resumes them.
 Outputs: experiments/results/efficiency.{json,md,png}.
 """
 
@@ -39,7 +39,12 @@ import yaml
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from tables import RESULTS, ROOT, RUNS, best_so_far, fmt, md_table, trials_to_reach, write_json  # noqa: E402
 
-BASE = RUNS / "efficiency"
+BASE = RUNS / "efficiency"  # + /b<budget>_s<stages> (set in main), so different budgets never share a sweep
+
+
+def set_base(args) -> None:
+    global BASE
+    BASE = RUNS / "efficiency" / f"b{args.budget}_s{args.stages}"
 
 
 def ledger_values(sdir: Path) -> list:
@@ -153,6 +158,7 @@ def aggregate(args) -> dict:
     out = {"task": "synthetic_tfbs (embedded default), genarch/conf/stage/1.yaml space, real trials (no surrogate)",
            "budget": args.budget, "stages": args.stages, "curves": curves, "trials_to_reach_flat_best": reach,
            "summary": summary, "staged_over_flat_median_ratio": ratio, "target": "<= 1/3"}
+    out["runs"] = str(BASE.relative_to(ROOT))
     write_json(RESULTS / "efficiency.json", out)
     rows = [[m, s["seeds_complete"], f"{s['reached']}/{s['seeds_complete']}", fmt(s["median_trials_to_reach_flat_best"], 1),
              fmt(s["mean_trials_to_reach_flat_best"], 1), fmt(s["final_best_mean"])] for m, s in summary.items()]
@@ -202,6 +208,7 @@ def main() -> None:
     ap.add_argument("--methods", nargs="+", default=["staged", "flat", "random"])
     ap.add_argument("--aggregate-only", action="store_true")
     args = ap.parse_args()
+    set_base(args)
     if not args.aggregate_only:
         for seed in args.seeds:
             for m in args.methods:
