@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Mapping, Optional
 
+import abc
 import numpy as np
 
 from genarch.data.base import ArraySplit, DataBundle
@@ -48,8 +49,8 @@ class _Part:
         return ArraySplit(self.x, self.y.astype(np.float32), self.ids)
 
 
-class SequenceDataset:
-    """Common options of every dataset (see docs/datasets.md)."""
+class SequenceDataset(abc.ABC):
+    """Common options of every dataset (see docs/datasets.md). Subclasses implement ``_read``."""
 
     name = "dataset"
     task = "regression"
@@ -76,8 +77,9 @@ class SequenceDataset:
             self.task = task
 
     # -- subclasses -------------------------------------------------------------------------------
+    @abc.abstractmethod
     def _read(self) -> dict[str, RawSeqs]:
-        raise NotImplementedError
+        """The dataset's sequences and targets, by split name (``all``, or ``train``/``dev``/``test``)."""
 
     def _info(self) -> dict[str, Any]:
         return {}

@@ -130,12 +130,12 @@ def onehot_to_codes(x: np.ndarray) -> np.ndarray:
 
 def decode(x: np.ndarray, zero_as: str = "N") -> list[str]:
     """One-hot ``(N, 4, L)`` -> strings; all-one columns read as N, all-zero columns as ``zero_as``."""
-    placeholder = "\x00"
-    alphabet = np.frombuffer((BASES + "N" + placeholder).encode(), dtype=np.uint8)
+    zero_mark = "\x00"  # all-zero columns, replaced by ``zero_as`` after decoding
+    alphabet = np.frombuffer((BASES + "N" + zero_mark).encode(), dtype=np.uint8)
     chars = alphabet[onehot_to_codes(x)]
     length = x.shape[2]
     raw = chars.tobytes().decode("ascii")
-    return [raw[i * length:(i + 1) * length].replace(placeholder, zero_as) for i in range(len(x))]
+    return [raw[i * length:(i + 1) * length].replace(zero_mark, zero_as) for i in range(len(x))]
 
 
 def reverse_complement(x: np.ndarray) -> np.ndarray:

@@ -16,6 +16,7 @@ TSV next to the cached arrays: ``<cache>/<name>-<key>.npz`` and ``<cache>/<name>
 
 from __future__ import annotations
 
+import abc
 import csv
 import io
 from pathlib import Path
@@ -79,11 +80,13 @@ class _CachedSynthetic(SequenceDataset):
         self.cache_path: Optional[Path] = None
         self.truth_path: Optional[Path] = None
 
+    @abc.abstractmethod
     def _params(self) -> dict[str, Any]:
-        raise NotImplementedError
+        """The generator's parameters: what the cache key and the params file record."""
 
+    @abc.abstractmethod
     def _generate(self) -> tuple[dict[str, np.ndarray], list[str], list[Sequence[Any]]]:
-        raise NotImplementedError
+        """Arrays (codes, y, ids, groups), the ground-truth header and its rows."""
 
     def generated(self) -> dict[str, np.ndarray]:
         """The generated arrays (``codes``, ``y``, ``ids``, ``groups``), from the cache when present."""
@@ -117,8 +120,9 @@ class _CachedSynthetic(SequenceDataset):
                                lines=np.zeros(len(codes), dtype=int), source=str(self.cache_path or "<generated>"),
                                target_names=list(self._target_names()), groups=arrays["groups"].astype(str))}
 
+    @abc.abstractmethod
     def _target_names(self) -> list[str]:
-        raise NotImplementedError
+        """Names of the targets, one per output."""
 
     def _info(self) -> dict[str, Any]:
         return {"generator": self.generator, "data_seed": self.data_seed, "cache_file": str(self.cache_path),
