@@ -82,7 +82,8 @@ def run_staged(args, seed: int) -> None:
     stage, searchpath = "1", None
     for i, budget in enumerate(per_stage):
         sdir = root / f"stage{i + 1}"
-        sweep(sdir, stage, budget, seed, [], searchpath)
+        # stage i sweeps with seed 1000 * i + seed: a repeated stage (no suggestion) does not replay its candidates
+        sweep(sdir, stage, budget, 1000 * i + seed, [], searchpath)
         if i + 1 == len(per_stage):
             break
         subprocess.run([sys.executable, "-m", "genarch.analyze", str(sdir), "--quiet", "--no-html"],
@@ -129,7 +130,7 @@ def aggregate(args) -> dict:
     methods = ["staged", "flat", "random"]
     curves = {m: {} for m in methods}
     for m in methods:
-        for sd in sorted((BASE / m).glob("seed*")):
+        for sd in sorted(p for p in (BASE / m).glob("seed*") if p.is_dir()):
             seed = int(sd.name[4:])
             vals = values_of(m, seed)
             if vals:

@@ -52,7 +52,7 @@ def assumed_published(task: str) -> dict[str, float]:
 
 
 def protocol_name(args) -> str:
-    return f"mt{args.max_train}_{args.trainer}"
+    return f"mt{args.max_train}_{args.trainer}" + (f"_ep{args.max_epochs}" if args.max_epochs else "")
 
 
 def run_dir(args, model: str, task: str, seed: int) -> Path:
@@ -100,7 +100,8 @@ def run_one(args, model: str, task: str, seed: int) -> bool:
         cmd = [sys.executable, "-m", "genarch", SEARCHPATH, f"model={model}", "dataset=gue", f"dataset.task={task}",
                f"dataset.max_train={args.max_train}", f"seed={seed}", f"trainer={args.trainer}",
                "trainer.progress=false", "trainer.save_checkpoint=true", f"trainer.threads={args.threads}",
-               "++summary=false", f"hydra.run.dir={out}", *model_overrides(ROOT / "experiments" / "tfbs" / "conf", model)]
+               "++summary=false", f"hydra.run.dir={out}",
+               *([f"trainer.max_epochs={args.max_epochs}"] if args.max_epochs else []), *model_overrides(ROOT / "experiments" / "tfbs" / "conf", model)]
         t0 = time.time()
         with open(out / "run.log", "w") as log:
             subprocess.run(cmd, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
@@ -134,6 +135,7 @@ def aggregate(args) -> dict:
                 per.setdefault(model, {})[task] = {"test_auroc": statistics.fmean(aucs), "test_mcc": statistics.fmean(mccs),
                                                    "test_auroc_per_seed": aucs, "test_mcc_per_seed": mccs, "seeds": seeds}
     out = {"protocol": {"name": protocol_name(args), "max_train": args.max_train, "trainer": args.trainer,
+                        "max_epochs_override": args.max_epochs,
                         "split": "GUE train+dev for training (10% carved for validation), GUE test for test"},
            "results": per,
            "published_auc": PUBLISHED_AUC,
@@ -144,7 +146,8 @@ def aggregate(args) -> dict:
                                "line up index by index. Mouse TFBS 2 (GUE mouse/1) is not in our data."}}
     write_json(RESULTS / "gue.json", out)
     lines = ["# GUE transcription-factor tasks", "",
-             f"Protocol `{protocol_name(args)}`: training subsampled to {args.max_train} sequences, trainer={args.trainer}, "
+             f"Protocol `{protocol_name(args)}`: training subsampled to {args.max_train} sequences, trainer={args.trainer}"
+             + (f" with max_epochs={args.max_epochs}" if args.max_epochs else "") + ", "
              "CPU. Cells: test AUROC / test MCC (p = 0.5), mean over the seeds finished [count]. Command: "
              "`python experiments/gue/gue.py` (`--aggregate-only` to rebuild).", "",
              "**The published columns use an ASSUMED task mapping (GUE tf/N = Human TFBS N+1, mouse/N = Mouse TFBS N+1) "
@@ -212,9 +215,10 @@ def main() -> None:
     ap.add_argument("--models", nargs="+", default=["tfbs_found"])
     ap.add_argument("--tasks", nargs="+", default=TASKS)
     ap.add_argument("--seeds", nargs="+", type=int, default=[0, 1])
-    ap.add_argument("--max-train", type=int, default=10000)
+    ap.add_argument("--max-train", type=int, default=4000)
+    ap.add_argument("--max-epochs", type=int, default=10, help="override trainer.max_epochs (part of the protocol name)")
     ap.add_argument("--trainer", default="default")
-    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--aggregate-only", action="store_true")
     args = ap.parse_args()
     if not args.aggregate_only:

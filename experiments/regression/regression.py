@@ -15,7 +15,8 @@ Splits (from the dataset presets; none leaks): vaishnav_yeast = native promoter 
 shared 20-mers so overlapping tiles of one promoter stay on one side; lentimpra = the source's own
 valid/test files (train carved from valid); deepstarr = the DREAM sample's train/val/test files;
 aitac = 10-fold over the 100 peaks (fold 0 as test: 10 peaks, so its r is noisy), 81 cell-type
-outputs, also reported as the mean per lineage; synthetic_ilsep = the embedded ILSEP-shaped default
+targets grouped into their immune lineages by the preset (target_groups), one output per lineage,
+reported per lineage; synthetic_ilsep = the embedded ILSEP-shaped default
 (2 kb promoters, 11 lineages). Outputs: experiments/results/regression.{json,md,png}.
 """
 
@@ -76,32 +77,9 @@ def run_one(args, model, dataset, seed) -> bool:
     return True
 
 
-def lineage_means(metrics: dict, groups: dict) -> dict:
-    """Mean test Pearson r per lineage from per-output r (``pearson_r/<cell type>``)."""
-    out = {}
-    for lineage, names in groups.items():
-        rs = [metrics.get(f"pearson_r/{n}") for n in names]
-        rs = [r for r in rs if r is not None and r == r]
-        if rs:
-            out[lineage] = statistics.fmean(rs)
-    return out
-
-
-def aitac_groups() -> dict:
-    import numpy as np
-
-    names = np.load(ROOT.parent / "shared" / "data" / "expression" / "aitac_immgen_sample" / "cell_type_names.npy",
-                    allow_pickle=True)
-    groups: dict = {}
-    for row in names:
-        groups.setdefault(str(row[2]), []).append(str(row[1]))
-    return groups
-
-
 def aggregate(args) -> dict:
     scores: dict = {}
     per_output: dict = {}
-    lineages: dict = {}
     for model in args.models:
         for dataset in DATASETS:
             for sd in sorted((RUNS / "regression" / protocol_name(args) / model / dataset).glob("seed*")):
@@ -112,18 +90,12 @@ def aggregate(args) -> dict:
                 scores.setdefault(model, {}).setdefault(dataset, []).append(test["pearson_r"])
                 outs = {k.split("/", 1)[1]: v for k, v in test.items() if k.startswith("pearson_r/")}
                 per_output.setdefault(model, {}).setdefault(dataset, []).append(outs)
-                if dataset == "aitac":
-                    try:
-                        lineages.setdefault(model, []).append(lineage_means(test, aitac_groups()))
-                    except Exception:  # noqa: BLE001 - the lineage view is optional
-                        pass
     table = mean_over_seeds(scores)
     out = {"protocol": {"name": protocol_name(args), "max_train": args.max_train, "trainer": args.trainer},
            "per_dataset_test_pearson_mean_over_seeds": table, "per_seed": scores,
-           "per_output_test_pearson": {m: {d: (v if len(v[0]) <= 4 else "see aitac lineage means")
-                                           for d, v in per.items()} for m, per in per_output.items()},
-           "aitac_lineage_means": {m: {k: statistics.fmean(x[k] for x in v if k in x) for k in v[0]}
-                                   for m, v in lineages.items() if v},
+           "per_output_test_pearson": per_output,
+           "aitac_lineage_means": {m: {k: statistics.fmean(x[k] for x in per["aitac"]) for k in per["aitac"][0]}
+                                   for m, per in per_output.items() if per.get("aitac")},
            "summary": summary_stats(table), "win_shares": win_shares(table), "paper": PAPER}
     write_json(RESULTS / "regression.json", out)
     models = [m for m in args.models if m in table]
@@ -185,7 +157,7 @@ def main() -> None:
     ap.add_argument("--seeds", nargs="+", type=int, default=[0, 1])
     ap.add_argument("--max-train", type=int, default=8000)
     ap.add_argument("--trainer", default="default")
-    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--aggregate-only", action="store_true")
     args = ap.parse_args()
     if not args.aggregate_only:

@@ -199,7 +199,7 @@ def main() -> None:
     ap.add_argument("--max-train", type=int, default=4000)
     ap.add_argument("--trainer", default="default")
     ap.add_argument("--max-epochs", type=int, default=10, help="override trainer.max_epochs (part of the protocol name)")
-    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--aggregate-only", action="store_true")
     args = ap.parse_args()
     if not args.aggregate_only:

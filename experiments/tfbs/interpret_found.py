@@ -105,7 +105,7 @@ def main() -> None:
     ap.add_argument("--protocol", default="mt4000_default_ep10")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--release", default="JASPAR2026")
-    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--aggregate-only", action="store_true")
     args = ap.parse_args()
     if not args.aggregate_only:
