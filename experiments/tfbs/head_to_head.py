@@ -108,6 +108,8 @@ def aggregate(args) -> dict:
     shares = win_shares(common)
     stats = summary_stats(common)
     stats_all = summary_stats(table)
+    held_out = [e for e in complete if e not in SEARCH_SUBSET]  # experiments the search never saw
+    common_ho = {m: {e: table[m][e] for e in held_out} for m in models}
     out = {
         "protocol": {"name": protocol_name(args), "max_train": args.max_train, "trainer": args.trainer,
                      "max_epochs_override": args.max_epochs, "threads": args.threads,
@@ -123,6 +125,9 @@ def aggregate(args) -> dict:
         "summary_on_complete_experiments": stats,
         "summary_all_runs": stats_all,
         "win_shares_on_complete_experiments": shares,
+        "experiments_complete_outside_search_subset": held_out,
+        "summary_outside_search_subset": summary_stats(common_ho),
+        "win_shares_outside_search_subset": win_shares(common_ho),
         "mean_wall_time_s": {m: (sum(t) / len(t)) for m, t in data["times"].items()},
         "paper": PAPER,
     }
@@ -159,6 +164,11 @@ def write_markdown(args, out: dict) -> None:
     lines += [md_table(["experiment"] + models, rows), "",
               "## Win shares (share of complete experiments on which the row model's AUROC is higher; ties count half)",
               "", win_share_markdown(out["win_shares_on_complete_experiments"]) if models else "(no runs yet)", "",
+              f"### Outside the search subset ({len(out['experiments_complete_outside_search_subset'])} complete experiments "
+              "the search never saw)", "",
+              md_table(["", *models], [["mean"] + [fmt(out["summary_outside_search_subset"][m]["mean"]) for m in models],
+                                       ["median"] + [fmt(out["summary_outside_search_subset"][m]["median"]) for m in models]]),
+              "", win_share_markdown(out["win_shares_outside_search_subset"]) if models else "", "",
               f"Paper (108 experiments, GPU, full training data): mean AUC AttentionNet 0.933, DeepMotif 0.927, "
               "DeepBind 0.904; AttentionNet beats DeepBind on 85.2% and DeepMotif on 67.6% of experiments.", "",
               "![per-experiment AUROC](tfbs_head_to_head.png)", ""]
