@@ -4,6 +4,7 @@ process, alternating so machine noise hits both alike.
 
     python experiments/bench_throughput.py                 # 20,000 sequences, 5 rounds
     python experiments/bench_throughput.py --n 8000 --rounds 2
+    python experiments/bench_throughput.py --threads 1        # beside another job on a 2-core machine
 
 Prints sequences/second of each and the ratio genarch / bare (target >= 0.85), and writes
 experiments/results/throughput.json.
@@ -82,10 +83,11 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=20000)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--batch-size", type=int, default=125)
+    parser.add_argument("--threads", type=int, default=0, help="torch threads (0: every core)")
     parser.add_argument("--out", default=str(ROOT / "experiments" / "results" / "throughput.json"))
     args = parser.parse_args()
 
-    apply_threads(available_cores())
+    apply_threads(args.threads or available_cores())
     with initialize_config_dir(config_dir=str(ROOT / "genarch" / "conf"), version_base="1.3"):
         cfg = compose("config", overrides=["model=attentionnet"])
     model_cfg = OmegaConf.to_container(cfg.model, resolve=True)
