@@ -38,3 +38,14 @@ def test_atomic_write_json_handles_numpy_scalars(tmp_path):
 )
 def test_flatten(nested, flat):
     assert flatten(nested) == flat
+
+
+def test_importing_genarch_sets_passive_openmp_waiting_unless_set():
+    import subprocess
+    import sys
+
+    code = "import os, genarch; print(os.environ['OMP_WAIT_POLICY'])"
+    env = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
+    assert subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True).stdout.strip() == "PASSIVE"
+    env["OMP_WAIT_POLICY"] = "ACTIVE"
+    assert subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True).stdout.strip() == "ACTIVE"
