@@ -152,8 +152,10 @@ def aggregate(args) -> dict:
              "`python experiments/gue/gue.py` (`--aggregate-only` to rebuild).", "",
              "**The published columns use an ASSUMED task mapping (GUE tf/N = Human TFBS N+1, mouse/N = Mouse TFBS N+1) "
              "that no source we could reach confirms; for the human tasks in particular the order is not confirmed "
-             "index by index. Read the comparison with that caveat.** The foundation models were fine-tuned on the full "
-             "training sets on GPUs; ours train on a subsample on 2 CPU cores.", ""]
+             "index by index. Read the comparison with that caveat.** The published numbers come from the benchmark "
+             "paper's own protocol, which could not be read offline and may differ from ours (how the foundation models "
+             "were adapted, e.g. frozen embeddings or fine-tuning; splits; the AUC computation); ours train from scratch "
+             f"on a {args.max_train}-sequence subsample on CPU. So this is not a like-for-like comparison.", ""]
     models = list(per)
     header = ["GUE task", "assumed paper set"] + [f"{m} AUC / MCC" for m in models] + [f"{f} AUC (pub.)" for f in FOUNDATION]
     rows = []
