@@ -57,7 +57,7 @@ def interpret_one(run_dir: Path, experiment: str, release: str, core, threads: i
                            targets=core)
     ev = evaluate(report, tf, core)
     ev.update({"experiment": experiment, "tf": tf, "release": release, "seconds": round(time.perf_counter() - t0, 1),
-               "method": getattr(report.outputs[0], "method", None) if report.outputs else None,
+               "method": getattr(report, "method", None),
                "test_auroc": res["metrics"]["test"]["auroc"]})
     cached.write_text(json.dumps(ev, indent=1, default=str))
     return ev
@@ -69,7 +69,11 @@ def aggregate(args) -> dict:
         for e in EXPERIMENTS:
             f = RUNS / "tfbs_h2h" / args.protocol / model / e / f"seed{args.seed}" / "interpret" / "experiment_eval.json"
             if f.exists():
-                rows.setdefault(model, {})[e] = json.loads(f.read_text())
+                row = json.loads(f.read_text())
+                index = f.parent / "index.json"
+                if not row.get("method") and index.exists():
+                    row["method"] = json.loads(index.read_text()).get("method")
+                rows.setdefault(model, {})[e] = row
     counts = {m: {k: sum(bool(r.get(k)) for r in per.values()) for k in FLAGS} | {"n": len(per)}
               for m, per in rows.items()}
     out = {"protocol": args.protocol, "seed": args.seed, "release": args.release, "counts": counts, "rows": rows,
