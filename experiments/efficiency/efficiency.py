@@ -36,6 +36,8 @@ from pathlib import Path
 
 import yaml
 
+from genarch.ledger import load_trials
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from tables import RESULTS, ROOT, RUNS, best_so_far, fmt, md_table, trials_to_reach, write_json  # noqa: E402
 
@@ -48,18 +50,9 @@ def set_base(args) -> None:
 
 
 def ledger_values(sdir: Path) -> list:
-    path = sdir / "ledger.jsonl"
-    if not path.exists():
-        return []
-    ends = {}
-    for line in path.read_text().splitlines():
-        try:
-            rec = json.loads(line)
-        except ValueError:
-            continue
-        if rec.get("event") == "end" and not rec.get("rejected"):
-            ends[int(rec["job"])] = rec["objective"].get("value") if rec.get("status") == "ok" else None
-    return [ends[j] for j in sorted(ends)]
+    """Each finished trial's objective in job order (None for a failed one; rejected candidates left out)."""
+    return [t.value if t.status == "ok" else None for t in load_trials(sdir)
+            if t.status != "running" and not t.record.get("rejected")]
 
 
 def sweep(sdir: Path, stage: str, budget: int, seed: int, extra: list[str], searchpath: Path | None = None) -> None:

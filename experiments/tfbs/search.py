@@ -31,6 +31,8 @@ from pathlib import Path
 
 import yaml
 
+from genarch.ledger import load_trials
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from tables import RESULTS, ROOT, RUNS, best_so_far, fmt, md_table, write_json  # noqa: E402
 
@@ -61,19 +63,8 @@ def sweep_dir(stage: str) -> Path:
 
 
 def ledger_trials(sdir: Path) -> list[dict]:
-    """End records in job order (the last end record of each job)."""
-    ends: dict[int, dict] = {}
-    path = sdir / "ledger.jsonl"
-    if not path.exists():
-        return []
-    for line in path.read_text().splitlines():
-        try:
-            rec = json.loads(line)
-        except ValueError:
-            continue
-        if rec.get("event") == "end" and not rec.get("rejected"):
-            ends[int(rec["job"])] = rec
-    return [ends[j] for j in sorted(ends)]
+    """The finished trials' ledger records in job order (rejected candidates left out)."""
+    return [t.record for t in load_trials(sdir) if t.status != "running" and not t.record.get("rejected")]
 
 
 def run_stage(stage: str, extra: list[str]) -> None:
