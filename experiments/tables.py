@@ -10,7 +10,7 @@ import json
 import math
 import statistics
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Optional, Sequence
+from typing import Any, Callable, Iterable, Mapping, Optional, Sequence
 
 ROOT = Path(__file__).resolve().parents[1]
 RUNS = ROOT / "experiments" / "runs"
@@ -111,6 +111,18 @@ def model_overrides(conf_dir: Path, model: str) -> list[str]:
     if not path.exists():
         return []
     return [str(o) for o in (yaml.safe_load(path.read_text()) or {}).get("overrides", [])]
+
+
+def run_grid(seeds: Sequence[int], items: Sequence[str], models: Sequence[str],
+             run_one: Callable[[str, str, int], bool], aggregate: Callable[[], Any]) -> None:
+    """Seed-major, then item (experiment, task, dataset), then model, so a partial run leaves complete
+    items for every model; tables are rebuilt after each new run (``run_one`` returns True when it
+    trained something, False when the run already existed)."""
+    for seed in seeds:
+        for item in items:
+            for model in models:
+                if run_one(model, item, seed):
+                    aggregate()
 
 
 def write_json(path: Path, data: Any) -> None:

@@ -51,3 +51,18 @@ def test_markdown_renders_every_pair():
     md = win_share_markdown(win_shares({"A": {"e": 0.9}, "B": {"e": 0.8}}))
     assert "100.0%" in md and "0.0%" in md
     assert md_table(["a", "b"], [[1, 2]]).splitlines()[2] == "| 1 | 2 |"
+
+
+def test_run_grid_is_seed_major_and_reaggregates_only_after_new_runs():
+    from tables import run_grid
+
+    calls, aggregates = [], []
+    done = {("m1", "e1", 0)}
+
+    def run_one(model, item, seed):
+        calls.append((model, item, seed))
+        return (model, item, seed) not in done
+
+    run_grid([0, 1], ["e1", "e2"], ["m1", "m2"], run_one, lambda: aggregates.append(len(calls)))
+    assert calls[:4] == [("m1", "e1", 0), ("m2", "e1", 0), ("m1", "e2", 0), ("m2", "e2", 0)]
+    assert len(calls) == 8 and len(aggregates) == 7

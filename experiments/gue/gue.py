@@ -29,7 +29,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from tables import model_overrides, RESULTS, ROOT, RUNS, fmt, md_table, read_ok, write_json  # noqa: E402
+from tables import model_overrides, RESULTS, ROOT, RUNS, fmt, md_table, read_ok, run_grid, write_json
 
 TASKS = ["tf/0", "tf/1", "tf/2", "tf/3", "tf/4", "mouse/0", "mouse/2", "mouse/3", "mouse/4"]
 SEARCHPATH = "hydra.searchpath=[file://experiments/tfbs/conf]"
@@ -224,11 +224,8 @@ def main() -> None:
     ap.add_argument("--aggregate-only", action="store_true")
     args = ap.parse_args()
     if not args.aggregate_only:
-        for seed in args.seeds:
-            for task in args.tasks:
-                for model in args.models:
-                    if run_one(args, model, task, seed):
-                        aggregate(args)
+        run_grid(args.seeds, args.tasks, args.models, lambda model, item, seed: run_one(args, model, item, seed),
+                 lambda: aggregate(args))
     aggregate(args)
 
 

@@ -30,7 +30,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from tables import (model_overrides, RESULTS, ROOT, RUNS, fmt, md_table, mean_over_seeds, read_ok, summary_stats,  # noqa: E402
+from tables import (model_overrides, RESULTS, ROOT, RUNS, fmt, md_table, mean_over_seeds, read_ok, run_grid, summary_stats,
                     win_share_markdown, win_shares, write_json)
 
 DATASETS = {  # name -> extra overrides (budget) for that set
@@ -161,11 +161,8 @@ def main() -> None:
     ap.add_argument("--aggregate-only", action="store_true")
     args = ap.parse_args()
     if not args.aggregate_only:
-        for seed in args.seeds:
-            for dataset in args.datasets:
-                for model in args.models:
-                    if run_one(args, model, dataset, seed):
-                        aggregate(args)
+        run_grid(args.seeds, args.datasets, args.models, lambda model, item, seed: run_one(args, model, item, seed),
+                 lambda: aggregate(args))
     aggregate(args)
 
 

@@ -34,7 +34,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from tables import (model_overrides, RESULTS, ROOT, RUNS, fmt, md_table, mean_over_seeds, read_ok,  # noqa: E402
+from tables import (model_overrides, RESULTS, ROOT, RUNS, fmt, md_table, mean_over_seeds, read_ok, run_grid,
                     summary_stats, win_share_markdown, win_shares, write_json)
 
 EXPERIMENTS = [
@@ -213,12 +213,8 @@ def main() -> None:
     ap.add_argument("--aggregate-only", action="store_true")
     args = ap.parse_args()
     if not args.aggregate_only:
-        # seed-major, then experiment, then model: a partial run leaves complete experiments for every model
-        for seed in args.seeds:
-            for experiment in args.experiments:
-                for model in args.models:
-                    if run_one(args, model, experiment, seed):
-                        aggregate(args)
+        run_grid(args.seeds, args.experiments, args.models, lambda model, item, seed: run_one(args, model, item, seed),
+                 lambda: aggregate(args))
     out = aggregate(args)
     print(f"{out['n_experiments_complete']}/{len(EXPERIMENTS)} experiments complete; "
           + "; ".join(f"{m}: mean {fmt(s['mean'])}, median {fmt(s['median'])}"
