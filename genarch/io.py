@@ -7,14 +7,14 @@ from pathlib import Path
 from typing import Any, Mapping
 
 
-def atomic_write_text(path: "str | os.PathLike[str]", text: str) -> Path:
-    """Write ``text`` to ``path`` so that readers see either the old file or the whole new one."""
+def atomic_write_bytes(path: "str | os.PathLike[str]", data: bytes) -> Path:
+    """Write ``data`` to ``path`` so that readers see either the old file or the whole new one."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
         os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600 files; results are meant to be shared
@@ -24,6 +24,10 @@ def atomic_write_text(path: "str | os.PathLike[str]", text: str) -> Path:
             os.unlink(tmp)
         raise
     return path
+
+
+def atomic_write_text(path: "str | os.PathLike[str]", text: str) -> Path:
+    return atomic_write_bytes(path, text.encode("utf-8"))
 
 
 def _umask() -> int:

@@ -24,7 +24,8 @@ from typing import Any, Optional, Sequence, Union
 
 import numpy as np
 
-from genarch.data.cache import atomic_write_bytes, cache_dir, cache_key, load_arrays, save_arrays
+from genarch.data.cache import cache_dir, cache_key, load_arrays, save_arrays
+from genarch.io import atomic_write_bytes
 from genarch.data.dataset import SequenceDataset
 from genarch.data.encode import BASES, codes_to_onehot, encode_codes
 from genarch.data.errors import DataError

@@ -22,6 +22,7 @@ from genarch.interpret.motifs import MotifSet, read_out, select_top
 from genarch.interpret.tfnames import tf_from_experiment
 from genarch.interpret.tomtom import Match, best_matches, run_tomtom
 from genarch.interpret.truth import Site, load_truth, planted_motifs, recovery, same_matrix
+from genarch.training.module import predict
 
 
 @dataclass
@@ -105,14 +106,6 @@ def choose_split(bundle, name: str):
     if name in ("val", "train"):
         return name, getattr(bundle, name)
     raise ValueError(f"split must be test, val or train, got {name!r}")
-
-
-@torch.no_grad()
-def predict(net, x: np.ndarray, batch_size: int = 1000) -> np.ndarray:
-    from genarch.data.base import to_float
-
-    net.eval()
-    return torch.cat([net(to_float(x[i:i + batch_size])) for i in range(0, len(x), batch_size)]).numpy()
 
 
 def default_tf(bundle, truth_planted: list, output_name: str) -> Optional[str]:
