@@ -101,8 +101,6 @@ def validate_model(model: Mapping[str, Any], seq_len: Optional[int] = None) -> N
             f"model.pooling.kind={pooling!r} pools over positions, but model.rnn.output='last' leaves a single "
             "vector: use model.pooling.kind='flatten' or model.rnn.output='sequence'"
         )
-    if reduction == "none" and stride != 1 and model.get("reduction", {}).get("strict", False):
-        problems.append(f"model.reduction.kind='none' ignores model.reduction.stride={stride}")
 
     if seq_len is not None and not problems:
         length = trunk_len if reduction == "none" else trunk_len // stride

@@ -24,7 +24,6 @@ class SequenceModule(pl.LightningModule):
         self.loss_fn = nn.BCEWithLogitsLoss() if task == "binary" else nn.MSELoss()
         self._val_outputs: list[torch.Tensor] = []
         self._val_targets: list[torch.Tensor] = []
-        self.last_val_metrics: dict[str, float] = {}
         self._train_loss_sum, self._train_seen = torch.zeros(()), 0
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -60,7 +59,6 @@ class SequenceModule(pl.LightningModule):
         self._val_outputs.clear()
         self._val_targets.clear()
         metrics = task_metrics(self.task, outputs, targets, self.target_names)
-        self.last_val_metrics = metrics
         for name, value in metrics.items():
             if "/" in name:  # per-output metrics go to result.json, not the progress bar
                 continue
