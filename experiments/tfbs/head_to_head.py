@@ -21,7 +21,8 @@ AUROC, batch 125, the best epoch's weights) with at most ``--max-epochs`` (10) e
 threads; test = the experiment's B file (500 + 500). Sized for 2 CPU cores: one seed of the 4 models
 on the 13 experiments takes about half an hour. The found model trains with the optimizer / batch
 size it was selected with (experiments/tfbs/conf/tfbs_found.training.yaml); the published models
-with genarch's defaults (Adam, lr 1e-3, batch 125).
+with genarch's defaults (Adam, lr 1e-3, batch 125). ``tfbs_found_default_training`` is the found
+architecture trained with those same defaults, so architecture and training settings can be told apart.
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ EXPERIMENTS = [
     "ZBTB7A_HepG2",
 ]
 SEARCH_SUBSET = ["ARID3A_K562", "GATA3_SH-SY5Y", "MYC_H1-hESC"]  # used to select the found model
-MODELS = ["tfbs_found", "attentionnet", "deepbind", "deepmotif"]
+MODELS = ["tfbs_found", "attentionnet", "deepbind", "deepmotif", "tfbs_found_default_training"]
 PAPER = {"mean_auc": {"attentionnet": 0.933, "deepbind": 0.904, "deepmotif": 0.927},
          "attentionnet_beats": {"deepbind": 0.852, "deepmotif": 0.676}, "n_experiments": 108}
 SEARCHPATH = "hydra.searchpath=[file://experiments/tfbs/conf]"

@@ -113,7 +113,7 @@ def stage_report(stage: str) -> dict:
         "values": values, "best_so_far": best_so_far(values),
         "best": None if best is None else {
             "job": best["job"], "val_score": best["objective"]["value"],
-            "test_score": best_metrics.get("test", {}).get("auroc"),
+            "test_score": best_metrics.get("test", {}).get("auroc", best_metrics.get("test", {}).get("pearson_r")),
             "params": best.get("params"), "n_params": best.get("n_params")},
         "wall_time_s": sum(float(t.get("wall_time_s") or 0) for t in trials),
         "suggestions": suggestion_files,
