@@ -111,6 +111,9 @@ def aggregate(args) -> dict:
                 extra = " (" + ", ".join(f"{k.split('_')[0]} {fmt(statistics.fmean(o[k] for o in outs))}" for k in outs[0]) + ")"
             row.append(f"{fmt(v)}{extra} [{n}]" if v is not None else "-")
         rows.append(row)
+    stats = out["summary"]
+    rows.append(["**mean** over sets"] + [f"{fmt(stats[m]['mean'])} [{stats[m]['n']}]" for m in models])
+    rows.append(["**median** over sets"] + [fmt(stats[m]["median"]) for m in models])
     lines = ["# Regression: test Pearson r (mean over outputs), mean over seeds [count]", "",
              f"Protocol `{protocol_name(args)}`. Command: `python experiments/regression/regression.py` "
              "(`--aggregate-only` to rebuild).", "", md_table(["dataset"] + models, rows), "",
