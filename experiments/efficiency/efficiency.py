@@ -1,27 +1,37 @@
 """Search efficiency: staged search (hook suggestions applied without hand edits) vs a flat Nevergrad
-search vs random search, at equal total trial budgets, several seeds each, on real trials.
+search vs random search, at equal total trial budgets, several seeds each.
 
-    python experiments/efficiency/efficiency.py                          # budget 40, 3 stages, seeds 0 1 2
-    python experiments/efficiency/efficiency.py --budget 40 --seeds 0 1 2 3
+    python experiments/efficiency/surrogate.py collect && python experiments/efficiency/surrogate.py fit
+    python experiments/efficiency/efficiency.py                          # surrogate task, budget 150, seeds 0-4
+    python experiments/efficiency/efficiency.py --task real --budget 60 --seeds 0 1 2
     python experiments/efficiency/efficiency.py --aggregate-only
 
-Task: the embedded synthetic TFBS default with the built-in broad stage (genarch/conf/stage/1.yaml:
-2,000 sequences, 4 epochs, one thread; most trials take 1-10 s on this machine) - real training
-runs, no surrogate. Methods, each with ``--budget`` trials in total per seed:
+Task: the whole stage-1 space on one real DeepBind ENCODE experiment
+(experiments/efficiency/conf/stage/eff_tfbs.yaml: ARID3A K562, 2,000 training sequences, 4 epochs).
+``--task surrogate`` (default) scores each trial with a random forest fit on >= 300 real trials of
+that task (experiments/efficiency/surrogate.py; its cross-validated quality is reported) through
+experiments/efficiency/surrogate_app.py: the same sweeper, ledger and analysis, milliseconds a trial.
+``--task real`` trains every trial (``python -m genarch``), affordable only for small budgets here.
 
-* ``staged``: stage 1 = conf/stage/1.yaml with budget/``--stages`` trials; then, ``--stages - 1`` times,
-  ``python -m genarch.analyze`` on the last sweep and the next sweep runs its ``next_stage.yaml``
-  exactly as written (copied to experiments/runs/efficiency/.../conf/stage/; only the budget and the
-  sweep seed are set on the command line). On a fork the first branch file (``next_stage.yaml``) is
-  followed.
-* ``flat``: conf/stage/1.yaml's whole space with NGOpt and the full budget.
+Methods, each with ``--budget`` trials in total per seed:
+
+* ``staged``: stage 1 = eff_tfbs.yaml; every stage has ``--stage-size`` trials (the last one what is
+  left of the budget); after each stage ``python -m genarch.analyze`` runs on it and the next sweep
+  runs its ``next_stage.yaml`` exactly as written (copied to .../conf/stage/; only the budget and the
+  sweep seed are set on the command line). On a fork the first branch file is followed; with no
+  suggestion the same stage runs again with another sweep seed.
+* ``staged_random`` (``--methods``): the same, but every stage is swept by ``RandomSearch``
+  (``hydra.sweeper.optimizer`` on the command line): each stage samples its space evenly, which is
+  what the analysis of that stage assumes, instead of NGOpt's adaptive, clustered samples.
+* ``flat``: eff_tfbs.yaml's whole space with NGOpt and the full budget.
 * ``random``: the same space with nevergrad's ``RandomSearch`` and the full budget.
 
 Score = the trial's val AUROC; best-so-far is taken over the trials in run order (stages one after
 another). Reported: best-so-far curves (mean over seeds), and for each method the number of trials it
-needs to reach the flat search's final best (per seed, against the flat run of the same seed).
-Sweeps live in experiments/runs/efficiency/b<budget>_s<stages>/<method>/seed<k>/ (git-ignored); re-running resumes them.
-Outputs: experiments/results/efficiency.{json,md,png}.
+needs to reach the flat search's final best (per seed, against the flat run of the same seed), and the
+ratio of the staged search's median to the flat search's median.
+Sweeps live in experiments/runs/efficiency/<task>_b<budget>_st<stage size>/<method>/seed<k>/
+(git-ignored); re-running resumes them. Outputs: experiments/results/efficiency[_real].{json,md,png}.
 """
 
 from __future__ import annotations
@@ -41,12 +51,22 @@ from genarch.ledger import load_trials
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from tables import RESULTS, ROOT, RUNS, best_so_far, fmt, md_table, trials_to_reach, write_json  # noqa: E402
 
-BASE = RUNS / "efficiency"  # + /b<budget>_s<stages> (set in main), so different budgets never share a sweep
+BASE = RUNS / "efficiency"  # + /<task>_b<budget>_st<stage size> (set in main): budgets never share a sweep
+STAGE = "eff_tfbs"
+STAGE_CONF = ROOT / "experiments" / "efficiency" / "conf"
+APPS = {"surrogate": ["experiments/efficiency/surrogate_app.py"], "real": ["-m", "genarch"]}
+TASK = "surrogate"
+NO_CALLBACK = "~hydra.callbacks.analysis"  # the staged method runs the analysis itself; flat/random need none
+# method -> (staged?, optimizer set on the command line for every sweep; None = the stage file's own, NGOpt)
+METHODS = {"staged": (True, None), "staged_random": (True, "RandomSearch"),
+           "flat": (False, None), "random": (False, "RandomSearch")}
+COLORS = {"staged": "C0", "staged_random": "C3", "flat": "C1", "random": "C2"}
 
 
 def set_base(args) -> None:
-    global BASE
-    BASE = RUNS / "efficiency" / f"b{args.budget}_s{args.stages}"
+    global BASE, TASK
+    TASK = args.task
+    BASE = RUNS / "efficiency" / f"{args.task}_b{args.budget}_st{args.stage_size}"
 
 
 def ledger_values(sdir: Path) -> list:
@@ -55,37 +75,44 @@ def ledger_values(sdir: Path) -> list:
             if t.status != "running" and not t.record.get("rejected")]
 
 
-def sweep(sdir: Path, stage: str, budget: int, seed: int, extra: list[str], searchpath: Path | None = None) -> None:
+def sweep(sdir: Path, stage: str, budget: int, seed: int, extra: list[str], searchpath: list[Path]) -> None:
     if len(ledger_values(sdir)) >= budget and (sdir / "optimization_results.yaml").exists():
         return
-    cmd = [sys.executable, "-m", "genarch", f"+stage={stage}", f"hydra.sweep.dir={sdir}",
-           f"hydra.sweeper.budget={budget}", f"hydra.sweeper.seed={seed}", "++summary=false", *extra, "-m"]
-    if searchpath:
-        cmd.insert(3, f"hydra.searchpath=[file://{searchpath}]")
+    paths = ",".join(f"file://{p}" for p in [*searchpath, STAGE_CONF])
+    cmd = [sys.executable, *APPS[TASK], f"hydra.searchpath=[{paths}]", f"+stage={stage}", f"hydra.sweep.dir={sdir}",
+           f"hydra.sweeper.budget={budget}", f"hydra.sweeper.seed={seed}", "++summary=false", NO_CALLBACK, *extra, "-m"]
     with open(sdir.parent / f"{sdir.name}.log", "a") as log:
         subprocess.run(cmd, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, check=False)
 
 
-def run_staged(args, seed: int) -> None:
-    root = BASE / "staged" / f"seed{seed}"
+def stage_budgets(budget: int, size: int) -> list[int]:
+    """``size`` trials a stage, the last stage what is left (at least ``size``)."""
+    n = max(1, budget // size)
+    return [size] * (n - 1) + [budget - size * (n - 1)]
+
+
+def run_staged(args, seed: int, method: str = "staged") -> None:
+    root = BASE / method / f"seed{seed}"
+    optimizer = METHODS[method][1]
+    extra = [f"hydra.sweeper.optimizer={optimizer}"] if optimizer else []
     root.mkdir(parents=True, exist_ok=True)
-    per_stage = [args.budget // args.stages + (1 if i < args.budget % args.stages else 0) for i in range(args.stages)]
     conf = root / "conf" / "stage"
     conf.mkdir(parents=True, exist_ok=True)
-    stage, searchpath = "1", None
-    for i, budget in enumerate(per_stage):
+    stage, searchpath = STAGE, []
+    budgets = stage_budgets(args.budget, args.stage_size)
+    for i, budget in enumerate(budgets):
         sdir = root / f"stage{i + 1}"
         # stage i sweeps with seed 1000 * i + seed: a repeated stage (no suggestion) does not replay its candidates
-        sweep(sdir, stage, budget, 1000 * i + seed, [], searchpath)
-        if i + 1 == len(per_stage):
+        sweep(sdir, stage, budget, 1000 * i + seed, extra, searchpath)
+        if i + 1 == len(budgets):
             break
-        subprocess.run([sys.executable, "-m", "genarch.analyze", str(sdir), "--quiet", "--no-html"],
+        subprocess.run([sys.executable, "-m", "genarch.analyze", str(sdir), "--quiet", "--no-html", "--no-plots"],
                        cwd=ROOT, check=False, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         suggestion = sdir / "analysis" / "next_stage.yaml"
         if not suggestion.exists():
             forks = sorted((sdir / "analysis").glob("next_stage_*.yaml"))
             if not forks:
-                print(f"staged seed {seed}: no suggestion after stage {i + 1}; repeating the same stage", flush=True)
+                print(f"{method} seed {seed}: no suggestion after stage {i + 1}; repeating the same stage", flush=True)
                 continue
             suggestion = forks[0]
         name = f"eff_s{seed}_{i + 2}"
@@ -98,19 +125,20 @@ def run_staged(args, seed: int) -> None:
             text += f'stage: "{name}"\n'
         (conf / f"{name}.yaml").write_text(text)
         shutil.copyfile(suggestion, root / f"suggestion_after_stage{i + 1}.yaml")
-        stage, searchpath = name, root / "conf"
+        stage, searchpath = name, [root / "conf"]
 
 
 def run_flat(args, seed: int, method: str) -> None:
     root = BASE / method
     root.mkdir(parents=True, exist_ok=True)
-    extra = [] if method == "flat" else ["hydra.sweeper.optimizer=RandomSearch"]
-    sweep(root / f"seed{seed}", "1", args.budget, seed, extra)
+    optimizer = METHODS[method][1]
+    extra = [f"hydra.sweeper.optimizer={optimizer}"] if optimizer else []
+    sweep(root / f"seed{seed}", STAGE, args.budget, seed, extra, [])
 
 
 def values_of(method: str, seed: int) -> list:
-    if method == "staged":
-        root = BASE / "staged" / f"seed{seed}"
+    if METHODS[method][0]:
+        root = BASE / method / f"seed{seed}"
         out: list = []
         for sdir in sorted(root.glob("stage*"), key=lambda p: int(p.name[5:]) if p.name[5:].isdigit() else 0):
             if sdir.is_dir():
@@ -120,7 +148,7 @@ def values_of(method: str, seed: int) -> list:
 
 
 def aggregate(args) -> dict:
-    methods = ["staged", "flat", "random"]
+    methods = [m for m in METHODS if (BASE / m).is_dir()]
     curves = {m: {} for m in methods}
     for m in methods:
         for sd in sorted(p for p in (BASE / m).glob("seed*") if p.is_dir()):
@@ -137,40 +165,95 @@ def aggregate(args) -> dict:
             if seed in curves[m] and len(curves[m][seed]) >= args.budget:
                 reach[m][seed] = trials_to_reach(curves[m][seed][:args.budget], target)
     summary = {}
+    censored = args.budget + 1  # a seed that never reached the flat best counts as "more than the budget"
     for m in methods:
         got = [r for r in reach[m].values()]
         finished = [r for r in got if r is not None]
+        paired = [(r if r is not None else censored) / reach["flat"][sd] for sd, r in reach[m].items()
+                  if reach.get("flat", {}).get(sd)]
         summary[m] = {"seeds_complete": len(got), "reached": len(finished),
-                      "median_trials_to_reach_flat_best": statistics.median(finished) if finished else None,
-                      "mean_trials_to_reach_flat_best": statistics.fmean(finished) if finished else None,
+                      # median over every complete seed, unreached seeds counted as budget + 1
+                      "median_trials_to_reach_flat_best": statistics.median([censored if r is None else r for r in got])
+                      if got else None,
+                      "mean_trials_to_reach_flat_best_reached_only": statistics.fmean(finished) if finished else None,
+                      "median_paired_ratio_to_flat": statistics.median(paired) if paired else None,
+                      "seeds_within_a_third_of_flat": sum(p <= 1 / 3 for p in paired),
                       "final_best_mean": statistics.fmean(max(v for v in c[:args.budget] if v is not None)
                                                           for c in curves[m].values() if any(v is not None for v in c))
                       if curves[m] else None}
-    ratio = None
-    if summary["staged"]["median_trials_to_reach_flat_best"] and summary["flat"]["median_trials_to_reach_flat_best"]:
-        ratio = summary["staged"]["median_trials_to_reach_flat_best"] / summary["flat"]["median_trials_to_reach_flat_best"]
-    out = {"task": "synthetic_tfbs (embedded default), genarch/conf/stage/1.yaml space, real trials (no surrogate)",
-           "budget": args.budget, "stages": args.stages, "curves": curves, "trials_to_reach_flat_best": reach,
-           "summary": summary, "staged_over_flat_median_ratio": ratio, "target": "<= 1/3"}
-    out["runs"] = str(BASE.relative_to(ROOT))
-    write_json(RESULTS / "efficiency.json", out)
-    rows = [[m, s["seeds_complete"], f"{s['reached']}/{s['seeds_complete']}", fmt(s["median_trials_to_reach_flat_best"], 1),
-             fmt(s["mean_trials_to_reach_flat_best"], 1), fmt(s["final_best_mean"])] for m, s in summary.items()]
+    flat_median = summary.get("flat", {}).get("median_trials_to_reach_flat_best")
+    ratios = {m: summary[m]["median_trials_to_reach_flat_best"] / flat_median
+              for m in methods if m != "flat" and flat_median and summary[m]["median_trials_to_reach_flat_best"]}
+    ratio = ratios.get("staged")
+    task = ("surrogate of ARID3A K562 trials (random forest fit on real trials, experiments/efficiency/surrogate.py)"
+            if TASK == "surrogate" else "real trials: ARID3A K562, 2,000 training sequences, 4 epochs")
+    out = {"task": task, "stage_file": str((STAGE_CONF / "stage" / f"{STAGE}.yaml").relative_to(ROOT)),
+           "budget": args.budget, "stage_budgets": stage_budgets(args.budget, args.stage_size), "curves": curves,
+           "trials_to_reach_flat_best": reach, "summary": summary, "staged_over_flat_median_ratio": ratio, "over_flat_median_ratios": ratios,
+           "target": "<= 1/3", "runs": str(BASE.relative_to(ROOT)),
+           "staged_suggestions": _suggestion_log(), "command": _command(args)}
+    surrogate_fit = RESULTS / "efficiency_surrogate.json"
+    if TASK == "surrogate" and surrogate_fit.exists():
+        out["surrogate_fit"] = json.loads(surrogate_fit.read_text())
+    name = "efficiency" if TASK == "surrogate" else "efficiency_real"
+    write_json(RESULTS / f"{name}.json", out)
+    def med(v):
+        return "-" if v is None else (f"> {args.budget}" if v > args.budget else fmt(v, 1))
+
+    rows = [[m, s["seeds_complete"], f"{s['reached']}/{s['seeds_complete']}", med(s["median_trials_to_reach_flat_best"]),
+             fmt(s["median_paired_ratio_to_flat"], 2), f"{s['seeds_within_a_third_of_flat']}/{s['seeds_complete']}",
+             fmt(s["final_best_mean"])] for m, s in summary.items()]
     lines = ["# Search efficiency: staged vs flat NGOpt vs random search", "",
-             f"Task: {out['task']}. Budget {args.budget} trials per method and seed; staged = {args.stages} stages, "
-             "each next stage the analysis' next_stage.yaml as written. Command: "
-             "`python experiments/efficiency/efficiency.py` (`--aggregate-only` to rebuild).", "",
-             md_table(["method", "seeds complete", "reached flat best", "median trials to reach",
-                       "mean trials to reach", "mean final best val AUROC"], rows), "",
-             f"Staged / flat median trials-to-reach ratio: **{fmt(ratio, 2)}** (target <= 0.33). A seed counts once "
-             "the flat run and the method's run of that seed both have the full budget.", "",
-             "![best so far](efficiency.png)", ""]
-    (RESULTS / "efficiency.md").write_text("\n".join(lines))
-    _plot(curves, args.budget)
+             f"Task: {task}; space: `{out['stage_file']}`. Budget {args.budget} trials per method and seed; staged = "
+             f"stages of {out['stage_budgets']} trials, each next stage the analysis' next_stage.yaml as written. "
+             f"Command: `{out['command']}` (`--aggregate-only` to rebuild).", ""]
+    if "surrogate_fit" in out:
+        q = out["surrogate_fit"]
+        lines += [f"Surrogate: {q['model']} on {q['trials']} real trials ({q['failed_trials_scored_0.5']} failed, scored "
+                  f"0.5); 5-fold out-of-fold R^2 {fmt(q['cv5_r2'])}, Spearman {fmt(q['cv5_spearman'])}, "
+                  f"MAE {fmt(q['cv5_mae'])}; real val AUROC range {fmt(q['score_range'][0])}-{fmt(q['score_range'][1])}.", ""]
+    lines += [md_table(["method", "seeds complete", "reached flat best", "median trials to reach (unreached = budget + 1)",
+                        "median per-seed ratio to flat", "seeds within 1/3 of flat", "mean final best val AUROC"], rows), "",
+              "Median trials-to-reach over the flat search's median (target for staged: <= 0.33): "
+              + ", ".join(f"{m} **{fmt(r, 2)}**" for m, r in ratios.items()) + ". A seed counts once "
+              "the flat run and the method's run of that seed both have the full budget.", ""]
+    for method, per_seed in out["staged_suggestions"].items():
+        lines += [f"## What the analysis changed, stage by stage ({method})", ""]
+        for seed, changes in per_seed.items():
+            lines.append(f"* seed {seed}: " + ("; ".join(changes) if changes else "no suggestion yet"))
+        lines.append("")
+    lines += ["", f"![best so far]({name}.png)", ""]
+    (RESULTS / f"{name}.md").write_text("\n".join(lines))
+    _plot(curves, args.budget, RESULTS / f"{name}.png")
     return out
 
 
-def _plot(curves, budget) -> None:
+def _command(args) -> str:
+    parts = ["python experiments/efficiency/efficiency.py"]
+    if args.task != "surrogate":
+        parts.append(f"--task {args.task}")
+    parts += [f"--budget {args.budget}", f"--stage-size {args.stage_size}", "--seeds " + " ".join(map(str, args.seeds))]
+    return " ".join(parts)
+
+
+def _suggestion_log() -> dict:
+    """Per staged method and seed: the changes each applied suggestion made (its ``# Changes:`` header line)."""
+    return {m: _suggestions_of(m) for m, (staged, _) in METHODS.items() if staged and (BASE / m).is_dir()}
+
+
+def _suggestions_of(method: str) -> dict:
+    out = {}
+    for sd in sorted((BASE / method).glob("seed*")):
+        changes = []
+        for path in sorted(sd.glob("suggestion_after_stage*.yaml"), key=lambda p: int(p.stem.rsplit("stage", 1)[1])):
+            head = [line for line in path.read_text().splitlines() if line.startswith("# Changes:")]
+            changes.append(f"after stage {path.stem.rsplit('stage', 1)[1]}: "
+                           + (head[0][len("# Changes:"):].strip() if head else "(see file)"))
+        out[sd.name[4:]] = changes
+    return out
+
+
+def _plot(curves, budget, path: Path) -> None:
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -180,33 +263,34 @@ def _plot(curves, budget) -> None:
     for m, per in curves.items():
         for seed, vals in per.items():
             b = [np.nan if v is None else v for v in best_so_far(vals[:budget])]
-            ax.plot(range(1, len(b) + 1), b, alpha=0.25, color={"staged": "C0", "flat": "C1", "random": "C2"}[m])
+            ax.plot(range(1, len(b) + 1), b, alpha=0.25, color=COLORS[m])
         full = [best_so_far(v[:budget]) for v in per.values() if len(v) >= budget]
         if full:
             mean = np.nanmean(np.array([[np.nan if x is None else x for x in f] for f in full]), axis=0)
-            ax.plot(range(1, budget + 1), mean, lw=2.5, color={"staged": "C0", "flat": "C1", "random": "C2"}[m],
+            ax.plot(range(1, budget + 1), mean, lw=2.5, color=COLORS[m],
                     label=f"{m} (mean of {len(full)} seeds)")
     ax.set_xlabel("trials")
     ax.set_ylabel("best val AUROC so far")
     ax.legend()
     fig.tight_layout()
-    fig.savefig(RESULTS / "efficiency.png", dpi=110)
+    fig.savefig(path, dpi=110)
     plt.close(fig)
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--budget", type=int, default=40)
-    ap.add_argument("--stages", type=int, default=3)
-    ap.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
-    ap.add_argument("--methods", nargs="+", default=["staged", "flat", "random"])
+    ap.add_argument("--task", choices=sorted(APPS), default="surrogate")
+    ap.add_argument("--budget", type=int, default=150)
+    ap.add_argument("--stage-size", type=int, default=25)
+    ap.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2, 3, 4])
+    ap.add_argument("--methods", nargs="+", choices=list(METHODS), default=["staged", "flat", "random"])
     ap.add_argument("--aggregate-only", action="store_true")
     args = ap.parse_args()
     set_base(args)
     if not args.aggregate_only:
         for seed in args.seeds:
             for m in args.methods:
-                run_staged(args, seed) if m == "staged" else run_flat(args, seed, m)
+                run_staged(args, seed, m) if METHODS[m][0] else run_flat(args, seed, m)
                 aggregate(args)
     aggregate(args)
 
