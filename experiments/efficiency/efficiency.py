@@ -248,7 +248,7 @@ def _suggestions_of(method: str) -> dict:
         for path in sorted(sd.glob("suggestion_after_stage*.yaml"), key=lambda p: int(p.stem.rsplit("stage", 1)[1])):
             head = [line for line in path.read_text().splitlines() if line.startswith("# Changes:")]
             changes.append(f"after stage {path.stem.rsplit('stage', 1)[1]}: "
-                           + (head[0][len("# Changes:"):].strip() if head else "(see file)"))
+                           + (head[0][len("# Changes:"):].strip().rstrip(".") if head else "(see file)"))
         out[sd.name[4:]] = changes
     return out
 

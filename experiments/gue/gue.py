@@ -1,6 +1,6 @@
 """GUE transcription-factor tasks: the TFBS search's found architecture against published DNA foundation models.
 
-    python experiments/gue/gue.py                        # found model, tasks tf/0-4 + mouse/0,2,3,4, seeds 0 1
+    python experiments/gue/gue.py                        # found model + 3 baselines, tf/0-4 + mouse/0,2,3,4, seeds 0 1
     python experiments/gue/gue.py --models tfbs_found attentionnet deepbind
     python experiments/gue/gue.py --aggregate-only
 
@@ -185,8 +185,9 @@ def aggregate(args) -> dict:
              "**The published columns use an ASSUMED task mapping (GUE tf/N = Human TFBS N+1, mouse/N = Mouse TFBS N+1) "
              "that no source we could reach confirms; for the human tasks in particular the order is not confirmed "
              "index by index. Read the comparison with that caveat.** The published numbers come from the benchmark "
-             "paper's own protocol, which could not be read offline and may differ from ours (how the foundation models "
-             "were adapted, e.g. frozen embeddings or fine-tuning; splits; the AUC computation); ours train from scratch "
+             "paper's own protocol: frozen, zero-shot embeddings of each foundation model (mean token pooling, per "
+             "the paper's abstract and the tables' footnote) fed to a downstream classifier, not fine-tuned models; "
+             "its splits and classifier could not be read offline. Ours train a CNN from scratch "
              f"on a {args.max_train}-sequence subsample on CPU. So this is not a like-for-like comparison.", ""]
     for sp, c in checks.items():
         if c:
@@ -253,7 +254,7 @@ def _plot(per: dict) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--models", nargs="+", default=["tfbs_found"])
+    ap.add_argument("--models", nargs="+", default=["tfbs_found", "attentionnet", "deepbind", "deepmotif"])
     ap.add_argument("--tasks", nargs="+", default=TASKS)
     ap.add_argument("--seeds", nargs="+", type=int, default=[0, 1])
     ap.add_argument("--max-train", type=int, default=4000)
