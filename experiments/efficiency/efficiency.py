@@ -232,7 +232,8 @@ def _command(args) -> str:
     parts = ["python experiments/efficiency/efficiency.py"]
     if args.task != "surrogate":
         parts.append(f"--task {args.task}")
-    parts += [f"--budget {args.budget}", f"--stage-size {args.stage_size}", "--seeds " + " ".join(map(str, args.seeds))]
+    parts += [f"--budget {args.budget}", f"--stage-size {args.stage_size}", "--methods " + " ".join(args.methods),
+              "--seeds " + " ".join(map(str, args.seeds))]
     return " ".join(parts)
 
 
