@@ -6,6 +6,7 @@ Pure functions here are tested in tests/test_experiments_tables.py."""
 
 from __future__ import annotations
 
+import argparse
 import json
 import math
 import statistics
@@ -123,6 +124,26 @@ def run_grid(seeds: Sequence[int], items: Sequence[str], models: Sequence[str],
             for model in models:
                 if run_one(model, item, seed):
                     aggregate()
+
+
+def grid_parser(doc: Optional[str], *, models: Sequence[str], items_flag: str, items: Sequence[str], max_train: int,
+                max_epochs: Optional[int] = None) -> argparse.ArgumentParser:
+    """The command line of a models x items x seeds grid under one training protocol (head-to-head, GUE,
+    regression): ``--models``, ``items_flag`` (``--experiments``, ``--tasks``, ``--datasets``), ``--seeds``,
+    ``--max-train``, ``--max-epochs`` (when the protocol has it), ``--trainer``, ``--threads``,
+    ``--aggregate-only``."""
+    ap = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--models", nargs="+", default=list(models))
+    ap.add_argument(items_flag, nargs="+", default=list(items))
+    ap.add_argument("--seeds", nargs="+", type=int, default=[0, 1])
+    ap.add_argument("--max-train", type=int, default=max_train)
+    if max_epochs is not None:
+        ap.add_argument("--max-epochs", type=int, default=max_epochs,
+                        help="override trainer.max_epochs (part of the protocol name)")
+    ap.add_argument("--trainer", default="default")
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--aggregate-only", action="store_true")
+    return ap
 
 
 def write_json(path: Path, data: Any) -> None:

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "experiments"))
-from tables import (best_so_far, mean_over_seeds, md_table, summary_stats, trials_to_reach,  # noqa: E402
+from tables import (best_so_far, grid_parser, mean_over_seeds, md_table, summary_stats, trials_to_reach,  # noqa: E402
                     win_share_markdown, win_shares)
 
 
@@ -66,3 +66,17 @@ def test_run_grid_is_seed_major_and_reaggregates_only_after_new_runs():
     run_grid([0, 1], ["e1", "e2"], ["m1", "m2"], run_one, lambda: aggregates.append(len(calls)))
     assert calls[:4] == [("m1", "e1", 0), ("m2", "e1", 0), ("m1", "e2", 0), ("m2", "e2", 0)]
     assert len(calls) == 8 and len(aggregates) == 7
+
+
+@pytest.mark.parametrize("flag, max_epochs, argv, expected", [
+    ("--tasks", 10, [], {"tasks": ["a", "b"], "max_epochs": 10, "seeds": [0, 1], "max_train": 4000}),
+    ("--datasets", None, ["--datasets", "b", "--seeds", "2"], {"datasets": ["b"], "seeds": [2]}),
+    ("--experiments", 10, ["--max-epochs", "3", "--aggregate-only"], {"max_epochs": 3, "aggregate_only": True}),
+])
+def test_grid_parser_shared_command_line(flag, max_epochs, argv, expected):
+    args = grid_parser(None, models=["m"], items_flag=flag, items=["a", "b"], max_train=4000,
+                       max_epochs=max_epochs).parse_args(argv)
+    for key, value in expected.items():
+        assert getattr(args, key) == value
+    assert hasattr(args, "max_epochs") == (max_epochs is not None)
+    assert args.models == ["m"] and args.trainer == "default" and args.threads == 1

@@ -20,7 +20,6 @@ not confirmed index by index. Our shared data has no mouse/1 (Mouse TFBS 2 is no
 
 from __future__ import annotations
 
-import argparse
 import json
 import math
 import subprocess
@@ -29,7 +28,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from tables import model_overrides, RESULTS, ROOT, RUNS, fmt, md_table, read_ok, run_grid, write_json
+from tables import grid_parser, model_overrides, RESULTS, ROOT, RUNS, fmt, md_table, read_ok, run_grid, write_json
 
 TASKS = ["tf/0", "tf/1", "tf/2", "tf/3", "tf/4", "mouse/0", "mouse/2", "mouse/3", "mouse/4"]
 SEARCHPATH = "hydra.searchpath=[file://experiments/tfbs/conf]"
@@ -253,16 +252,8 @@ def _plot(per: dict) -> None:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--models", nargs="+", default=["tfbs_found", "attentionnet", "deepbind", "deepmotif"])
-    ap.add_argument("--tasks", nargs="+", default=TASKS)
-    ap.add_argument("--seeds", nargs="+", type=int, default=[0, 1])
-    ap.add_argument("--max-train", type=int, default=4000)
-    ap.add_argument("--max-epochs", type=int, default=10, help="override trainer.max_epochs (part of the protocol name)")
-    ap.add_argument("--trainer", default="default")
-    ap.add_argument("--threads", type=int, default=1)
-    ap.add_argument("--aggregate-only", action="store_true")
-    args = ap.parse_args()
+    args = grid_parser(__doc__, models=["tfbs_found", "attentionnet", "deepbind", "deepmotif"], items_flag="--tasks",
+                       items=TASKS, max_train=4000, max_epochs=10).parse_args()
     if not args.aggregate_only:
         run_grid(args.seeds, args.tasks, args.models, lambda model, item, seed: run_one(args, model, item, seed),
                  lambda: aggregate(args))

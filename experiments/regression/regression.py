@@ -22,7 +22,6 @@ reported per lineage; synthetic_ilsep = the embedded ILSEP-shaped default
 
 from __future__ import annotations
 
-import argparse
 import statistics
 import subprocess
 import sys
@@ -30,7 +29,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from tables import (model_overrides, RESULTS, ROOT, RUNS, fmt, md_table, mean_over_seeds, read_ok, run_grid, summary_stats,
+from tables import (grid_parser, model_overrides, RESULTS, ROOT, RUNS, fmt, md_table, mean_over_seeds, read_ok, run_grid, summary_stats,
                     win_share_markdown, win_shares, write_json)
 
 DATASETS = {  # name -> extra overrides (budget) for that set
@@ -154,15 +153,7 @@ def _plot(table) -> None:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--models", nargs="+", default=MODELS)
-    ap.add_argument("--datasets", nargs="+", default=list(DATASETS))
-    ap.add_argument("--seeds", nargs="+", type=int, default=[0, 1])
-    ap.add_argument("--max-train", type=int, default=8000)
-    ap.add_argument("--trainer", default="default")
-    ap.add_argument("--threads", type=int, default=1)
-    ap.add_argument("--aggregate-only", action="store_true")
-    args = ap.parse_args()
+    args = grid_parser(__doc__, models=MODELS, items_flag="--datasets", items=list(DATASETS), max_train=8000).parse_args()
     if not args.aggregate_only:
         run_grid(args.seeds, args.datasets, args.models, lambda model, item, seed: run_one(args, model, item, seed),
                  lambda: aggregate(args))

@@ -27,7 +27,6 @@ architecture trained with those same defaults, so architecture and training sett
 
 from __future__ import annotations
 
-import argparse
 import os
 import subprocess
 import sys
@@ -35,7 +34,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from tables import (model_overrides, RESULTS, ROOT, RUNS, fmt, md_table, mean_over_seeds, read_ok, run_grid,
+from tables import (grid_parser, model_overrides, RESULTS, ROOT, RUNS, fmt, md_table, mean_over_seeds, read_ok, run_grid,
                     summary_stats, win_share_markdown, win_shares, write_json)
 
 EXPERIMENTS = [
@@ -203,16 +202,8 @@ def plot(out: dict) -> None:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--models", nargs="+", default=MODELS)
-    ap.add_argument("--experiments", nargs="+", default=EXPERIMENTS)
-    ap.add_argument("--seeds", nargs="+", type=int, default=[0, 1])
-    ap.add_argument("--max-train", type=int, default=4000)
-    ap.add_argument("--trainer", default="default")
-    ap.add_argument("--max-epochs", type=int, default=10, help="override trainer.max_epochs (part of the protocol name)")
-    ap.add_argument("--threads", type=int, default=1)
-    ap.add_argument("--aggregate-only", action="store_true")
-    args = ap.parse_args()
+    args = grid_parser(__doc__, models=MODELS, items_flag="--experiments", items=EXPERIMENTS, max_train=4000,
+                       max_epochs=10).parse_args()
     if not args.aggregate_only:
         run_grid(args.seeds, args.experiments, args.models, lambda model, item, seed: run_one(args, model, item, seed),
                  lambda: aggregate(args))
