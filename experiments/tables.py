@@ -146,6 +146,16 @@ def grid_parser(doc: Optional[str], *, models: Sequence[str], items_flag: str, i
     return ap
 
 
+def grid_main(args: argparse.Namespace, items: Sequence[str], run_one: Callable[[argparse.Namespace, str, str, int], bool],
+              aggregate: Callable[[argparse.Namespace], Any]) -> Any:
+    """A grid driver's body: train what is missing of ``args.models`` x ``items`` x ``args.seeds`` (unless
+    ``--aggregate-only``), then rebuild the tables once more and return the aggregate."""
+    if not args.aggregate_only:
+        run_grid(args.seeds, items, args.models, lambda model, item, seed: run_one(args, model, item, seed),
+                 lambda: aggregate(args))
+    return aggregate(args)
+
+
 def write_json(path: Path, data: Any) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(data, indent=2, sort_keys=False, default=str) + "\n")

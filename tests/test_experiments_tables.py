@@ -80,3 +80,16 @@ def test_grid_parser_shared_command_line(flag, max_epochs, argv, expected):
         assert getattr(args, key) == value
     assert hasattr(args, "max_epochs") == (max_epochs is not None)
     assert args.models == ["m"] and args.trainer == "default" and args.threads == 1
+
+
+@pytest.mark.parametrize("aggregate_only, trained", [(False, [("m", "e", 0)]), (True, [])])
+def test_grid_main_trains_unless_aggregate_only_then_aggregates(aggregate_only, trained):
+    from argparse import Namespace
+
+    from tables import grid_main
+
+    calls = []
+    args = Namespace(seeds=[0], models=["m"], aggregate_only=aggregate_only)
+    out = grid_main(args, ["e"], lambda a, model, item, seed: calls.append((model, item, seed)) or True,
+                    lambda a: "tables")
+    assert calls == trained and out == "tables"

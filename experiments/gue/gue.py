@@ -22,13 +22,14 @@ from __future__ import annotations
 
 import json
 import math
+import statistics
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from tables import grid_parser, model_overrides, RESULTS, ROOT, RUNS, fmt, md_table, read_ok, run_grid, write_json
+from tables import grid_main, grid_parser, model_overrides, RESULTS, ROOT, RUNS, fmt, md_table, read_ok, write_json
 
 TASKS = ["tf/0", "tf/1", "tf/2", "tf/3", "tf/4", "mouse/0", "mouse/2", "mouse/3", "mouse/4"]
 SEARCHPATH = "hydra.searchpath=[file://experiments/tfbs/conf]"
@@ -65,17 +66,12 @@ def rank_check(ours: dict[str, float], species: str) -> dict | None:
     tasks = [t for t in TASKS if t in ours and t.startswith("tf/" if species == "human" else "mouse/")]
     if len(tasks) < 3:
         return None
-    pub = [statistics_mean(assumed_published(t).values()) for t in tasks]
+    pub = [statistics.fmean(assumed_published(t).values()) for t in tasks]
     mine = [ours[t] for t in tasks]
     rho = float(stats.spearmanr(mine, pub).statistic)
     perms = list(itertools.permutations(pub))
     at_least = sum(float(stats.spearmanr(mine, list(p)).statistic) >= rho - 1e-12 for p in perms)
     return {"tasks": tasks, "spearman_rho": rho, "permutation_p": at_least / len(perms), "permutations": len(perms)}
-
-
-def statistics_mean(values) -> float:
-    values = list(values)
-    return sum(values) / len(values)
 
 
 def protocol_name(args) -> str:
@@ -144,8 +140,6 @@ def run_one(args, model: str, task: str, seed: int) -> bool:
 
 
 def aggregate(args) -> dict:
-    import statistics
-
     base = RUNS / "gue" / protocol_name(args)
     per: dict = {}
     for model in args.models:
@@ -254,10 +248,7 @@ def _plot(per: dict) -> None:
 def main() -> None:
     args = grid_parser(__doc__, models=["tfbs_found", "attentionnet", "deepbind", "deepmotif"], items_flag="--tasks",
                        items=TASKS, max_train=4000, max_epochs=10).parse_args()
-    if not args.aggregate_only:
-        run_grid(args.seeds, args.tasks, args.models, lambda model, item, seed: run_one(args, model, item, seed),
-                 lambda: aggregate(args))
-    aggregate(args)
+    grid_main(args, args.tasks, run_one, aggregate)
 
 
 if __name__ == "__main__":

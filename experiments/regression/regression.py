@@ -29,7 +29,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from tables import (grid_parser, model_overrides, RESULTS, ROOT, RUNS, fmt, md_table, mean_over_seeds, read_ok, run_grid, summary_stats,
+from tables import (grid_main, grid_parser, model_overrides, RESULTS, ROOT, RUNS, fmt, md_table, mean_over_seeds, read_ok, summary_stats,
                     win_share_markdown, win_shares, write_json)
 
 DATASETS = {  # name -> extra overrides (budget) for that set
@@ -154,10 +154,7 @@ def _plot(table) -> None:
 
 def main() -> None:
     args = grid_parser(__doc__, models=MODELS, items_flag="--datasets", items=list(DATASETS), max_train=8000).parse_args()
-    if not args.aggregate_only:
-        run_grid(args.seeds, args.datasets, args.models, lambda model, item, seed: run_one(args, model, item, seed),
-                 lambda: aggregate(args))
-    aggregate(args)
+    grid_main(args, args.datasets, run_one, aggregate)
 
 
 if __name__ == "__main__":

@@ -17,8 +17,8 @@ Outputs: experiments/results/tfbs_head_to_head.{json,md,png}.
 Protocol (the same for every model; default ``mt4000_default_ep10``): training sequences subsampled
 to ``--max-train`` (4,000) per experiment (AC peaks + one dinucleotide-shuffled negative each; 10% of
 it carved out for validation / early stopping), ``trainer=<--trainer>`` (default: patience 3 on val
-AUROC, batch 125, the best epoch's weights) with at most ``--max-epochs`` (10) epochs, 2 torch
-threads; test = the experiment's B file (500 + 500). Sized for 2 CPU cores: one seed of the 4 models
+AUROC, batch 125, the best epoch's weights) with at most ``--max-epochs`` (10) epochs, one torch
+thread (``--threads``); test = the experiment's B file (500 + 500). Sized for 2 CPU cores: one seed of the 4 models
 on the 13 experiments takes about half an hour. The found model trains with the optimizer / batch
 size it was selected with (experiments/tfbs/conf/tfbs_found.training.yaml); the published models
 with genarch's defaults (Adam, lr 1e-3, batch 125). ``tfbs_found_default_training`` is the found
@@ -34,7 +34,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from tables import (grid_parser, model_overrides, RESULTS, ROOT, RUNS, fmt, md_table, mean_over_seeds, read_ok, run_grid,
+from tables import (grid_main, grid_parser, model_overrides, RESULTS, ROOT, RUNS, fmt, md_table, mean_over_seeds, read_ok,
                     summary_stats, win_share_markdown, win_shares, write_json)
 
 EXPERIMENTS = [
@@ -204,10 +204,7 @@ def plot(out: dict) -> None:
 def main() -> None:
     args = grid_parser(__doc__, models=MODELS, items_flag="--experiments", items=EXPERIMENTS, max_train=4000,
                        max_epochs=10).parse_args()
-    if not args.aggregate_only:
-        run_grid(args.seeds, args.experiments, args.models, lambda model, item, seed: run_one(args, model, item, seed),
-                 lambda: aggregate(args))
-    out = aggregate(args)
+    out = grid_main(args, args.experiments, run_one, aggregate)
     print(f"{out['n_experiments_complete']}/{len(EXPERIMENTS)} experiments complete; "
           + "; ".join(f"{m}: mean {fmt(s['mean'])}, median {fmt(s['median'])}"
                       for m, s in out["summary_on_complete_experiments"].items()))
