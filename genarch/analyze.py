@@ -2,6 +2,7 @@
 
     python -m genarch.analyze multirun/2024-05-01/12-00-00
     python -m genarch.analyze multirun/... --stage conf/stage/2.yaml
+    python -m genarch.analyze multirun/stage3 --pool multirun/stage1 --pool multirun/stage2
     python -m genarch.analyze --csv optuna_trials.csv --metric value --direction maximize --out analysis/
     python -m genarch.analyze --demo /tmp/demo            # a known-answer synthetic sweep, analysed
 
@@ -28,6 +29,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--params", help="CSV: comma-separated hyperparameter columns (default: all but metric/bookkeeping)")
     p.add_argument("--ignore", default="", help="CSV: comma-separated columns that are not hyperparameters")
     p.add_argument("--stage", help="the stage file that was run (default: from <sweep_dir>/multirun.yaml)")
+    p.add_argument("--pool", action="append", default=[], metavar="SWEEP_DIR",
+                   help="an earlier sweep whose trials inside this stage's space are analysed too (repeatable)")
     p.add_argument("--out", help="output directory (default: <sweep_dir>/analysis, or ./analysis for --csv)")
     p.add_argument("--q", type=float, default=0.2, help="top quantile (default 0.2)")
     p.add_argument("--seeds", type=int, default=5, help="importance seeds (default 5)")
@@ -70,7 +73,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             options.index = False
         else:
             out = Path(args.out) if args.out else Path(args.sweep_dir) / "analysis"
-            table, stage = load_sweep(args.sweep_dir, args.stage, direction=args.direction)
+            table, stage = load_sweep(args.sweep_dir, args.stage, direction=args.direction, pool=tuple(args.pool))
         analysis = analyze(table, stage, out, options)
     except AnalysisInputError as exc:
         print(f"genarch analyze: nothing to analyse: {exc}", file=sys.stderr)

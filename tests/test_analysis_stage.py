@@ -34,10 +34,17 @@ def test_domains_parse_and_round_trip(text, kind, values, low, high, log):
     assert (again.kind, again.values, again.low, again.high, again.log) == (domain.kind, domain.values, domain.low, domain.high, domain.log)
 
 
-@pytest.mark.parametrize("value", ["lstm", "none", "1", "true", "null", "a b", True, False, 3, 0.25, 1e-5])
+@pytest.mark.parametrize("value", ["lstm", "none", "1", "true", "null", "a b", True, False, 3, 0.25, 1e-5, None])
 def test_values_keep_their_type_in_a_choice(value):
     assert parse_domain("k", format_choice([value])).values == [value]
     assert format_value(value)
+
+
+@pytest.mark.parametrize("values, text", [([None, "exp"], "null,exp"), (["exp", None], "exp,null"), ([None], "null"),
+                                          (["exp", "relu"], "choice(exp, relu)")])
+def test_null_in_a_choice_is_written_in_a_form_hydra_accepts(values, text):
+    assert format_choice(values) == text
+    assert parse_domain("k", text).values == values
 
 
 STAGE = """\

@@ -57,16 +57,24 @@ STAGE_CONF = ROOT / "experiments" / "efficiency" / "conf"
 APPS = {"surrogate": ["experiments/efficiency/surrogate_app.py"], "real": ["-m", "genarch"]}
 TASK = "surrogate"
 NO_CALLBACK = "~hydra.callbacks.analysis"  # the staged method runs the analysis itself; flat/random need none
-# method -> (staged?, optimizer set on the command line for every sweep; None = the stage file's own, NGOpt)
-METHODS = {"staged": (True, None), "staged_random": (True, "RandomSearch"),
-           "flat": (False, None), "random": (False, "RandomSearch")}
-COLORS = {"staged": "C0", "staged_random": "C3", "flat": "C1", "random": "C2"}
+# method -> (staged?, optimizer set on the command line for every sweep (None = the stage file's own, NGOpt),
+#            analysis pools the earlier stages' trials that lie inside the stage's space?)
+METHODS = {"staged": (True, None, False), "staged_random": (True, "RandomSearch", False),
+           "staged_pooled": (True, "RandomSearch", True),
+           "flat": (False, None, False), "random": (False, "RandomSearch", False)}
+COLORS = {"staged": "C0", "staged_random": "C3", "staged_pooled": "C4", "flat": "C1", "random": "C2"}
+FLAT_BASE = BASE  # + /<task>_b<budget>: flat and random do not depend on the stage size
 
 
 def set_base(args) -> None:
-    global BASE, TASK
+    global BASE, FLAT_BASE, TASK
     TASK = args.task
     BASE = RUNS / "efficiency" / f"{args.task}_b{args.budget}_st{args.stage_size}"
+    FLAT_BASE = RUNS / "efficiency" / f"{args.task}_b{args.budget}"
+
+
+def method_root(method: str) -> Path:
+    return (BASE if METHODS[method][0] else FLAT_BASE) / method
 
 
 def ledger_values(sdir: Path) -> list:
@@ -92,8 +100,8 @@ def stage_budgets(budget: int, size: int) -> list[int]:
 
 
 def run_staged(args, seed: int, method: str = "staged") -> None:
-    root = BASE / method / f"seed{seed}"
-    optimizer = METHODS[method][1]
+    root = method_root(method) / f"seed{seed}"
+    _, optimizer, pool = METHODS[method]
     extra = [f"hydra.sweeper.optimizer={optimizer}"] if optimizer else []
     root.mkdir(parents=True, exist_ok=True)
     conf = root / "conf" / "stage"
@@ -106,7 +114,8 @@ def run_staged(args, seed: int, method: str = "staged") -> None:
         sweep(sdir, stage, budget, 1000 * i + seed, extra, searchpath)
         if i + 1 == len(budgets):
             break
-        subprocess.run([sys.executable, "-m", "genarch.analyze", str(sdir), "--quiet", "--no-html", "--no-plots"],
+        pooled = [f"--pool={root / f'stage{j + 1}'}" for j in range(i)] if pool else []
+        subprocess.run([sys.executable, "-m", "genarch.analyze", str(sdir), *pooled, "--quiet", "--no-html", "--no-plots"],
                        cwd=ROOT, check=False, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         suggestion = sdir / "analysis" / "next_stage.yaml"
         if not suggestion.exists():
@@ -129,7 +138,7 @@ def run_staged(args, seed: int, method: str = "staged") -> None:
 
 
 def run_flat(args, seed: int, method: str) -> None:
-    root = BASE / method
+    root = method_root(method)
     root.mkdir(parents=True, exist_ok=True)
     optimizer = METHODS[method][1]
     extra = [f"hydra.sweeper.optimizer={optimizer}"] if optimizer else []
@@ -138,20 +147,20 @@ def run_flat(args, seed: int, method: str) -> None:
 
 def values_of(method: str, seed: int) -> list:
     if METHODS[method][0]:
-        root = BASE / method / f"seed{seed}"
+        root = method_root(method) / f"seed{seed}"
         out: list = []
         for sdir in sorted(root.glob("stage*"), key=lambda p: int(p.name[5:]) if p.name[5:].isdigit() else 0):
             if sdir.is_dir():
                 out += ledger_values(sdir)
         return out
-    return ledger_values(BASE / method / f"seed{seed}")
+    return ledger_values(method_root(method) / f"seed{seed}")
 
 
 def aggregate(args) -> dict:
-    methods = [m for m in METHODS if (BASE / m).is_dir()]
+    methods = [m for m in METHODS if method_root(m).is_dir()]
     curves = {m: {} for m in methods}
     for m in methods:
-        for sd in sorted(p for p in (BASE / m).glob("seed*") if p.is_dir()):
+        for sd in sorted(p for p in method_root(m).glob("seed*") if p.is_dir()):
             seed = int(sd.name[4:])
             vals = values_of(m, seed)
             if vals:
@@ -194,7 +203,7 @@ def aggregate(args) -> dict:
     surrogate_fit = RESULTS / "efficiency_surrogate.json"
     if TASK == "surrogate" and surrogate_fit.exists():
         out["surrogate_fit"] = json.loads(surrogate_fit.read_text())
-    name = "efficiency" if TASK == "surrogate" else "efficiency_real"
+    name = ("efficiency" if TASK == "surrogate" else "efficiency_real") + (f"_st{args.stage_size}" if args.stage_size != 25 else "")
     write_json(RESULTS / f"{name}.json", out)
     def med(v):
         return "-" if v is None else (f"> {args.budget}" if v > args.budget else fmt(v, 1))
@@ -238,12 +247,12 @@ def _command(args) -> str:
 
 def _suggestion_log() -> dict:
     """Per staged method and seed: the changes each applied suggestion made (its ``# Changes:`` header line)."""
-    return {m: _suggestions_of(m) for m, (staged, _) in METHODS.items() if staged and (BASE / m).is_dir()}
+    return {m: _suggestions_of(m) for m, (staged, *_) in METHODS.items() if staged and method_root(m).is_dir()}
 
 
 def _suggestions_of(method: str) -> dict:
     out = {}
-    for sd in sorted((BASE / method).glob("seed*")):
+    for sd in sorted(method_root(method).glob("seed*")):
         changes = []
         for path in sorted(sd.glob("suggestion_after_stage*.yaml"), key=lambda p: int(p.stem.rsplit("stage", 1)[1])):
             head = [line for line in path.read_text().splitlines() if line.startswith("# Changes:")]

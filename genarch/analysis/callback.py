@@ -9,6 +9,7 @@ Register it in ``conf/config.yaml``::
           # q: 0.2          top quantile
           # seeds: 5        importance seeds
           # enabled: true
+          # pool: [multirun/stage1, multirun/stage2]   earlier sweeps whose trials inside this stage's space count too
 
 The callback holds only plain fields (launchers pickle callbacks) and imports the analysis
 lazily. An analysis error is logged, never raised: a sweep is never failed by its post-mortem.
@@ -27,7 +28,8 @@ log = logging.getLogger(__name__)
 
 class AnalysisCallback(Callback):
     def __init__(self, q: float = 0.2, seeds: int = 5, n_estimators: int = 100, html: bool = True,
-                 enabled: bool = True, print_summary: bool = True, stage: Optional[str] = None) -> None:
+                 enabled: bool = True, print_summary: bool = True, stage: Optional[str] = None,
+                 pool: Any = ()) -> None:
         self.q = float(q)
         self.seeds = int(seeds)
         self.n_estimators = int(n_estimators)
@@ -35,6 +37,7 @@ class AnalysisCallback(Callback):
         self.enabled = bool(enabled)
         self.print_summary = bool(print_summary)
         self.stage = stage
+        self.pool = tuple(str(p) for p in (pool or ()))  # plain strings: launchers pickle callbacks
 
     def on_multirun_end(self, config: Any, **kwargs: Any) -> None:
         if not self.enabled:
@@ -56,7 +59,8 @@ class AnalysisCallback(Callback):
         out = sweep_dir / "analysis"
         try:
             analysis = analyze_sweep(sweep_dir, self.stage, out, Options(q=self.q, seeds=self.seeds,
-                                                                         n_estimators=self.n_estimators, html=self.html))
+                                                                         n_estimators=self.n_estimators, html=self.html),
+                                     pool=self.pool)
         except AnalysisInputError as exc:
             log.warning("genarch analysis: %s", exc)
             try:

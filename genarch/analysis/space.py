@@ -35,6 +35,15 @@ class Domain:
             return True
         return bool(self.values) and all(_is_number(v) for v in self.values)
 
+    def contains(self, value: Any) -> bool:
+        """Whether a trial's recorded value lies in this domain (a pooled earlier trial must, to count)."""
+        if self.kind == "interval":
+            if not _is_number(value):
+                return False
+            slack = 1e-9 * max(1.0, abs(self.high), abs(self.low))
+            return self.low - slack <= float(value) <= self.high + slack
+        return any(_same_value(value, v) for v in self.values)
+
     def format(self) -> str:
         if self.kind == "choice":
             return format_choice(self.values)
@@ -47,6 +56,14 @@ class Domain:
 
 def _is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _same_value(a: Any, b: Any) -> bool:
+    if _is_number(a) and _is_number(b):
+        return math.isclose(float(a), float(b), rel_tol=1e-9, abs_tol=1e-12)
+    if isinstance(a, bool) or isinstance(b, bool) or a is None or b is None:
+        return a is b or (isinstance(a, bool) and isinstance(b, bool) and a == b)
+    return str(a) == str(b)
 
 
 def _parser():
@@ -133,6 +150,10 @@ def format_float(value: float, digits: int = 4) -> str:
 
 
 def format_choice(values: Sequence[Any]) -> str:
+    """``choice(a, b)``; Hydra's ``choice()`` refuses ``null``, so a list holding it is written
+    ``null,exp`` (the plain sweep form) and a lone ``null`` as the constant ``null``."""
+    if any(v is None for v in values):
+        return ",".join(format_value(v) for v in values)
     return "choice(" + ", ".join(format_value(v) for v in values) + ")"
 
 

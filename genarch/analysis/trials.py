@@ -108,8 +108,11 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, (int, float, np.integer, np.floating))
 
 
+_ABSENT = object()  # a trial that does not record a parameter at all (``None`` is the choice ``null``)
+
+
 def _is_missing(value: Any) -> bool:
-    return value is None or (isinstance(value, float) and math.isnan(value))
+    return value is _ABSENT or (isinstance(value, float) and math.isnan(value))
 
 
 def build_table(
@@ -163,7 +166,7 @@ def build_table(
     constant: dict[str, Any] = {}
     params: list[str] = []
     for name in names:
-        raw = [rows[i].get(name) for i in keep]
+        raw = [rows[i].get(name, _ABSENT) for i in keep]
         present = [v for v in raw if not _is_missing(v)]
         if not present:
             notes.append(f"'{name}' has no value in any usable trial and is ignored")
@@ -197,7 +200,7 @@ def build_table(
             for v in list((declared_order or {}).get(name, [])) + raw:
                 lab = label(v) if not _is_missing(v) else "<unset>"
                 if lab in seen and lab not in mapping:
-                    mapping[lab] = v
+                    mapping[lab] = None if v is _ABSENT else v
             originals[name] = {lab: mapping.get(lab, lab) for lab in seen}
             kinds[name] = "categorical"
         columns[name] = column
@@ -218,13 +221,37 @@ def build_table(
     )
 
 
+def _pooled(pool: Sequence["str | Path"], domains: Optional[Mapping[str, Any]], notes: list[str]) -> list[tuple[str, Any]]:
+    """Finished trials of earlier sweeps that lie inside this stage's space (every swept key declared
+    here, every value inside its declared domain): samples of the current space too, so they add evidence."""
+    from genarch.ledger import LEDGER_FILE, load_trials
+
+    if pool and not domains:
+        raise AnalysisInputError("pooling earlier sweeps needs the stage that was run (its space decides which "
+                                 "earlier trials count); pass --stage")
+    out = []
+    for path in map(Path, pool):
+        if not (path / LEDGER_FILE).exists():
+            raise AnalysisInputError(f"{path}: no {LEDGER_FILE} to pool (is this a genarch sweep directory?)")
+        finished = [t for t in load_trials(path) if t.status != "running" and not t.record.get("rejected")]
+        inside = [t for t in finished
+                  if set(t.params) <= set(domains) and all(domains[k].contains(v) for k, v in t.params.items())]
+        out += [(f"{path.name}/{t.job}", t) for t in inside]  # job labels say which sweep a pooled trial came from
+        notes.append(f"pooled {len(inside)} of the {len(finished)} finished trials of {path} "
+                     f"({len(finished) - len(inside)} lie outside this stage's space)")
+    return out
+
+
 def from_ledger(
     sweep_dir: "str | Path",
     *,
     direction: Optional[str] = None,
     declared_order: Optional[Mapping[str, Sequence[Any]]] = None,
+    pool: Sequence["str | Path"] = (),
+    domains: Optional[Mapping[str, Any]] = None,
 ) -> TrialTable:
-    """Load ``<sweep_dir>/ledger.jsonl`` (via :func:`genarch.ledger.load_trials`)."""
+    """Load ``<sweep_dir>/ledger.jsonl`` (via :func:`genarch.ledger.load_trials`), plus the trials of the
+    earlier sweeps in ``pool`` that lie inside ``domains`` (the stage's declared space)."""
     from genarch.ledger import LEDGER_FILE, load_trials
 
     sweep_dir = Path(sweep_dir)
@@ -234,19 +261,27 @@ def from_ledger(
     running = sum(1 for t in load_trials(sweep_dir) if t.status == "running")
     if not trials:
         raise AnalysisInputError(f"{sweep_dir}: no finished trials in the ledger ({running} still running)")
+    pool_notes: list[str] = []
+    jobs: list[Any] = [t.job for t in trials]
+    for job, trial in _pooled(pool, domains, pool_notes):
+        jobs.append(job)
+        trials.append(trial)
     metric = next((t.objective_name for t in trials if t.objective_name), None) or "objective"
     found = next((t.direction for t in trials if t.direction), None)
+    # a constant of the stage (``key: null``) is applied to every trial but not recorded as a swept value
+    constants = {k: d.values[0] for k, d in (domains or {}).items() if getattr(d, "kind", None) == "fixed" and d.values}
     table = build_table(
-        [t.params for t in trials],
+        [{**constants, **t.params} for t in trials],
         [t.value for t in trials],
         [t.status == "ok" for t in trials],
         metric=metric,
         direction=direction or found or "maximize",
         source=str(sweep_dir),
-        jobs=[t.job for t in trials],
+        jobs=jobs,
         errors=[t.error for t in trials],
         declared_order=declared_order,
     )
+    table.notes.extend(pool_notes)
     if running:
         table.notes.append(f"{running} trial(s) never finished (start without end) and are left out")
     if not found and not direction:
