@@ -157,11 +157,14 @@ def values_of(method: str, seed: int) -> list:
 
 
 def aggregate(args) -> dict:
-    methods = [m for m in METHODS if method_root(m).is_dir()]
+    # the methods on the command line (flat always: it sets the target), in METHODS' order
+    methods = [m for m in METHODS if (m in args.methods or m == "flat") and method_root(m).is_dir()]
     curves = {m: {} for m in methods}
     for m in methods:
         for sd in sorted(p for p in method_root(m).glob("seed*") if p.is_dir()):
             seed = int(sd.name[4:])
+            if seed not in args.seeds:
+                continue  # the table covers exactly the seeds on its command line
             vals = values_of(m, seed)
             if vals:
                 curves[m][seed] = vals
@@ -199,11 +202,12 @@ def aggregate(args) -> dict:
            "budget": args.budget, "stage_budgets": stage_budgets(args.budget, args.stage_size), "curves": curves,
            "trials_to_reach_flat_best": reach, "summary": summary, "over_flat_median_ratios": ratios,
            "target": "<= 1/3", "runs": str(BASE.relative_to(ROOT)),
-           "staged_suggestions": _suggestion_log(), "command": _command(args)}
+           "staged_suggestions": _suggestion_log(args), "command": _command(args)}
     surrogate_fit = RESULTS / "efficiency_surrogate.json"
     if TASK == "surrogate" and surrogate_fit.exists():
         out["surrogate_fit"] = json.loads(surrogate_fit.read_text())
-    name = ("efficiency" if TASK == "surrogate" else "efficiency_real") + (f"_st{args.stage_size}" if args.stage_size != 25 else "")
+    name = args.out or (("efficiency" if TASK == "surrogate" else "efficiency_real")
+                        + (f"_st{args.stage_size}" if args.stage_size != 25 else ""))
     write_json(RESULTS / f"{name}.json", out)
     def med(v):
         return "-" if v is None else (f"> {args.budget}" if v > args.budget else fmt(v, 1))
@@ -241,18 +245,20 @@ def _command(args) -> str:
     if args.task != "surrogate":
         parts.append(f"--task {args.task}")
     parts += [f"--budget {args.budget}", f"--stage-size {args.stage_size}", "--methods " + " ".join(args.methods),
-              "--seeds " + " ".join(map(str, args.seeds))]
+              "--seeds " + " ".join(map(str, args.seeds))] + ([f"--out {args.out}"] if args.out else [])
     return " ".join(parts)
 
 
-def _suggestion_log() -> dict:
+def _suggestion_log(args) -> dict:
     """Per staged method and seed: the changes each applied suggestion made (its ``# Changes:`` header line)."""
-    return {m: _suggestions_of(m) for m, (staged, *_) in METHODS.items() if staged and method_root(m).is_dir()}
+    return {m: _suggestions_of(m, args.seeds) for m, (staged, *_) in METHODS.items()
+            if staged and m in args.methods and method_root(m).is_dir()}
 
 
-def _suggestions_of(method: str) -> dict:
+def _suggestions_of(method: str, seeds) -> dict:
     out = {}
-    for sd in sorted(method_root(method).glob("seed*")):
+    for sd in sorted((p for p in method_root(method).glob("seed*") if p.is_dir() and int(p.name[4:]) in seeds),
+                     key=lambda p: int(p.name[4:])):
         changes = []
         for path in sorted(sd.glob("suggestion_after_stage*.yaml"), key=lambda p: int(p.stem.rsplit("stage", 1)[1])):
             head = [line for line in path.read_text().splitlines() if line.startswith("# Changes:")]
@@ -294,6 +300,7 @@ def main() -> None:
     ap.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2, 3, 4])
     ap.add_argument("--methods", nargs="+", choices=list(METHODS), default=["staged", "flat", "random"])
     ap.add_argument("--aggregate-only", action="store_true")
+    ap.add_argument("--out", help="name of the result files in experiments/results/ (default: efficiency[_real][_st<size>])")
     args = ap.parse_args()
     set_base(args)
     if not args.aggregate_only:
