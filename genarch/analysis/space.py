@@ -62,7 +62,7 @@ def _same_value(a: Any, b: Any) -> bool:
     if _is_number(a) and _is_number(b):
         return math.isclose(float(a), float(b), rel_tol=1e-9, abs_tol=1e-12)
     if isinstance(a, bool) or isinstance(b, bool) or a is None or b is None:
-        return a is b or (isinstance(a, bool) and isinstance(b, bool) and a == b)
+        return type(a) is type(b) and a == b  # true is not 1, null is not "null"
     return str(a) == str(b)
 
 

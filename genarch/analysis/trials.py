@@ -257,8 +257,9 @@ def from_ledger(
     sweep_dir = Path(sweep_dir)
     if not (sweep_dir / LEDGER_FILE).exists():
         raise AnalysisInputError(f"{sweep_dir}: no {LEDGER_FILE} (is this a genarch sweep directory?)")
-    trials = [t for t in load_trials(sweep_dir) if t.status != "running"]
-    running = sum(1 for t in load_trials(sweep_dir) if t.status == "running")
+    recorded = load_trials(sweep_dir)
+    trials = [t for t in recorded if t.status != "running"]
+    running = len(recorded) - len(trials)
     if not trials:
         raise AnalysisInputError(f"{sweep_dir}: no finished trials in the ledger ({running} still running)")
     pool_notes: list[str] = []
