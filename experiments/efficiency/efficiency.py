@@ -99,6 +99,30 @@ def stage_budgets(budget: int, size: int) -> list[int]:
     return [size] * (n - 1) + [budget - size * (n - 1)]
 
 
+def stage_name(seed: int, number: int) -> str:
+    """The name under which stage ``number`` (>= 2) of a staged run of ``seed`` is written to its conf/stage/."""
+    return f"eff_s{seed}_{number}"
+
+
+def followed_suggestion(analysis_dir: Path) -> "Path | None":
+    """The suggestion a staged run follows: next_stage.yaml, else the first fork branch; None if neither."""
+    suggestion = analysis_dir / "next_stage.yaml"
+    if suggestion.exists():
+        return suggestion
+    return next(iter(sorted(analysis_dir.glob("next_stage_*.yaml"))), None)
+
+
+def seed_dirs(root: Path) -> list[tuple[int, Path]]:
+    """(seed, folder) of every seed<k>/ folder under a method's root, by seed."""
+    return sorted((int(p.name[4:]), p) for p in root.glob("seed*") if p.is_dir() and p.name[4:].isdigit())
+
+
+def applied_suggestions(seed_dir: Path) -> list[tuple[int, Path]]:
+    """(stage number, copy of the suggestion applied after it) of one staged run, in stage order."""
+    found = [(int(p.stem.rsplit("stage", 1)[1]), p) for p in seed_dir.glob("suggestion_after_stage*.yaml")]
+    return sorted(found)
+
+
 def run_staged(args, seed: int, method: str = "staged") -> None:
     root = method_root(method) / f"seed{seed}"
     _, optimizer, pool = METHODS[method]
@@ -117,14 +141,11 @@ def run_staged(args, seed: int, method: str = "staged") -> None:
         pooled = [f"--pool={root / f'stage{j + 1}'}" for j in range(i)] if pool else []
         subprocess.run([sys.executable, "-m", "genarch.analyze", str(sdir), *pooled, "--quiet", "--no-html", "--no-plots"],
                        cwd=ROOT, check=False, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        suggestion = sdir / "analysis" / "next_stage.yaml"
-        if not suggestion.exists():
-            forks = sorted((sdir / "analysis").glob("next_stage_*.yaml"))
-            if not forks:
-                print(f"{method} seed {seed}: no suggestion after stage {i + 1}; repeating the same stage", flush=True)
-                continue
-            suggestion = forks[0]
-        name = f"eff_s{seed}_{i + 2}"
+        suggestion = followed_suggestion(sdir / "analysis")
+        if suggestion is None:
+            print(f"{method} seed {seed}: no suggestion after stage {i + 1}; repeating the same stage", flush=True)
+            continue
+        name = stage_name(seed, i + 2)
         text = suggestion.read_text()
         # the suggestion is used as written; only its stage name is made unique for Hydra's search path
         data = yaml.safe_load(text) or {}
@@ -161,8 +182,7 @@ def aggregate(args) -> dict:
     methods = [m for m in METHODS if (m in args.methods or m == "flat") and method_root(m).is_dir()]
     curves = {m: {} for m in methods}
     for m in methods:
-        for sd in sorted(p for p in method_root(m).glob("seed*") if p.is_dir()):
-            seed = int(sd.name[4:])
+        for seed, _ in seed_dirs(method_root(m)):
             if seed not in args.seeds:
                 continue  # the table covers exactly the seeds on its command line
             vals = values_of(m, seed)
@@ -257,14 +277,15 @@ def _suggestion_log(args) -> dict:
 
 def _suggestions_of(method: str, seeds) -> dict:
     out = {}
-    for sd in sorted((p for p in method_root(method).glob("seed*") if p.is_dir() and int(p.name[4:]) in seeds),
-                     key=lambda p: int(p.name[4:])):
+    for seed, sd in seed_dirs(method_root(method)):
+        if seed not in seeds:
+            continue
         changes = []
-        for path in sorted(sd.glob("suggestion_after_stage*.yaml"), key=lambda p: int(p.stem.rsplit("stage", 1)[1])):
+        for number, path in applied_suggestions(sd):
             head = [line for line in path.read_text().splitlines() if line.startswith("# Changes:")]
-            changes.append(f"after stage {path.stem.rsplit('stage', 1)[1]}: "
+            changes.append(f"after stage {number}: "
                            + (head[0][len("# Changes:"):].strip().rstrip(".") if head else "(see file)"))
-        out[sd.name[4:]] = changes
+        out[str(seed)] = changes
     return out
 
 

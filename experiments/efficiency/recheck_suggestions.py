@@ -19,29 +19,28 @@ from pathlib import Path
 
 import yaml
 
-ROOT = Path(__file__).resolve().parents[2]
-STAGE1 = ROOT / "experiments" / "efficiency" / "conf" / "stage" / "eff_tfbs.yaml"
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from efficiency import (  # noqa: E402
+    METHODS, ROOT, STAGE, STAGE_CONF, applied_suggestions, followed_suggestion, seed_dirs, stage_name,
+)
+
+STAGE1 = STAGE_CONF / "stage" / f"{STAGE}.yaml"
 
 
 def params(path: "Path | None") -> "dict | None":
     return yaml.safe_load(path.read_text())["hydra"]["sweeper"]["params"] if path and path.exists() else None
 
 
-def recheck_seed(seed_dir: Path, out: Path) -> list[tuple[int, bool]]:
-    seed = int(seed_dir.name[4:])
+def recheck_seed(seed: int, seed_dir: Path, out: Path, pool: bool) -> list[tuple[int, bool]]:
     stage_file, rows = STAGE1, []
-    applied = sorted(seed_dir.glob("suggestion_after_stage*.yaml"), key=lambda p: int(p.stem.rsplit("stage", 1)[1]))
-    for old in applied:
-        i = int(old.stem.rsplit("stage", 1)[1])
+    for i, old in applied_suggestions(seed_dir):
         dest = out / f"{seed}_{i}"
+        pooled = [f"--pool={seed_dir / f'stage{j}'}" for j in range(1, i)] if pool else []
         subprocess.run([sys.executable, "-m", "genarch.analyze", str(seed_dir / f"stage{i}"), "--stage", str(stage_file),
-                        "--out", str(dest), "--quiet", "--no-html", "--no-plots"], cwd=ROOT, check=False,
+                        *pooled, "--out", str(dest), "--quiet", "--no-html", "--no-plots"], cwd=ROOT, check=False,
                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        new = dest / "next_stage.yaml"
-        if not new.exists():
-            new = next(iter(sorted(dest.glob("next_stage_*.yaml"))), None)  # a fork: the first branch was followed
-        rows.append((i, params(new) == params(old)))
-        nxt = seed_dir / "conf" / "stage" / f"eff_s{seed}_{i + 1}.yaml"
+        rows.append((i, params(followed_suggestion(dest)) == params(old)))
+        nxt = seed_dir / "conf" / "stage" / f"{stage_name(seed, i + 1)}.yaml"
         if nxt.exists():
             stage_file = nxt
     return rows
@@ -49,14 +48,16 @@ def recheck_seed(seed_dir: Path, out: Path) -> list[tuple[int, bool]]:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("method_dir", type=Path, help="a staged method's folder (holds seed*/)")
+    ap.add_argument("method_dir", type=Path, help="a staged method's folder (holds seed*/); named staged_pooled, "
+                                                  "its analyses pool the earlier stages as the run did")
     args = ap.parse_args()
+    pool = METHODS.get(args.method_dir.name, (True, None, False))[2]
     differences = 0
     with tempfile.TemporaryDirectory() as tmp:
-        for seed_dir in sorted((p for p in args.method_dir.glob("seed*") if p.is_dir()), key=lambda p: int(p.name[4:])):
-            for stage, same in recheck_seed(seed_dir, Path(tmp)):
+        for seed, seed_dir in seed_dirs(args.method_dir):
+            for stage, same in recheck_seed(seed, seed_dir, Path(tmp), pool):
                 differences += not same
-                print(seed_dir.name[4:], stage, "same" if same else "DIFFERENT", flush=True)
+                print(seed, stage, "same" if same else "DIFFERENT", flush=True)
     print(f"differences: {differences}")
     return 1 if differences else 0
 
