@@ -78,3 +78,90 @@ def test_forest_learns_a_planted_effect():
     probe = {k: float(forest.predict(surrogate.design([surrogate.encode(_hparams(f"model/rnn={k}"))], categories)[0])[0])
              for k in kinds}
     assert probe["none"] > probe["lstm"] > probe["gru"]
+
+
+# ---- experiments/efficiency/headroom.py: the census of the space and its stage model ----
+import headroom  # noqa: E402
+
+from genarch.analysis.space import parse_params  # noqa: E402
+from genarch.sweeper.params import format_value  # noqa: E402
+
+
+@pytest.mark.parametrize("ps, sizes, expected", [
+    ([0.5], [10], 1),                 # one trial already reaches with probability 1/2
+    ([0.0, 1.0], [5, 5], 6),          # nothing in stage 1, certain in stage 2
+    ([0.0], [10], None),              # never within the budget
+    ([0.1], [20], 7),                 # 1 - 0.9**7 = 0.52 >= 1/2 > 1 - 0.9**6 = 0.47
+    ([0.01, 0.2], [25, 25], 27),      # 0.99**25 * 0.8**2 = 0.498 <= 1/2 < 0.99**25 * 0.8 = 0.62
+])
+def test_predicted_median(ps, sizes, expected):
+    assert headroom.predicted_median(ps, sizes) == expected
+
+
+@pytest.mark.parametrize("p0, size1, by", [(0.004, 25, 35.8), (0.0, 25, 40), (0.01, 25, 107)])
+def test_needed_stage2_chance_is_the_threshold(p0, size1, by):
+    need = headroom.needed_stage2_chance(p0, size1, by)
+    assert headroom.predicted_median([p0, need * 1.001], [size1, 200]) <= by
+    assert headroom.predicted_median([p0, need * 0.99], [size1, 200]) > by
+
+
+def test_needed_stage2_chance_edges():
+    assert headroom.needed_stage2_chance(0.5, 25, 35) == 0.0      # stage 1 alone reaches in median
+    assert headroom.needed_stage2_chance(0.01, 25, 25.5) is None   # the bound falls inside stage 1
+
+
+def test_census_draws_like_random_search():
+    census = headroom.Census(headroom.space_specs(), 40000, seed=1)
+    filters = census.codes["model.stem.filters"]
+    assert np.allclose(np.bincount(filters) / census.n, 0.25, atol=0.01)          # a choice: uniform
+    lr = np.log10(census.values["optimizer.lr_scale"])                             # a log interval: uniform in log
+    assert lr.min() >= np.log10(0.03) and lr.max() <= 1 and abs(np.median(lr) - np.log10(np.sqrt(0.3))) < 0.03
+    units = census.values["model.head.units"]                                      # a log integer interval
+    assert np.all(units == np.round(units)) and units.min() >= 64 and units.max() <= 1024
+    first = {census.config(i)["model.stem.first_activation"] for i in range(50)}
+    assert first == {None, "exp"}                                                  # null stays a value
+
+
+@pytest.mark.parametrize("params, check", [
+    ({"model.stem.batchnorm": "choice(true)"}, lambda c: c["model.stem.batchnorm"] is True),
+    ({"model.stem.first_activation": "null"}, lambda c: c["model.stem.first_activation"] is None),
+    ({"model.stem.filters": "choice(32, 64)", "model/rnn": "choice(none)"},
+     lambda c: c["model.stem.filters"] in (32, 64) and c["model/rnn"] == "none"),
+    ({"optimizer.lr_scale": "tag(log, interval(0.1, 0.5))"}, lambda c: 0.1 <= c["optimizer.lr_scale"] <= 0.5),
+    ({"model.head.dropout": "0.2"}, None),   # a scalar fixed by the stage: (almost) no sample hits it exactly
+])
+def test_census_mask_is_the_stage_space(params, check):
+    census = headroom.Census(headroom.space_specs(), 5000, seed=2)
+    mask = census.mask(parse_params(params))
+    if check is None:
+        assert mask.sum() == 0
+        return
+    inside = [census.config(i) for i in np.flatnonzero(mask)]
+    outside = [census.config(i) for i in np.flatnonzero(~mask)[:500]]
+    assert inside and all(check(c) for c in inside) and not any(check(c) for c in outside)
+
+
+def test_census_mask_names_an_unknown_parameter():
+    census = headroom.Census(headroom.space_specs(), 10, seed=0)
+    with pytest.raises(KeyError, match="model.stem.kind"):
+        census.mask(parse_params({"model.stem.kind": "choice(conv)"}))
+
+
+@pytest.mark.parametrize("index", [0, 1, 2, 3])
+def test_census_config_composes_to_the_same_features(index):
+    """A census configuration, passed to Hydra as the sweeper would pass it, resolves to the
+    hyperparameters the census scores (the override -> hyperparameter map of headroom.py)."""
+    census = headroom.Census(headroom.space_specs(), 4, seed=3)
+    config = census.config(index)
+    composed = _hparams(*(f"{k}={format_value(v)}" for k, v in config.items()))
+    assert surrogate.encode(headroom.to_hparams(config)) == surrogate.encode(composed)
+
+
+def test_oracle_finds_a_planted_cut():
+    census = headroom.Census(headroom.space_specs(), 20000, seed=4)
+    census.scores = np.where((census.codes["model.stem.filters"] == 3) & (census.values["optimizer.lr_scale"] < 0.1),
+                             1.0, 0.0)   # the target lies only at filters=64, lr_scale < 0.1
+    ps, cuts = headroom.oracle(census, 1.0, [25, 25, 25], per_stage=1, min_samples=100)
+    assert sorted(cuts) == ["model.stem.filters=64", "optimizer.lr_scale in [0.03, 0.128]"]   # lowest log quarter
+    # after both cuts: P(lr_scale < 0.1 | lr_scale in [0.03, 0.128]) = log(0.1/0.03) / log(0.128/0.03) = 0.83
+    assert ps[0] < ps[1] < ps[2] and abs(ps[2] - 0.83) < 0.05
