@@ -2,6 +2,7 @@
 
     python experiments/tfbs/interpret_found.py                         # tfbs_found, seed 0, all 13 experiments
     python experiments/tfbs/interpret_found.py --models tfbs_found attentionnet
+    python experiments/tfbs/interpret_found.py --models tfbs_found attentionnet --seed 1
     python experiments/tfbs/interpret_found.py --aggregate-only
 
 Reads the trained runs of experiments/tfbs/head_to_head.py (``experiments/runs/tfbs_h2h/<protocol>/
@@ -11,7 +12,8 @@ pooling, otherwise its attribution fallback; PFM of the top-100 test positives' 
 aligned PFM, the top-3 recurring k-mers; TOMTOM against JASPAR CORE vertebrates). The per-experiment
 scoring (is the best q < 0.05 match the ChIP'd TF / its family) is experiments/interpret_encode.py's
 ``evaluate``. Interpretation output goes to ``<run dir>/interpret/``; a run already interpreted is
-skipped. Outputs: experiments/results/tfbs_interpret.{json,md}.
+skipped. Outputs: experiments/results/tfbs_interpret.{json,md} for seed 0,
+experiments/results/tfbs_interpret_seed<k>.{json,md} for seed k.
 """
 
 from __future__ import annotations
@@ -63,6 +65,20 @@ def interpret_one(run_dir: Path, experiment: str, release: str, core, threads: i
     return ev
 
 
+def output_stem(seed: int) -> str:
+    """Results file name: seed 0 (the first one run) keeps the plain name, other seeds get their own."""
+    return "tfbs_interpret" if seed == 0 else f"tfbs_interpret_seed{seed}"
+
+
+def command(args) -> str:
+    parts = ["python experiments/tfbs/interpret_found.py", "--models", *args.models]
+    if args.seed:
+        parts += ["--seed", str(args.seed)]
+    if args.protocol != "mt4000_default_ep10":
+        parts += ["--protocol", args.protocol]
+    return " ".join(parts)
+
+
 def aggregate(args) -> dict:
     rows = {}
     for model in args.models:
@@ -78,11 +94,12 @@ def aggregate(args) -> dict:
               for m, per in rows.items()}
     out = {"protocol": args.protocol, "seed": args.seed, "release": args.release, "counts": counts, "rows": rows,
            "paper": {"experiments": 57, "pfm": 30, "pfm_or_kmers": 42}}
-    write_json(RESULTS / "tfbs_interpret.json", out)
+    stem = output_stem(args.seed)
+    write_json(RESULTS / f"{stem}.json", out)
     lines = ["# Interpretation of the head-to-head models (DeepBind ENCODE)", "",
              f"Runs: `experiments/runs/tfbs_h2h/{args.protocol}/<model>/<experiment>/seed{args.seed}`; TOMTOM vs "
              f"{args.release} CORE vertebrates, q < 0.05; motifs from the top-100 test positives, k = 10. Command: "
-             "`python experiments/tfbs/interpret_found.py` (`--aggregate-only` to rebuild).", "",
+             f"`{command(args)}` (`--aggregate-only` to rebuild).", "",
              md_table(["model", "experiments", "PFM best = TF", "PFM or k-mers = TF", "aligned PFM = TF",
                        "PFM = TF/family", "PFM or k-mers = TF/family", "aligned = TF/family"],
                       [[m, c["n"]] + [f"{c[k]} / {c['n']}" for k in FLAGS] for m, c in counts.items()]), "",
@@ -99,7 +116,7 @@ def aggregate(args) -> dict:
                          cell("pfm_aligned"), cell("kmer1"), flags])
         lines += [md_table(["experiment", "TF", "test AUROC", "map", "PFM best match", "aligned PFM", "k-mer 1",
                             "best = TF"], body), ""]
-    (RESULTS / "tfbs_interpret.md").write_text("\n".join(lines))
+    (RESULTS / f"{stem}.md").write_text("\n".join(lines))
     return out
 
 
