@@ -29,7 +29,8 @@ Per seed of the source table (target = that seed's flat final best) it reports:
 
 Before it reports anything it checks itself: the sampled configurations' scores must match the
 random-search runs' (two-sample Kolmogorov-Smirnov), and re-scoring the random-search trials from
-their recorded overrides must give exactly the recorded values (the override -> hyperparameter map).
+the parameters their ledgers recorded must give exactly the recorded values (the parameter ->
+hyperparameter map).
 Writes experiments/results/efficiency_headroom.{json,md}.
 """
 
@@ -155,19 +156,6 @@ def to_hparams(config: Mapping[str, Any]) -> dict[str, Any]:
     return {hparam_key(k): v for k, v in config.items()}
 
 
-def overrides_config(overrides: Sequence[str], specs: Mapping[str, Any]) -> dict[str, Any]:
-    """A trial's recorded overrides -> {parameter: value} for the census parameters (Hydra's parser)."""
-    from hydra.core.override_parser.overrides_parser import OverridesParser
-
-    parser = OverridesParser.create()
-    out = {}
-    for o in parser.parse_overrides([o for o in overrides if not o.startswith(("+stage", "++summary"))]):
-        key = o.key_or_group
-        if key in specs:
-            out[key] = o.value()
-    return out
-
-
 def predicted_median(ps: Sequence[float], sizes: Sequence[int]) -> int | None:
     """First trial count at which a run with stage hit chances ``ps`` has reached the target with
     probability >= 1/2 (None: not within the budget)."""
@@ -225,26 +213,27 @@ def needed_stage2_chance(p0: float, size1: int, by: float) -> float | None:
 def self_check(census: Census, surrogate: Surrogate, random_root: Path) -> dict[str, Any]:
     from scipy import stats
 
-    recorded, rows, paths = [], [], []
-    for path in sorted(random_root.glob("seed*/*/result.json")):
-        res = json.loads(path.read_text())
-        if res.get("status") != "ok":
-            continue
-        config = overrides_config(res["overrides"], census.specs)
-        missing = set(census.specs) - set(config)
-        if missing:
-            raise ValueError(f"{path}: overrides lack {sorted(missing)}")
-        rows.append(encode(to_hparams(config)))
-        recorded.append(float(res["objective"]["value"]))
-        paths.append(path)
+    from genarch.ledger import load_trials
+
+    recorded, rows, where = [], [], []
+    for sweep_dir in sorted(p for p in random_root.glob("seed*") if p.is_dir()):
+        for trial in load_trials(sweep_dir):
+            if trial.status != "ok" or trial.value is None:
+                continue
+            missing = set(census.specs) - set(trial.params)
+            if missing:
+                raise ValueError(f"{sweep_dir}/ledger.jsonl job {trial.job}: no recorded value for {sorted(missing)}")
+            rows.append(encode(to_hparams({k: trial.params[k] for k in census.specs})))
+            recorded.append(trial.value)
+            where.append(f"{sweep_dir}/ledger.jsonl job {trial.job}")
     if not recorded:
         raise FileNotFoundError(f"{random_root}: no finished random-search trials to check the census against")
     X, _, _ = design(rows, surrogate.categories)
     diff = np.abs(surrogate.forest.predict(X) - np.array(recorded))
     worst = float(diff.max())
     if worst > 1e-9:
-        raise AssertionError(f"{paths[int(diff.argmax())]}: re-scoring it from its overrides differs by {worst:.3g} "
-                             "from its recorded value: the override -> hyperparameter map is wrong")
+        raise AssertionError(f"{where[int(diff.argmax())]}: re-scoring it from its parameters differs by {worst:.3g} "
+                             "from its recorded value: the parameter -> hyperparameter map is wrong")
     ks = stats.ks_2samp(census.scores, recorded)
     return {"random_search_trials": len(recorded), "rescored_max_abs_diff": worst,
             "ks_statistic": float(ks.statistic), "ks_p": float(ks.pvalue),
@@ -360,7 +349,7 @@ def render(out: Mapping[str, Any]) -> str:
         "`experiments/efficiency/conf/stage/eff_tfbs.yaml` as nevergrad's RandomSearch draws them, each scored by "
         f"the surrogate. Stages of {out['stage_budgets']} trials, swept at random; target per seed = the flat "
         f"NGOpt search's final best in `{out['source']}`. An oracle cut keeps at least {out['min_samples']:,} samples.", "",
-        f"Self-check: re-scoring the {c['random_search_trials']} random-search trials from their recorded overrides "
+        f"Self-check: re-scoring the {c['random_search_trials']} random-search trials from their recorded parameters "
         f"reproduces their values (max difference {c['rescored_max_abs_diff']:.1g}); census vs random-search scores: "
         f"KS statistic {c['ks_statistic']:.3f}, p {c['ks_p']:.2f}.", "",
         f"* Flat search: median {s['flat_median_trials_to_reach']:g} trials to its final best; a third of it is "
