@@ -124,11 +124,10 @@ class Census:
                 inside = [j for j, v in enumerate(spec["values"]) if dom.contains(v)]
                 ok &= np.isin(self.codes[key], inside)
             elif dom.kind == "interval":
-                slack = 1e-9 * max(1.0, abs(dom.high), abs(dom.low))
-                ok &= (self.values[key] >= dom.low - slack) & (self.values[key] <= dom.high + slack)
-            else:  # a scalar fixed (or listed) by the stage
-                listed = np.array([float(v) for v in dom.values])
-                ok &= np.isclose(self.values[key][:, None], listed[None, :], rtol=1e-9, atol=1e-12).any(axis=1)
+                low, high = dom.bounds()
+                ok &= (self.values[key] >= low) & (self.values[key] <= high)
+            else:  # a scalar fixed (or listed) by the stage: the domain's own equality, value by value
+                ok &= np.fromiter((dom.contains(float(x)) for x in self.values[key]), dtype=bool, count=self.n)
         return ok
 
     def cuts(self, key: str) -> list[tuple[str, np.ndarray]]:

@@ -35,13 +35,18 @@ class Domain:
             return True
         return bool(self.values) and all(_is_number(v) for v in self.values)
 
+    def bounds(self) -> tuple[float, float]:
+        """An interval's ends, widened by a relative 1e-9 so a value written back as text still lies inside."""
+        slack = 1e-9 * max(1.0, abs(self.high), abs(self.low))
+        return self.low - slack, self.high + slack
+
     def contains(self, value: Any) -> bool:
         """Whether a trial's recorded value lies in this domain (a pooled earlier trial must, to count)."""
         if self.kind == "interval":
             if not _is_number(value):
                 return False
-            slack = 1e-9 * max(1.0, abs(self.high), abs(self.low))
-            return self.low - slack <= float(value) <= self.high + slack
+            low, high = self.bounds()
+            return low <= float(value) <= high
         return any(_same_value(value, v) for v in self.values)
 
     def format(self) -> str:
