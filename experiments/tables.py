@@ -135,7 +135,7 @@ def grid_parser(doc: Optional[str], *, models: Sequence[str], items_flag: str, i
     ap = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--models", nargs="+", default=list(models))
     ap.add_argument(items_flag, nargs="+", default=list(items))
-    ap.add_argument("--seeds", nargs="+", type=int, default=[0, 1])
+    ap.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
     ap.add_argument("--max-train", type=int, default=max_train)
     if max_epochs is not None:
         ap.add_argument("--max-epochs", type=int, default=max_epochs,

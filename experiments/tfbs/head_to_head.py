@@ -7,9 +7,9 @@ seeds, more models) by running it again with other options. The aggregation (per
 AUROC = mean over the seeds present, mean / median over experiments, win shares) is rewritten from
 whatever runs exist after every run and with ``--aggregate-only``:
 
-    python experiments/tfbs/head_to_head.py                       # the documented protocol, seeds 0 1
+    python experiments/tfbs/head_to_head.py                       # the documented protocol, seeds 0 1 2
     python experiments/tfbs/head_to_head.py --seeds 0             # one seed only
-    python experiments/tfbs/head_to_head.py --seeds 0 1 2         # add a seed
+    python experiments/tfbs/head_to_head.py --seeds 0 1 2 3       # add a seed
     python experiments/tfbs/head_to_head.py --aggregate-only      # tables + plot from what exists
 
 Outputs: experiments/results/tfbs_head_to_head.{json,md,png}.
