@@ -69,7 +69,7 @@ def test_run_grid_is_seed_major_and_reaggregates_only_after_new_runs():
 
 
 @pytest.mark.parametrize("flag, max_epochs, argv, expected", [
-    ("--tasks", 10, [], {"tasks": ["a", "b"], "max_epochs": 10, "seeds": [0, 1], "max_train": 4000}),
+    ("--tasks", 10, [], {"tasks": ["a", "b"], "max_epochs": 10, "seeds": [0, 1, 2], "max_train": 4000}),
     ("--datasets", None, ["--datasets", "b", "--seeds", "2"], {"datasets": ["b"], "seeds": [2]}),
     ("--experiments", 10, ["--max-epochs", "3", "--aggregate-only"], {"max_epochs": 3, "aggregate_only": True}),
 ])

@@ -1,6 +1,6 @@
 """GUE transcription-factor tasks: the TFBS search's found architecture against published DNA foundation models.
 
-    python experiments/gue/gue.py                        # found model + 3 baselines, tf/0-4 + mouse/0,2,3,4, seeds 0 1
+    python experiments/gue/gue.py                        # found model + 3 baselines, tf/0-4 + mouse/0,2,3,4, seeds 0 1 2
     python experiments/gue/gue.py --models tfbs_found attentionnet deepbind
     python experiments/gue/gue.py --aggregate-only
 

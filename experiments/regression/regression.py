@@ -1,6 +1,6 @@
 """Regression head-to-head (paper Table 4 analogue): sequence -> expression on the real public sets.
 
-    python experiments/regression/regression.py                        # all sets, all models, seeds 0 1
+    python experiments/regression/regression.py                        # all sets, all models, seeds 0 1 2
     python experiments/regression/regression.py --datasets vaishnav_yeast --seeds 0
     python experiments/regression/regression.py --aggregate-only
 
