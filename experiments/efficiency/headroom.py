@@ -212,10 +212,12 @@ def needed_stage2_chance(p0: float, size1: int, by: float) -> float | None:
 def self_check(census: Census, surrogate: Surrogate, random_root: Path) -> dict[str, Any]:
     from scipy import stats
 
+    from efficiency import seed_dirs
+
     from genarch.ledger import load_trials
 
     recorded, rows, where = [], [], []
-    for sweep_dir in sorted(p for p in random_root.glob("seed*") if p.is_dir()):
+    for _, sweep_dir in seed_dirs(random_root):
         for trial in load_trials(sweep_dir):
             if trial.status != "ok" or trial.value is None:
                 continue
@@ -317,7 +319,6 @@ def main() -> None:
         "median_predicted": {name: med(f"predicted_median_{name}") for name in ("random", "analysis", *(f"oracle{k}" for k in ORACLE_CUTS))},
         "median_observed_analysis": med("observed"),
         "median_stage2_p_analysis": float(statistics.median(r["analysis_p"][1] for r in per_seed.values() if "analysis_p" in r)),
-        "median_stage2_p_oracle1": float(statistics.median(r["oracle1_p"][1] for r in per_seed.values())),
         **{f"median_stage2_p_oracle{k}": float(statistics.median(r[f"oracle{k}_p"][1] for r in per_seed.values()))
            for k in ORACLE_CUTS},
     }
