@@ -126,8 +126,10 @@ class Census:
             elif dom.kind == "interval":
                 low, high = dom.bounds()
                 ok &= (self.values[key] >= low) & (self.values[key] <= high)
-            else:  # a scalar fixed (or listed) by the stage: the domain's own equality, value by value
-                ok &= np.fromiter((dom.contains(float(x)) for x in self.values[key]), dtype=bool, count=self.n)
+            else:  # a scalar fixed (or listed) by the stage: the domain's own equality, once per distinct value
+                distinct, where = np.unique(self.values[key], return_inverse=True)
+                inside = np.array([dom.contains(float(x)) for x in distinct], dtype=bool)
+                ok &= inside[where.reshape(-1)]
         return ok
 
     def cuts(self, key: str) -> list[tuple[str, np.ndarray]]:
