@@ -51,6 +51,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 sys.path.insert(0, str(HERE))
 from tables import RESULTS, ROOT, RUNS, fmt, md_table, write_json  # noqa: E402
+from efficiency import seed_dirs, stage_name  # noqa: E402
 from surrogate import Surrogate, design, encode  # noqa: E402
 
 ORACLE_CUTS = (1, 2, 3, 4)  # cuts an oracle makes after each stage
@@ -214,8 +215,6 @@ def needed_stage2_chance(p0: float, size1: int, by: float) -> float | None:
 def self_check(census: Census, surrogate: Surrogate, random_root: Path) -> dict[str, Any]:
     from scipy import stats
 
-    from efficiency import seed_dirs
-
     from genarch.ledger import load_trials
 
     recorded, rows, where = [], [], []
@@ -245,8 +244,6 @@ def self_check(census: Census, surrogate: Surrogate, random_root: Path) -> dict[
 
 
 def stage_files(seed_dir: Path, seed: int, count: int) -> list[Path]:
-    from efficiency import stage_name
-
     return [SPACE_FILE] + [seed_dir / "conf" / "stage" / f"{stage_name(seed, k)}.yaml" for k in range(2, count + 1)]
 
 
