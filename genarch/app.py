@@ -49,6 +49,9 @@ def run(cfg: DictConfig, out_dir: Optional[Path] = None) -> float:
     try:
         result = train(cfg, out_dir, hydra_cfg, overrides)
     except BaseException as exc:  # noqa: BLE001 - every failure is recorded, then re-raised
+        extra = {"traceback": traceback.format_exc(limit=20)}
+        if _is_interruption(exc):
+            extra["interrupted"] = True  # cut off, not failed: a resumed sweep runs it again
         failed = RunResult(
             status="failed",
             objective=Objective(str(cfg.objective.get("name", "auto")), _direction_or_default(cfg)),
@@ -57,7 +60,7 @@ def run(cfg: DictConfig, out_dir: Optional[Path] = None) -> float:
             wall_time_s=time.perf_counter() - start,
             seed=cfg.get("seed"),
             error=f"{type(exc).__name__}: {exc}",
-            extra={"traceback": traceback.format_exc(limit=20)},
+            extra=extra,
         )
         failed.write(out_dir)
         record_trial_end(failed.to_dict(), out_dir)
@@ -70,6 +73,11 @@ def run(cfg: DictConfig, out_dir: Optional[Path] = None) -> float:
 
         print_run_summary(result.to_dict(), OmegaConf.to_container(cfg.model, resolve=True), str(out_dir))
     return float(result.objective.value)
+
+
+def _is_interruption(exc: BaseException) -> bool:
+    """Ctrl-C, or SIGTERM turned into an exception by Lightning (a killed sweep, a preempted SLURM job)."""
+    return isinstance(exc, KeyboardInterrupt) or type(exc).__name__ == "SIGTERMException"
 
 
 def _direction_or_default(cfg: DictConfig) -> str:

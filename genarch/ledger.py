@@ -14,6 +14,8 @@ Record fields::
     objective    {"name", "direction", "value"} (value null unless status is ok)
     metrics      {"val": {...}, "test": {...}}
     n_params, epochs, wall_time_s, error, dir (the job's output directory, relative to the sweep dir)
+    interrupted  true on the ``end`` record of a trial stopped by SIGTERM or Ctrl-C (status "failed"): the
+                 trial did not fail, it was cut off, and a resumed sweep runs it again
     time         unix time of the record
 """
 
@@ -24,7 +26,7 @@ import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator, Optional
+from typing import Any, Iterator, Mapping, Optional
 
 LEDGER_FILE = "ledger.jsonl"
 
@@ -90,8 +92,8 @@ def load_trials(sweep_dir: "str | os.PathLike[str]") -> list[Trial]:
     latest: dict[int, dict[str, Any]] = {}
     for record in iter_records(sweep_dir):
         job = int(record["job"])
-        merged = {**latest.get(job, {}), **record}
-        latest[job] = merged
+        # a start record begins the job afresh: a re-run of an interrupted job keeps nothing of its old end
+        latest[job] = dict(record) if record.get("event") == "start" else {**latest.get(job, {}), **record}
     trials = []
     for job in sorted(latest):
         rec = latest[job]
@@ -118,3 +120,15 @@ def _default(value: Any) -> Any:
     if hasattr(value, "item"):
         return value.item()
     return str(value)
+
+
+# errors of trials that were cut off, as written before ``end`` records had the ``interrupted`` flag
+_INTERRUPTION_ERRORS = ("SIGTERMException", "KeyboardInterrupt")
+
+
+def is_interrupted(record: Mapping[str, Any]) -> bool:
+    """Whether an ``end`` record is that of a trial stopped from outside (SIGTERM, Ctrl-C), not of a failure."""
+    if record.get("interrupted"):
+        return True
+    error = record.get("error") or ""
+    return record.get("status") == "failed" and str(error).startswith(_INTERRUPTION_ERRORS)

@@ -163,6 +163,31 @@ def test_resume_after_sigkill_mid_batch(tmp_path):
     assert [t.value for t in load_trials(reference)] == pytest.approx([t.value for t in trials])
 
 
+def test_resume_reruns_a_trial_that_sigterm_cut_off(tmp_path):
+    """A trial SIGTERM reached in training ends with a ``SIGTERMException`` record (written, as before the
+    ``interrupted`` flag, like an ordinary failure): resuming runs that job again, and only it."""
+    args = [*TINY[:-2], "hydra.sweeper.budget=3", "hydra.sweeper.num_workers=1"]
+    sweep = tmp_path / "s"
+    genarch(tmp_path, sweep, *args)
+    first = load_trials(sweep)
+    ledger = sweep / "ledger.jsonl"
+    records = [json.loads(line) for line in ledger.read_text().splitlines()]
+    for r in records:
+        if r["job"] == 1 and r["event"] == "end":
+            r.update(status="failed", error="SIGTERMException: ", objective={**r["objective"], "value": None})
+    ledger.write_text("".join(json.dumps(r) + "\n" for r in records))
+    stamps = {j: (sweep / str(j) / "result.json").stat().st_mtime_ns for j in (0, 2)}
+
+    proc = genarch(tmp_path, sweep, *args)
+    assert "interrupted jobs [1] run again" in proc.stdout + proc.stderr
+    trials = load_trials(sweep)
+    assert all(t.ok for t in trials) and [t.params for t in trials] == [t.params for t in first]
+    assert [t.value for t in trials] == pytest.approx([t.value for t in first])  # job 1 retrained to the same value
+    assert {j: (sweep / str(j) / "result.json").stat().st_mtime_ns for j in (0, 2)} == stamps  # not re-run
+    starts = [r["job"] for r in iter_records(sweep) if r["event"] == "start"]
+    assert starts.count(1) == 2 and starts.count(0) == starts.count(2) == 1
+
+
 def check_sweep_resumed(sweep: Path, n: int) -> list:
     trials = load_trials(sweep)
     assert [t.job for t in trials] == list(range(n)) and all(t.ok for t in trials)

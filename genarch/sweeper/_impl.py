@@ -116,7 +116,9 @@ class NevergradSweeperImpl:
                                  + "\n  - ".join(diffs)
                                  + "\nrun the original command again, or choose a new hydra.sweep.dir")
             self.finished = resume.finished_trials(self.sweep_dir)
-            log.info("resuming %s: %d finished jobs are replayed, not re-run", self.sweep_dir, len(self.finished))
+            cut_off = resume.interrupted_jobs(self.sweep_dir)
+            log.info("resuming %s: %d finished jobs are replayed, not re-run%s", self.sweep_dir, len(self.finished),
+                     f"; interrupted jobs {cut_off} run again" if cut_off else "")
         resume.save_state(self.sweep_dir, state)
         OmegaConf.save(self.config, self.sweep_dir / "multirun.yaml")
         self._save_stage_file(stage)

@@ -49,6 +49,7 @@ def record_trial_end(result: Mapping[str, Any], out_dir: "str | os.PathLike[str]
             return
         sweep_dir, job, output_dir = context
         objective = dict(result.get("objective") or {})
+        interrupted = {"interrupted": True} if (result.get("extra") or {}).get("interrupted") else {}
         append_record(sweep_dir, {
             "job": job,
             "event": "end",
@@ -63,6 +64,7 @@ def record_trial_end(result: Mapping[str, Any], out_dir: "str | os.PathLike[str]
             "error": result.get("error"),
             "dir": os.path.relpath(Path(out_dir).resolve(), sweep_dir),
             "writer": "trial",
+            **interrupted,
         })
     except Exception as exc:  # noqa: BLE001 - the sweeper writes the record from the job's return instead
         log.warning("could not append this trial to the sweep ledger: %s", exc)

@@ -3,7 +3,8 @@
 A sweep is resumed by running the same command with the same ``hydra.sweep.dir``. The sweeper then
 replays the ask/tell sequence from the stored seed: every candidate whose job has an ``end`` record
 in the ledger is told its recorded result instead of being launched (its directory is untouched),
-and the first job without one (in flight when the sweep was killed) is launched again. Replaying is
+and the first job without one (in flight when the sweep was killed) is launched again, as is a job
+whose ``end`` record says it was interrupted (SIGTERM or Ctrl-C reached it in training). Replaying is
 only sound with the same space, optimizer, seed, batch size and fixed overrides, so any difference is
 refused with a message that names it. The budget may change (to extend a sweep); the optimizer is
 still built with the budget it started with, so its internal choices replay identically."""
@@ -13,7 +14,7 @@ from pathlib import Path
 from typing import Any, Mapping, Optional
 
 from genarch.io import atomic_write_json
-from genarch.ledger import LEDGER_FILE, Trial, load_trials
+from genarch.ledger import LEDGER_FILE, Trial, is_interrupted, load_trials
 from genarch.sweeper.params import render
 
 STATE_FILE = "sweep_state.json"
@@ -81,5 +82,11 @@ def _norm(spec: Mapping[str, Any]) -> str:
 
 
 def finished_trials(sweep_dir: Path) -> dict[int, Trial]:
-    """Jobs of the ledger that have an ``end`` record (ok or failed), by job number."""
-    return {t.job: t for t in load_trials(sweep_dir) if t.record.get("event") == "end"}
+    """Jobs of the ledger that have an ``end`` record (ok or failed), by job number. A trial that was cut
+    off (SIGTERM, Ctrl-C) recorded an ``end`` too, but it did not finish: it is left out, to run again."""
+    return {t.job: t for t in load_trials(sweep_dir) if t.record.get("event") == "end" and not is_interrupted(t.record)}
+
+
+def interrupted_jobs(sweep_dir: Path) -> list[int]:
+    """Jobs whose latest ``end`` record says SIGTERM or Ctrl-C cut them off."""
+    return [t.job for t in load_trials(sweep_dir) if t.record.get("event") == "end" and is_interrupted(t.record)]
