@@ -12,6 +12,7 @@ from typing import Any, Optional
 
 from omegaconf import DictConfig, OmegaConf
 
+from genarch.ledger import INTERRUPTIONS
 from genarch.result import Objective, RunResult
 from genarch.sweeper.ledger_hook import record_trial_end  # the trial's own sweep-ledger record
 
@@ -77,7 +78,7 @@ def run(cfg: DictConfig, out_dir: Optional[Path] = None) -> float:
 
 def _is_interruption(exc: BaseException) -> bool:
     """Ctrl-C, or SIGTERM turned into an exception by Lightning (a killed sweep, a preempted SLURM job)."""
-    return isinstance(exc, KeyboardInterrupt) or type(exc).__name__ == "SIGTERMException"
+    return type(exc).__name__ in INTERRUPTIONS
 
 
 def _direction_or_default(cfg: DictConfig) -> str:

@@ -122,8 +122,9 @@ def _default(value: Any) -> Any:
     return str(value)
 
 
-# errors of trials that were cut off, as written before ``end`` records had the ``interrupted`` flag
-_INTERRUPTION_ERRORS = ("SIGTERMException", "KeyboardInterrupt")
+# exceptions that cut a trial off from outside (Lightning turns SIGTERM into SIGTERMException); a record
+# written before ``end`` records had the ``interrupted`` flag is recognised by its error's type name
+INTERRUPTIONS = ("SIGTERMException", "KeyboardInterrupt")
 
 
 def is_interrupted(record: Mapping[str, Any]) -> bool:
@@ -131,4 +132,4 @@ def is_interrupted(record: Mapping[str, Any]) -> bool:
     if record.get("interrupted"):
         return True
     error = record.get("error") or ""
-    return record.get("status") == "failed" and str(error).startswith(_INTERRUPTION_ERRORS)
+    return record.get("status") == "failed" and str(error).startswith(INTERRUPTIONS)

@@ -11,7 +11,7 @@ import genarch.training
 from genarch import app
 from genarch.ledger import append_record, is_interrupted, load_trials
 from genarch.sweeper import ledger_hook
-from genarch.sweeper.resume import finished_trials, interrupted_jobs
+from genarch.sweeper.resume import ended_trials
 
 
 @pytest.mark.parametrize("record, expected", [
@@ -42,8 +42,9 @@ def test_resume_replays_finished_jobs_and_reruns_interrupted_ones(tmp_path):
     job(4)                                                   # in flight: a start and no end
     job(5, {"status": "failed", "error": "KeyboardInterrupt: ", "interrupted": True})
     job(5, ok)                                               # ... then run again on resume, and finished
-    assert sorted(finished_trials(tmp_path)) == [0, 1, 5]
-    assert interrupted_jobs(tmp_path) == [2, 3]
+    finished, interrupted = ended_trials(tmp_path)
+    assert sorted(finished) == [0, 1, 5]
+    assert interrupted == [2, 3]
     rerun = load_trials(tmp_path)[5]
     assert rerun.status == "ok" and rerun.value == 0.7 and "interrupted" not in rerun.record and rerun.error is None
 
@@ -69,4 +70,4 @@ def test_run_records_an_interruption_as_such(tmp_path, monkeypatch, exc, interru
     assert bool(result["extra"].get("interrupted")) is interrupted
     (trial,) = load_trials(ledger_dir)
     assert trial.job == 3 and trial.status == "failed" and is_interrupted(trial.record) is interrupted
-    assert sorted(finished_trials(ledger_dir)) == ([] if interrupted else [3])
+    assert sorted(ended_trials(ledger_dir)[0]) == ([] if interrupted else [3])

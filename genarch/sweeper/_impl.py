@@ -115,8 +115,7 @@ class NevergradSweeperImpl:
                 raise ValueError(f"cannot resume the sweep in {self.sweep_dir}: its search differs from this command's:\n  - "
                                  + "\n  - ".join(diffs)
                                  + "\nrun the original command again, or choose a new hydra.sweep.dir")
-            self.finished = resume.finished_trials(self.sweep_dir)
-            cut_off = resume.interrupted_jobs(self.sweep_dir)
+            self.finished, cut_off = resume.ended_trials(self.sweep_dir)
             log.info("resuming %s: %d finished jobs are replayed, not re-run%s", self.sweep_dir, len(self.finished),
                      f"; interrupted jobs {cut_off} run again" if cut_off else "")
         resume.save_state(self.sweep_dir, state)

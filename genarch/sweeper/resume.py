@@ -81,12 +81,9 @@ def _norm(spec: Mapping[str, Any]) -> str:
     return json.dumps(spec, sort_keys=True, default=str)
 
 
-def finished_trials(sweep_dir: Path) -> dict[int, Trial]:
-    """Jobs of the ledger that have an ``end`` record (ok or failed), by job number. A trial that was cut
-    off (SIGTERM, Ctrl-C) recorded an ``end`` too, but it did not finish: it is left out, to run again."""
-    return {t.job: t for t in load_trials(sweep_dir) if t.record.get("event") == "end" and not is_interrupted(t.record)}
+def ended_trials(sweep_dir: Path) -> tuple[dict[int, Trial], list[int]]:
+    """One read of the ledger: the finished jobs (an ``end`` record, ok or failed) by job number, and the
+    jobs that SIGTERM or Ctrl-C cut off. Those recorded an ``end`` too but did not finish: they run again."""
+    ended = [t for t in load_trials(sweep_dir) if t.record.get("event") == "end"]
+    return {t.job: t for t in ended if not is_interrupted(t.record)}, [t.job for t in ended if is_interrupted(t.record)]
 
-
-def interrupted_jobs(sweep_dir: Path) -> list[int]:
-    """Jobs whose latest ``end`` record says SIGTERM or Ctrl-C cut them off."""
-    return [t.job for t in load_trials(sweep_dir) if t.record.get("event") == "end" and is_interrupted(t.record)]
