@@ -84,6 +84,12 @@ def _norm(spec: Mapping[str, Any]) -> str:
 def ended_trials(sweep_dir: Path) -> tuple[dict[int, Trial], list[int]]:
     """One read of the ledger: the finished jobs (an ``end`` record, ok or failed) by job number, and the
     jobs that SIGTERM or Ctrl-C cut off. Those recorded an ``end`` too but did not finish: they run again."""
-    ended = [t for t in load_trials(sweep_dir) if t.record.get("event") == "end"]
-    return {t.job: t for t in ended if not is_interrupted(t.record)}, [t.job for t in ended if is_interrupted(t.record)]
-
+    finished: dict[int, Trial] = {}
+    cut_off: list[int] = []
+    for t in load_trials(sweep_dir):
+        if t.record.get("event") == "end":
+            if is_interrupted(t.record):
+                cut_off.append(t.job)
+            else:
+                finished[t.job] = t
+    return finished, cut_off
