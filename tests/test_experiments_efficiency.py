@@ -165,3 +165,29 @@ def test_oracle_finds_a_planted_cut():
     assert sorted(cuts) == ["model.stem.filters=64", "optimizer.lr_scale in [0.03, 0.128]"]   # lowest log quarter
     # after both cuts: P(lr_scale < 0.1 | lr_scale in [0.03, 0.128]) = log(0.1/0.03) / log(0.128/0.03) = 0.83
     assert ps[0] < ps[1] < ps[2] and abs(ps[2] - 0.83) < 0.05
+
+
+@pytest.mark.parametrize("staged, flat, low, high, share", [
+    ({0: 10, 1: 20, 2: 30}, {0: 40, 1: 80, 2: 120}, 0.25, 0.25, 1.0),      # a quarter on every seed
+    ({0: 50, 1: 50, 2: 50}, {0: 50, 1: 50, 2: 50}, 1.0, 1.0, 0.0),         # the same on every seed
+    ({0: None, 1: None}, {0: 151, 1: 151}, 1.0, 1.0, 0.0),                 # unreached = budget + 1 = 151
+])
+def test_bootstrap_median_ratio_degenerate_cases(staged, flat, low, high, share):
+    iv = efficiency.bootstrap_median_ratio(staged, flat, censored=151, resamples=500)
+    assert iv["p05"] == pytest.approx(low) and iv["p95"] == pytest.approx(high)
+    assert iv["share_at_most_a_third"] == pytest.approx(share)
+
+
+def test_bootstrap_median_ratio_brackets_the_observed_ratio_and_is_reproducible():
+    staged = {0: 47, 1: 58, 2: 24, 3: 26, 4: None, 5: 44, 6: None, 7: 80}
+    flat = {0: 138, 1: 80, 2: 23, 3: 96, 4: 95, 5: 19, 6: 25, 7: 136}
+    iv = efficiency.bootstrap_median_ratio(staged, flat, censored=151)
+    observed = np.median([151 if v is None else v for v in staged.values()]) / np.median(list(flat.values()))
+    assert iv["p05"] < observed < iv["p95"]
+    assert iv == efficiency.bootstrap_median_ratio(staged, flat, censored=151)
+    assert iv["seeds"] == 8 and 0 < iv["share_at_most_a_third"] < 1
+
+
+def test_bootstrap_median_ratio_needs_two_paired_seeds():
+    # seed 1 has no finished flat run: only seed 0 pairs up, too few to resample
+    assert efficiency.bootstrap_median_ratio({0: 10, 1: 20}, {0: 30}, censored=151) is None

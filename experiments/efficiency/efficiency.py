@@ -177,6 +177,25 @@ def values_of(method: str, seed: int) -> list:
     return ledger_values(method_root(method) / f"seed{seed}")
 
 
+def bootstrap_median_ratio(method_reach: dict, flat_reach: dict, censored: int, resamples: int = 10000,
+                           rng_seed: int = 0) -> "dict | None":
+    """How far the staged/flat ratio of medians could move with other seeds: resample the seeds both
+    methods finished (with replacement, the same seeds for both) and recompute
+    median(method) / median(flat). Unreached seeds count as ``censored`` (budget + 1), as in the table.
+    Returns the 5th and 95th percentiles and the share of resamples at or below the 1/3 target."""
+    import numpy as np
+
+    seeds = sorted(sd for sd in method_reach if flat_reach.get(sd))
+    if len(seeds) < 2:
+        return None
+    ours = np.array([censored if method_reach[sd] is None else method_reach[sd] for sd in seeds], dtype=float)
+    theirs = np.array([flat_reach[sd] for sd in seeds], dtype=float)
+    picks = np.random.default_rng(rng_seed).integers(0, len(seeds), size=(resamples, len(seeds)))
+    ratios = np.median(ours[picks], axis=1) / np.median(theirs[picks], axis=1)
+    return {"seeds": len(seeds), "resamples": resamples, "p05": float(np.percentile(ratios, 5)),
+            "p95": float(np.percentile(ratios, 95)), "share_at_most_a_third": float(np.mean(ratios <= 1 / 3))}
+
+
 def aggregate(args) -> dict:
     # the methods on the command line (flat always: it sets the target), in METHODS' order
     methods = [m for m in METHODS if (m in args.methods or m == "flat") and method_root(m).is_dir()]
@@ -216,11 +235,14 @@ def aggregate(args) -> dict:
     flat_median = summary.get("flat", {}).get("median_trials_to_reach_flat_best")
     ratios = {m: summary[m]["median_trials_to_reach_flat_best"] / flat_median
               for m in methods if m != "flat" and flat_median and summary[m]["median_trials_to_reach_flat_best"]}
+    intervals = {m: bootstrap_median_ratio(reach[m], reach["flat"], censored)
+                 for m in methods if m != "flat" and "flat" in reach}
     task = ("surrogate of ARID3A K562 trials (random forest fit on real trials, experiments/efficiency/surrogate.py)"
             if TASK == "surrogate" else "real trials: ARID3A K562, 2,000 training sequences, 4 epochs")
     out = {"task": task, "stage_file": str((STAGE_CONF / "stage" / f"{STAGE}.yaml").relative_to(ROOT)),
            "budget": args.budget, "stage_budgets": stage_budgets(args.budget, args.stage_size), "curves": curves,
            "trials_to_reach_flat_best": reach, "summary": summary, "over_flat_median_ratios": ratios,
+           "over_flat_median_ratio_bootstrap": intervals,
            "target": "<= 1/3", "runs": str(BASE.relative_to(ROOT)),
            "staged_suggestions": _suggestion_log(args), "command": _command(args)}
     surrogate_fit = RESULTS / "efficiency_surrogate.json"
@@ -247,8 +269,8 @@ def aggregate(args) -> dict:
     lines += [md_table(["method", "seeds complete", "reached flat best", "median trials to reach (unreached = budget + 1)",
                         "median per-seed ratio to flat", "seeds within 1/3 of flat", "mean final best val AUROC"], rows), "",
               "Median trials-to-reach over the flat search's median (target for staged: <= 0.33): "
-              + ", ".join(f"{m} **{fmt(r, 2)}**" for m, r in ratios.items()) + ". A seed counts once "
-              "the flat run and the method's run of that seed both have the full budget.", ""]
+              + ", ".join(f"{m} **{fmt(r, 2)}**" + _interval_text(intervals.get(m)) for m, r in ratios.items())
+              + ". A seed counts once the flat run and the method's run of that seed both have the full budget.", ""]
     for method, per_seed in out["staged_suggestions"].items():
         lines += [f"## What the analysis changed, stage by stage ({method})", ""]
         for seed, changes in per_seed.items():
@@ -258,6 +280,13 @@ def aggregate(args) -> dict:
     (RESULTS / f"{name}.md").write_text("\n".join(lines))
     _plot(curves, args.budget, RESULTS / f"{name}.png")
     return out
+
+
+def _interval_text(iv: "dict | None") -> str:
+    if not iv:
+        return ""
+    return (f" (seed bootstrap, {iv['resamples']} resamples of {iv['seeds']} seeds: 90% interval "
+            f"{fmt(iv['p05'], 2)}-{fmt(iv['p95'], 2)}; {100 * iv['share_at_most_a_third']:.1f}% of resamples at or below 1/3)")
 
 
 def _command(args) -> str:
