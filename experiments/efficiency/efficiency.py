@@ -44,6 +44,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import yaml
 
 from genarch.ledger import load_trials
@@ -183,8 +184,6 @@ def bootstrap_median_ratio(method_reach: dict, flat_reach: dict, censored: int, 
     methods finished (with replacement, the same seeds for both) and recompute
     median(method) / median(flat). Unreached seeds count as ``censored`` (budget + 1), as in the table.
     Returns the 5th and 95th percentiles and the share of resamples at or below the 1/3 target."""
-    import numpy as np
-
     seeds = sorted(sd for sd in method_reach if flat_reach.get(sd))
     if len(seeds) < 2:
         return None
@@ -236,7 +235,7 @@ def aggregate(args) -> dict:
     ratios = {m: summary[m]["median_trials_to_reach_flat_best"] / flat_median
               for m in methods if m != "flat" and flat_median and summary[m]["median_trials_to_reach_flat_best"]}
     intervals = {m: bootstrap_median_ratio(reach[m], reach["flat"], censored)
-                 for m in methods if m != "flat" and "flat" in reach}
+                 for m in methods if m != "flat"}
     task = ("surrogate of ARID3A K562 trials (random forest fit on real trials, experiments/efficiency/surrogate.py)"
             if TASK == "surrogate" else "real trials: ARID3A K562, 2,000 training sequences, 4 epochs")
     out = {"task": task, "stage_file": str((STAGE_CONF / "stage" / f"{STAGE}.yaml").relative_to(ROOT)),
@@ -322,7 +321,6 @@ def _plot(curves, budget, path: Path) -> None:
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    import numpy as np
 
     fig, ax = plt.subplots(figsize=(7, 4))
     for m, per in curves.items():
