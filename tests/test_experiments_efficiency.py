@@ -191,3 +191,14 @@ def test_bootstrap_median_ratio_brackets_the_observed_ratio_and_is_reproducible(
 def test_bootstrap_median_ratio_needs_two_paired_seeds():
     # seed 1 has no finished flat run: only seed 0 pairs up, too few to resample
     assert efficiency.bootstrap_median_ratio({0: 10, 1: 20}, {0: 30}, censored=151) is None
+
+
+def test_a_sweep_that_cannot_run_stops_the_experiment_naming_its_log(tmp_path, monkeypatch):
+    # e.g. torch not installed: the sweep exits at import; the run must stop, not read it as a stage of failed trials
+    class Done:
+        returncode = 1
+
+    monkeypatch.setattr(efficiency.subprocess, "run", lambda *a, **k: Done())
+    sdir = tmp_path / "stage1"
+    with pytest.raises(SystemExit, match=r"exited with 1; see .*stage1\.log"):
+        efficiency.sweep(sdir, "eff_tfbs", budget=5, seed=0, extra=[], searchpath=[])

@@ -90,8 +90,12 @@ def sweep(sdir: Path, stage: str, budget: int, seed: int, extra: list[str], sear
     paths = ",".join(f"file://{p}" for p in [*searchpath, STAGE_CONF])
     cmd = [sys.executable, *APPS[TASK], f"hydra.searchpath=[{paths}]", f"+stage={stage}", f"hydra.sweep.dir={sdir}",
            f"hydra.sweeper.budget={budget}", f"hydra.sweeper.seed={seed}", "++summary=false", NO_CALLBACK, *extra, "-m"]
-    with open(sdir.parent / f"{sdir.name}.log", "a") as log:
-        subprocess.run(cmd, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, check=False)
+    log_path = sdir.parent / f"{sdir.name}.log"
+    with open(log_path, "a") as log:
+        done = subprocess.run(cmd, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, check=False)
+    if done.returncode != 0:
+        # a sweep that could not run (a missing package, a bad stage file) must not read as a stage of failed trials
+        raise SystemExit(f"the sweep of stage {stage!r} into {sdir} exited with {done.returncode}; see {log_path}")
 
 
 def stage_budgets(budget: int, size: int) -> list[int]:
