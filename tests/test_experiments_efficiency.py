@@ -202,3 +202,63 @@ def test_a_sweep_that_cannot_run_stops_the_experiment_naming_its_log(tmp_path, m
     sdir = tmp_path / "stage1"
     with pytest.raises(SystemExit, match=r"exited with 1; see .*stage1\.log"):
         efficiency.sweep(sdir, "eff_tfbs", budget=5, seed=0, extra=[], searchpath=[])
+
+
+def _prior_args(tmp_path, monkeypatch, prior_path, seeds=(0, 1)):
+    import argparse
+    monkeypatch.setattr(efficiency, "BASE", tmp_path / "runs" / "st")
+    monkeypatch.setattr(efficiency, "FLAT_BASE", tmp_path / "runs" / "flat")
+    monkeypatch.setattr(efficiency, "RESULTS", tmp_path / "results")
+    (tmp_path / "results").mkdir(exist_ok=True)
+    return argparse.Namespace(budget=4, stage_size=2, seeds=list(seeds), methods=["staged_random", "flat"],
+                              prior=str(prior_path), out="t", task="surrogate")
+
+
+def _prior(tmp_path, **changes):
+    import json
+    prior = {"task": "surrogate of ARID3A K562 trials", "budget": 4, "stage_budgets": [2, 2],
+             "stage_file": "experiments/efficiency/conf/stage/eff_tfbs.yaml",
+             "curves": {"flat": {"0": [0.5, 0.7, 0.6, 0.8], "1": [0.9, 0.5, 0.5, 0.5], "2": [0.1, 0.2, 0.3, 0.4]},
+                        "staged_random": {"0": [0.6, 0.8, 0.8, 0.8], "1": [0.5, 0.6, 0.7, 0.8]}},
+             "staged_suggestions": {"staged_random": {"0": ["after stage 1: fix a"], "1": []}}, **changes}
+    path = tmp_path / "prior.json"
+    path.write_text(json.dumps(prior))
+    return path
+
+
+def test_prior_results_stand_in_for_missing_run_folders(tmp_path, monkeypatch):
+    # a fresh checkout has no run folders: the seeds on the command line come from the prior JSON
+    args = _prior_args(tmp_path, monkeypatch, _prior(tmp_path))
+    out = efficiency.aggregate(args)
+    assert out["trials_to_reach_flat_best"] == {"staged_random": {0: 2, 1: None}, "flat": {0: 4, 1: 1}}
+    assert out["from_prior"]["seeds"] == {"staged_random": [0, 1], "flat": [0, 1]}   # seed 2 not asked for
+    assert out["staged_suggestions"] == {"staged_random": {"0": ["after stage 1: fix a"], "1": []}}
+    assert "--prior" in out["command"] and "Read from" in (tmp_path / "results" / "t.md").read_text()
+
+
+def test_a_run_folder_here_wins_over_the_prior(tmp_path, monkeypatch):
+    args = _prior_args(tmp_path, monkeypatch, _prior(tmp_path))
+    monkeypatch.setattr(efficiency, "values_of", lambda m, seed: [0.1, 0.95, 0.2, 0.3] if m == "flat" else [])
+    (tmp_path / "runs" / "flat" / "flat" / "seed1").mkdir(parents=True)
+    out = efficiency.aggregate(args)
+    assert out["curves"]["flat"][1] == [0.1, 0.95, 0.2, 0.3]
+    assert out["from_prior"]["seeds"]["flat"] == [0]
+
+
+@pytest.mark.parametrize("changes, key", [
+    ({"budget": 150}, "'budget'"),
+    ({"stage_budgets": [1, 3]}, "'stage_budgets'"),
+    ({"stage_file": "other.yaml"}, "'stage_file'"),
+    ({"task": "real trials: ARID3A K562"}, "task"),
+])
+def test_a_prior_of_another_protocol_is_refused_naming_the_key(tmp_path, monkeypatch, changes, key):
+    args = _prior_args(tmp_path, monkeypatch, _prior(tmp_path, **changes))
+    with pytest.raises(SystemExit, match=f"--prior .*prior.json: its {key}"):
+        efficiency.aggregate(args)
+
+
+def test_an_unreadable_prior_is_named(tmp_path, monkeypatch):
+    bad = tmp_path / "prior.json"
+    bad.write_text("{not json")
+    with pytest.raises(SystemExit, match="--prior .*prior.json: cannot read it"):
+        efficiency.aggregate(_prior_args(tmp_path, monkeypatch, bad))

@@ -5,6 +5,7 @@ search vs random search, at equal total trial budgets, several seeds each.
     python experiments/efficiency/efficiency.py                          # surrogate task, budget 150, seeds 0-4
     python experiments/efficiency/efficiency.py --task real --budget 60 --seeds 0 1 2
     python experiments/efficiency/efficiency.py --aggregate-only
+    python experiments/efficiency/efficiency.py --task real --seeds 0 ... 21 --prior experiments/results/efficiency_real.json
 
 Task: the whole stage-1 space on one real DeepBind ENCODE experiment
 (experiments/efficiency/conf/stage/eff_tfbs.yaml: ARID3A K562, 2,000 training sequences, 4 epochs).
@@ -32,6 +33,9 @@ needs to reach the flat search's final best (per seed, against the flat run of t
 ratio of the staged search's median to the flat search's median.
 Sweeps live in experiments/runs/efficiency/<task>_b<budget>_st<stage size>/<method>/seed<k>/
 (git-ignored); re-running resumes them. Outputs: experiments/results/efficiency[_real].{json,md,png}.
+A fresh checkout has no run folders: ``--prior <results JSON>`` reads the seeds it lacks from an
+earlier results JSON of the same protocol (budget, stage sizes, space, task), so new seeds extend the
+table instead of re-running the old ones; the table names the seeds read that way.
 """
 
 from __future__ import annotations
@@ -199,10 +203,32 @@ def bootstrap_median_ratio(method_reach: dict, flat_reach: dict, censored: int, 
             "p95": float(np.percentile(ratios, 95)), "share_at_most_a_third": float(np.mean(ratios <= 1 / 3))}
 
 
+def load_prior(path: "str | None", args) -> dict:
+    """An earlier results JSON of this experiment (``--prior``), checked to be the same protocol."""
+    if not path:
+        return {}
+    try:
+        prior = json.loads(Path(path).read_text())
+    except (OSError, json.JSONDecodeError) as err:
+        raise SystemExit(f"--prior {path}: cannot read it as a results JSON ({err})") from None
+    expected = {"budget": args.budget, "stage_budgets": stage_budgets(args.budget, args.stage_size),
+                "stage_file": str((STAGE_CONF / "stage" / f"{STAGE}.yaml").relative_to(ROOT))}
+    for key, want in expected.items():
+        if prior.get(key) != want:
+            raise SystemExit(f"--prior {path}: its {key!r} is {prior.get(key)!r}, this run's is {want!r}; "
+                             "seeds of another protocol cannot share a table")
+    if ("surrogate" in prior.get("task", "")) != (TASK == "surrogate"):
+        raise SystemExit(f"--prior {path}: its task is {prior.get('task')!r}, this run's task is {TASK!r}")
+    return prior
+
+
 def aggregate(args) -> dict:
+    prior = load_prior(args.prior, args)
+    prior_curves = prior.get("curves", {})
     # the methods on the command line (flat always: it sets the target), in METHODS' order
-    methods = [m for m in METHODS if (m in args.methods or m == "flat") and method_root(m).is_dir()]
+    methods = [m for m in METHODS if (m in args.methods or m == "flat") and (method_root(m).is_dir() or m in prior_curves)]
     curves = {m: {} for m in methods}
+    from_prior: dict = {}
     for m in methods:
         for seed, _ in seed_dirs(method_root(m)):
             if seed not in args.seeds:
@@ -210,6 +236,13 @@ def aggregate(args) -> dict:
             vals = values_of(m, seed)
             if vals:
                 curves[m][seed] = vals
+        # a seed with no run folder here (run folders are git-ignored) is read from the prior results JSON
+        for seed in args.seeds:
+            vals = prior_curves.get(m, {}).get(str(seed))
+            if seed not in curves[m] and vals:
+                curves[m][seed] = vals
+                from_prior.setdefault(m, []).append(seed)
+        curves[m] = dict(sorted(curves[m].items()))
     reach = {m: {} for m in methods}
     for seed, flat_vals in curves["flat"].items():
         if len(flat_vals) < args.budget:
@@ -246,8 +279,10 @@ def aggregate(args) -> dict:
            "budget": args.budget, "stage_budgets": stage_budgets(args.budget, args.stage_size), "curves": curves,
            "trials_to_reach_flat_best": reach, "summary": summary, "over_flat_median_ratios": ratios,
            "over_flat_median_ratio_bootstrap": intervals,
-           "target": "<= 1/3", "runs": str(BASE.relative_to(ROOT)),
-           "staged_suggestions": _suggestion_log(args), "command": _command(args)}
+           "target": "<= 1/3", "runs": str(BASE.relative_to(ROOT) if BASE.is_relative_to(ROOT) else BASE),
+           "staged_suggestions": _suggestion_log(args, prior), "command": _command(args)}
+    if from_prior:
+        out["from_prior"] = {"file": args.prior, "seeds": from_prior}
     surrogate_fit = RESULTS / "efficiency_surrogate.json"
     if TASK == "surrogate" and surrogate_fit.exists():
         out["surrogate_fit"] = json.loads(surrogate_fit.read_text())
@@ -274,6 +309,9 @@ def aggregate(args) -> dict:
               "Median trials-to-reach over the flat search's median (target for staged: <= 0.33): "
               + ", ".join(f"{m} **{fmt(r, 2)}**" + _interval_text(intervals.get(m)) for m, r in ratios.items())
               + ". A seed counts once the flat run and the method's run of that seed both have the full budget.", ""]
+    if from_prior:
+        lines += [f"Read from `{args.prior}` (run folders not on this machine): "
+                  + "; ".join(f"{m} seeds {', '.join(map(str, s))}" for m, s in from_prior.items()) + ".", ""]
     for method, per_seed in out["staged_suggestions"].items():
         lines += [f"## What the analysis changed, stage by stage ({method})", ""]
         for seed, changes in per_seed.items():
@@ -298,13 +336,22 @@ def _command(args) -> str:
         parts.append(f"--task {args.task}")
     parts += [f"--budget {args.budget}", f"--stage-size {args.stage_size}", "--methods " + " ".join(args.methods),
               "--seeds " + " ".join(map(str, args.seeds))] + ([f"--out {args.out}"] if args.out else [])
+    parts += [f"--prior {args.prior}"] if args.prior else []
     return " ".join(parts)
 
 
-def _suggestion_log(args) -> dict:
-    """Per staged method and seed: the changes each applied suggestion made (its ``# Changes:`` header line)."""
-    return {m: _suggestions_of(m, args.seeds) for m, (staged, *_) in METHODS.items()
-            if staged and m in args.methods and method_root(m).is_dir()}
+def _suggestion_log(args, prior: dict) -> dict:
+    """Per staged method and seed: the changes each applied suggestion made (its ``# Changes:`` header line);
+    a seed with no run folder here takes its entry from the prior results JSON."""
+    log = {}
+    for m, (staged, *_) in METHODS.items():
+        before = prior.get("staged_suggestions", {}).get(m, {})
+        if not (staged and m in args.methods and (method_root(m).is_dir() or before)):
+            continue
+        here = _suggestions_of(m, args.seeds) if method_root(m).is_dir() else {}
+        merged = {**{s: c for s, c in before.items() if int(s) in args.seeds}, **here}
+        log[m] = dict(sorted(merged.items(), key=lambda kv: int(kv[0])))
+    return log
 
 
 def _suggestions_of(method: str, seeds) -> dict:
@@ -353,6 +400,8 @@ def main() -> None:
     ap.add_argument("--methods", nargs="+", choices=list(METHODS), default=["staged", "flat", "random"])
     ap.add_argument("--aggregate-only", action="store_true")
     ap.add_argument("--out", help="name of the result files in experiments/results/ (default: efficiency[_real][_st<size>])")
+    ap.add_argument("--prior", help="an earlier results JSON of the same protocol: seeds with no run folder here "
+                                    "(run folders are git-ignored) take their curves from it")
     args = ap.parse_args()
     set_base(args)
     if not args.aggregate_only:
