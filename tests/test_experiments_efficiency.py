@@ -1,6 +1,8 @@
 """The search-efficiency experiment's pieces: stage budgets and the surrogate's features
 (experiments/efficiency/)."""
 
+import argparse
+import json
 import sys
 from pathlib import Path
 
@@ -205,7 +207,6 @@ def test_a_sweep_that_cannot_run_stops_the_experiment_naming_its_log(tmp_path, m
 
 
 def _prior_args(tmp_path, monkeypatch, prior_path, seeds=(0, 1)):
-    import argparse
     monkeypatch.setattr(efficiency, "BASE", tmp_path / "runs" / "st")
     monkeypatch.setattr(efficiency, "FLAT_BASE", tmp_path / "runs" / "flat")
     monkeypatch.setattr(efficiency, "RESULTS", tmp_path / "results")
@@ -215,7 +216,6 @@ def _prior_args(tmp_path, monkeypatch, prior_path, seeds=(0, 1)):
 
 
 def _prior(tmp_path, **changes):
-    import json
     prior = {"task": "surrogate of ARID3A K562 trials", "budget": 4, "stage_budgets": [2, 2],
              "stage_file": "experiments/efficiency/conf/stage/eff_tfbs.yaml",
              "curves": {"flat": {"0": [0.5, 0.7, 0.6, 0.8], "1": [0.9, 0.5, 0.5, 0.5], "2": [0.1, 0.2, 0.3, 0.4]},

@@ -203,6 +203,12 @@ def bootstrap_median_ratio(method_reach: dict, flat_reach: dict, censored: int, 
             "p95": float(np.percentile(ratios, 95)), "share_at_most_a_third": float(np.mean(ratios <= 1 / 3))}
 
 
+def protocol(args) -> dict:
+    """What two runs must share for their seeds to share a table (written into every results JSON)."""
+    return {"stage_file": str((STAGE_CONF / "stage" / f"{STAGE}.yaml").relative_to(ROOT)), "budget": args.budget,
+            "stage_budgets": stage_budgets(args.budget, args.stage_size)}
+
+
 def load_prior(path: "str | None", args) -> dict:
     """An earlier results JSON of this experiment (``--prior``), checked to be the same protocol."""
     if not path:
@@ -211,9 +217,7 @@ def load_prior(path: "str | None", args) -> dict:
         prior = json.loads(Path(path).read_text())
     except (OSError, json.JSONDecodeError) as err:
         raise SystemExit(f"--prior {path}: cannot read it as a results JSON ({err})") from None
-    expected = {"budget": args.budget, "stage_budgets": stage_budgets(args.budget, args.stage_size),
-                "stage_file": str((STAGE_CONF / "stage" / f"{STAGE}.yaml").relative_to(ROOT))}
-    for key, want in expected.items():
+    for key, want in protocol(args).items():
         if prior.get(key) != want:
             raise SystemExit(f"--prior {path}: its {key!r} is {prior.get(key)!r}, this run's is {want!r}; "
                              "seeds of another protocol cannot share a table")
@@ -275,8 +279,7 @@ def aggregate(args) -> dict:
                  for m in methods if m != "flat"}
     task = ("surrogate of ARID3A K562 trials (random forest fit on real trials, experiments/efficiency/surrogate.py)"
             if TASK == "surrogate" else "real trials: ARID3A K562, 2,000 training sequences, 4 epochs")
-    out = {"task": task, "stage_file": str((STAGE_CONF / "stage" / f"{STAGE}.yaml").relative_to(ROOT)),
-           "budget": args.budget, "stage_budgets": stage_budgets(args.budget, args.stage_size), "curves": curves,
+    out = {"task": task, **protocol(args), "curves": curves,
            "trials_to_reach_flat_best": reach, "summary": summary, "over_flat_median_ratios": ratios,
            "over_flat_median_ratio_bootstrap": intervals,
            "target": "<= 1/3", "runs": str(BASE.relative_to(ROOT) if BASE.is_relative_to(ROOT) else BASE),
@@ -348,8 +351,7 @@ def _suggestion_log(args, prior: dict) -> dict:
         before = prior.get("staged_suggestions", {}).get(m, {})
         if not (staged and m in args.methods and (method_root(m).is_dir() or before)):
             continue
-        here = _suggestions_of(m, args.seeds) if method_root(m).is_dir() else {}
-        merged = {**{s: c for s, c in before.items() if int(s) in args.seeds}, **here}
+        merged = {**{s: c for s, c in before.items() if int(s) in args.seeds}, **_suggestions_of(m, args.seeds)}
         log[m] = dict(sorted(merged.items(), key=lambda kv: int(kv[0])))
     return log
 
