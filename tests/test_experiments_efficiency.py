@@ -206,12 +206,12 @@ def test_a_sweep_that_cannot_run_stops_the_experiment_naming_its_log(tmp_path, m
         efficiency.sweep(sdir, "eff_tfbs", budget=5, seed=0, extra=[], searchpath=[])
 
 
-def _prior_args(tmp_path, monkeypatch, prior_path, seeds=(0, 1)):
+def _prior_args(tmp_path, monkeypatch, prior_path):
     monkeypatch.setattr(efficiency, "BASE", tmp_path / "runs" / "st")
     monkeypatch.setattr(efficiency, "FLAT_BASE", tmp_path / "runs" / "flat")
     monkeypatch.setattr(efficiency, "RESULTS", tmp_path / "results")
     (tmp_path / "results").mkdir(exist_ok=True)
-    return argparse.Namespace(budget=4, stage_size=2, seeds=list(seeds), methods=["staged_random", "flat"],
+    return argparse.Namespace(budget=4, stage_size=2, seeds=[0, 1], methods=["staged_random", "flat"],
                               prior=str(prior_path), out="t", task="surrogate")
 
 

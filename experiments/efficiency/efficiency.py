@@ -5,7 +5,7 @@ search vs random search, at equal total trial budgets, several seeds each.
     python experiments/efficiency/efficiency.py                          # surrogate task, budget 150, seeds 0-4
     python experiments/efficiency/efficiency.py --task real --budget 60 --seeds 0 1 2
     python experiments/efficiency/efficiency.py --aggregate-only
-    python experiments/efficiency/efficiency.py --task real --seeds 0 ... 21 --prior experiments/results/efficiency_real.json
+    python experiments/efficiency/efficiency.py --task real --methods staged_random flat --seeds 0 ... 23 --prior experiments/results/efficiency_real.json
 
 Task: the whole stage-1 space on one real DeepBind ENCODE experiment
 (experiments/efficiency/conf/stage/eff_tfbs.yaml: ARID3A K562, 2,000 training sequences, 4 epochs).
