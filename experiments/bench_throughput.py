@@ -23,7 +23,7 @@ import torch
 from hydra import compose, initialize_config_dir
 from omegaconf import OmegaConf
 
-from genarch.data.base import ArraySplit, to_float
+from genarch.data.base import ArraySplit
 from genarch.model import GenomicNet
 from genarch.training.batches import make_loader
 from genarch.training.module import SequenceModule

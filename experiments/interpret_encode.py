@@ -65,7 +65,7 @@ def run_one(experiment: str, args, cores: dict) -> dict:
     quiet_libraries()
     run_dir = Path(args.runs) / experiment
     (run_dir / ".hydra").mkdir(parents=True, exist_ok=True)
-    overrides = [f"dataset=deepbind_encode", f"dataset.experiment='{experiment}'", f"dataset.max_train={args.max_train}",
+    overrides = ["dataset=deepbind_encode", f"dataset.experiment='{experiment}'", f"dataset.max_train={args.max_train}",
                  f"dataset.data_root={args.data_root}", f"trainer.max_epochs={args.epochs}",
                  f"trainer.patience={args.patience}", "trainer.progress=false", f"trainer.threads={args.threads}",
                  f"seed={args.seed}"]

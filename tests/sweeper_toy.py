@@ -2,7 +2,6 @@
 
 Not a test module (no test_ prefix); tests run it as a subprocess: python tests/sweeper_toy.py ... -m"""
 
-import math
 import time
 
 import hydra

@@ -3,7 +3,6 @@ numeric) plus noise and six irrelevant hyperparameters. The tree, both importanc
 next stage must single out exactly those two; a ledger with two equally good branches must fork."""
 
 import math
-from pathlib import Path
 
 import pytest
 import yaml

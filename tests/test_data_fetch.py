@@ -78,7 +78,7 @@ def _entry(name_part: str):
 
 
 def test_registry_matches_shared_data():
-    for source, entries in FILES.items():
+    for entries in FILES.values():
         for rel, size, digest in entries:
             path = DATA / rel
             assert path.stat().st_size == size and sha256_file(path) == digest, rel

@@ -377,7 +377,7 @@ def _plot(curves, budget, path: Path) -> None:
 
     fig, ax = plt.subplots(figsize=(7, 4))
     for m, per in curves.items():
-        for seed, vals in per.items():
+        for vals in per.values():
             b = [np.nan if v is None else v for v in best_so_far(vals[:budget])]
             ax.plot(range(1, len(b) + 1), b, alpha=0.25, color=COLORS[m])
         full = [best_so_far(v[:budget]) for v in per.values() if len(v) >= budget]

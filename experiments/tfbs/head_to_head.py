@@ -169,7 +169,7 @@ def write_markdown(args, out: dict) -> None:
               md_table(["", *models], [["mean"] + [fmt(out["summary_outside_search_subset"][m]["mean"]) for m in models],
                                        ["median"] + [fmt(out["summary_outside_search_subset"][m]["median"]) for m in models]]),
               "", win_share_markdown(out["win_shares_outside_search_subset"]) if models else "", "",
-              f"Paper (108 experiments, GPU, full training data): mean AUC AttentionNet 0.933, DeepMotif 0.927, "
+              "Paper (108 experiments, GPU, full training data): mean AUC AttentionNet 0.933, DeepMotif 0.927, "
               "DeepBind 0.904; AttentionNet beats DeepBind on 85.2% and DeepMotif on 67.6% of experiments.", "",
               "![per-experiment AUROC](tfbs_head_to_head.png)", ""]
     (RESULTS / "tfbs_head_to_head.md").write_text("\n".join(lines))

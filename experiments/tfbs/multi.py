@@ -20,7 +20,6 @@ import logging
 import sys
 import time
 import traceback
-from pathlib import Path
 from typing import Any
 
 import hydra

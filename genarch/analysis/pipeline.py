@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional
 
-import numpy as np
 
 from genarch.analysis.forks import Fork, detect_fork
 from genarch.analysis.importance import Importance, combined, default_evaluators

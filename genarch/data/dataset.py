@@ -124,7 +124,7 @@ class SequenceDataset(abc.ABC):
         target_names = next(iter(parts.values())).target_names
         if self.target_groups is not None:
             spec = load_group_spec(self.target_groups, target_names, self._group_base())
-            for role, raw in parts.items():
+            for raw in parts.values():
                 raw.y, names = group_targets(raw.y, raw.target_names, spec)
                 raw.target_names = names
             target_names = names

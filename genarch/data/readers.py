@@ -52,7 +52,7 @@ def require_file(path: PathLike, what: str = "data file") -> Path:
     if not path.exists():
         raise DataError(f"{what} not found (set data_root / GENARCH_DATA, or run `python -m genarch.data fetch`)", path)
     if path.is_dir():
-        raise DataError(f"expected a file, found a directory", path)
+        raise DataError("expected a file, found a directory", path)
     if path.stat().st_size == 0:
         raise DataError("file is empty", path)
     return path

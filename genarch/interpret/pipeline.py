@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any, Optional, Sequence
 
 import numpy as np
-import torch
 
 from genarch.interpret.attribution import AttributionResult, make_attribution
 from genarch.interpret.jaspar import DEFAULT_RELEASE, DEFAULT_TAX_GROUP, JasparMotif, load_core
