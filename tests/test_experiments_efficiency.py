@@ -195,6 +195,31 @@ def test_bootstrap_median_ratio_needs_two_paired_seeds():
     assert efficiency.bootstrap_median_ratio({0: 10, 1: 20}, {0: 30}, censored=151) is None
 
 
+@pytest.mark.parametrize("ours, flat, budget, expected", [
+    # ends higher on all 3 seeds: the smallest two-sided p three pairs allow, 2 * 1/8
+    ({0: [0.9], 1: [0.8], 2: [0.7]}, {0: [0.5], 1: [0.5], 2: [0.5]}, 1,
+     {"seeds": 3, "higher": 3, "lower": 0, "level": 0, "mean_difference": 0.3, "sign_test_p": 0.25, "wilcoxon_p": 0.25}),
+    # a level seed counts as a seed but not in either test
+    ({0: [0.5], 1: [0.6]}, {0: [0.5], 1: [0.5]}, 1,
+     {"seeds": 2, "higher": 1, "lower": 0, "level": 1, "mean_difference": 0.05, "sign_test_p": 1.0, "wilcoxon_p": 1.0}),
+    # failed trials (None) are not scores; a run short of the budget (seed 2) is not paired; nor a seed flat lacks (3)
+    ({0: [None, 0.7], 1: [0.4, None], 2: [0.9], 3: [0.9, 0.9]}, {0: [0.6, 0.6], 1: [0.5, 0.5], 2: [0.1, 0.1]}, 2,
+     {"seeds": 2, "higher": 1, "lower": 1, "level": 0, "mean_difference": 0.0, "sign_test_p": 1.0, "wilcoxon_p": 1.0}),
+])
+def test_final_best_vs_flat(ours, flat, budget, expected):
+    got = efficiency.final_best_vs_flat(ours, flat, budget)
+    assert got == pytest.approx(expected)
+
+
+def test_final_best_vs_flat_sign_test_on_16_of_24():
+    ours = {sd: [0.8 if sd < 16 else 0.7] for sd in range(24)}
+    assert efficiency.final_best_vs_flat(ours, {sd: [0.75] for sd in range(24)}, 1)["sign_test_p"] == pytest.approx(0.1516, abs=1e-4)
+
+
+def test_final_best_vs_flat_needs_two_paired_seeds():
+    assert efficiency.final_best_vs_flat({0: [0.9], 1: [0.9]}, {0: [0.5]}, 1) is None
+
+
 def test_a_sweep_that_cannot_run_stops_the_experiment_naming_its_log(tmp_path, monkeypatch):
     # e.g. torch not installed: the sweep exits at import; the run must stop, not read it as a stage of failed trials
     class Done:
@@ -233,7 +258,12 @@ def test_prior_results_stand_in_for_missing_run_folders(tmp_path, monkeypatch):
     assert out["trials_to_reach_flat_best"] == {"staged_random": {0: 2, 1: None}, "flat": {0: 4, 1: 1}}
     assert out["from_prior"]["seeds"] == {"staged_random": [0, 1], "flat": [0, 1]}   # seed 2 not asked for
     assert out["staged_suggestions"] == {"staged_random": {"0": ["after stage 1: fix a"], "1": []}}
-    assert "--prior" in out["command"] and "Read from" in (tmp_path / "results" / "t.md").read_text()
+    md = (tmp_path / "results" / "t.md").read_text()
+    assert "--prior" in out["command"] and "Read from" in md
+    # seed 0 ends level (0.8 / 0.8), seed 1 lower (0.8 / 0.9)
+    assert out["final_best_vs_flat"]["staged_random"] == pytest.approx(
+        {"seeds": 2, "higher": 0, "lower": 1, "level": 1, "mean_difference": -0.05, "sign_test_p": 1.0, "wilcoxon_p": 1.0})
+    assert "higher on 0 of 2 seeds, lower on 1, level on 1" in md
 
 
 def test_a_run_folder_here_wins_over_the_prior(tmp_path, monkeypatch):

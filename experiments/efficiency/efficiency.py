@@ -203,6 +203,28 @@ def bootstrap_median_ratio(method_reach: dict, flat_reach: dict, censored: int, 
             "p95": float(np.percentile(ratios, 95)), "share_at_most_a_third": float(np.mean(ratios <= 1 / 3))}
 
 
+def final_best_vs_flat(method_curves: dict, flat_curves: dict, budget: int) -> "dict | None":
+    """Paired comparison of the best score each run ends with (within ``budget`` trials), over the seeds
+    both the method and flat finished: how often the method ends higher / lower / level, the mean
+    difference, a two-sided sign test (ties dropped) and a two-sided Wilcoxon signed-rank test."""
+    from scipy.stats import binomtest, wilcoxon
+
+    def final(c):
+        vals = [v for v in c[:budget] if v is not None]
+        return max(vals) if len(c) >= budget and vals else None
+
+    pairs = [(final(method_curves[sd]), final(flat_curves[sd])) for sd in method_curves if sd in flat_curves]
+    diffs = np.array([a - b for a, b in pairs if a is not None and b is not None], dtype=float)
+    if len(diffs) < 2:
+        return None
+    higher, lower = int((diffs > 0).sum()), int((diffs < 0).sum())
+    untied = diffs[diffs != 0]
+    return {"seeds": len(diffs), "higher": higher, "lower": lower, "level": len(diffs) - higher - lower,
+            "mean_difference": float(diffs.mean()),
+            "sign_test_p": float(binomtest(higher, higher + lower).pvalue) if higher + lower else 1.0,
+            "wilcoxon_p": float(wilcoxon(untied).pvalue) if len(untied) else 1.0}
+
+
 def protocol(args) -> dict:
     """What two runs must share for their seeds to share a table (written into every results JSON)."""
     return {"stage_file": str((STAGE_CONF / "stage" / f"{STAGE}.yaml").relative_to(ROOT)), "budget": args.budget,
@@ -277,11 +299,12 @@ def aggregate(args) -> dict:
               for m in methods if m != "flat" and flat_median and summary[m]["median_trials_to_reach_flat_best"]}
     intervals = {m: bootstrap_median_ratio(reach[m], reach["flat"], censored)
                  for m in methods if m != "flat"}
+    final_vs_flat = {m: final_best_vs_flat(curves[m], curves["flat"], args.budget) for m in methods if m != "flat"}
     task = ("surrogate of ARID3A K562 trials (random forest fit on real trials, experiments/efficiency/surrogate.py)"
             if TASK == "surrogate" else "real trials: ARID3A K562, 2,000 training sequences, 4 epochs")
     out = {"task": task, **protocol(args), "curves": curves,
            "trials_to_reach_flat_best": reach, "summary": summary, "over_flat_median_ratios": ratios,
-           "over_flat_median_ratio_bootstrap": intervals,
+           "over_flat_median_ratio_bootstrap": intervals, "final_best_vs_flat": final_vs_flat,
            "target": "<= 1/3", "runs": str(BASE.relative_to(ROOT) if BASE.is_relative_to(ROOT) else BASE),
            "staged_suggestions": _suggestion_log(args, prior), "command": _command(args)}
     if from_prior:
@@ -312,6 +335,9 @@ def aggregate(args) -> dict:
               "Median trials-to-reach over the flat search's median (target for staged: <= 0.33): "
               + ", ".join(f"{m} **{fmt(r, 2)}**" + _interval_text(intervals.get(m)) for m, r in ratios.items())
               + ". A seed counts once the flat run and the method's run of that seed both have the full budget.", ""]
+    for m, c in final_vs_flat.items():
+        if c:
+            lines += [_final_best_text(m, c), ""]
     if from_prior:
         lines += [f"Read from `{args.prior}` (run folders not on this machine): "
                   + "; ".join(f"{m} seeds {', '.join(map(str, s))}" for m, s in from_prior.items()) + ".", ""]
@@ -324,6 +350,12 @@ def aggregate(args) -> dict:
     (RESULTS / f"{name}.md").write_text("\n".join(lines))
     _plot(curves, args.budget, RESULTS / f"{name}.png")
     return out
+
+
+def _final_best_text(method: str, c: dict) -> str:
+    return (f"Final best, {method} vs flat, paired by seed: higher on {c['higher']} of {c['seeds']} seeds, lower on "
+            f"{c['lower']}, level on {c['level']}; mean difference {c['mean_difference']:+.4f} val AUROC; two-sided "
+            f"sign test p = {c['sign_test_p']:.3g}, Wilcoxon signed-rank p = {c['wilcoxon_p']:.3g}.")
 
 
 def _interval_text(iv: "dict | None") -> str:
