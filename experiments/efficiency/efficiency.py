@@ -50,6 +50,7 @@ from pathlib import Path
 
 import numpy as np
 import yaml
+from scipy.stats import binomtest, wilcoxon
 
 from genarch.ledger import load_trials
 
@@ -203,15 +204,17 @@ def bootstrap_median_ratio(method_reach: dict, flat_reach: dict, censored: int, 
             "p95": float(np.percentile(ratios, 95)), "share_at_most_a_third": float(np.mean(ratios <= 1 / 3))}
 
 
+def final_best(curve: list, budget: int) -> "float | None":
+    """The best score of a run within its first ``budget`` trials (failed trials, None, are not scores)."""
+    return max((v for v in curve[:budget] if v is not None), default=None)
+
+
 def final_best_vs_flat(method_curves: dict, flat_curves: dict, budget: int) -> "dict | None":
     """Paired comparison of the best score each run ends with (within ``budget`` trials), over the seeds
     both the method and flat finished: how often the method ends higher / lower / level, the mean
     difference, a two-sided sign test (ties dropped) and a two-sided Wilcoxon signed-rank test."""
-    from scipy.stats import binomtest, wilcoxon
-
     def final(c):
-        vals = [v for v in c[:budget] if v is not None]
-        return max(vals) if len(c) >= budget and vals else None
+        return final_best(c, budget) if len(c) >= budget else None
 
     pairs = [(final(method_curves[sd]), final(flat_curves[sd])) for sd in method_curves if sd in flat_curves]
     diffs = np.array([a - b for a, b in pairs if a is not None and b is not None], dtype=float)
@@ -273,7 +276,7 @@ def aggregate(args) -> dict:
     for seed, flat_vals in curves["flat"].items():
         if len(flat_vals) < args.budget:
             continue  # the flat search of this seed is not finished: its final best is not known yet
-        target = max(v for v in flat_vals if v is not None)
+        target = final_best(flat_vals, args.budget)
         for m in methods:
             if seed in curves[m] and len(curves[m][seed]) >= args.budget:
                 reach[m][seed] = trials_to_reach(curves[m][seed][:args.budget], target)
@@ -291,8 +294,8 @@ def aggregate(args) -> dict:
                       "mean_trials_to_reach_flat_best_reached_only": statistics.fmean(finished) if finished else None,
                       "median_paired_ratio_to_flat": statistics.median(paired) if paired else None,
                       "seeds_within_a_third_of_flat": sum(p <= 1 / 3 for p in paired),
-                      "final_best_mean": statistics.fmean(max(v for v in c[:args.budget] if v is not None)
-                                                          for c in curves[m].values() if any(v is not None for v in c))
+                      "final_best_mean": statistics.fmean(b for c in curves[m].values()
+                                                          if (b := final_best(c, args.budget)) is not None)
                       if curves[m] else None}
     flat_median = summary.get("flat", {}).get("median_trials_to_reach_flat_best")
     ratios = {m: summary[m]["median_trials_to_reach_flat_best"] / flat_median
