@@ -51,7 +51,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 sys.path.insert(0, str(HERE))
 from tables import RESULTS, ROOT, RUNS, fmt, md_table, write_json  # noqa: E402
-from efficiency import seed_dirs, stage_name  # noqa: E402
+from efficiency import final_best, seed_dirs, stage_name  # noqa: E402
 from surrogate import Surrogate, design, encode  # noqa: E402
 
 ORACLE_CUTS = (1, 2, 3, 4)  # cuts an oracle makes after each stage
@@ -280,7 +280,7 @@ def main() -> None:
     per_seed = {}
     for seed_text, flat_curve in sorted(source["curves"]["flat"].items(), key=lambda kv: int(kv[0])):
         seed = int(seed_text)
-        target = max(v for v in flat_curve[:budget] if v is not None)
+        target = final_best(flat_curve, budget)
         p0, _ = hit_chance(census, np.ones(census.n, dtype=bool), target)
         row: dict[str, Any] = {"target": target, "p0": p0,
                                "predicted_median_random": predicted_median([p0], [budget]),
