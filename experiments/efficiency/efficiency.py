@@ -83,10 +83,14 @@ def method_root(method: str) -> Path:
     return (BASE if METHODS[method][0] else FLAT_BASE) / method
 
 
+def ledger_trials(sdir: Path) -> list:
+    """Each finished trial of a sweep in job order (failed ones included; rejected candidates left out)."""
+    return [t for t in load_trials(sdir) if t.status != "running" and not t.record.get("rejected")]
+
+
 def ledger_values(sdir: Path) -> list:
-    """Each finished trial's objective in job order (None for a failed one; rejected candidates left out)."""
-    return [t.value if t.status == "ok" else None for t in load_trials(sdir)
-            if t.status != "running" and not t.record.get("rejected")]
+    """Each finished trial's objective in job order (None for a failed one)."""
+    return [t.value if t.status == "ok" else None for t in ledger_trials(sdir)]
 
 
 def sweep(sdir: Path, stage: str, budget: int, seed: int, extra: list[str], searchpath: list[Path]) -> None:
@@ -176,15 +180,21 @@ def run_flat(args, seed: int, method: str) -> None:
     sweep(root / f"seed{seed}", STAGE, args.budget, seed, extra, [])
 
 
-def values_of(method: str, seed: int) -> list:
+def trials_of(method: str, seed: int) -> list:
+    """One run's finished trials in run order (a staged run's stages one after another)."""
     if METHODS[method][0]:
         root = method_root(method) / f"seed{seed}"
         out: list = []
         for sdir in sorted(root.glob("stage*"), key=lambda p: int(p.name[5:]) if p.name[5:].isdigit() else 0):
             if sdir.is_dir():
-                out += ledger_values(sdir)
+                out += ledger_trials(sdir)
         return out
-    return ledger_values(method_root(method) / f"seed{seed}")
+    return ledger_trials(method_root(method) / f"seed{seed}")
+
+
+def values_of(method: str, seed: int) -> list:
+    """One run's objective values in run order (None for a failed trial)."""
+    return [t.value if t.status == "ok" else None for t in trials_of(method, seed)]
 
 
 def bootstrap_median_ratio(method_reach: dict, flat_reach: dict, censored: int, resamples: int = 10000,
@@ -216,7 +226,13 @@ def final_best_vs_flat(method_curves: dict, flat_curves: dict, budget: int) -> "
     def final(c):
         return final_best(c, budget) if len(c) >= budget else None
 
-    pairs = [(final(method_curves[sd]), final(flat_curves[sd])) for sd in method_curves if sd in flat_curves]
+    return paired_comparison([(final(method_curves[sd]), final(flat_curves[sd]))
+                              for sd in method_curves if sd in flat_curves])
+
+
+def paired_comparison(pairs: list) -> "dict | None":
+    """(ours, theirs) pairs, one per seed (pairs with a None left out): how often ours is higher / lower /
+    level, the mean difference, a two-sided sign test (ties dropped), a two-sided Wilcoxon signed-rank test."""
     diffs = np.array([a - b for a, b in pairs if a is not None and b is not None], dtype=float)
     if len(diffs) < 2:
         return None
