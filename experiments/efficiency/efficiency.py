@@ -88,13 +88,8 @@ def ledger_trials(sdir: Path) -> list:
     return [t for t in load_trials(sdir) if t.status != "running" and not t.record.get("rejected")]
 
 
-def ledger_values(sdir: Path) -> list:
-    """Each finished trial's objective in job order (None for a failed one)."""
-    return [t.value if t.status == "ok" else None for t in ledger_trials(sdir)]
-
-
 def sweep(sdir: Path, stage: str, budget: int, seed: int, extra: list[str], searchpath: list[Path]) -> None:
-    if len(ledger_values(sdir)) >= budget and (sdir / "optimization_results.yaml").exists():
+    if len(ledger_trials(sdir)) >= budget and (sdir / "optimization_results.yaml").exists():
         return
     paths = ",".join(f"file://{p}" for p in [*searchpath, STAGE_CONF])
     cmd = [sys.executable, *APPS[TASK], f"hydra.searchpath=[{paths}]", f"+stage={stage}", f"hydra.sweep.dir={sdir}",
