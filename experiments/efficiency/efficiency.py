@@ -351,7 +351,7 @@ def aggregate(args) -> dict:
               + ". A seed counts once the flat run and the method's run of that seed both have the full budget.", ""]
     for m, c in final_vs_flat.items():
         if c:
-            lines += [_final_best_text(m, c), ""]
+            lines += [paired_text(f"Final best, {m} vs flat, paired by seed", c, " val AUROC"), ""]
     if from_prior:
         lines += [f"Read from `{args.prior}` (run folders not on this machine): "
                   + "; ".join(f"{m} seeds {', '.join(map(str, s))}" for m, s in from_prior.items()) + ".", ""]
@@ -366,9 +366,10 @@ def aggregate(args) -> dict:
     return out
 
 
-def _final_best_text(method: str, c: dict) -> str:
-    return (f"Final best, {method} vs flat, paired by seed: higher on {c['higher']} of {c['seeds']} seeds, lower on "
-            f"{c['lower']}, level on {c['level']}; mean difference {c['mean_difference']:+.4f} val AUROC; two-sided "
+def paired_text(label: str, c: dict, unit: str = "") -> str:
+    """One sentence for a :func:`paired_comparison` result, after ``label``."""
+    return (f"{label}: higher on {c['higher']} of {c['seeds']} seeds, lower on "
+            f"{c['lower']}, level on {c['level']}; mean difference {c['mean_difference']:+.4f}{unit}; two-sided "
             f"sign test p = {c['sign_test_p']:.3g}, Wilcoxon signed-rank p = {c['wilcoxon_p']:.3g}.")
 
 

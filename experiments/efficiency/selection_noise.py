@@ -132,12 +132,6 @@ def analyse(seeds: list[int], budget: int) -> dict:
     }
 
 
-def paired_text(c: dict, what: str) -> str:
-    return (f"{what}: staged_random higher on {c['higher']} of {c['seeds']} seeds, lower on {c['lower']}, level on "
-            f"{c['level']}; mean difference {c['mean_difference']:+.4f}; sign test p = {c['sign_test_p']:.3g}, "
-            f"Wilcoxon p = {c['wilcoxon_p']:.3g}.")
-
-
 def markdown(out: dict, command: str) -> str:
     rows = []
     for sd, r in out["per_seed"].items():
@@ -160,8 +154,10 @@ def markdown(out: dict, command: str) -> str:
         "",
         f"Val AUROC against test AUROC, Spearman: {fmt(rk['spearman_all'])} over all {rk['trials']} finished trials, "
         f"{fmt(rk['spearman_top_tenth'])} over each run's top tenth by val ({rk['top_tenth_trials']} trials).", "",
-        paired_text(out["handed_over_val_vs_flat"], "Handed-over model, val AUROC (what the searches maximise)"), "",
-        paired_text(out["handed_over_test_vs_flat"], "Handed-over model, test AUROC (never read by a search)"), "",
+        eff.paired_text("Handed-over model, staged_random vs flat, val AUROC (what the searches maximise)",
+                        out["handed_over_val_vs_flat"]), "",
+        eff.paired_text("Handed-over model, staged_random vs flat, test AUROC (never read by a search)",
+                        out["handed_over_test_vs_flat"]), "",
         f"Trials to sample a model with flat's best test AUROC: median {bt['median_trials_to_reach'][STAGED]} "
         f"(staged_random, reached on {bt['reached'][STAGED]}/{len(out['seeds'])}) vs "
         f"{bt['median_trials_to_reach'][FLAT]} (flat), ratio **{bt['ratio']:.2f}**"
