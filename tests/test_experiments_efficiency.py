@@ -3,6 +3,7 @@
 
 import argparse
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -292,3 +293,59 @@ def test_an_unreadable_prior_is_named(tmp_path, monkeypatch):
     bad.write_text("{not json")
     with pytest.raises(SystemExit, match="--prior .*prior.json: cannot read it"):
         efficiency.aggregate(_prior_args(tmp_path, monkeypatch, bad))
+
+
+# ---- --set: a protocol variant (e.g. a larger val set) with its own run folders and table ----
+
+@pytest.mark.parametrize("sets, expected", [
+    ([], ""),
+    (["dataset.val_fraction=0.333"], "_dataset.val_fraction-0.333"),
+    (["trainer.max_epochs=8", "dataset.max_train=4000"], "_trainer.max_epochs-8_dataset.max_train-4000"),
+    (["model.x=[1,2]"], "_model.x--1-2-"),
+])
+def test_variant_suffix(sets, expected):
+    assert efficiency.variant_suffix(sets) == expected
+
+
+def _variant_args(**kw):
+    return argparse.Namespace(**{"task": "real", "budget": 150, "stage_size": 25, "set": ["dataset.val_fraction=0.333"], **kw})
+
+
+def test_a_variant_sweeps_with_its_overrides_into_its_own_folders(tmp_path, monkeypatch):
+    monkeypatch.setattr(efficiency, "BASE", None)
+    monkeypatch.setattr(efficiency, "FLAT_BASE", None)
+    monkeypatch.setattr(efficiency, "SETS", [])
+    monkeypatch.setattr(efficiency, "TASK", "surrogate")
+    efficiency.set_base(_variant_args())
+    assert efficiency.method_root("flat").parent.name == "real_b150_dataset.val_fraction-0.333"
+    assert efficiency.method_root("staged_random").parent.name == "real_b150_st25_dataset.val_fraction-0.333"
+    seen = []
+
+    class Done:
+        returncode = 0
+
+    monkeypatch.setattr(efficiency.subprocess, "run", lambda cmd, **k: seen.append(cmd) or Done())
+    efficiency.sweep(tmp_path / "seed0", "eff_tfbs", budget=5, seed=0, extra=["hydra.sweeper.optimizer=RandomSearch"],
+                     searchpath=[])
+    cmd = seen[0]
+    assert "dataset.val_fraction=0.333" in cmd and cmd[-1] == "-m"
+    assert cmd.index("dataset.val_fraction=0.333") < cmd.index("hydra.sweeper.optimizer=RandomSearch")
+    assert efficiency.protocol(_variant_args())["overrides"] == ["dataset.val_fraction=0.333"]
+    assert "overrides" not in efficiency.protocol(_variant_args(set=None))
+
+
+@pytest.mark.parametrize("bad", ["hydra.sweeper.budget=3", "stage=eff_tfbs", "+stage=x", "dataset.val_fraction"])
+def test_a_set_the_script_owns_or_without_a_value_is_refused(bad, monkeypatch):
+    monkeypatch.setattr(efficiency, "SETS", [])
+    monkeypatch.setattr(efficiency, "TASK", "surrogate")
+    monkeypatch.setattr(efficiency, "BASE", efficiency.BASE)
+    monkeypatch.setattr(efficiency, "FLAT_BASE", efficiency.FLAT_BASE)
+    with pytest.raises(SystemExit, match=f"--set '{re.escape(bad)}'"):
+        efficiency.set_base(_variant_args(set=[bad]))
+
+
+def test_a_plain_prior_is_refused_by_a_variant(tmp_path, monkeypatch):
+    args = _prior_args(tmp_path, monkeypatch, _prior(tmp_path))
+    args.set = ["dataset.val_fraction=0.333"]
+    with pytest.raises(SystemExit, match="its 'overrides' is None"):
+        efficiency.aggregate(args)

@@ -42,6 +42,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import shutil
 import statistics
 import subprocess
@@ -70,13 +71,27 @@ METHODS = {"staged": (True, None, False), "staged_random": (True, "RandomSearch"
            "flat": (False, None, False), "random": (False, "RandomSearch", False)}
 COLORS = {"staged": "C0", "staged_random": "C3", "staged_pooled": "C4", "flat": "C1", "random": "C2"}
 FLAT_BASE = BASE  # + /<task>_b<budget>: flat and random do not depend on the stage size
+SETS: list = []  # --set overrides, given to every sweep of every method (a protocol variant of the stage file)
+
+
+def variant_suffix(sets: list) -> str:
+    """The run-folder and results-name suffix of a protocol variant: '' for none, else its overrides
+    made path-safe (``dataset.val_fraction=0.333`` -> ``_dataset.val_fraction-0.333``), so a variant's
+    seeds never resume into, or share a table with, the plain protocol's."""
+    return "".join("_" + re.sub(r"[^A-Za-z0-9._-]", "-", s) for s in sets)
 
 
 def set_base(args) -> None:
-    global BASE, FLAT_BASE, TASK
+    global BASE, FLAT_BASE, TASK, SETS
     TASK = args.task
-    BASE = RUNS / "efficiency" / f"{args.task}_b{args.budget}_st{args.stage_size}"
-    FLAT_BASE = RUNS / "efficiency" / f"{args.task}_b{args.budget}"
+    SETS = list(args.set or [])
+    for item in SETS:
+        if "=" not in item or item.startswith(("hydra.", "+stage", "stage")):
+            raise SystemExit(f"--set {item!r}: give KEY=VALUE of the trial config (dataset.*, trainer.*, ...); "
+                             "hydra.* and the stage are set by this script")
+    suffix = variant_suffix(SETS)
+    BASE = RUNS / "efficiency" / f"{args.task}_b{args.budget}_st{args.stage_size}{suffix}"
+    FLAT_BASE = RUNS / "efficiency" / f"{args.task}_b{args.budget}{suffix}"
 
 
 def method_root(method: str) -> Path:
@@ -93,7 +108,7 @@ def sweep(sdir: Path, stage: str, budget: int, seed: int, extra: list[str], sear
         return
     paths = ",".join(f"file://{p}" for p in [*searchpath, STAGE_CONF])
     cmd = [sys.executable, *APPS[TASK], f"hydra.searchpath=[{paths}]", f"+stage={stage}", f"hydra.sweep.dir={sdir}",
-           f"hydra.sweeper.budget={budget}", f"hydra.sweeper.seed={seed}", "++summary=false", NO_CALLBACK, *extra, "-m"]
+           f"hydra.sweeper.budget={budget}", f"hydra.sweeper.seed={seed}", "++summary=false", NO_CALLBACK, *SETS, *extra, "-m"]
     log_path = sdir.parent / f"{sdir.name}.log"
     with open(log_path, "a") as log:
         done = subprocess.run(cmd, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, check=False)
@@ -241,8 +256,11 @@ def paired_comparison(pairs: list) -> "dict | None":
 
 def protocol(args) -> dict:
     """What two runs must share for their seeds to share a table (written into every results JSON)."""
-    return {"stage_file": str((STAGE_CONF / "stage" / f"{STAGE}.yaml").relative_to(ROOT)), "budget": args.budget,
-            "stage_budgets": stage_budgets(args.budget, args.stage_size)}
+    out = {"stage_file": str((STAGE_CONF / "stage" / f"{STAGE}.yaml").relative_to(ROOT)), "budget": args.budget,
+           "stage_budgets": stage_budgets(args.budget, args.stage_size)}
+    if getattr(args, "set", None):  # only a variant carries the key: plain-protocol JSONs stay comparable
+        out["overrides"] = list(args.set)
+    return out
 
 
 def load_prior(path: "str | None", args) -> dict:
@@ -267,6 +285,9 @@ def aggregate(args) -> dict:
     prior_curves = prior.get("curves", {})
     # the methods on the command line (flat always: it sets the target), in METHODS' order
     methods = [m for m in METHODS if (m in args.methods or m == "flat") and (method_root(m).is_dir() or m in prior_curves)]
+    if "flat" not in methods:
+        print(f"no flat search under {method_root('flat')} nor in --prior: nothing to compare yet", flush=True)
+        return {}
     curves = {m: {} for m in methods}
     from_prior: dict = {}
     for m in methods:
@@ -316,6 +337,7 @@ def aggregate(args) -> dict:
     final_vs_flat = {m: final_best_vs_flat(curves[m], curves["flat"], args.budget) for m in methods if m != "flat"}
     task = ("surrogate of ARID3A K562 trials (random forest fit on real trials, experiments/efficiency/surrogate.py)"
             if TASK == "surrogate" else "real trials: ARID3A K562, 2,000 training sequences, 4 epochs")
+    task += f"; on every trial {', '.join(SETS)}" if SETS else ""
     out = {"task": task, **protocol(args), "curves": curves,
            "trials_to_reach_flat_best": reach, "summary": summary, "over_flat_median_ratios": ratios,
            "over_flat_median_ratio_bootstrap": intervals, "final_best_vs_flat": final_vs_flat,
@@ -327,7 +349,7 @@ def aggregate(args) -> dict:
     if TASK == "surrogate" and surrogate_fit.exists():
         out["surrogate_fit"] = json.loads(surrogate_fit.read_text())
     name = args.out or (("efficiency" if TASK == "surrogate" else "efficiency_real")
-                        + (f"_st{args.stage_size}" if args.stage_size != 25 else ""))
+                        + (f"_st{args.stage_size}" if args.stage_size != 25 else "") + variant_suffix(SETS))
     write_json(RESULTS / f"{name}.json", out)
     def med(v):
         return "-" if v is None else (f"> {args.budget}" if v > args.budget else fmt(v, 1))
@@ -386,6 +408,7 @@ def _command(args) -> str:
         parts.append(f"--task {args.task}")
     parts += [f"--budget {args.budget}", f"--stage-size {args.stage_size}", "--methods " + " ".join(args.methods),
               "--seeds " + " ".join(map(str, args.seeds))] + ([f"--out {args.out}"] if args.out else [])
+    parts += [f"--set {s}" for s in getattr(args, "set", None) or []]
     parts += [f"--prior {args.prior}"] if args.prior else []
     return " ".join(parts)
 
@@ -448,6 +471,9 @@ def main() -> None:
     ap.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2, 3, 4])
     ap.add_argument("--methods", nargs="+", choices=list(METHODS), default=["staged", "flat", "random"])
     ap.add_argument("--aggregate-only", action="store_true")
+    ap.add_argument("--set", action="append", metavar="KEY=VALUE",
+                    help="a trial-config override given to every sweep (repeatable), e.g. dataset.val_fraction=0.333: "
+                         "a protocol variant with its own run folders, results name and table")
     ap.add_argument("--out", help="name of the result files in experiments/results/ (default: efficiency[_real][_st<size>])")
     ap.add_argument("--prior", help="an earlier results JSON of the same protocol: seeds with no run folder here "
                                     "(run folders are git-ignored) take their curves from it")
