@@ -2,12 +2,14 @@
 
     python experiments/efficiency/selection_noise.py                 # every seed whose run folders are here
     python experiments/efficiency/selection_noise.py --seeds 18 19 20
+    python experiments/efficiency/selection_noise.py --set dataset.val_fraction=0.333   # the 1,000-sequence-val variant
 
 Reads the run folders of ``efficiency.py --task real`` (budget 150, stages of 25; git-ignored, so only
 the seeds run on this machine). Every real trial there was scored on two held-out sets:
 
 * the validation set the searches maximise: 224 sequences carved from the ARID3A K562 training file
-  (112 bound + their dinucleotide shuffles);
+  (112 bound + their dinucleotide shuffles); 1,000 (500 + 500) in the ``--set dataset.val_fraction=0.333``
+  variant (the size is read from the trials' result.json);
 * the B test file: 1,000 sequences (500 + 500), which no search and no analysis reads.
 
 Per seed and method it takes the model the search hands over (the trial with the best val AUROC
@@ -18,12 +20,13 @@ reach measure of efficiency.py is repeated with test AUROC as the score: does a 
 model as good as the best one flat NGOpt sampled, measured on the larger set? This is a check of
 the measurement, not a replacement for it: the searches themselves only ever see val AUROC.
 
-Outputs: experiments/results/efficiency_real_selection.{json,md}.
+Outputs: experiments/results/efficiency_real_selection[<variant>].{json,md}.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import statistics
 import sys
@@ -88,7 +91,20 @@ def ranking_quality(runs: list[list]) -> dict:
     return {"trials": len(every), "spearman_all": rho(every), "top_tenth_trials": len(top), "spearman_top_tenth": rho(top)}
 
 
-def analyse(seeds: list[int], budget: int) -> dict:
+def val_size(seeds: list[int]) -> int:
+    """The number of val sequences of these runs, from the first flat trial's result.json that has it."""
+    for seed in seeds:
+        sdir = eff.method_root(FLAT) / f"seed{seed}"
+        for t in eff.ledger_trials(sdir):
+            result = sdir / str(t.dir) / "result.json"
+            if result.is_file():
+                n = (json.loads(result.read_text()).get("extra") or {}).get("n_val")
+                if n:
+                    return int(n)
+    raise SystemExit(f"no result.json with extra.n_val under {eff.method_root(FLAT)}: cannot size the val set")
+
+
+def analyse(seeds: list[int], budget: int, n_val: int = 224) -> dict:
     runs, rows = {}, {}
     for seed in seeds:
         staged = scores(eff.trials_of(STAGED, seed), budget)
@@ -110,7 +126,8 @@ def analyse(seeds: list[int], budget: int) -> dict:
     test_mean = statistics.fmean(r[k]["test"] for r in rows.values() for k in ("staged_handed_over", "flat_handed_over"))
     final_gap = [abs(r["staged_handed_over"]["val"] - r["flat_handed_over"]["val"]) for r in rows.values()]
     return {
-        "task": "real trials: ARID3A K562, 2,000 training sequences, 4 epochs (efficiency.py --task real)",
+        "task": "real trials: ARID3A K562, 2,000 training sequences, 4 epochs (efficiency.py --task real"
+                + "".join(f" --set {s}" for s in eff.SETS) + ")",
         "budget": budget, "seeds": sorted(rows), "per_seed": rows,
         "handed_over_test_vs_flat": eff.paired_comparison(
             [(r["staged_handed_over"]["test"], r["flat_handed_over"]["test"]) for r in rows.values()]),
@@ -121,7 +138,7 @@ def analyse(seeds: list[int], budget: int) -> dict:
                              for m, k in ((STAGED, "staged"), (FLAT, "flat"))},
         "ranking": ranking_quality([run for pair in runs.values() for run in pair]),
         # label counts of the two sets (the val set is balanced by construction: each positive with its shuffle)
-        "auroc_standard_error": {"val (112 + 112)": hanley_mcneil_se(val_mean, 112, 112),
+        "auroc_standard_error": {f"val ({n_val // 2} + {n_val // 2})": hanley_mcneil_se(val_mean, n_val // 2, n_val // 2),
                                  "test (500 + 500)": hanley_mcneil_se(test_mean, 500, 500),
                                  "at_auroc": {"val": val_mean, "test": test_mean}},
         "median_abs_final_best_val_difference": statistics.median(final_gap),
@@ -171,13 +188,16 @@ def main() -> None:
     ap.add_argument("--seeds", nargs="+", type=int, help="default: every seed with both run folders here")
     ap.add_argument("--budget", type=int, default=150)
     ap.add_argument("--stage-size", type=int, default=25)
-    ap.add_argument("--out", default="efficiency_real_selection")
+    ap.add_argument("--out", help="default: efficiency_real_selection + the variant's suffix")
+    ap.add_argument("--set", action="append", metavar="KEY=VALUE", help="the variant's overrides, as given to efficiency.py")
     args = ap.parse_args()
-    eff.set_base(argparse.Namespace(task="real", budget=args.budget, stage_size=args.stage_size))
+    eff.set_base(argparse.Namespace(task="real", budget=args.budget, stage_size=args.stage_size, set=args.set))
+    args.out = args.out or "efficiency_real_selection" + eff.variant_suffix(eff.SETS)
     seeds = args.seeds or sorted({sd for sd, _ in eff.seed_dirs(eff.method_root(STAGED))}
                                  & {sd for sd, _ in eff.seed_dirs(eff.method_root(FLAT))})
-    out = analyse(seeds, args.budget)
-    command = "python experiments/efficiency/selection_noise.py --seeds " + " ".join(map(str, out["seeds"]))
+    out = analyse(seeds, args.budget, val_size(seeds))
+    command = ("python experiments/efficiency/selection_noise.py --seeds " + " ".join(map(str, out["seeds"]))
+               + "".join(f" --set {s}" for s in eff.SETS))
     out["command"] = command
     write_json(RESULTS / f"{args.out}.json", out)
     (RESULTS / f"{args.out}.md").write_text(markdown(out, command))
