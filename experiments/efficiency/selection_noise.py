@@ -26,13 +26,14 @@ Outputs: experiments/results/efficiency_real_selection[<variant>].{json,md}.
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import statistics
 import sys
 from pathlib import Path
 
 from scipy.stats import spearmanr
+
+from genarch.result import RESULT_FILE, read_result
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -96,9 +97,8 @@ def val_size(seeds: list[int]) -> int:
     for seed in seeds:
         sdir = eff.method_root(FLAT) / f"seed{seed}"
         for t in eff.ledger_trials(sdir):
-            result = sdir / str(t.dir) / "result.json"
-            if result.is_file():
-                n = (json.loads(result.read_text()).get("extra") or {}).get("n_val")
+            if (sdir / str(t.dir) / RESULT_FILE).is_file():
+                n = (read_result(sdir / str(t.dir)).get("extra") or {}).get("n_val")
                 if n:
                     return int(n)
     raise SystemExit(f"no result.json with extra.n_val under {eff.method_root(FLAT)}: cannot size the val set")
