@@ -81,6 +81,11 @@ def variant_suffix(sets: list) -> str:
     return "".join("_" + re.sub(r"[^A-Za-z0-9._-]", "-", s) for s in sets)
 
 
+def set_flags(sets: "list | None") -> str:
+    """The ``--set`` options that reproduce a variant on a command line ('' for none; each with a leading space)."""
+    return "".join(f" --set {s}" for s in sets or [])
+
+
 def set_base(args) -> None:
     global BASE, FLAT_BASE, TASK, SETS
     TASK = args.task
@@ -408,9 +413,7 @@ def _command(args) -> str:
         parts.append(f"--task {args.task}")
     parts += [f"--budget {args.budget}", f"--stage-size {args.stage_size}", "--methods " + " ".join(args.methods),
               "--seeds " + " ".join(map(str, args.seeds))] + ([f"--out {args.out}"] if args.out else [])
-    parts += [f"--set {s}" for s in getattr(args, "set", None) or []]
-    parts += [f"--prior {args.prior}"] if args.prior else []
-    return " ".join(parts)
+    return " ".join(parts) + set_flags(getattr(args, "set", None)) + (f" --prior {args.prior}" if args.prior else "")
 
 
 def _suggestion_log(args, prior: dict) -> dict:

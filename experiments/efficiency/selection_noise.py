@@ -127,7 +127,7 @@ def analyse(seeds: list[int], budget: int, n_val: int = 224) -> dict:
     final_gap = [abs(r["staged_handed_over"]["val"] - r["flat_handed_over"]["val"]) for r in rows.values()]
     return {
         "task": "real trials: ARID3A K562, 2,000 training sequences, 4 epochs (efficiency.py --task real"
-                + "".join(f" --set {s}" for s in eff.SETS) + ")",
+                + eff.set_flags(eff.SETS) + ")",
         "budget": budget, "seeds": sorted(rows), "per_seed": rows,
         "handed_over_test_vs_flat": eff.paired_comparison(
             [(r["staged_handed_over"]["test"], r["flat_handed_over"]["test"]) for r in rows.values()]),
@@ -197,7 +197,7 @@ def main() -> None:
                                  & {sd for sd, _ in eff.seed_dirs(eff.method_root(FLAT))})
     out = analyse(seeds, args.budget, val_size(seeds))
     command = ("python experiments/efficiency/selection_noise.py --seeds " + " ".join(map(str, out["seeds"]))
-               + "".join(f" --set {s}" for s in eff.SETS))
+               + eff.set_flags(eff.SETS))
     out["command"] = command
     write_json(RESULTS / f"{args.out}.json", out)
     (RESULTS / f"{args.out}.md").write_text(markdown(out, command))
