@@ -24,6 +24,9 @@ Methods, each with ``--budget`` trials in total per seed:
 * ``staged_random`` (``--methods``): the same, but every stage is swept by ``RandomSearch``
   (``hydra.sweeper.optimizer`` on the command line): each stage samples its space evenly, which is
   what the analysis of that stage assumes, instead of NGOpt's adaptive, clustered samples.
+* ``staged_warm``: ``staged`` (NGOpt stages), and each stage's sweep is first told the earlier stages'
+  trials that lie inside its space (``hydra.sweeper.warm_start``): NGOpt continues from what the
+  earlier stages measured instead of exploring the narrowed space afresh.
 * ``flat``: eff_tfbs.yaml's whole space with NGOpt and the full budget.
 * ``random``: the same space with nevergrad's ``RandomSearch`` and the full budget.
 
@@ -67,9 +70,10 @@ NO_CALLBACK = "~hydra.callbacks.analysis"  # the staged method runs the analysis
 # method -> (staged?, optimizer set on the command line for every sweep (None = the stage file's own, NGOpt),
 #            analysis pools the earlier stages' trials that lie inside the stage's space?)
 METHODS = {"staged": (True, None, False), "staged_random": (True, "RandomSearch", False),
-           "staged_pooled": (True, "RandomSearch", True),
+           "staged_pooled": (True, "RandomSearch", True), "staged_warm": (True, None, False),
            "flat": (False, None, False), "random": (False, "RandomSearch", False)}
-COLORS = {"staged": "C0", "staged_random": "C3", "staged_pooled": "C4", "flat": "C1", "random": "C2"}
+COLORS = {"staged": "C0", "staged_random": "C3", "staged_pooled": "C4", "staged_warm": "C5", "flat": "C1", "random": "C2"}
+WARM = {"staged_warm"}  # every stage's sweep is told the earlier stages' trials inside its space (hydra.sweeper.warm_start)
 FLAT_BASE = BASE  # + /<task>_b<budget>: flat and random do not depend on the stage size
 SETS: list = []  # --set overrides, given to every sweep of every method (a protocol variant of the stage file)
 
@@ -164,7 +168,9 @@ def run_staged(args, seed: int, method: str = "staged") -> None:
     for i, budget in enumerate(budgets):
         sdir = root / f"stage{i + 1}"
         # stage i sweeps with seed 1000 * i + seed: a repeated stage (no suggestion) does not replay its candidates
-        sweep(sdir, stage, budget, 1000 * i + seed, extra, searchpath)
+        warm = [f"hydra.sweeper.warm_start=[{','.join(repr(str(root / f'stage{j + 1}')) for j in range(i))}]"] \
+            if method in WARM and i else []
+        sweep(sdir, stage, budget, 1000 * i + seed, extra + warm, searchpath)
         if i + 1 == len(budgets):
             break
         pooled = [f"--pool={root / f'stage{j + 1}'}" for j in range(i)] if pool else []

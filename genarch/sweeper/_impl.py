@@ -1,8 +1,8 @@
 """The genarch sweeper: nevergrad ask -> launch a batch through Hydra's launcher -> tell, until the budget.
 
 Structure after Hydra's own nevergrad sweeper; additions: a cache of evaluated candidates, rejection
-of illegal models before launch, a failure penalty and rate limit, the sweep ledger, and resuming by
-deterministic replay (see :mod:`genarch.sweeper.resume`)."""
+of illegal models before launch, a failure penalty and rate limit, the sweep ledger, resuming by
+deterministic replay (see :mod:`genarch.sweeper.resume`), and warm starts from earlier stages' sweeps."""
 
 import logging
 import math
@@ -23,7 +23,7 @@ from genarch.ledger import append_record, iter_records
 from genarch.sweeper import resume
 from genarch.sweeper.config import SweeperSettings
 from genarch.sweeper._compat import patch_nevergrad
-from genarch.sweeper.params import ParamSpec, _plain, spec_from_override, spec_from_yaml, to_nevergrad
+from genarch.sweeper.params import ParamSpec, _plain, spec_contains, spec_from_override, spec_from_yaml, to_nevergrad
 
 patch_nevergrad()
 log = logging.getLogger(__name__)
@@ -118,6 +118,7 @@ class NevergradSweeperImpl:
             self.finished, cut_off = resume.ended_trials(self.sweep_dir)
             log.info("resuming %s: %d finished jobs are replayed, not re-run%s", self.sweep_dir, len(self.finished),
                      f"; interrupted jobs {cut_off} run again" if cut_off else "")
+        self._warm_start_dirs()  # refuse a bad warm start before this sweep writes anything
         resume.save_state(self.sweep_dir, state)
         OmegaConf.save(self.config, self.sweep_dir / "multirun.yaml")
         self._save_stage_file(stage)
@@ -133,6 +134,7 @@ class NevergradSweeperImpl:
         self.history: list[Candidate] = []
         self.worst_loss: Optional[float] = None
         self.validate = bool(st.validate and "model" in self.config)
+        self.warm_notes = self._warm_start(optimizer, parametrization)
         returns: list[Sequence[JobReturn]] = []
         job_idx = trained = failed = repeated = 0
         stopped: Optional[str] = None
@@ -170,6 +172,83 @@ class NevergradSweeperImpl:
         self._write_results(optimizer, stopped)
         return returns
 
+    # ---- warm start from earlier sweeps -------------------------------------------------------------
+    def _warm_start(self, optimizer: Any, parametrization: Any) -> dict[str, dict[str, int]]:
+        """Tell the optimizer the finished trials of ``hydra.sweeper.warm_start`` that are points of this
+        sweep's space: every swept value inside its domain and the same overrides otherwise (the stage's
+        name aside), in a sweep of the same task config. They enter the cache, so an ask that repeats one
+        is not trained again, and they count neither towards the budget nor in this sweep's ledger."""
+        notes: dict[str, dict[str, int]] = {}
+        told: list[tuple[Candidate, Outcome]] = []
+        for sweep_dir in self._warm_start_dirs():
+            finished, _ = resume.ended_trials(sweep_dir)
+            inside = 0
+            for job, trial in sorted(finished.items()):
+                if trial.record.get("rejected"):
+                    continue
+                c = self._warm_candidate(parametrization, trial)
+                if c is None:
+                    continue
+                outcome = Outcome("ok" if trial.ok else "failed", trial.value if trial.ok else None, trial.direction,
+                                  trial.objective_name, trial.error, None)
+                if c.key not in self.cache:
+                    self.cache[c.key] = outcome
+                    told.append((c, outcome))
+                inside += 1
+            notes[str(sweep_dir)] = {"finished": len(finished), "inside": inside}
+            log.info("warm start: %d of the %d finished trials of %s lie in this sweep's space", inside, len(finished), sweep_dir)
+        # successes first: a failure's penalty is set from the worst loss told so far
+        for c, outcome in sorted(told, key=lambda pair: pair[1].status != "ok"):
+            optimizer.tell(c.cand, self._loss(outcome))
+        return notes
+
+    def _warm_start_dirs(self) -> list[Path]:
+        """``hydra.sweeper.warm_start`` checked before anything is written: each entry a genarch sweep
+        directory other than this one, of the same task config (else its results describe another task)."""
+        dirs = []
+        for i, entry in enumerate(self.settings.warm_start):
+            where = f"hydra.sweeper.warm_start[{i}]={entry}"
+            sweep_dir = Path(entry).resolve()
+            if sweep_dir == self.sweep_dir.resolve():
+                raise ValueError(f"{where}: that is this sweep's own directory; give earlier sweeps")
+            if not (sweep_dir / "ledger.jsonl").exists() or not (sweep_dir / "multirun.yaml").exists():
+                raise ValueError(f"{where}: no ledger.jsonl and multirun.yaml there (is it a genarch sweep directory?)")
+            differs = _task_differences(OmegaConf.load(sweep_dir / "multirun.yaml"), self.config)
+            if differs:
+                raise ValueError(f"{where}: that sweep ran another task config, so its results do not describe this "
+                                 "one:\n  - " + "\n  - ".join(differs[:8]) + ("\n  - ..." if len(differs) > 8 else ""))
+            dirs.append(sweep_dir)
+        return dirs
+
+    def _warm_candidate(self, parametrization: Any, trial: Any) -> Optional[Candidate]:
+        """An earlier trial as a candidate of this sweep, or None if it is not a point of this space."""
+        recorded = trial.record.get("overrides") or []
+        known = {**self._fixed_values(recorded), **trial.params}  # a key may have been fixed there, swept here
+        if any(name not in known or not spec_contains(spec.spec, known[name]) for name, spec in self.specs.items()):
+            return None
+        params = {name: known[name] for name in self.specs}
+        swept = [self.specs[name].override(value) for name, value in params.items()]
+        if _without_stage(self.fixed + swept) != _without_stage(recorded):
+            return None  # another fixed value, or a key this sweep does not set
+        try:
+            cand = parametrization.spawn_child(new_value=params)
+        except (ValueError, TypeError, KeyError):
+            return None
+        return Candidate(cand, params, self.fixed + swept, tuple(sorted(swept)), source="warm-start")
+
+    def _fixed_values(self, overrides: Sequence[str]) -> dict[str, Any]:
+        """The values of an earlier trial's plain (not swept) overrides, by parameter name."""
+        parser = self._plain_parser = getattr(self, "_plain_parser", None) or OverridesParser.create()
+        out: dict[str, Any] = {}
+        for text in overrides:
+            try:
+                spec = spec_from_override(parser.parse_override(text))
+            except Exception:  # noqa: BLE001 - an override this sweep cannot read is simply not a known value
+                continue
+            if not spec.swept:
+                out[spec.name] = spec.spec["value"]
+        return out
+
     def _candidate(self, cand: Any) -> Candidate:
         params = {name: _plain(cand.value[name]) for name in self.specs}
         swept = [self.specs[name].override(value) for name, value in params.items()]
@@ -181,7 +260,8 @@ class NevergradSweeperImpl:
         for c in batch:
             if c.key in self.cache:
                 c.outcome, c.source = self.cache[c.key], "cached"
-                log.info("candidate already evaluated as job %s, not trained again: %s", c.outcome.job, c.params)
+                log.info("candidate already evaluated as job %s, not trained again: %s",
+                         c.outcome.job if c.outcome.job is not None else "of a warm-start sweep", c.params)
             elif c.key in seen:
                 c.source = "batch-duplicate"
             else:
@@ -337,6 +417,7 @@ class NevergradSweeperImpl:
             "n_failed": sum(c.outcome.status == "failed" for c in new),
             "n_rejected": sum(c.outcome.status == "rejected" for c in new),
             "n_cached": sum(c.source != "new" for c in self.history),
+            "warm_start": getattr(self, "warm_notes", None) or None,
             "stopped": stopped,
         }
         atomic_write_text(self.sweep_dir / RESULTS_FILE, OmegaConf.to_yaml(OmegaConf.create(results)))
@@ -361,6 +442,44 @@ class NevergradSweeperImpl:
             text = f"# stage {stage} (source file not readable; composed hydra.sweeper shown)\n" + OmegaConf.to_yaml(
                 OmegaConf.create({"hydra": {"sweeper": OmegaConf.to_container(self.config.hydra.sweeper)}}))
         atomic_write_text(self.sweep_dir / STAGE_FILE, text)
+
+
+def _override_key(text: str) -> str:
+    return text.split("=", 1)[0].lstrip("+~")
+
+
+def _without_stage(overrides: Sequence[str]) -> set[str]:
+    """A trial's overrides as a set, the stage's own (``+stage=...``: its name differs per stage) left out."""
+    return {o for o in overrides if _override_key(o) != "stage"}
+
+
+def _task_differences(earlier: DictConfig, now: DictConfig) -> list[str]:
+    """Keys where two sweeps' task configs differ. Left out: ``hydra``, the stage's name, and every key a
+    command-line override of either sweep sets (a trial's overrides are compared one by one instead)."""
+    skip: set[tuple[str, ...]] = {("stage",)}
+    for cfg in (earlier, now):
+        for text in OmegaConf.select(cfg, "hydra.overrides.task", default=None) or []:
+            key = _override_key(str(text)).split("@", 1)[0]
+            skip.add(tuple(key.replace("/", ".").split(".")))
+
+    def plain(cfg: DictConfig) -> dict[str, Any]:
+        data = OmegaConf.to_container(cfg, resolve=False)
+        data.pop("hydra", None)
+        return data
+
+    out: list[str] = []
+
+    def walk(a: Any, b: Any, path: tuple[str, ...]) -> None:
+        if path in skip:
+            return
+        if isinstance(a, dict) and isinstance(b, dict):
+            for key in sorted(set(a) | set(b), key=str):
+                walk(a.get(key, "<absent>"), b.get(key, "<absent>"), path + (str(key),))
+        elif a != b:
+            out.append(f"{'.'.join(path)}: was {a!r}, now {b!r}")
+
+    walk(plain(earlier), plain(now), ())
+    return out
 
 
 def _source_text(scheme: str, path: str, relative: str) -> Optional[str]:

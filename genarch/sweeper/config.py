@@ -27,6 +27,9 @@ class SweeperSettings:
     validate: bool = True
     # stop when this many candidates in a row were all evaluated before (space exhausted or converged)
     max_repeated_asks: int = 100
+    # earlier sweep directories (earlier stages of the same task): their finished trials that lie inside
+    # this sweep's space are told to the optimizer before its first ask and are not trained again
+    warm_start: list[str] = field(default_factory=list)
     params: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -36,6 +39,9 @@ class SweeperSettings:
             raise ValueError("hydra.sweeper.budget and hydra.sweeper.num_workers must be >= 1")
         if not 0.0 <= float(self.max_failure_rate) <= 1.0:
             raise ValueError(f"hydra.sweeper.max_failure_rate={self.max_failure_rate} must be in [0, 1]")
+        if isinstance(self.warm_start, str) or not all(isinstance(p, str) and p for p in self.warm_start):
+            raise ValueError(f"hydra.sweeper.warm_start={self.warm_start!r} must be a list of sweep directories, "
+                             "e.g. hydra.sweeper.warm_start=[multirun/stage1,multirun/stage2]")
         import nevergrad as ng
 
         if self.optimizer not in ng.optimizers.registry:

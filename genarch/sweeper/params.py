@@ -135,6 +135,25 @@ def to_nevergrad(spec: Mapping[str, Any]) -> Any:
     raise ValueError(f"unknown parameter spec {spec!r}")
 
 
+def spec_contains(spec: Mapping[str, Any], value: Any) -> bool:
+    """Whether ``value`` (as a ledger records it) is a point of the spec's domain: one of a choice's
+    values (written the same way), inside a scalar's bounds (whole for an integer one), or the constant."""
+    kind = spec["kind"]
+    if kind == "scalar":
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            return False
+        if spec["integer"] and float(value) != int(value):
+            return False
+        slack = 1e-9 * max(1.0, abs(float(spec["lower"])), abs(float(spec["upper"])))
+        return float(spec["lower"]) - slack <= float(value) <= float(spec["upper"]) + slack
+    values = spec["values"] if kind == "choice" else [spec["value"]]
+    try:
+        text = format_value(value)
+    except TypeError:
+        return False
+    return any(format_value(v) == text for v in values)
+
+
 def render(spec: Mapping[str, Any]) -> str:
     """Hydra-like text of a spec, for messages (``choice(8, 16)``, ``tag(log, interval(0.03, 10))``)."""
     kind = spec["kind"]

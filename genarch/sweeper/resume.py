@@ -20,7 +20,7 @@ from genarch.sweeper.params import render
 STATE_FILE = "sweep_state.json"
 STATE_VERSION = 1
 # keys whose change makes the stored trials meaningless for this sweep
-_COMPARED = ("optimizer", "seed", "num_workers", "fixed")
+_COMPARED = ("optimizer", "seed", "num_workers", "fixed", "warm_start")
 
 
 def make_state(settings: Any, specs: Mapping[str, Mapping[str, Any]], fixed: list[str], seed: int,
@@ -35,6 +35,7 @@ def make_state(settings: Any, specs: Mapping[str, Mapping[str, Any]], fixed: lis
         "param_order": list(specs),  # the JSON file sorts keys; the parametrization's order matters
         "fixed": list(fixed),
         "stage": stage,
+        "warm_start": [str(Path(p).resolve()) for p in getattr(settings, "warm_start", None) or []],
     }
 
 
@@ -59,6 +60,8 @@ def differences(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[str]:
     for key in _COMPARED:
         if key == "seed" and new.get("seed_given") is False:
             continue  # seed: null on both runs -> the stored seed is reused
+        if key == "warm_start" and (old.get(key) or []) == (new.get(key) or []):
+            continue  # a state written before warm starts existed has no key: none were told
         if old.get(key) != new.get(key):
             diffs.append(f"{key}: was {old.get(key)!r}, now {new.get(key)!r}")
     old_params, new_params = old.get("params", {}), new.get("params", {})

@@ -12,14 +12,16 @@ from omegaconf import DictConfig
 class NevergradSweeper(Sweeper):
     def __init__(self, optimizer: str = "NGOpt", budget: int = 24, num_workers: int = 2, seed: Optional[int] = 0,
                  direction: str = "auto", max_failure_rate: float = 0.25, failure_penalty: Optional[float] = None,
-                 validate: bool = True, max_repeated_asks: int = 100, params: Optional[Any] = None) -> None:
+                 validate: bool = True, max_repeated_asks: int = 100, warm_start: Optional[Any] = None,
+                 params: Optional[Any] = None) -> None:
         from genarch.sweeper._impl import NevergradSweeperImpl
         from genarch.sweeper.config import SweeperSettings
 
         settings = SweeperSettings(optimizer=optimizer, budget=int(budget), num_workers=int(num_workers), seed=seed,
                                    direction=direction, max_failure_rate=float(max_failure_rate),
                                    failure_penalty=failure_penalty, validate=bool(validate),
-                                   max_repeated_asks=int(max_repeated_asks), params=dict(params or {}))
+                                   max_repeated_asks=int(max_repeated_asks),
+                                   warm_start=_paths(warm_start), params=dict(params or {}))
         self.sweeper = NevergradSweeperImpl(settings)
 
     def setup(self, *, hydra_context: HydraContext, task_function: TaskFunction, config: DictConfig) -> None:
@@ -27,3 +29,16 @@ class NevergradSweeper(Sweeper):
 
     def sweep(self, arguments: List[str]) -> Any:
         return self.sweeper.sweep(arguments)
+
+
+def _paths(value: Any) -> Any:
+    """``warm_start`` as Hydra hands it over (a ListConfig, a list, null or one string) -> a plain list;
+    anything else is passed on for SweeperSettings to refuse with its message."""
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return [value]
+    try:
+        return list(value)
+    except TypeError:
+        return value

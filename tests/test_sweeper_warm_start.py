@@ -1,0 +1,129 @@
+"""Warm-starting a sweep from earlier stages (``hydra.sweeper.warm_start``): which earlier trials are
+points of the new space, that the optimizer is told them and trains none again, refusals, resume."""
+
+import pytest
+import yaml
+
+from genarch.ledger import load_trials
+from genarch.sweeper.config import SweeperSettings
+from genarch.sweeper.params import spec_contains
+
+from test_sweeper_toy import sequence, toy
+
+CHOICE = {"kind": "choice", "values": [None, "exp", 0, 1e-3, True], "ordered": False}
+SCALAR = {"kind": "scalar", "lower": 0.03, "upper": 10.0, "log": True, "integer": False}
+INTEGER = {"kind": "scalar", "lower": 64, "upper": 1024, "log": True, "integer": True}
+
+
+@pytest.mark.parametrize("spec, value, inside", [
+    (CHOICE, None, True),
+    (CHOICE, "exp", True),
+    (CHOICE, "null", False),          # the string is not null
+    (CHOICE, 0, True),
+    (CHOICE, 0.001, True),
+    (CHOICE, 1, False),
+    (CHOICE, True, True),
+    (CHOICE, "true", False),
+    (SCALAR, 0.03, True),
+    (SCALAR, 10.0, True),
+    (SCALAR, 10.5, False),
+    (SCALAR, 0.01, False),
+    (SCALAR, "5", False),
+    (SCALAR, True, False),
+    (SCALAR, float("nan"), False),
+    (INTEGER, 828, True),
+    (INTEGER, 828.5, False),
+    (INTEGER, 1025, False),
+    ({"kind": "constant", "value": "lstm"}, "lstm", True),
+    ({"kind": "constant", "value": "lstm"}, "gru", False),
+])
+def test_spec_contains(spec, value, inside):
+    assert spec_contains(spec, value) is inside
+
+
+@pytest.mark.parametrize("value", ["multirun/stage1", [""], [3]])
+def test_settings_refuse_a_warm_start_that_is_not_a_list_of_paths(value):
+    with pytest.raises(ValueError, match="warm_start"):
+        SweeperSettings(warm_start=value)
+
+
+def earlier(tmp_path):
+    """Stage 1: 20 random trials over x, y in {2, 3, 4}, c in {a, b}."""
+    sweep = tmp_path / "stage1"
+    toy(sweep, "x=interval(0,1)", "y=choice(2,3,4)", "c=choice(a,b)", "hydra.sweeper.optimizer=RandomSearch",
+        "hydra.sweeper.budget=20")
+    return sweep, load_trials(sweep)
+
+
+def results(sweep):
+    return yaml.safe_load((sweep / "optimization_results.yaml").read_text())
+
+
+def test_trials_inside_the_narrowed_space_are_told_and_not_trained_again(tmp_path):
+    stage1, trials = earlier(tmp_path)
+    narrowed = ["x=interval(0,1)", "y=choice(2,3)", "c=a", "hydra.sweeper.budget=6"]
+    warm, cold = tmp_path / "warm", tmp_path / "cold"
+    toy(warm, *narrowed, f"hydra.sweeper.warm_start=[{stage1}]")
+    toy(cold, *narrowed)
+    inside = [t for t in trials if t.params["y"] in (2, 3) and t.params["c"] == "a"]
+    assert 0 < len(inside) < len(trials)
+    assert results(warm)["warm_start"] == {str(stage1.resolve()): {"finished": 20, "inside": len(inside)}}
+    assert results(cold)["warm_start"] is None
+    assert len(load_trials(warm)) == 6 == results(warm)["n_trials"]      # told trials cost no budget
+    trained_before = {(t.params["x"], t.params["y"]) for t in inside}
+    assert not trained_before & {(p["x"], p["y"]) for p in sequence(warm)}
+    assert sequence(warm) != sequence(cold)                              # the optimizer was told them
+
+
+def test_a_key_fixed_earlier_and_swept_now_takes_its_fixed_value(tmp_path):
+    fixed = tmp_path / "fixed"
+    toy(fixed, "x=interval(0,1)", "y=choice(2,3)", "c=b", "hydra.sweeper.optimizer=RandomSearch", "hydra.sweeper.budget=8")
+    widened = tmp_path / "widened"
+    toy(widened, "x=interval(0,1)", "y=choice(2,3)", "c=choice(a,b)", "hydra.sweeper.budget=2",
+        f"hydra.sweeper.warm_start=[{fixed}]")
+    assert results(widened)["warm_start"][str(fixed.resolve())] == {"finished": 8, "inside": 8}
+    other = tmp_path / "other"  # c fixed to another value: none of them is a point of this space
+    toy(other, "x=interval(0,1)", "y=choice(2,3)", "c=a", "hydra.sweeper.budget=2", f"hydra.sweeper.warm_start=[{fixed}]")
+    assert results(other)["warm_start"][str(fixed.resolve())]["inside"] == 0
+
+
+def _edit_config_file(stage1):
+    """As if stage 1 had run with another config file (not another override): fail_if_c: z there."""
+    text = (stage1 / "multirun.yaml").read_text()
+    (stage1 / "multirun.yaml").write_text(text.replace("fail_if_c: null", "fail_if_c: z", 1))
+
+
+@pytest.mark.parametrize("extra, edit, message", [
+    (["hydra.sweeper.warm_start=[{missing}]"], None, "hydra.sweeper.warm_start[0]={missing}: no ledger.jsonl"),
+    (["hydra.sweeper.warm_start=[{stage1}]"], _edit_config_file, "fail_if_c: was 'z', now None"),
+    (["hydra.sweeper.warm_start=[{sweep}]"], None, "this sweep's own directory"),
+])
+def test_a_bad_warm_start_is_refused_before_anything_is_written(tmp_path, extra, edit, message):
+    stage1, _ = earlier(tmp_path)
+    if edit:
+        edit(stage1)
+    sweep, missing = tmp_path / "next", tmp_path / "nowhere"
+    fill = dict(missing=missing, stage1=stage1, sweep=sweep)
+    proc = toy(sweep, "x=interval(0,1)", "hydra.sweeper.budget=2", *[e.format(**fill) for e in extra], check=False)
+    assert proc.returncode != 0
+    assert message.format(**fill) in proc.stdout + proc.stderr
+    assert not (sweep / "sweep_state.json").exists() and not (sweep / "ledger.jsonl").exists()
+
+
+def test_an_override_the_earlier_trials_lacked_leaves_them_out(tmp_path):
+    stage1, _ = earlier(tmp_path)
+    sweep = tmp_path / "slower"
+    toy(sweep, "x=interval(0,1)", "sleep=0.001", "hydra.sweeper.budget=2", f"hydra.sweeper.warm_start=[{stage1}]")
+    assert results(sweep)["warm_start"][str(stage1.resolve())] == {"finished": 20, "inside": 0}
+
+
+def test_a_warm_started_sweep_resumes_and_refuses_another_warm_start(tmp_path):
+    stage1, _ = earlier(tmp_path)
+    sweep = tmp_path / "stage2"
+    command = ["x=interval(0,1)", "y=choice(2,3)", "hydra.sweeper.budget=4", f"hydra.sweeper.warm_start=[{stage1}]"]
+    toy(sweep, *command)
+    before = (sweep / "ledger.jsonl").read_text()
+    toy(sweep, *command)                                                  # finished: replayed, nothing re-run
+    assert (sweep / "ledger.jsonl").read_text() == before
+    proc = toy(sweep, *command[:-1], check=False)
+    assert proc.returncode != 0 and "warm_start: was" in proc.stdout + proc.stderr
