@@ -349,3 +349,25 @@ def test_a_plain_prior_is_refused_by_a_variant(tmp_path, monkeypatch):
     args.set = ["dataset.val_fraction=0.333"]
     with pytest.raises(SystemExit, match="its 'overrides' is None"):
         efficiency.aggregate(args)
+
+
+@pytest.mark.parametrize("method, optimizer, warm", [
+    ("staged_warm", None, True),              # the stage file's NGOpt, told the earlier stages
+    ("staged", None, False),
+    ("staged_random", "hydra.sweeper.optimizer=RandomSearch", False),
+])
+def test_each_stage_of_a_warm_run_is_told_every_earlier_stage(tmp_path, monkeypatch, method, optimizer, warm):
+    monkeypatch.setattr(efficiency, "BASE", tmp_path)
+    calls = []
+    monkeypatch.setattr(efficiency, "sweep", lambda sdir, stage, budget, seed, extra, searchpath: calls.append((sdir, extra)))
+    monkeypatch.setattr(efficiency.subprocess, "run", lambda *a, **k: None)  # the analysis; no suggestion is written
+    efficiency.run_staged(argparse.Namespace(budget=75, stage_size=25), 3, method)
+    assert [sdir.name for sdir, _ in calls] == ["stage1", "stage2", "stage3"]
+    root = tmp_path / method / "seed3"
+    for i, (_, extra) in enumerate(calls):
+        told = [e for e in extra if e.startswith("hydra.sweeper.warm_start=")]
+        assert ([optimizer] if optimizer else []) == [e for e in extra if e.startswith("hydra.sweeper.optimizer=")]
+        if warm and i:
+            assert told == ["hydra.sweeper.warm_start=[" + ",".join(repr(str(root / f"stage{j + 1}")) for j in range(i)) + "]"]
+        else:
+            assert told == []
