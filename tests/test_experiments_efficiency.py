@@ -371,3 +371,14 @@ def test_each_stage_of_a_warm_run_is_told_every_earlier_stage(tmp_path, monkeypa
             assert told == ["hydra.sweeper.warm_start=[" + ",".join(repr(str(root / f"stage{j + 1}")) for j in range(i)) + "]"]
         else:
             assert told == []
+
+
+def test_between_methods_pairs_the_seeds_both_finished():
+    curves = {"a": {0: [0.5, 0.7, 0.8], 1: [0.6, 0.6, 0.6], 2: [0.9, 0.9, 0.9]},
+              "b": {0: [0.9, 0.9, 0.9], 1: [0.5, 0.5, 0.5], 3: [0.1, 0.1, 0.1]}}
+    reach = {"a": {0: 3, 1: None, 2: 1}, "b": {0: 1, 1: None, 3: 2}}   # seeds 0 and 1 are shared
+    c = efficiency.between_methods(curves, reach, "a", "b", budget=3)
+    assert c["seeds"] == 2 and (c["reached_sooner"], c["reached_later"], c["reached_same"]) == (1, 0, 1)
+    assert c["final_best"]["higher"] == 1 and c["final_best"]["lower"] == 1
+    assert c["final_best"]["mean_difference"] == pytest.approx(((0.9 - 0.8) + (0.5 - 0.6)) / 2)
+    assert efficiency.between_methods(curves, {"a": {0: 3}, "b": {0: 1}}, "a", "b", budget=3) is None

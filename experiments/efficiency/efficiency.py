@@ -265,6 +265,23 @@ def paired_comparison(pairs: list) -> "dict | None":
             "wilcoxon_p": float(wilcoxon(untied).pvalue) if len(untied) else 1.0}
 
 
+def between_methods(curves: dict, reach: dict, a: str, b: str, budget: int) -> "dict | None":
+    """Method ``b`` against method ``a`` on the seeds both finished: their final bests paired by seed
+    (:func:`paired_comparison`, b minus a), and on how many seeds b reached the flat search's final best
+    in fewer / more / as many trials as a (unreached counts as budget + 1)."""
+    seeds = [sd for sd in reach.get(a, {}) if sd in reach.get(b, {})]
+    if len(seeds) < 2:
+        return None
+    censored = budget + 1
+    steps = {sd: (censored if reach[b][sd] is None else reach[b][sd]) - (censored if reach[a][sd] is None else reach[a][sd])
+             for sd in seeds}
+    return {"seeds": len(seeds),
+            "final_best": paired_comparison([(final_best(curves[b][sd], budget), final_best(curves[a][sd], budget))
+                                             for sd in seeds]),
+            "reached_sooner": sum(d < 0 for d in steps.values()), "reached_later": sum(d > 0 for d in steps.values()),
+            "reached_same": sum(d == 0 for d in steps.values())}
+
+
 def protocol(args) -> dict:
     """What two runs must share for their seeds to share a table (written into every results JSON)."""
     out = {"stage_file": str((STAGE_CONF / "stage" / f"{STAGE}.yaml").relative_to(ROOT)), "budget": args.budget,
@@ -346,12 +363,16 @@ def aggregate(args) -> dict:
     intervals = {m: bootstrap_median_ratio(reach[m], reach["flat"], censored)
                  for m in methods if m != "flat"}
     final_vs_flat = {m: final_best_vs_flat(curves[m], curves["flat"], args.budget) for m in methods if m != "flat"}
+    others = [m for m in methods if m != "flat"]
+    between = {f"{b} vs {a}": c for i, a in enumerate(others) for b in others[i + 1:]
+               if (c := between_methods(curves, reach, a, b, args.budget))}
     task = ("surrogate of ARID3A K562 trials (random forest fit on real trials, experiments/efficiency/surrogate.py)"
             if TASK == "surrogate" else "real trials: ARID3A K562, 2,000 training sequences, 4 epochs")
     task += f"; on every trial {', '.join(SETS)}" if SETS else ""
     out = {"task": task, **protocol(args), "curves": curves,
            "trials_to_reach_flat_best": reach, "summary": summary, "over_flat_median_ratios": ratios,
            "over_flat_median_ratio_bootstrap": intervals, "final_best_vs_flat": final_vs_flat,
+           **({"between_methods": between} if between else {}),
            "target": "<= 1/3", "runs": str(BASE.relative_to(ROOT) if BASE.is_relative_to(ROOT) else BASE),
            "staged_suggestions": _suggestion_log(args, prior), "command": _command(args)}
     if from_prior:
@@ -385,6 +406,10 @@ def aggregate(args) -> dict:
     for m, c in final_vs_flat.items():
         if c:
             lines += [paired_text(f"Final best, {m} vs flat, paired by seed", c, " val AUROC"), ""]
+    for label, c in between.items():
+        lines += [f"{label}, the same seeds: reached flat's final best sooner on {c['reached_sooner']} of {c['seeds']} "
+                  f"seeds, later on {c['reached_later']}, in as many trials on {c['reached_same']}. "
+                  + (paired_text("Final best", c["final_best"], " val AUROC") if c["final_best"] else ""), ""]
     if from_prior:
         lines += [f"Read from `{args.prior}` (run folders not on this machine): "
                   + "; ".join(f"{m} seeds {', '.join(map(str, s))}" for m, s in from_prior.items()) + ".", ""]
