@@ -3,6 +3,7 @@
     python experiments/efficiency/selection_noise.py                 # every seed whose run folders are here
     python experiments/efficiency/selection_noise.py --seeds 18 19 20
     python experiments/efficiency/selection_noise.py --set dataset.val_fraction=0.333   # the 1,000-sequence-val variant
+    python experiments/efficiency/selection_noise.py --method staged_warm --set dataset.val_fraction=0.333
 
 Reads the run folders of ``efficiency.py --task real`` (budget 150, stages of 25; git-ignored, so only
 the seeds run on this machine). Every real trial there was scored on two held-out sets:
@@ -162,8 +163,8 @@ def markdown(out: dict, command: str) -> str:
         "# Real-trial search efficiency: what the validation set can resolve", "",
         f"{out['task']}; budget {out['budget']}; seeds {', '.join(map(str, out['seeds']))} (those with run folders "
         f"here). Command: `{command}`.", "",
-        md_table(["seed", "staged_random handed over: val / test AUROC", "flat NGOpt handed over: val / test AUROC",
-                  "best test AUROC flat sampled", "staged_random trials to sample it", "flat trials to sample it"], rows),
+        md_table(["seed", f"{STAGED} handed over: val / test AUROC", "flat NGOpt handed over: val / test AUROC",
+                  "best test AUROC flat sampled", f"{STAGED} trials to sample it", "flat trials to sample it"], rows),
         "",
         "Standard error of one AUROC (Hanley-McNeil, at the handed-over models' mean): "
         + ", ".join(f"{k} {v:.4f}" for k, v in se.items() if k != "at_auroc")
@@ -171,12 +172,12 @@ def markdown(out: dict, command: str) -> str:
         "",
         f"Val AUROC against test AUROC, Spearman: {fmt(rk['spearman_all'])} over all {rk['trials']} finished trials, "
         f"{fmt(rk['spearman_top_tenth'])} over each run's top tenth by val ({rk['top_tenth_trials']} trials).", "",
-        eff.paired_text("Handed-over model, staged_random vs flat, val AUROC (what the searches maximise)",
+        eff.paired_text(f"Handed-over model, {STAGED} vs flat, val AUROC (what the searches maximise)",
                         out["handed_over_val_vs_flat"]), "",
-        eff.paired_text("Handed-over model, staged_random vs flat, test AUROC (never read by a search)",
+        eff.paired_text(f"Handed-over model, {STAGED} vs flat, test AUROC (never read by a search)",
                         out["handed_over_test_vs_flat"]), "",
         f"Trials to sample a model with flat's best test AUROC: median {bt['median_trials_to_reach'][STAGED]} "
-        f"(staged_random, reached on {bt['reached'][STAGED]}/{len(out['seeds'])}) vs "
+        f"({STAGED}, reached on {bt['reached'][STAGED]}/{len(out['seeds'])}) vs "
         f"{bt['median_trials_to_reach'][FLAT]} (flat), ratio **{bt['ratio']:.2f}**"
         + (f" (seed bootstrap 90% interval {iv['p05']:.2f}-{iv['p95']:.2f}; "
            f"{100 * iv['share_at_most_a_third']:.1f}% of resamples at or below 1/3)" if iv else "") + ".", ""]
@@ -190,14 +191,19 @@ def main() -> None:
     ap.add_argument("--stage-size", type=int, default=25)
     ap.add_argument("--out", help="default: efficiency_real_selection + the variant's suffix")
     ap.add_argument("--set", action="append", metavar="KEY=VALUE", help="the variant's overrides, as given to efficiency.py")
+    ap.add_argument("--method", default="staged_random", choices=[m for m, (staged, *_) in eff.METHODS.items() if staged],
+                    help="the staged method compared with flat (default staged_random)")
     args = ap.parse_args()
+    global STAGED
+    STAGED = args.method
     eff.set_base(argparse.Namespace(task="real", budget=args.budget, stage_size=args.stage_size, set=args.set))
-    args.out = args.out or "efficiency_real_selection" + eff.variant_suffix(eff.SETS)
+    args.out = args.out or ("efficiency_real_selection" + ("" if STAGED == "staged_random" else f"_{STAGED}")
+                            + eff.variant_suffix(eff.SETS))
     seeds = args.seeds or sorted({sd for sd, _ in eff.seed_dirs(eff.method_root(STAGED))}
                                  & {sd for sd, _ in eff.seed_dirs(eff.method_root(FLAT))})
     out = analyse(seeds, args.budget, val_size(seeds))
     command = ("python experiments/efficiency/selection_noise.py --seeds " + " ".join(map(str, out["seeds"]))
-               + eff.set_flags(eff.SETS))
+               + ("" if STAGED == "staged_random" else f" --method {STAGED}") + eff.set_flags(eff.SETS))
     out["command"] = command
     write_json(RESULTS / f"{args.out}.json", out)
     (RESULTS / f"{args.out}.md").write_text(markdown(out, command))
