@@ -382,3 +382,9 @@ def test_between_methods_pairs_the_seeds_both_finished():
     assert c["final_best"]["higher"] == 1 and c["final_best"]["lower"] == 1
     assert c["final_best"]["mean_difference"] == pytest.approx(((0.9 - 0.8) + (0.5 - 0.6)) / 2)
     assert efficiency.between_methods(curves, {"a": {0: 3}, "b": {0: 1}}, "a", "b", budget=3) is None
+
+
+def test_mean_by_stage_averages_each_window_over_the_seeds():
+    curves = {0: [0.5, None, 0.7, 0.9, 0.1], 1: [0.7, 0.6, 0.8, 0.6, 0.3], 2: [0.0] * 5}
+    assert efficiency.mean_by_stage(curves, [2, 3], [0, 1]) == pytest.approx([0.6, (0.7 + 0.9 + 0.1 + 0.8 + 0.6 + 0.3) / 6])
+    assert efficiency.mean_by_stage({0: [None, None, 0.4]}, [2, 1], [0]) == [None, pytest.approx(0.4)]

@@ -282,6 +282,17 @@ def between_methods(curves: dict, reach: dict, a: str, b: str, budget: int) -> "
             "reached_same": sum(d == 0 for d in steps.values())}
 
 
+def mean_by_stage(curves: dict, budgets: list, seeds: list) -> list:
+    """The mean score of the trials in each stage's window of trials (failed trials left out), over
+    ``seeds``: for a staged run what each stage sampled, for flat / random the same trial windows."""
+    out, start = [], 0
+    for size in budgets:
+        window = [v for sd in seeds for v in curves[sd][start:start + size] if v is not None]
+        out.append(statistics.fmean(window) if window else None)
+        start += size
+    return out
+
+
 def protocol(args) -> dict:
     """What two runs must share for their seeds to share a table (written into every results JSON)."""
     out = {"stage_file": str((STAGE_CONF / "stage" / f"{STAGE}.yaml").relative_to(ROOT)), "budget": args.budget,
@@ -364,6 +375,10 @@ def aggregate(args) -> dict:
                  for m in methods if m != "flat"}
     final_vs_flat = {m: final_best_vs_flat(curves[m], curves["flat"], args.budget) for m in methods if m != "flat"}
     others = [m for m in methods if m != "flat"]
+    # the seeds every method finished: stage windows compared on the same seeds
+    common = sorted(set.intersection(*(set(reach[m]) for m in methods))) if methods else []
+    by_stage = {m: mean_by_stage(curves[m], stage_budgets(args.budget, args.stage_size), common) for m in methods} \
+        if common else {}
     between = {f"{b} vs {a}": c for i, a in enumerate(others) for b in others[i + 1:]
                if (c := between_methods(curves, reach, a, b, args.budget))}
     task = ("surrogate of ARID3A K562 trials (random forest fit on real trials, experiments/efficiency/surrogate.py)"
@@ -373,6 +388,7 @@ def aggregate(args) -> dict:
            "trials_to_reach_flat_best": reach, "summary": summary, "over_flat_median_ratios": ratios,
            "over_flat_median_ratio_bootstrap": intervals, "final_best_vs_flat": final_vs_flat,
            **({"between_methods": between} if between else {}),
+           **({"mean_score_by_stage": {"seeds": common, **by_stage}} if by_stage and len(others) > 1 else {}),
            "target": "<= 1/3", "runs": str(BASE.relative_to(ROOT) if BASE.is_relative_to(ROOT) else BASE),
            "staged_suggestions": _suggestion_log(args, prior), "command": _command(args)}
     if from_prior:
@@ -410,6 +426,12 @@ def aggregate(args) -> dict:
         lines += [f"{label}, the same seeds: reached flat's final best sooner on {c['reached_sooner']} of {c['seeds']} "
                   f"seeds, later on {c['reached_later']}, in as many trials on {c['reached_same']}. "
                   + (paired_text("Final best", c["final_best"], " val AUROC") if c["final_best"] else ""), ""]
+    if by_stage and len(others) > 1:
+        head = ["method"] + [f"trials {sum(stage_budgets(args.budget, args.stage_size)[:i]) + 1}-"
+                             f"{sum(stage_budgets(args.budget, args.stage_size)[:i + 1])}" for i in range(len(by_stage["flat"]))]
+        lines += [f"Mean val AUROC of the trials in each stage's window (failed trials left out), over the "
+                  f"{len(common)} seeds every method finished:", "",
+                  md_table(head, [[m] + [fmt(v) for v in vals] for m, vals in by_stage.items()]), ""]
     if from_prior:
         lines += [f"Read from `{args.prior}` (run folders not on this machine): "
                   + "; ".join(f"{m} seeds {', '.join(map(str, s))}" for m, s in from_prior.items()) + ".", ""]
