@@ -118,7 +118,7 @@ class NevergradSweeperImpl:
             self.finished, cut_off = resume.ended_trials(self.sweep_dir)
             log.info("resuming %s: %d finished jobs are replayed, not re-run%s", self.sweep_dir, len(self.finished),
                      f"; interrupted jobs {cut_off} run again" if cut_off else "")
-        self._warm_start_dirs()  # refuse a bad warm start before this sweep writes anything
+        warm_dirs = self._warm_start_dirs()  # refuse a bad warm start before this sweep writes anything
         resume.save_state(self.sweep_dir, state)
         OmegaConf.save(self.config, self.sweep_dir / "multirun.yaml")
         self._save_stage_file(stage)
@@ -134,7 +134,7 @@ class NevergradSweeperImpl:
         self.history: list[Candidate] = []
         self.worst_loss: Optional[float] = None
         self.validate = bool(st.validate and "model" in self.config)
-        self.warm_notes = self._warm_start(optimizer, parametrization)
+        self.warm_notes = self._warm_start(optimizer, parametrization, warm_dirs)
         returns: list[Sequence[JobReturn]] = []
         job_idx = trained = failed = repeated = 0
         stopped: Optional[str] = None
@@ -173,17 +173,17 @@ class NevergradSweeperImpl:
         return returns
 
     # ---- warm start from earlier sweeps -------------------------------------------------------------
-    def _warm_start(self, optimizer: Any, parametrization: Any) -> dict[str, dict[str, int]]:
+    def _warm_start(self, optimizer: Any, parametrization: Any, warm_dirs: list[Path]) -> dict[str, dict[str, int]]:
         """Tell the optimizer the finished trials of ``hydra.sweeper.warm_start`` that are points of this
         sweep's space: every swept value inside its domain and the same overrides otherwise (the stage's
         name aside), in a sweep of the same task config. They enter the cache, so an ask that repeats one
         is not trained again, and they count neither towards the budget nor in this sweep's ledger."""
         notes: dict[str, dict[str, int]] = {}
         told: list[tuple[Candidate, Outcome]] = []
-        for sweep_dir in self._warm_start_dirs():
+        for sweep_dir in warm_dirs:
             finished, _ = resume.ended_trials(sweep_dir)
             inside = 0
-            for job, trial in sorted(finished.items()):
+            for _, trial in sorted(finished.items()):
                 if trial.record.get("rejected"):
                     continue
                 c = self._warm_candidate(parametrization, trial)
