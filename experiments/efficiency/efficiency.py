@@ -68,12 +68,12 @@ APPS = {"surrogate": ["experiments/efficiency/surrogate_app.py"], "real": ["-m",
 TASK = "surrogate"
 NO_CALLBACK = "~hydra.callbacks.analysis"  # the staged method runs the analysis itself; flat/random need none
 # method -> (staged?, optimizer set on the command line for every sweep (None = the stage file's own, NGOpt),
-#            analysis pools the earlier stages' trials that lie inside the stage's space?)
-METHODS = {"staged": (True, None, False), "staged_random": (True, "RandomSearch", False),
-           "staged_pooled": (True, "RandomSearch", True), "staged_warm": (True, None, False),
-           "flat": (False, None, False), "random": (False, "RandomSearch", False)}
+#            analysis pools the earlier stages' trials that lie inside the stage's space?,
+#            each stage's sweep is told the earlier stages' trials inside its space (hydra.sweeper.warm_start)?)
+METHODS = {"staged": (True, None, False, False), "staged_random": (True, "RandomSearch", False, False),
+           "staged_pooled": (True, "RandomSearch", True, False), "staged_warm": (True, None, False, True),
+           "flat": (False, None, False, False), "random": (False, "RandomSearch", False, False)}
 COLORS = {"staged": "C0", "staged_random": "C3", "staged_pooled": "C4", "staged_warm": "C5", "flat": "C1", "random": "C2"}
-WARM = {"staged_warm"}  # every stage's sweep is told the earlier stages' trials inside its space (hydra.sweeper.warm_start)
 FLAT_BASE = BASE  # + /<task>_b<budget>: flat and random do not depend on the stage size
 SETS: list = []  # --set overrides, given to every sweep of every method (a protocol variant of the stage file)
 
@@ -158,7 +158,7 @@ def applied_suggestions(seed_dir: Path) -> list[tuple[int, Path]]:
 
 def run_staged(args, seed: int, method: str = "staged") -> None:
     root = method_root(method) / f"seed{seed}"
-    _, optimizer, pool = METHODS[method]
+    _, optimizer, pool, warm_start = METHODS[method]
     extra = [f"hydra.sweeper.optimizer={optimizer}"] if optimizer else []
     root.mkdir(parents=True, exist_ok=True)
     conf = root / "conf" / "stage"
@@ -169,7 +169,7 @@ def run_staged(args, seed: int, method: str = "staged") -> None:
         sdir = root / f"stage{i + 1}"
         # stage i sweeps with seed 1000 * i + seed: a repeated stage (no suggestion) does not replay its candidates
         warm = [f"hydra.sweeper.warm_start=[{','.join(repr(str(root / f'stage{j + 1}')) for j in range(i))}]"] \
-            if method in WARM and i else []
+            if warm_start and i else []
         sweep(sdir, stage, budget, 1000 * i + seed, extra + warm, searchpath)
         if i + 1 == len(budgets):
             break
@@ -377,7 +377,8 @@ def aggregate(args) -> dict:
     others = [m for m in methods if m != "flat"]
     # the seeds every method finished: stage windows compared on the same seeds
     common = sorted(set.intersection(*(set(reach[m]) for m in methods))) if methods else []
-    by_stage = {m: mean_by_stage(curves[m], stage_budgets(args.budget, args.stage_size), common) for m in methods} \
+    budgets = stage_budgets(args.budget, args.stage_size)
+    by_stage = {m: mean_by_stage(curves[m], budgets, common) for m in methods} \
         if common else {}
     between = {f"{b} vs {a}": c for i, a in enumerate(others) for b in others[i + 1:]
                if (c := between_methods(curves, reach, a, b, args.budget))}
@@ -427,8 +428,7 @@ def aggregate(args) -> dict:
                   f"seeds, later on {c['reached_later']}, in as many trials on {c['reached_same']}. "
                   + (paired_text("Final best", c["final_best"], " val AUROC") if c["final_best"] else ""), ""]
     if by_stage and len(others) > 1:
-        head = ["method"] + [f"trials {sum(stage_budgets(args.budget, args.stage_size)[:i]) + 1}-"
-                             f"{sum(stage_budgets(args.budget, args.stage_size)[:i + 1])}" for i in range(len(by_stage["flat"]))]
+        head = ["method"] + [f"trials {end - size + 1}-{end}" for size, end in zip(budgets, np.cumsum(budgets))]
         lines += [f"Mean val AUROC of the trials in each stage's window (failed trials left out), over the "
                   f"{len(common)} seeds every method finished:", "",
                   md_table(head, [[m] + [fmt(v) for v in vals] for m, vals in by_stage.items()]), ""]
