@@ -133,3 +133,15 @@ def is_interrupted(record: Mapping[str, Any]) -> bool:
         return True
     error = record.get("error") or ""
     return record.get("status") == "failed" and str(error).startswith(INTERRUPTIONS)
+
+
+def recorded_in_interval(value: Any, low: float, high: float, integer: bool = False) -> bool:
+    """Whether a recorded parameter value is a point of the interval [low, high] (a whole number if
+    ``integer``). The ends are widened by a relative 1e-9, so a bound written back as override text
+    and read again still counts as inside; a bool, a string or a non-finite number never does."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        return False
+    if integer and float(value) != int(value):
+        return False
+    slack = 1e-9 * max(1.0, abs(float(low)), abs(float(high)))
+    return float(low) - slack <= float(value) <= float(high) + slack

@@ -29,6 +29,9 @@ from genarch.ledger import append_record
         ("interval(0.0, 0.6)", 0.3, True),
         ("interval(0.0, 0.6)", "0.3", False),
         ("int(interval(64, 1024))", 64, True),
+        ("int(interval(64, 1024))", 828.5, False),
+        ("tag(log, interval(0.03, 10))", float("nan"), False),
+        ("interval(0.0, 0.6)", True, False),
     ],
 )
 def test_domain_contains(text, value, inside):

@@ -127,3 +127,16 @@ def test_a_warm_started_sweep_resumes_and_refuses_another_warm_start(tmp_path):
     assert (sweep / "ledger.jsonl").read_text() == before
     proc = toy(sweep, *command[:-1], check=False)
     assert proc.returncode != 0 and "warm_start: was" in proc.stdout + proc.stderr
+
+
+@pytest.mark.parametrize("text, spec", [
+    ("tag(log, interval(0.03, 10))", SCALAR),
+    ("int(tag(log, interval(64, 1024)))", INTEGER),
+])
+@pytest.mark.parametrize("value", [0.03, 10.0, 10.0 + 1e-12, 10.5, 0.01, 64, 828, 828.5, 1024, 1025, "5", True,
+                                   float("nan"), float("inf")])
+def test_the_sweeper_and_the_analysis_agree_on_an_interval(text, spec, value):
+    """A pooled earlier trial (analysis) and a warm-start trial (sweeper) are inside the same intervals."""
+    from genarch.analysis.space import parse_domain
+
+    assert parse_domain("k", text).contains(value) is spec_contains(spec, value)

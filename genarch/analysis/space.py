@@ -16,6 +16,8 @@ from typing import Any, Mapping, Optional, Sequence
 
 import yaml
 
+from genarch.ledger import recorded_in_interval
+
 
 @dataclass
 class Domain:
@@ -41,12 +43,11 @@ class Domain:
         return self.low - slack, self.high + slack
 
     def contains(self, value: Any) -> bool:
-        """Whether a trial's recorded value lies in this domain (a pooled earlier trial must, to count)."""
+        """Whether a trial's recorded value lies in this domain (a pooled earlier trial must, to count):
+        inside an interval (whole for an integer one; the sweeper's ``spec_contains`` uses the same rule)
+        or numerically equal to one of the values."""
         if self.kind == "interval":
-            if not _is_number(value):
-                return False
-            low, high = self.bounds()
-            return low <= float(value) <= high
+            return recorded_in_interval(value, self.low, self.high, integer=self.integer)
         return any(_same_value(value, v) for v in self.values)
 
     def format(self) -> str:

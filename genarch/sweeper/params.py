@@ -24,6 +24,8 @@ import nevergrad as ng
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.core.override_parser.types import ChoiceSweep, IntervalSweep, Override, RangeSweep
 
+from genarch.ledger import recorded_in_interval
+
 
 @dataclass
 class ParamSpec:
@@ -137,15 +139,13 @@ def to_nevergrad(spec: Mapping[str, Any]) -> Any:
 
 def spec_contains(spec: Mapping[str, Any], value: Any) -> bool:
     """Whether ``value`` (as a ledger records it) is a point of the spec's domain: one of a choice's
-    values (written the same way), inside a scalar's bounds (whole for an integer one), or the constant."""
+    values written the same way, inside a scalar's bounds (whole for an integer one), or the constant.
+    A choice compares override text, not numbers (16.0 is not a point of ``choice(8, 16)``): the trial
+    is told to nevergrad and its overrides rewritten from this value, and both must match exactly.
+    The analysis's ``Domain.contains`` shares the interval rule and compares choices numerically."""
     kind = spec["kind"]
     if kind == "scalar":
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-            return False
-        if spec["integer"] and float(value) != int(value):
-            return False
-        slack = 1e-9 * max(1.0, abs(float(spec["lower"])), abs(float(spec["upper"])))
-        return float(spec["lower"]) - slack <= float(value) <= float(spec["upper"]) + slack
+        return recorded_in_interval(value, spec["lower"], spec["upper"], integer=spec["integer"])
     values = spec["values"] if kind == "choice" else [spec["value"]]
     try:
         text = format_value(value)
