@@ -143,5 +143,11 @@ def recorded_in_interval(value: Any, low: float, high: float, integer: bool = Fa
         return False
     if integer and float(value) != int(value):
         return False
-    slack = 1e-9 * max(1.0, abs(float(low)), abs(float(high)))
+    slack = interval_slack(low, high)
     return float(low) - slack <= float(value) <= float(high) + slack
+
+
+def interval_slack(low: float, high: float) -> float:
+    """How far past its ends an interval still counts a value as inside: a relative 1e-9, the rounding
+    a bound picks up when it is written as override text and read again."""
+    return 1e-9 * max(1.0, abs(float(low)), abs(float(high)))

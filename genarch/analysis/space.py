@@ -16,7 +16,7 @@ from typing import Any, Mapping, Optional, Sequence
 
 import yaml
 
-from genarch.ledger import recorded_in_interval
+from genarch.ledger import interval_slack, recorded_in_interval
 
 
 @dataclass
@@ -39,7 +39,7 @@ class Domain:
 
     def bounds(self) -> tuple[float, float]:
         """An interval's ends, widened by a relative 1e-9 so a value written back as text still lies inside."""
-        slack = 1e-9 * max(1.0, abs(self.high), abs(self.low))
+        slack = interval_slack(self.low, self.high)
         return self.low - slack, self.high + slack
 
     def contains(self, value: Any) -> bool:
