@@ -24,6 +24,7 @@ import json
 import math
 import os
 import time
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator, Mapping, Optional
@@ -57,10 +58,13 @@ def append_record(sweep_dir: "str | os.PathLike[str]", record: dict[str, Any]) -
     path.parent.mkdir(parents=True, exist_ok=True)
     record = {**record, "time": record.get("time", time.time())}
     line = (json.dumps(record, sort_keys=True, default=_default) + "\n").encode("utf-8")
-    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
         try:
+            size = os.fstat(fd).st_size
+            if size and os.pread(fd, 1, size - 1) != b"\n":
+                line = b"\n" + line  # a writer died mid-record: end its torn line, keep this record whole
             os.write(fd, line)
             os.fsync(fd)
         finally:
@@ -70,21 +74,31 @@ def append_record(sweep_dir: "str | os.PathLike[str]", record: dict[str, Any]) -
 
 
 def iter_records(sweep_dir: "str | os.PathLike[str]") -> Iterator[dict[str, Any]]:
-    """Yield the ledger's records in order. A torn last line (power loss) is skipped."""
+    """Yield the ledger's records in order.
+
+    A line that is not a JSON record is skipped: a writer that died mid-record (power loss, a killed
+    job) leaves a torn line, and :func:`append_record` ends it before the next record. A torn last
+    line is skipped silently (it may be the only trace of the crash); one inside the file with a
+    warning naming the file and line, so that one lost record never makes the others unreadable."""
     path = Path(sweep_dir) / LEDGER_FILE
     if not path.exists():
         return
-    with open(path, encoding="utf-8") as handle:
-        for number, line in enumerate(handle, start=1):
-            line = line.strip()
-            if not line:
-                continue
-            try:
-                yield json.loads(line)
-            except json.JSONDecodeError as exc:
-                if handle.read(1) == "":  # torn final line: the writer died mid-record
-                    return
-                raise ValueError(f"{path}:{number}: corrupt ledger record ({exc})") from exc
+    lines = path.read_text(encoding="utf-8", errors="replace").split("\n")
+    last = max((i for i, line in enumerate(lines) if line.strip()), default=-1)
+    for index, line in enumerate(lines):
+        line = line.strip()
+        if not line:
+            continue
+        try:
+            record: Any = json.loads(line)
+        except json.JSONDecodeError as exc:
+            record = exc
+        if isinstance(record, dict) and "job" in record:
+            yield record
+        elif index != last:  # a torn final line (the writer died mid-record) is skipped silently
+            why = record if isinstance(record, Exception) else "no job number"
+            warnings.warn(f"{path}:{index + 1}: skipped a line that is not a ledger record ({why}): {line[:80]!r}",
+                          stacklevel=2)
 
 
 def load_trials(sweep_dir: "str | os.PathLike[str]") -> list[Trial]:
