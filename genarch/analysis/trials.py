@@ -267,8 +267,10 @@ def from_ledger(
     for job, trial in _pooled(pool, domains, pool_notes):
         jobs.append(job)
         trials.append(trial)
-    metric = next((t.objective_name for t in trials if t.objective_name), None) or "objective"
-    found = next((t.direction for t in trials if t.direction), None)
+    # what a finished trial reported; a failed or rejected record only names the config's objective
+    reported = [t for t in trials if t.status == "ok"] + [t for t in trials if t.status != "ok"]
+    metric = next((t.objective_name for t in reported if t.objective_name), None) or "objective"
+    found = next((t.direction for t in reported if t.direction), None)
     # a constant of the stage (``key: null``) is applied to every trial but not recorded as a swept value
     constants = {k: d.values[0] for k, d in (domains or {}).items() if getattr(d, "kind", None) == "fixed" and d.values}
     table = build_table(

@@ -133,10 +133,11 @@ class NevergradSweeperImpl:
         self.cache: dict[tuple[str, ...], Outcome] = {}
         self.history: list[Candidate] = []
         self.worst_loss: Optional[float] = None
+        self._last_rejection = ""
         self.validate = bool(st.validate and "model" in self.config)
         self.warm_notes = self._warm_start(optimizer, parametrization, warm_dirs)
         returns: list[Sequence[JobReturn]] = []
-        job_idx = trained = failed = repeated = 0
+        job_idx = trained = failed = repeated = rejected = 0
         stopped: Optional[str] = None
         while trained < st.budget:
             if repeated >= st.max_repeated_asks:
@@ -144,10 +145,17 @@ class NevergradSweeperImpl:
                            "were all evaluated before (the space is exhausted or the optimizer converged)")
                 log.warning(stopped)
                 break
+            if rejected >= st.max_repeated_asks:
+                stopped = (f"stopped after {trained} trials: the last {rejected} new candidates were all illegal "
+                           f"models (hydra.sweeper.max_repeated_asks={st.max_repeated_asks}); the last one: "
+                           f"{self._last_rejection}; narrow the space or change the fixed overrides")
+                log.warning(stopped)
+                break
             batch = [self._candidate(optimizer.ask()) for _ in range(min(st.num_workers, st.budget - trained))]
             new = self._dedupe(batch)
             repeated = 0 if new else repeated + len(batch)
             to_run = [c for c in new if not self._reject(c)]
+            rejected = 0 if to_run else rejected + len(new)
             for c in to_run + [c for c in new if c not in to_run]:
                 c.job, job_idx = job_idx, job_idx + 1
             returns += self._run(to_run)
@@ -281,6 +289,7 @@ class NevergradSweeperImpl:
             validate_model(OmegaConf.to_container(cfg.model, resolve=True), seq_len=length if isinstance(length, int) else None)
         except ConfigError as exc:
             c.outcome = Outcome("rejected", error=f"ConfigError: {exc}")
+            self._last_rejection = f"{c.outcome.error} ({' '.join(c.overrides)})"
             self.cache[c.key] = c.outcome
             return True
         return False
@@ -314,7 +323,12 @@ class NevergradSweeperImpl:
         for segment in segments:
             rets = self.launcher.launch([c.overrides for c in segment], initial_job_idx=segment[0].job)
             returns += rets
-            ends = {r["job"]: r for r in iter_records(self.sweep_dir) if r.get("event") == "end"}
+            ends: dict[int, dict[str, Any]] = {}  # each job's end record written after its latest start
+            for r in iter_records(self.sweep_dir):
+                if r.get("event") == "start":
+                    ends.pop(r["job"], None)
+                elif r.get("event") == "end":
+                    ends[r["job"]] = r
             for c, ret in zip(segment, rets):
                 c.outcome = self._outcome(c, ret, ends.get(c.job))
                 self.cache[c.key] = c.outcome
@@ -339,7 +353,7 @@ class NevergradSweeperImpl:
             out = _output_dir(ret)
             append_record(self.sweep_dir, {
                 "job": c.job, "event": "end", "status": status, "params": c.params,
-                "objective": {"name": name or self._config_objective()[0], "direction": direction or self._direction(None),
+                "objective": {"name": name or self._config_objective()[0], "direction": direction or (self._direction(None) if status == "ok" else self._known_direction()),
                               "value": value if status == "ok" else None},
                 "metrics": {}, "n_params": None, "epochs": None, "wall_time_s": None, "error": error,
                 "dir": _relative(out, self.sweep_dir) if out else None, "writer": "sweeper"})
@@ -352,7 +366,7 @@ class NevergradSweeperImpl:
         append_record(self.sweep_dir, {
             "job": c.job, "event": "end", "status": "failed", "rejected": True, "params": c.params,
             "overrides": c.overrides, "stage": self.stage,
-            "objective": {"name": self._config_objective()[0], "direction": self._direction(None), "value": None},
+            "objective": {"name": self._config_objective()[0], "direction": self._known_direction(), "value": None},
             "metrics": {}, "n_params": None, "epochs": 0, "wall_time_s": 0.0, "error": c.outcome.error, "dir": None,
             "writer": "sweeper"})
 
@@ -363,6 +377,13 @@ class NevergradSweeperImpl:
             direction = objective.get("direction")
             return str(objective.get("name", "objective")), direction if direction in ("maximize", "minimize") else None
         return "objective", None
+
+    def _known_direction(self) -> Optional[str]:
+        """The direction as the settings or the config state it; None where only a trial can tell
+        (``objective.direction: auto``), so that a record without a result does not guess one."""
+        if self.settings.direction != "auto":
+            return self.settings.direction
+        return self._config_objective()[1]
 
     def _direction(self, reported: Optional[str]) -> str:
         if self.settings.direction != "auto":

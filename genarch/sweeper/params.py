@@ -108,13 +108,19 @@ def _choice(values: list[Any], ordered: bool, where: str) -> dict[str, Any]:
 
 
 def _scalar(lower: Any, upper: Any, log: bool, integer: bool, where: str) -> dict[str, Any]:
-    lower, upper = float(lower), float(upper)
+    try:
+        lower, upper = float(lower), float(upper)
+    except (TypeError, ValueError):
+        raise ValueError(f"{where}: interval bounds must be numbers, got [{lower!r}, {upper!r}]") from None
+    if not (math.isfinite(lower) and math.isfinite(upper)):
+        raise ValueError(f"{where}: interval bounds must be finite, got [{lower}, {upper}]")
+    if integer:  # the integers inside the bounds, so that a trial never leaves them
+        lower, upper = math.ceil(lower), math.floor(upper)
     if not lower < upper:
-        raise ValueError(f"{where}: interval needs lower < upper, got [{lower}, {upper}]")
+        what = "integers " if integer else ""
+        raise ValueError(f"{where}: interval needs lower < upper, got {what}[{lower}, {upper}]")
     if log and lower <= 0:
         raise ValueError(f"{where}: a log interval needs lower > 0, got {lower}")
-    if integer:
-        lower, upper = int(lower), int(upper)
     return {"kind": "scalar", "lower": lower, "upper": upper, "log": bool(log), "integer": bool(integer)}
 
 

@@ -1,0 +1,128 @@
+"""The sweeper on broken input, in process with a fake launcher: a space of only illegal models stops
+and names the last rejection; a record without a result states no guessed direction (and the analysis
+takes the direction from finished trials); a re-run that fails without its own end record is recorded;
+integer bounds of a YAML mapping are the integers inside them."""
+
+import pytest
+import yaml
+from hydra.core.utils import JobReturn, JobStatus
+from omegaconf import OmegaConf
+
+from genarch.ledger import append_record, iter_records, load_trials
+
+# ---------------------------------------------------------------- the sweeper, in process
+
+
+class _Launcher:
+    """Returns a result per override list: a value, or an exception, without writing any ledger record."""
+
+    def __init__(self, result):
+        self.result, self.calls = result, []
+
+    def launch(self, overrides, initial_job_idx):
+        rets = []
+        for i, ovr in enumerate(overrides):
+            self.calls.append((initial_job_idx + i, list(ovr)))
+            ret = JobReturn(overrides=list(ovr))
+            value = self.result(initial_job_idx + i, ovr)
+            if isinstance(value, BaseException):
+                ret.status, ret._return_value = JobStatus.FAILED, value
+            else:
+                ret.status, ret._return_value = JobStatus.COMPLETED, value
+            rets.append(ret)
+        return rets
+
+
+def _sweeper(tmp_path, result, objective=None, **settings):
+    from genarch.sweeper._impl import NevergradSweeperImpl
+    from genarch.sweeper.config import SweeperSettings
+
+    sweeper = NevergradSweeperImpl(SweeperSettings(seed=0, **settings))
+    sweeper.config = OmegaConf.create({"hydra": {"sweep": {"dir": str(tmp_path)}, "runtime": {"choices": {}}},
+                                       "objective": objective or {"name": "auto", "direction": "auto"}})
+    sweeper.launcher = _Launcher(result)
+    return sweeper
+
+
+def test_a_space_of_only_illegal_models_stops_and_names_the_last_rejection(tmp_path, monkeypatch):
+    from genarch.sweeper._impl import NevergradSweeperImpl, Outcome
+
+    def reject(self, c):
+        c.outcome = Outcome("rejected", error="ConfigError: model.stem.filters too wide")
+        self.cache[c.key] = c.outcome
+        self._last_rejection = f"{c.outcome.error} ({' '.join(c.overrides)})"
+        return True
+
+    monkeypatch.setattr(NevergradSweeperImpl, "_reject", reject)
+    sweeper = _sweeper(tmp_path, lambda job, ovr: 0.5, budget=4, max_repeated_asks=30)
+    sweeper.sweep(["x=tag(log, interval(0.03, 10))"])
+    results = yaml.safe_load((tmp_path / "optimization_results.yaml").read_text())
+    assert "the last 30 new candidates were all illegal models" in results["stopped"]
+    assert "ConfigError: model.stem.filters too wide (x=" in results["stopped"]
+    assert results["n_rejected"] == 30 and sweeper.launcher.calls == []
+    # a rejected record knows no result, so it states no direction for the analysis to take
+    ends = [r for r in iter_records(tmp_path) if r["event"] == "end"]
+    assert len(ends) == 30 and {r["objective"]["direction"] for r in ends} == {None}
+
+
+@pytest.mark.parametrize("objective, settings, expected", [
+    ({"name": "auto", "direction": "auto"}, {}, None),
+    ({"name": "val_auroc", "direction": "maximize"}, {}, "maximize"),
+    ({"name": "auto", "direction": "auto"}, {"direction": "minimize"}, "minimize"),
+])
+def test_a_record_without_a_result_states_only_a_known_direction(tmp_path, objective, settings, expected):
+    sweeper = _sweeper(tmp_path, lambda job, ovr: RuntimeError("out of memory"), objective=objective,
+                       budget=2, max_failure_rate=1.0, **settings)
+    sweeper.sweep(["x=choice(1, 2, 3)"])
+    ends = [r for r in iter_records(tmp_path) if r["event"] == "end"]
+    assert ends and all(r["objective"]["direction"] == expected for r in ends)
+
+
+def test_the_analysis_takes_the_direction_from_finished_trials_not_from_a_failed_record(tmp_path):
+    from genarch.analysis.trials import from_ledger
+
+    append_record(tmp_path, {"job": 0, "event": "end", "status": "failed", "params": {"x": 0.0},
+                             "objective": {"name": "auto", "direction": "minimize", "value": None}})
+    for job in range(1, 12):
+        append_record(tmp_path, {"job": job, "event": "end", "status": "ok", "params": {"x": float(job)},
+                                 "objective": {"name": "val_auroc", "direction": "maximize", "value": job / 20}})
+    table = from_ledger(tmp_path)
+    assert (table.metric, table.direction) == ("val_auroc", "maximize")
+
+
+def test_a_rerun_that_fails_without_its_own_end_record_is_recorded_as_failed(tmp_path):
+    # job 0 is interrupted (its task writes an interrupted end record); the same command resumes and runs
+    # it again, and this time it fails with no end record of its own: the sweeper must write one for it,
+    # not take the interrupted end of the first run for it
+    def interrupted(job, ovr):
+        append_record(tmp_path, {"job": job, "event": "end", "status": "failed", "interrupted": True,
+                                 "error": "SIGTERMException: ", "params": {"x": 1}, "objective": {"value": None}})
+        return RuntimeError("SIGTERMException: ")
+
+    settings = dict(budget=1, max_failure_rate=1.0, optimizer="RandomSearch")
+    _sweeper(tmp_path, interrupted, **settings).sweep(["x=choice(1, 2)"])
+    assert load_trials(tmp_path)[0].record.get("interrupted")
+    _sweeper(tmp_path, lambda job, ovr: RuntimeError("CUDA OOM"), **settings).sweep(["x=choice(1, 2)"])
+    (trial,) = load_trials(tmp_path)
+    assert (trial.status, trial.error) == ("failed", "RuntimeError: CUDA OOM")
+
+
+# ---------------------------------------------------------------- bounds of a YAML mapping
+
+
+@pytest.mark.parametrize("value, expected", [
+    ({"lower": 0.5, "upper": 8, "log": True, "integer": True}, {"lower": 1, "upper": 8}),
+    ({"lower": 1.5, "upper": 7.5, "integer": True}, {"lower": 2, "upper": 7}),
+    ({"lower": 1.2, "upper": 1.8, "integer": True}, "model.x: interval needs lower < upper, got integers [2, 1]"),
+    ({"lower": "a", "upper": 2}, "model.x: interval bounds must be numbers"),
+    ({"lower": 0, "upper": float("inf")}, "model.x: interval bounds must be finite"),
+])
+def test_integer_bounds_are_the_integers_inside_them(value, expected):
+    from genarch.sweeper.params import spec_from_yaml
+
+    if isinstance(expected, str):
+        with pytest.raises(ValueError, match=expected.replace("[", r"\[").replace("]", r"\]")):
+            spec_from_yaml("model.x", value)
+    else:
+        spec = spec_from_yaml("model.x", value).spec
+        assert {k: spec[k] for k in expected} == expected
