@@ -89,6 +89,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         from genarch.analysis.summary import print_summary
 
         print_summary(analysis)
+    if analysis.proposal_error:  # everything else was written; say so in the exit status too
+        print(f"genarch analyze: {analysis.proposal_error}", file=sys.stderr)
+        return 1
     return 0
 
 

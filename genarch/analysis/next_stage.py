@@ -25,7 +25,7 @@ import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping, Optional
+from typing import Any, Mapping, Optional, Sequence
 
 import numpy as np
 import yaml
@@ -201,6 +201,23 @@ def synthesize_stage_text(params: Mapping[str, str], *, title: str, sweeper: Map
 _KEY_LINE = re.compile(r"^(\s*)([^\s#:][^:#]*?)\s*:\s*(.*?)\s*$")
 
 
+def _end_of_value(lines: Sequence[str], i: int, indent: int) -> int:
+    """The index after the value of the key on line ``i``: its block continuation (more-indented lines,
+    or ``- item`` lines at the key's own indent, as YAML allows for a block list) goes with it;
+    comments and blank lines inside it too, but not the ones after its last line."""
+    end, j = i + 1, i + 1
+    while j < len(lines):
+        stripped = lines[j].strip()
+        at = len(lines[j]) - len(lines[j].lstrip())
+        if stripped and not stripped.startswith("#"):
+            if at > indent or (at == indent and (stripped == "-" or stripped.startswith("- "))):
+                end = j + 1
+            else:
+                break
+        j += 1
+    return end
+
+
 def rewrite_stage(text: str, new_params: Mapping[str, str], comments: Mapping[str, list[str]],
                   header: list[str]) -> str:
     """Replace the lines of ``hydra.sweeper.params`` that changed, keep every other byte."""
@@ -239,7 +256,7 @@ def rewrite_stage(text: str, new_params: Mapping[str, str], comments: Mapping[st
                 if key in comments:
                     out += [f"{m.group(1)}# {c}" for c in comments[key]]
                     out.append(f"{m.group(1)}{m.group(2)}: {new_params[key]}")
-                    i += 1
+                    i = _end_of_value(lines, i, len(m.group(1)))
                     continue
         out.append(line)
         i += 1

@@ -51,6 +51,7 @@ class Analysis:
     out_dir: Path
     files: dict[str, str] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    proposal_error: Optional[str] = None  # why no next-stage YAML was written, if none could be
 
     def importance_text(self, param: str) -> str:
         parts = [f"{imp.method} {imp.mean[param]:.2f}±{imp.sd[param]:.2f}" for imp in self.importances]
@@ -98,9 +99,14 @@ def compute(table: TrialTable, stage: Optional[Stage], out_dir: Path, options: O
     analysis = Analysis(table=table, stage=stage, tree=tree, importances=importances, combined=scores,
                         important=important, fork=fork, proposals=[], out_dir=out_dir)
     stage_for_next = stage or stage_from_params({}, name=None)
-    analysis.proposals = propose(
-        table, tree.mask, stage_for_next, {p: analysis.importance_text(p) for p in table.params}, important,
-        fork=fork, rules=options.rules, source=f"({table.source})")
+    try:
+        analysis.proposals = propose(
+            table, tree.mask, stage_for_next, {p: analysis.importance_text(p) for p in table.params}, important,
+            fork=fork, rules=options.rules, source=f"({table.source})")
+    except ValueError as exc:  # the stage file could not be rewritten: keep the tree, importances and plots
+        where = stage.path if stage is not None and stage.path else "the stage"
+        analysis.proposal_error = f"no next-stage YAML written: {where}: {exc}"
+        analysis.warnings.append(analysis.proposal_error)
     return analysis
 
 
@@ -127,7 +133,8 @@ def write(analysis: Analysis, options: Options) -> None:
     for proposal in analysis.proposals:
         put(proposal.name, atomic_write_text(out / f"{proposal.name}.yaml", proposal.text))
     put("next_stage_diff", atomic_write_text(out / "next_stage.diff", "".join(p.diff for p in analysis.proposals)
-                                             or "# no change suggested\n"))
+                                             or (f"# {analysis.proposal_error}\n" if analysis.proposal_error
+                                                 else "# no change suggested\n")))
     if options.plots:
         from genarch.analysis import interactions, plots
 

@@ -86,7 +86,20 @@ def param_text(value: Any) -> str:
         return "null"
     if isinstance(value, (list, tuple)):
         return ",".join(param_text(v) for v in value)
+    if isinstance(value, Mapping) and {"lower", "upper"} <= set(value):
+        return _bounds_text(value)
     return str(value)
+
+
+def _bounds_text(value: Mapping[str, Any]) -> str:
+    """The sweeper's bounds mapping (``{lower: 1, upper: 8, log: true, integer: true}``) as the interval
+    it sweeps: the integers inside the bounds for an integer one, as the sweeper takes them."""
+    lower, upper = value["lower"], value["upper"]
+    if value.get("integer"):
+        text = f"int(interval({math.ceil(float(lower))}, {math.floor(float(upper))}))"
+    else:
+        text = f"interval({float(lower)!r}, {float(upper)!r})"
+    return f"tag(log, {text})" if value.get("log") else text
 
 
 def parse_domain(key: str, text: Any) -> Domain:
@@ -117,8 +130,18 @@ def _expand_range(start: Any, stop: Any, step: Any) -> list[Any]:
     return out
 
 
-def parse_params(params: Mapping[str, Any]) -> dict[str, Domain]:
-    return {str(key): parse_domain(str(key), value) for key, value in params.items()}
+def parse_params(params: Mapping[str, Any], where: str = "hydra.sweeper.params") -> dict[str, Domain]:
+    """Each entry's domain; one that Hydra's grammar cannot read is a ValueError naming ``where`` and the key."""
+    from hydra.errors import HydraException
+
+    domains = {}
+    for key, value in params.items():
+        try:
+            domains[str(key)] = parse_domain(str(key), value)
+        except (HydraException, ValueError, TypeError) as exc:
+            raise ValueError(f"{where}.{key}: cannot read {param_text(value)!r} as a sweep "
+                             f"({type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc).strip() else ''})") from None
+    return domains
 
 
 def format_value(value: Any) -> str:
@@ -204,13 +227,20 @@ def _sweeper_section(data: Any) -> dict[str, Any]:
 def load_stage(path: "str | Path") -> Stage:
     path = Path(path)
     text = path.read_text(encoding="utf-8")
-    data = yaml.safe_load(text) or {}
+    try:
+        data = yaml.safe_load(text) or {}
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        at = f":{mark.line + 1}:{mark.column + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise ValueError(f"{path}{at}: not valid YAML ({problem})") from None
     sweeper = _sweeper_section(data)
     params = sweeper.get("params") or {}
     if not isinstance(params, Mapping):
         raise ValueError(f"{path}: hydra.sweeper.params is not a mapping")
     params_text = {str(k): param_text(v) for k, v in params.items()}
-    return Stage(path=path, text=text, params=params_text, domains=parse_params(params_text),
+    return Stage(path=path, text=text, params=params_text,
+                 domains=parse_params(params_text, where=f"{path}: hydra.sweeper.params"),
                  name=path.stem, sweeper={k: v for k, v in sweeper.items() if k != "params"})
 
 
