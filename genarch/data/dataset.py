@@ -147,6 +147,11 @@ class SequenceDataset(abc.ABC):
         cfg = self.split_cfg
         kind = cfg["kind"]
         val = None
+        if self.val_from == "dev" and (kind != "fixed" or "dev" not in enc):
+            why = (f"split.kind={kind} pools every file before splitting" if kind != "fixed"
+                   else "the dataset has no dev file")
+            raise DataError(f"{self.name}: val_from=dev needs split.kind=fixed and a dev file ({why}); "
+                            "use val_from=carve to carve validation from training", key="val_from")
         if kind == "fixed":
             if "test" not in enc:
                 raise DataError(f"{self.name} has no fixed test file: use split.kind=random, grouped or kfold",

@@ -143,12 +143,16 @@ def read_table(path: PathLike, seq_column: Union[str, int] = "sequence",
     y = np.empty((len(frame), len(targets)), dtype=np.float32)
     for j, name in enumerate(targets):
         values = pd.to_numeric(frame[name], errors="coerce").to_numpy(dtype=np.float64)
-        bad = np.isnan(values)
+        with np.errstate(over="ignore"):
+            bad = ~np.isfinite(values.astype(np.float32))  # also a value that float32 cannot hold
         if bad.any():
             i = int(np.argmax(bad))
             raw = frame[name].iloc[i]
-            what = "missing (NaN) target" if raw is None or (isinstance(raw, float)) or str(raw).strip().lower() in (
-                "nan", "na", "") else f"non-numeric target {raw!r}"
+            if np.isnan(values[i]):
+                what = "missing (NaN) target" if raw is None or (isinstance(raw, float)) or str(raw).strip().lower() in (
+                    "nan", "na", "") else f"non-numeric target {raw!r}"
+            else:
+                what = f"infinite or out-of-range target {raw!r}"
             raise DataError(f"{what} in column {name!r}", path, int(lines_all[i]), key=str(name))
         y[:, j] = values
     ids = (frame[id_col].astype(str).to_numpy() if id_col is not None

@@ -1,0 +1,47 @@
+"""Targets that are not finite float32 values are named by file, line and column; ``val_from=dev`` is
+refused where no dev file can be the validation set."""
+
+import pytest
+
+
+@pytest.mark.parametrize("value", ["inf", "-inf", "1e999", "1e300"])
+def test_a_target_that_is_not_a_finite_float32_is_named(tmp_path, value):
+    from genarch.data.errors import DataError
+    from genarch.data.readers import read_table
+
+    path = tmp_path / "t.csv"
+    path.write_text(f"sequence,y\nACGT,1\nACGA,{value}\n")
+    with pytest.raises(DataError, match=rf"t.csv:3 \[y\]: infinite or out-of-range target '{value}'"):
+        read_table(path)
+
+
+def _tables(tmp_path, roles=("train", "test", "dev")):
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    paths = {}
+    for role in roles:
+        rows = ["id,sequence,y"] + [f"{role}{i},{''.join(rng.choice(list('ACGT'), 12))},{i % 2}" for i in range(30)]
+        paths[role] = tmp_path / f"{role}.csv"
+        paths[role].write_text("\n".join(rows) + "\n")
+    return {role: str(path) for role, path in paths.items()}
+
+
+@pytest.mark.parametrize("roles, split, message", [
+    (("train", "test"), {"kind": "fixed"}, "the dataset has no dev file"),
+    (("train", "test", "dev"), {"kind": "random", "test_fraction": 0.2}, "split.kind=random pools every file"),
+])
+def test_val_from_dev_without_a_dev_file_to_use_is_refused(tmp_path, roles, split, message):
+    from genarch.data.errors import DataError
+    from genarch.data.sources import TableDataset
+
+    with pytest.raises(DataError, match=rf"\[val_from\].*{message}|{message}.*val_from") as err:
+        TableDataset(**_tables(tmp_path, roles), id_column="id", split=split, val_from="dev").load()
+    assert err.value.key == "val_from"
+
+
+def test_val_from_dev_uses_the_dev_file(tmp_path):
+    from genarch.data.sources import TableDataset
+
+    bundle = TableDataset(**_tables(tmp_path), id_column="id", split={"kind": "fixed"}, val_from="dev").load()
+    assert {i[:3] for i in bundle.val.ids} == {"dev"} and len(bundle.val) == 30
