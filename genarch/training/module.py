@@ -9,7 +9,7 @@ import torch
 from torch import nn
 
 from genarch.data.base import to_float
-from genarch.training.metrics import task_metrics
+from genarch.training.metrics import MINIMIZED, task_metrics
 
 
 class NonFiniteLoss(FloatingPointError):
@@ -62,7 +62,8 @@ class SequenceModule(pl.LightningModule):
         for name, value in metrics.items():
             if "/" in name:  # per-output metrics go to result.json, not the progress bar
                 continue
-            shown = value if math.isfinite(value) else (-1e9 if name != "loss" else 1e9)
+            # a non-finite value is logged as the worst possible one in its own direction
+            shown = value if math.isfinite(value) else (1e9 if name in MINIMIZED else -1e9)
             self.log(f"val_{name}", float(shown), prog_bar=name in ("auroc", "pearson_r", "loss"))
 
     def configure_optimizers(self):

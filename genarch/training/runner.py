@@ -1,6 +1,7 @@
 """One training run: config -> data -> model -> Lightning fit -> best weights -> metrics -> RunResult."""
 
 import logging
+import os
 import time
 import warnings
 from pathlib import Path
@@ -11,6 +12,7 @@ import torch
 from omegaconf import DictConfig, OmegaConf
 
 from genarch.data import DataBundle, load_dataset
+from genarch.data.errors import DataError
 from genarch.io import flatten
 from genarch.model import GenomicNet, count_parameters, validate_model
 from genarch.result import Objective, RunResult
@@ -34,6 +36,26 @@ def build_model(model_cfg: Any, bundle: DataBundle) -> GenomicNet:
     return GenomicNet(model, bundle.seq_len, bundle.n_outputs)
 
 
+def check_val_can_score(bundle: DataBundle, objective_name: str) -> None:
+    """A validation split on which the objective is undefined in every epoch (one class for AUROC, a
+    constant target for Pearson r) is a DataError before training, not a NaN after it."""
+    metric = objective_name.split("_", 1)[1]
+    y = np.asarray(bundle.val.y)
+    y = y.reshape(len(y), -1)
+    if bundle.task == "binary" and metric in ("auroc", "auprc"):
+        labels = np.unique(y)
+        if len(labels) < 2:
+            raise DataError(f"{bundle.name}: the validation split ({len(y)} records) holds only label "
+                            f"{labels.tolist()}, so {objective_name} is undefined; raise val_fraction or check "
+                            "the labels", key="val_fraction")
+    if bundle.task == "regression" and metric == "pearson_r":
+        constant = [name for j, name in enumerate(bundle.target_names) if np.ptp(y[:, j]) == 0]
+        if constant:
+            raise DataError(f"{bundle.name}: target(s) {constant} are constant in the validation split "
+                            f"({len(y)} records), so {objective_name} is undefined; raise val_fraction",
+                            key="val_fraction")
+
+
 def train(cfg: DictConfig, out_dir: Path, hydra_cfg: Optional[Any] = None, overrides: Optional[list[str]] = None,
           bundle: Optional[DataBundle] = None, console: Any = None) -> RunResult:
     """Train the configured model and return its :class:`RunResult` (not yet written to disk).
@@ -51,6 +73,7 @@ def train(cfg: DictConfig, out_dir: Path, hydra_cfg: Optional[Any] = None, overr
     if bundle is None:
         bundle = load_dataset(cfg.dataset)
     objective_name, direction = resolve_objective(bundle.task, cfg.objective.name, cfg.objective.direction)
+    check_val_can_score(bundle, objective_name)
     torch.manual_seed(seed)
     net = build_model(cfg.model, bundle)
     module = SequenceModule(net, bundle.task, OmegaConf.to_container(cfg.optimizer, resolve=True), bundle.target_names)
@@ -92,9 +115,11 @@ def train(cfg: DictConfig, out_dir: Path, hydra_cfg: Optional[Any] = None, overr
         raise FloatingPointError(f"{objective_name} is {value} after training")
 
     if cfg.trainer.get("save_checkpoint", True):
+        partial = out_dir / (MODEL_FILE + ".partial")  # written whole, then renamed: never a torn model.pt
         torch.save({"state_dict": net.state_dict(), "model": OmegaConf.to_container(cfg.model, resolve=True),
                     "seq_len": bundle.seq_len, "n_outputs": bundle.n_outputs, "task": bundle.task,
-                    "target_names": bundle.target_names, "best_epoch": best.best_epoch}, out_dir / MODEL_FILE)
+                    "target_names": bundle.target_names, "best_epoch": best.best_epoch}, partial)
+        os.replace(partial, out_dir / MODEL_FILE)
 
     return RunResult(
         status="ok",

@@ -1,0 +1,92 @@
+"""Training on input where the objective cannot be measured fails at once, naming the key: an
+objective that is not a logged validation metric, a validation split with one class or a constant
+target. A non-finite metric is logged as the worst value in its own direction."""
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from genarch.data import ArraySplit, DataBundle
+from genarch.data.errors import DataError
+from genarch.training.metrics import resolve_objective
+from genarch.training.runner import check_val_can_score
+
+
+@pytest.mark.parametrize("task, name, direction, expected", [
+    ("binary", "auto", "auto", ("val_auroc", "maximize")),
+    ("binary", "val_loss", "auto", ("val_loss", "minimize")),
+    ("binary", "val_auprc", "minimize", ("val_auprc", "minimize")),
+    ("regression", "auto", "auto", ("val_pearson_r", "maximize")),
+    ("regression", "val_mse", "auto", ("val_mse", "minimize")),
+    ("binary", "test_auroc", "auto", "objective.name='test_auroc' is not a validation metric of a binary task"),
+    ("regression", "val_pearson_r/expr", "auto", "is not a validation metric of a regression task"),
+    ("regression", "val_auroc", "auto", "use one of val_pearson_r, val_mse, val_loss"),
+    ("binary", "val_auroc", "up", "objective.direction='up' must be maximize, minimize or auto"),
+])
+def test_objective_is_a_logged_validation_metric(task, name, direction, expected):
+    if isinstance(expected, str):
+        with pytest.raises(ValueError, match=expected.replace("(", r"\(").replace(")", r"\)")):
+            resolve_objective(task, name, direction)
+    else:
+        assert resolve_objective(task, name, direction) == expected
+
+
+def _bundle(task, y_val, names=("y",)):
+    y_val = np.asarray(y_val, dtype=np.float32).reshape(len(y_val), -1)
+    x = np.zeros((len(y_val), 4, 10), dtype=np.uint8)
+    split = ArraySplit(x=x, y=y_val)
+    return DataBundle(train=split, val=split, test=None, task=task, target_names=list(names), name="toy")
+
+
+@pytest.mark.parametrize("task, y_val, names, objective, message", [
+    ("binary", [1, 1, 1], ("y",), "val_auroc", r"holds only label \[1.0\], so val_auroc is undefined"),
+    ("binary", [0, 0], ("y",), "val_auprc", "so val_auprc is undefined"),
+    ("regression", [[1, 2], [1, 3], [1, 4]], ("a", "b"), "val_pearson_r", r"target\(s\) \['a'\] are constant"),
+])
+def test_a_validation_split_that_cannot_score_the_objective_is_refused(task, y_val, names, objective, message):
+    with pytest.raises(DataError, match=message) as err:
+        check_val_can_score(_bundle(task, y_val, names), objective)
+    assert err.value.key == "val_fraction"
+
+
+@pytest.mark.parametrize("task, y_val, names, objective", [
+    ("binary", [1, 1, 1], ("y",), "val_loss"),        # the loss is defined on one class
+    ("binary", [0, 1, 0], ("y",), "val_auroc"),
+    ("regression", [[1], [1]], ("a",), "val_mse"),
+])
+def test_a_validation_split_that_can_score_the_objective_passes(task, y_val, names, objective):
+    check_val_can_score(_bundle(task, y_val, names), objective)
+
+
+@pytest.mark.parametrize("task, names, expected", [
+    ("regression", ["y"], {"val_mse": 1e9, "val_loss": 1e9, "val_pearson_r": -1e9}),
+    ("binary", ["y"], {"val_auroc": -1e9, "val_auprc": -1e9, "val_accuracy": -1e9, "val_loss": 1e9}),
+])
+def test_a_nan_metric_is_logged_as_the_worst_value_in_its_direction(task, names, expected):
+    from torch import nn
+
+    from genarch.training.module import SequenceModule
+
+    class Nan(nn.Module):
+        def forward(self, x):
+            return torch.full((len(x), 1), math.nan)
+
+    module = SequenceModule(Nan(), task, {"name": "adam", "base_lr": 1e-3}, names)
+    logged = {}
+    module.log = lambda name, value, **kwargs: logged.__setitem__(name, value)
+    module.validation_step((torch.zeros(3, 4, 10, dtype=torch.uint8), torch.tensor([[0.0], [1.0], [0.0]])), 0)
+    module.on_validation_epoch_end()
+    assert logged == expected
+
+
+def test_binary_auroc_is_per_output_and_averaged_like_pearson_r():
+    from genarch.training.metrics import binary_metrics
+
+    y = np.array([[0, 1], [1, 0], [0, 1], [1, 0]], dtype=float)
+    logits = np.array([[0.1, 10], [0.2, -10], [0.0, 9], [0.3, -9]])  # each output ranked perfectly on its own
+    out = binary_metrics(logits, y, ["a", "b"])
+    assert out["auroc/a"] == out["auroc/b"] == out["auroc"] == 1.0  # pooling the outputs gave 0.75
+    single = binary_metrics(logits[:, :1], y[:, :1], ["a"])
+    assert list(single) == ["auroc", "auprc", "accuracy", "loss"] and single["auroc"] == 1.0
