@@ -45,3 +45,26 @@ def test_val_from_dev_uses_the_dev_file(tmp_path):
 
     bundle = TableDataset(**_tables(tmp_path), id_column="id", split={"kind": "fixed"}, val_from="dev").load()
     assert {i[:3] for i in bundle.val.ids} == {"dev"} and len(bundle.val) == 30
+
+
+@pytest.mark.parametrize("split, val_fraction, key, message", [
+    ({"kind": "kfold", "k": 40, "fold": 0}, 0.2, "split.k", "30 records cannot make 40 folds"),
+    ({"kind": "random", "test_fraction": 0.2}, 0.0, "val_fraction", "leaves 24 for training and 0 for validation"),
+])
+def test_a_split_that_would_be_empty_is_refused(tmp_path, split, val_fraction, key, message):
+    from genarch.data.errors import DataError
+    from genarch.data.sources import TableDataset
+
+    with pytest.raises(DataError, match=message) as err:
+        TableDataset(train=_tables(tmp_path, ("train",))["train"], id_column="id", split=split,
+                     val_fraction=val_fraction).load()
+    assert err.value.key == key
+
+
+def test_verifying_an_unknown_source_is_an_error_not_a_pass(tmp_path):
+    from genarch.data.errors import DataError
+    from genarch.data.fetch import verify_tree
+
+    with pytest.raises(DataError, match="unknown source 'typo'") as err:
+        verify_tree(tmp_path, "typo")
+    assert err.value.key == "source"

@@ -129,6 +129,8 @@ def test_sample_covers_every_option():
         (["model/reduction=maxpool", "model.reduction.stride=64"], 50, ["model.reduction.stride"]),
         (["model/reduction=none", "model/pooling=flatten", "model.stem.filters=64"], 2000, ["model.pooling.max_flatten_features"]),
         (["model=deepmotif"], 10, ["model.stem.layers"]),
+        (["model/pooling=attention", "model.pooling.kernel_size=2"], None, ["model.pooling.kernel_size"]),
+        (["model/pooling=attention", "model.pooling.hidden=0"], None, ["model.pooling.hidden"]),
     ],
 )
 def test_illegal_combinations_name_their_keys(overrides, length, keys):

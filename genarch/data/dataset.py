@@ -183,6 +183,14 @@ class SequenceDataset(abc.ABC):
         if val is None:
             rest, held = random_split(len(train.y), self.val_fraction, self._rng(2), train.groups)
             train, val = train.take(rest), train.take(held)
+        grouped = "" if train.groups is None else " (held out as whole groups)"
+        if not len(val.y) or not len(train.y):
+            raise DataError(f"{self.name}: carving val_fraction={self.val_fraction} from {len(train.y) + len(val.y)} "
+                            f"training records{grouped} leaves {len(train.y)} for training and {len(val.y)} for "
+                            "validation; both need records", key="val_fraction")
+        if test is not None and not len(test.y):
+            raise DataError(f"{self.name}: the test split is empty ({split_desc})",
+                            key="split.k" if kind == "kfold" else "split.test_fraction")
         if self.max_train is not None and len(train.y) > int(self.max_train):
             keep = np.sort(self._rng(3).choice(len(train.y), int(self.max_train), replace=False))
             train = train.take(keep)

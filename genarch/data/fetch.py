@@ -136,6 +136,8 @@ def fetch_source(source: str, dest: Path, base_url: Optional[str] = None, retrie
 
 def verify_tree(root: Path, source: Optional[str] = None) -> list[str]:
     """Registered files under ``root`` whose size or sha256 differ (missing files included)."""
+    if source is not None and source not in FILES:
+        raise DataError(f"unknown source {source!r}; sources: {', '.join(sorted(FILES))}", key="source")
     bad = []
     for src, entries in FILES.items():
         if source is not None and src != source:

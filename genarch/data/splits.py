@@ -99,6 +99,8 @@ def kfold_split(n: int, k: int, fold: int, rng: np.random.Generator, groups: Opt
     if not 0 <= fold < k:
         raise DataError(f"split.fold must be in 0..{k - 1}, got {fold}", key="split.fold")
     if groups is None:
+        if n < k:
+            raise DataError(f"{n} records cannot make {k} folds (a test fold would be empty)", key="split.k")
         assignment = np.empty(n, dtype=np.int64)
         assignment[rng.permutation(n)] = np.arange(n) % k
     else:

@@ -89,6 +89,10 @@ def validate_model(model: Mapping[str, Any], seq_len: Optional[int] = None) -> N
     grad_clip = _get(model, "rnn.grad_clip")
     need(isinstance(grad_clip, (int, float)) and grad_clip >= 0, f"model.rnn.grad_clip={grad_clip!r} must be >= 0")
     pooling = choice("pooling.kind", POOLINGS)
+    if pooling == "attention":
+        integer("pooling.hidden", 1, 65536)
+        width = integer("pooling.kernel_size", 1, 255)
+        need(width % 2 == 1, f"model.pooling.kernel_size={width!r} must be odd (the scores keep one per position)")
     integer("head.layers", 0, 8)
     integer("head.units", 1, 65536)
     dropout = _get(model, "head.dropout")
