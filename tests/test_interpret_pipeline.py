@@ -88,9 +88,35 @@ def test_model_without_attention_uses_an_attribution_method(tmp_path):
     (InterpretConfig(split="dev"), "split must be"),
     (InterpretConfig(release="JASPAR1999", plots=False, logos=False), "unknown JASPAR release"),
     (InterpretConfig(k=500), "longer than the sequences"),
+    (InterpretConfig(compare=["/nonexistent/run"]), "--compare /nonexistent/run: no model.pt there"),
 ])
 def test_bad_options_fail_with_a_clear_message(tmp_path_factory, config, message):
     root = tmp_path_factory.mktemp("bad")
     run, bundle = make_run(root, ["dataset.n=40"])
     with pytest.raises(ValueError, match=message):
         interpret_run(run, config, bundle=bundle)
+
+
+def test_options_used_after_attribution_are_checked_before_it(tmp_path_factory, monkeypatch):
+    # --genes and --compare act after attribution and TOMTOM (hours for ISM on a large split): a bad
+    # one must fail before them, not discard them
+    import genarch.interpret.pipeline as pipeline
+
+    root = tmp_path_factory.mktemp("late")
+    run, bundle = make_run(root / "a", ILSEP + ["model.reduction.stride=4"])
+    single, _ = make_run(root / "single", ILSEP + ["model.reduction.stride=4"], seed=2)
+    checkpoint = torch.load(single / "model.pt", weights_only=False)  # the same model with one output
+    one = GenomicNet(checkpoint["model"], checkpoint["seq_len"], 1)
+    torch.save({**checkpoint, "state_dict": one.state_dict(), "n_outputs": 1, "target_names": ["B"]},
+               single / "model.pt")
+
+    def no_attribution(*args, **kwargs):
+        raise AssertionError("attribution ran before the options were checked")
+
+    monkeypatch.setattr(pipeline, "make_attribution", no_attribution)
+    with pytest.raises(ValueError, match=r"--genes: not in the test split: \['nope'\]"):
+        interpret_run(run, InterpretConfig(genes=["nope"]), bundle=bundle)
+    monkeypatch.undo()
+    with pytest.raises(ValueError, match=r"--compare .*single: the model has 1 output\(s\), so it has no output 1"):
+        interpret_run(run, InterpretConfig(top_n=5, outputs=["B", "abT"], compare=[str(single)], kmer_len=6,
+                                           plots=False, logos=False), bundle=bundle)

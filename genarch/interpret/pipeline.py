@@ -22,6 +22,7 @@ from genarch.interpret.tfnames import tf_from_experiment
 from genarch.interpret.tomtom import Match, best_matches, run_tomtom
 from genarch.interpret.truth import Site, load_truth, planted_motifs, recovery, same_matrix
 from genarch.training.module import predict
+from genarch.training.runner import MODEL_FILE
 
 
 @dataclass
@@ -152,6 +153,15 @@ def interpret_run(run_dir: "str | Path", config: Optional[InterpretConfig] = Non
         x, y, ids = x[keep], y[keep], ids[keep]
     ids = np.asarray(ids).astype(str)
     task = checkpoint.get("task", bundle.task)
+    # options used only after the (long) attribution and TOMTOM are checked now, not after them
+    if config.plots and config.genes and task == "regression":
+        missing = [g for g in config.genes if g not in set(ids)]
+        if missing:
+            raise ValueError(f"--genes: not in the {split_name} split{' sample' if config.max_sequences else ''}: "
+                             f"{missing[:5]}")
+    for other in config.compare or []:
+        if not (Path(other) / MODEL_FILE).exists():
+            raise ValueError(f"--compare {other}: no {MODEL_FILE} there (is it a genarch run directory?)")
     target_names = list(checkpoint.get("target_names") or bundle.target_names)
     tss = config.tss if config.tss is not None else (x.shape[2] // 2 if str(bundle.name).startswith("synthetic_ilsep") else None)
     truth = load_truth(bundle.info, x.shape[2])
@@ -286,6 +296,8 @@ def compare_models(run_dir: Path, others: Sequence[str], x: np.ndarray, y: np.nd
     """Mean map of each model over the same sequences (each output's candidates), per output."""
     out: dict[str, dict[str, list[float]]] = {}
     runs = [str(run_dir), *others]
+    names = [Path(r).name for r in runs]
+    labels = {r: (n if names.count(n) == 1 else r) for r, n in zip(runs, names)}  # trial dirs "3" and "3": paths
     for other in runs:
         net, checkpoint, _ = load_run(Path(other))
         if checkpoint["seq_len"] != x.shape[2]:
@@ -293,10 +305,13 @@ def compare_models(run_dir: Path, others: Sequence[str], x: np.ndarray, y: np.nd
         method = make_attribution(config.method if config.method != "auto" else "auto", net)
         shared = None if method.per_output else method(net, x, 0)
         for r in reports:
-            res = shared if shared is not None else method(net, x, min(r.index, checkpoint["n_outputs"] - 1))
+            if r.index >= checkpoint["n_outputs"]:
+                raise ValueError(f"--compare {other}: the model has {checkpoint['n_outputs']} output(s), "
+                                 f"so it has no output {r.index} ({r.output}) to compare")
+            res = shared if shared is not None else method(net, x, r.index)
             candidates = np.flatnonzero(y[:, r.index] > 0.5) if y.shape[1] and set(np.unique(y[:, r.index])) <= {0.0, 1.0} \
                 else np.arange(len(x))
-            out.setdefault(r.output, {})[f"{Path(other).name} ({method.name})"] = res.scores[candidates].mean(axis=0).tolist()
+            out.setdefault(r.output, {})[f"{labels[other]} ({method.name})"] = res.scores[candidates].mean(axis=0).tolist()
     return out
 
 
