@@ -68,3 +68,15 @@ def test_verifying_an_unknown_source_is_an_error_not_a_pass(tmp_path):
     with pytest.raises(DataError, match="unknown source 'typo'") as err:
         verify_tree(tmp_path, "typo")
     assert err.value.key == "source"
+
+
+def test_a_bad_record_in_the_second_file_of_a_role_names_that_file_and_its_line(tmp_path):
+    from genarch.data.errors import DataError
+    from genarch.data.sources import TableDataset
+
+    (tmp_path / "a.csv").write_text("sequence,y\nACGTACGT,1\nACGTACGA,0\nACGTACGC,1\n")
+    (tmp_path / "b.csv").write_text("sequence,y\nACGTACGT,0\nACXTACGT,1\n")
+    with pytest.raises(DataError, match=r"b\.csv:3\b") as err:
+        TableDataset(train=[str(tmp_path / "a.csv"), str(tmp_path / "b.csv")],
+                     split={"kind": "random", "test_fraction": 0.2}).load()
+    assert "a.csv" not in str(err.value)

@@ -108,7 +108,13 @@ class SequenceDataset(abc.ABC):
             if length is not None and x.shape[2] != length:
                 x = _fit_array(x, length, self.length_mode, raw.source)
         else:
-            x = one_hot(raw.seqs, self.n_value, length, self.length_mode, raw.source, raw.lines)
+            segments = raw.extra.get("segments") or [(raw.source, len(raw))]  # one per file of the pool
+            chunks, start = [], 0
+            for source, count in segments:
+                chunks.append(one_hot(raw.seqs[start:start + count], self.n_value, length, self.length_mode, source,
+                                      raw.lines[start:start + count]))
+                start += count
+            x = chunks[0] if len(chunks) == 1 else np.concatenate(chunks)
         return _Part(x, raw.y.astype(np.float32), np.asarray(raw.ids).astype(str), groups)
 
     def _check_task(self, part: _Part, source: str) -> None:

@@ -43,7 +43,7 @@ class RawSeqs:
             seqs=None if self.seqs is None else [self.seqs[i] for i in index], y=self.y[index], ids=self.ids[index],
             lines=self.lines[index], source=self.source, target_names=list(self.target_names),
             x=None if self.x is None else self.x[index], groups=None if self.groups is None else self.groups[index],
-            extra=dict(self.extra),
+            extra={k: v for k, v in self.extra.items() if k != "segments"},  # file counts no longer hold
         )
 
 

@@ -295,11 +295,18 @@ class NpyDataset(SequenceDataset):
 
 
 def _concat_raw(raws: list[RawSeqs]) -> RawSeqs:
+    """Several files of one role as one pool; ``extra["segments"]`` keeps each file's name and record
+    count, so that an error in a record names its own file and line."""
     if len(raws) == 1:
         return raws[0]
-    return RawSeqs(seqs=sum((r.seqs for r in raws), []), y=np.concatenate([r.y for r in raws]),
+    text = all(r.seqs is not None for r in raws)
+    return RawSeqs(seqs=sum((r.seqs for r in raws), []) if text else None,
+                   x=None if text else np.concatenate([r.x for r in raws]),
+                   y=np.concatenate([r.y for r in raws]),
                    ids=np.concatenate([r.ids for r in raws]), lines=np.concatenate([r.lines for r in raws]),
-                   source=";".join(r.source for r in raws), target_names=raws[0].target_names)
+                   source=";".join(r.source for r in raws), target_names=raws[0].target_names,
+                   groups=None if any(r.groups is None for r in raws) else np.concatenate([r.groups for r in raws]),
+                   extra={"segments": [(r.source, len(r)) for r in raws]})
 
 
 __all__ = ["DeepBindENCODE", "GUE", "TableDataset", "FastaDataset", "NpyDataset", "deepbind_experiments",
