@@ -50,7 +50,6 @@ def test_a_space_of_only_illegal_models_stops_and_names_the_last_rejection(tmp_p
     def reject(self, c):
         c.outcome = Outcome("rejected", error="ConfigError: model.stem.filters too wide")
         self.cache[c.key] = c.outcome
-        self._last_rejection = f"{c.outcome.error} ({' '.join(c.overrides)})"
         return True
 
     monkeypatch.setattr(NevergradSweeperImpl, "_reject", reject)

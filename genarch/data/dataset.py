@@ -196,7 +196,7 @@ class SequenceDataset(abc.ABC):
                             "validation; both need records", key="val_fraction")
         if test is not None and not len(test.y):
             raise DataError(f"{self.name}: the test split is empty ({split_desc})",
-                            key="split.k" if kind == "kfold" else "split.test_fraction")
+                            key={"kfold": "split.k", "fixed": "test"}.get(kind, "split.test_fraction"))
         if self.max_train is not None and len(train.y) > int(self.max_train):
             keep = np.sort(self._rng(3).choice(len(train.y), int(self.max_train), replace=False))
             train = train.take(keep)

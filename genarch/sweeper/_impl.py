@@ -133,11 +133,11 @@ class NevergradSweeperImpl:
         self.cache: dict[tuple[str, ...], Outcome] = {}
         self.history: list[Candidate] = []
         self.worst_loss: Optional[float] = None
-        self._last_rejection = ""
         self.validate = bool(st.validate and "model" in self.config)
         self.warm_notes = self._warm_start(optimizer, parametrization, warm_dirs)
         returns: list[Sequence[JobReturn]] = []
         job_idx = trained = failed = repeated = rejected = 0
+        last_rejected: Optional[Candidate] = None
         stopped: Optional[str] = None
         while trained < st.budget:
             if repeated >= st.max_repeated_asks:
@@ -148,7 +148,8 @@ class NevergradSweeperImpl:
             if rejected >= st.max_repeated_asks:
                 stopped = (f"stopped after {trained} trials: the last {rejected} new candidates were all illegal "
                            f"models (hydra.sweeper.max_repeated_asks={st.max_repeated_asks}); the last one: "
-                           f"{self._last_rejection}; narrow the space or change the fixed overrides")
+                           f"{last_rejected.outcome.error} ({' '.join(last_rejected.overrides)}); narrow the space "
+                           "or change the fixed overrides")
                 log.warning(stopped)
                 break
             batch = [self._candidate(optimizer.ask()) for _ in range(min(st.num_workers, st.budget - trained))]
@@ -156,6 +157,7 @@ class NevergradSweeperImpl:
             repeated = 0 if new else repeated + len(batch)
             to_run = [c for c in new if not self._reject(c)]
             rejected = 0 if to_run else rejected + len(new)
+            last_rejected = new[-1] if new and not to_run else last_rejected
             for c in to_run + [c for c in new if c not in to_run]:
                 c.job, job_idx = job_idx, job_idx + 1
             returns += self._run(to_run)
@@ -289,7 +291,6 @@ class NevergradSweeperImpl:
             validate_model(OmegaConf.to_container(cfg.model, resolve=True), seq_len=length if isinstance(length, int) else None)
         except ConfigError as exc:
             c.outcome = Outcome("rejected", error=f"ConfigError: {exc}")
-            self._last_rejection = f"{c.outcome.error} ({' '.join(c.overrides)})"
             self.cache[c.key] = c.outcome
             return True
         return False
