@@ -117,6 +117,8 @@ def test_options_used_after_attribution_are_checked_before_it(tmp_path_factory, 
     with pytest.raises(ValueError, match=r"--genes: not in the test split: \['nope'\]"):
         interpret_run(run, InterpretConfig(genes=["nope"]), bundle=bundle)
     monkeypatch.undo()
+    out = root / "out"
     with pytest.raises(ValueError, match=r"--compare .*single: the model has 1 output\(s\), so it has no output 1"):
         interpret_run(run, InterpretConfig(top_n=5, outputs=["B", "abT"], compare=[str(single)], kmer_len=6,
-                                           plots=False, logos=False), bundle=bundle)
+                                           plots=False, logos=False, out_dir=str(out)), bundle=bundle)
+    assert (out / "index.json").exists()  # attribution and TOMTOM are written before the error

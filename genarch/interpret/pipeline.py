@@ -155,7 +155,8 @@ def interpret_run(run_dir: "str | Path", config: Optional[InterpretConfig] = Non
     task = checkpoint.get("task", bundle.task)
     # options used only after the (long) attribution and TOMTOM are checked now, not after them
     if config.plots and config.genes and task == "regression":
-        missing = [g for g in config.genes if g not in set(ids)]
+        known = set(ids)
+        missing = [g for g in config.genes if g not in known]
         if missing:
             raise ValueError(f"--genes: not in the {split_name} split{' sample' if config.max_sequences else ''}: "
                              f"{missing[:5]}")
@@ -224,8 +225,12 @@ def interpret_run(run_dir: "str | Path", config: Optional[InterpretConfig] = Non
                     {"release": config.release, "tax_group": config.tax_group, "n_targets": len(targets)})
 
     t3 = time.perf_counter()
+    compare_error: Optional[ValueError] = None
     if config.compare:
-        report.comparisons = compare_models(run_dir, config.compare, x, y, reports, config)
+        try:
+            report.comparisons = compare_models(run_dir, config.compare, x, y, reports, config)
+        except ValueError as exc:  # a compared model that does not fit: write what was computed, then say so
+            compare_error = exc
     if config.plots:
         from genarch.interpret.figures import write_figures
 
@@ -240,6 +245,8 @@ def interpret_run(run_dir: "str | Path", config: Optional[InterpretConfig] = Non
     from genarch.interpret.summary import write_report
 
     write_report(report, console)
+    if compare_error is not None:
+        raise ValueError(f"{compare_error} (the rest of the interpretation is written to {out_dir})")
     return report
 
 
