@@ -161,6 +161,11 @@ def recorded_in_interval(value: Any, low: float, high: float, integer: bool = Fa
     return float(low) - slack <= float(value) <= float(high) + slack
 
 
+def integer_bounds(lower: float, upper: float) -> tuple[int, int]:
+    """The integers an integer interval with these bounds sweeps: those inside them (``0.5..8`` is ``1..8``)."""
+    return math.ceil(lower), math.floor(upper)
+
+
 def interval_slack(low: float, high: float) -> float:
     """How far past its ends an interval still counts a value as inside: a relative 1e-9, the rounding
     a bound picks up when it is written as override text and read again."""

@@ -16,7 +16,7 @@ from typing import Any, Mapping, Optional, Sequence
 
 import yaml
 
-from genarch.ledger import interval_slack, recorded_in_interval
+from genarch.ledger import integer_bounds, interval_slack, recorded_in_interval
 
 
 @dataclass
@@ -96,7 +96,7 @@ def _bounds_text(value: Mapping[str, Any]) -> str:
     it sweeps: the integers inside the bounds for an integer one, as the sweeper takes them."""
     lower, upper = value["lower"], value["upper"]
     if value.get("integer"):
-        text = f"int(interval({math.ceil(float(lower))}, {math.floor(float(upper))}))"
+        text = "int(interval({}, {}))".format(*integer_bounds(float(lower), float(upper)))
     else:
         text = f"interval({float(lower)!r}, {float(upper)!r})"
     return f"tag(log, {text})" if value.get("log") else text

@@ -113,11 +113,15 @@ def base_url_for(source: str, base_url: Optional[str] = None) -> tuple[Optional[
     return UPSTREAM.get(source), False
 
 
+def _require_source(source: str) -> None:
+    if source not in FILES:
+        raise DataError(f"unknown source {source!r}; sources: {', '.join(sorted(FILES))}", key="source")
+
+
 def fetch_source(source: str, dest: Path, base_url: Optional[str] = None, retries: int = 3, timeout: float = 30.0,
                  only: Optional[Callable[[str], bool]] = None, log: Callable[[str], None] = print) -> list[FetchResult]:
     """Fetch every registered file of ``source`` into ``dest`` (same layout as ``../shared/data``)."""
-    if source not in FILES:
-        raise DataError(f"unknown source {source!r}; sources: {', '.join(sorted(FILES))}", key="source")
+    _require_source(source)
     base, mirror = base_url_for(source, base_url)
     if base is None:
         raise DataError(f"{source} has no per-file public URL; pass --base-url (or set GENARCH_{source.upper()}_URL "
@@ -136,8 +140,8 @@ def fetch_source(source: str, dest: Path, base_url: Optional[str] = None, retrie
 
 def verify_tree(root: Path, source: Optional[str] = None) -> list[str]:
     """Registered files under ``root`` whose size or sha256 differ (missing files included)."""
-    if source is not None and source not in FILES:
-        raise DataError(f"unknown source {source!r}; sources: {', '.join(sorted(FILES))}", key="source")
+    if source is not None:
+        _require_source(source)
     bad = []
     for src, entries in FILES.items():
         if source is not None and src != source:

@@ -24,7 +24,7 @@ import nevergrad as ng
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.core.override_parser.types import ChoiceSweep, IntervalSweep, Override, RangeSweep
 
-from genarch.ledger import recorded_in_interval
+from genarch.ledger import integer_bounds, recorded_in_interval
 
 
 @dataclass
@@ -115,7 +115,7 @@ def _scalar(lower: Any, upper: Any, log: bool, integer: bool, where: str) -> dic
     if not (math.isfinite(lower) and math.isfinite(upper)):
         raise ValueError(f"{where}: interval bounds must be finite, got [{lower}, {upper}]")
     if integer:  # the integers inside the bounds, so that a trial never leaves them
-        lower, upper = math.ceil(lower), math.floor(upper)
+        lower, upper = integer_bounds(lower, upper)
     if not lower < upper:
         what = "integers " if integer else ""
         raise ValueError(f"{where}: interval needs lower < upper, got {what}[{lower}, {upper}]")
