@@ -47,19 +47,25 @@ def run(cfg: DictConfig, out_dir: Optional[Path] = None) -> float:
     out_dir = Path(out_dir or hydra_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
+    facts: dict[str, Any] = {}  # what train() measured before it failed, kept in the failed result
     try:
-        result = train(cfg, out_dir, hydra_cfg, overrides)
+        result = train(cfg, out_dir, hydra_cfg, overrides, facts=facts)
     except BaseException as exc:  # noqa: BLE001 - every failure is recorded, then re-raised
-        extra = {"traceback": traceback.format_exc(limit=20)}
+        extra = {**facts.get("extra", {}), "traceback": traceback.format_exc(limit=20)}
         if _is_interruption(exc):
             extra["interrupted"] = True  # cut off, not failed: a resumed sweep runs it again
+        name, direction = facts.get("objective") or (str(cfg.objective.get("name", "auto")), _direction_or_default(cfg))
         failed = RunResult(
             status="failed",
-            objective=Objective(str(cfg.objective.get("name", "auto")), _direction_or_default(cfg)),
+            objective=Objective(name, direction),
             hparams=_safe(hparams_of, cfg),
             overrides=overrides,
+            metrics=facts.get("metrics", {}),
+            n_params=facts.get("n_params"),
+            epochs=facts.get("epochs", 0),
             wall_time_s=time.perf_counter() - start,
             seed=cfg.get("seed"),
+            task=facts.get("task"),
             error=f"{type(exc).__name__}: {exc}",
             extra=extra,
         )

@@ -48,7 +48,7 @@ def print_run_summary(result: Mapping[str, Any], model: Mapping[str, Any], out_d
         metrics.add_column(split, justify="right")
     names = sorted({n for s in splits for n in result["metrics"][s] if "/" not in n})
     for name in names:
-        metrics.add_row(name, *(f"{result['metrics'][s].get(name, float('nan')):.4f}" for s in splits))
+        metrics.add_row(name, *(_metric_text(result["metrics"][s].get(name)) for s in splits))
     console.print(metrics)
     objective = result["objective"]
     value = objective.get("value")
@@ -57,3 +57,8 @@ def print_run_summary(result: Mapping[str, Any], model: Mapping[str, Any], out_d
                   f"{value if value is None else round(value, 4)}   status {status}   "
                   f"epochs {result.get('epochs')}   time {result.get('wall_time_s', 0):.1f} s")
     console.print(f"result: {out_dir}/result.json")
+
+
+def _metric_text(value: Any) -> str:
+    """A metric for the table: 4 decimals, or "-" where it is undefined (null or NaN in result.json)."""
+    return "-" if value is None or value != value else f"{value:.4f}"

@@ -7,7 +7,9 @@ Schema (every key always present)::
     objective     {"name": "val_auroc", "direction": "maximize" | "minimize", "value": float | null}
     hparams       every resolved config value as flat dotted keys ("model.stem.filters": 32)
     overrides     the task overrides Hydra composed this run from (["model/rnn=lstm", ...])
-    metrics       {"val": {...}, "test": {...}} floats, "pearson_r/<output>" per output for regression
+    metrics       {"val": {...}, "test": {...}} floats, "pearson_r/<output>" per output for regression;
+                  null where a metric is undefined (AUROC of a one-class split, a NaN or inf value), so the
+                  file is strict JSON. A failed run keeps the metrics it had computed before it failed.
     n_params      trainable parameter count (null if the model never built)
     epochs        epochs run
     wall_time_s   seconds from start to end of the run
@@ -57,13 +59,27 @@ class RunResult:
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
-        value = data["objective"]["value"]
-        if value is not None and not math.isfinite(value):
-            data["objective"]["value"] = None
+        data["objective"]["value"] = finite_or_none(data["objective"]["value"])
+        data["metrics"] = {split: {name: finite_or_none(value) for name, value in values.items()}
+                           for split, values in data["metrics"].items()}
         return data
 
     def write(self, directory: "str | Path") -> Path:
         return atomic_write_json(Path(directory) / RESULT_FILE, self.to_dict())
+
+
+def finite_or_none(value: Any) -> Any:
+    """NaN and infinities -> None (JSON ``null``); every other value unchanged. ``json.dumps`` would
+    write them as the bare words ``NaN``/``Infinity``, which strict JSON readers (jq, JavaScript) refuse."""
+    if isinstance(value, (float, int)) and not isinstance(value, bool) and not math.isfinite(value):
+        return None
+    if hasattr(value, "item") and not isinstance(value, (list, dict)):  # numpy scalars
+        try:
+            item = value.item()
+        except (TypeError, ValueError):
+            return value
+        return finite_or_none(item) if isinstance(item, float) else value
+    return value
 
 
 def read_result(directory: "str | Path") -> dict[str, Any]:

@@ -337,15 +337,13 @@ def render(dot: str, stem: "str", formats: tuple[str, ...] = ("svg", "png")) -> 
     """Render DOT source to ``<stem>.<fmt>`` with graphviz; returns the files written."""
     import graphviz
 
-    from genarch.io import atomic_write_text
+    from genarch.io import atomic_write_bytes, atomic_write_text
 
     written = []
     atomic_write_text(f"{stem}.dot", dot)
     source = graphviz.Source(dot)
     for fmt_ in formats:
-        data = source.pipe(format=fmt_)
         path = f"{stem}.{fmt_}"
-        with open(path, "wb") as handle:
-            handle.write(data)
+        atomic_write_bytes(path, source.pipe(format=fmt_))
         written.append(path)
     return written

@@ -6,6 +6,9 @@
   matches.tsv   one row per (motif, rank <= 3 match): p, q, strand, offset, overlap, TF match level
   summary.txt   the summary table as plain text
   index.json    every output file with its kind, for the HTML stage report to link
+
+Every file is written whole, then renamed into place (:mod:`genarch.io`), and ``index.json`` last: a
+reader never sees a torn file, and an ``index.json`` means the report beside it is complete.
 """
 
 from __future__ import annotations
@@ -17,6 +20,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from genarch.io import atomic_write_text
 
 INDEX_VERSION = 1
 
@@ -45,16 +50,17 @@ MATCH_COLUMNS = ("output", "query", "source", "consensus", "rank", "target_id", 
 
 
 def write_matches(report, path: Path) -> None:
-    with open(path, "w", newline="") as handle:
-        writer = csv.writer(handle, delimiter="\t", lineterminator="\n")
-        writer.writerow(MATCH_COLUMNS)
-        for r in report.outputs:
-            motifs = {m.name: m for m in r.motif_set.motifs()}
-            for m in r.matches:
-                q = motifs[m.query]
-                writer.writerow([r.output, m.query, q.source, q.meta.get("kmer", q.consensus), m.rank, m.target_id,
-                                 m.target_name, f"{m.p_value:.4g}", f"{m.q_value:.4g}", f"{m.score:.4g}", m.strand,
-                                 m.offset, m.overlap, m.tf_family, r.tf or "", m.level])
+    handle = io.StringIO(newline="")
+    writer = csv.writer(handle, delimiter="\t", lineterminator="\n")
+    writer.writerow(MATCH_COLUMNS)
+    for r in report.outputs:
+        motifs = {m.name: m for m in r.motif_set.motifs()}
+        for m in r.matches:
+            q = motifs[m.query]
+            writer.writerow([r.output, m.query, q.source, q.meta.get("kmer", q.consensus), m.rank, m.target_id,
+                             m.target_name, f"{m.p_value:.4g}", f"{m.q_value:.4g}", f"{m.score:.4g}", m.strand,
+                             m.offset, m.overlap, m.tf_family, r.tf or "", m.level])
+    atomic_write_text(path, handle.getvalue())
 
 
 def summary_table(report):
@@ -100,7 +106,7 @@ def write_report(report, console: Any = None) -> None:
     from rich.console import Console
 
     out_dir = Path(report.out_dir)
-    (out_dir / "motifs.json").write_text(json.dumps(motifs_document(report), indent=1, default=_default))
+    atomic_write_text(out_dir / "motifs.json", json.dumps(motifs_document(report), indent=1, default=_default))
     write_matches(report, out_dir / "matches.tsv")
     table = summary_table(report)
     text_console = Console(record=True, width=140, file=io.StringIO())
@@ -110,7 +116,7 @@ def write_report(report, console: Any = None) -> None:
         text_console.print(line)
     text_console.print(f"method: {report.method}; top_n={report.config['top_n']} k={report.config['k']} "
                        f"kmer_len={report.config['kmer_len']}; time {report.seconds}")
-    (out_dir / "summary.txt").write_text(text_console.export_text())
+    atomic_write_text(out_dir / "summary.txt", text_console.export_text())
     core = [{"path": "motifs.json", "kind": "motifs", "output": "", "description": "PFMs, k-mers, matches, recovery"},
             {"path": "matches.tsv", "kind": "matches", "output": "", "description": "TOMTOM matches (top 3 per motif)"},
             {"path": "summary.txt", "kind": "summary", "output": "", "description": "summary table"}]
@@ -120,7 +126,7 @@ def write_report(report, console: Any = None) -> None:
                            **{k: v for k, v in next(m.to_dict() for m in r.matches if m.rank == 1).items()
                               if k in ("target_id", "target_name", "q_value", "level")},
                            "recovery_rate": None if not r.recovery else r.recovery["rate"]} for r in report.outputs]}
-    (out_dir / "index.json").write_text(json.dumps(index, indent=1, default=_default))
+    atomic_write_text(out_dir / "index.json", json.dumps(index, indent=1, default=_default))
     if console is not None:
         console.print(table)
         for line in lines:

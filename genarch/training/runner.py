@@ -57,10 +57,15 @@ def check_val_can_score(bundle: DataBundle, objective_name: str) -> None:
 
 
 def train(cfg: DictConfig, out_dir: Path, hydra_cfg: Optional[Any] = None, overrides: Optional[list[str]] = None,
-          bundle: Optional[DataBundle] = None, console: Any = None) -> RunResult:
+          bundle: Optional[DataBundle] = None, console: Any = None,
+          facts: Optional[dict[str, Any]] = None) -> RunResult:
     """Train the configured model and return its :class:`RunResult` (not yet written to disk).
 
-    Raises the original exception on failure; :func:`genarch.app.run` records it as a failed run."""
+    Raises the original exception on failure; :func:`genarch.app.run` records it as a failed run.
+    ``facts``, when given, is filled as the run goes (``objective``, ``task``, ``n_params``, ``epochs``,
+    ``extra``, ``metrics``), so that a run that fails late (a NaN objective after evaluation, a full
+    disk while saving the model) still records what it had measured."""
+    facts = {} if facts is None else facts
     import pytorch_lightning as pl
 
     start = time.perf_counter()
@@ -73,9 +78,14 @@ def train(cfg: DictConfig, out_dir: Path, hydra_cfg: Optional[Any] = None, overr
     if bundle is None:
         bundle = load_dataset(cfg.dataset)
     objective_name, direction = resolve_objective(bundle.task, cfg.objective.name, cfg.objective.direction)
+    facts.update(objective=(objective_name, direction), task=bundle.task)
+    extra: dict[str, Any] = {"threads": threads, "n_train": len(bundle.train), "n_val": len(bundle.val),
+                             "n_test": 0 if bundle.test is None else len(bundle.test), "dataset": bundle.name}
+    facts["extra"] = extra
     check_val_can_score(bundle, objective_name)
     torch.manual_seed(seed)
     net = build_model(cfg.model, bundle)
+    facts["n_params"] = count_parameters(net)
     module = SequenceModule(net, bundle.task, OmegaConf.to_container(cfg.optimizer, resolve=True), bundle.target_names)
 
     best = BestWeights(objective_name, "max" if direction == "maximize" else "min")
@@ -97,12 +107,15 @@ def train(cfg: DictConfig, out_dir: Path, hydra_cfg: Optional[Any] = None, overr
         warnings.filterwarnings("ignore", ".*shuffle.*")
         trainer.fit(module, make_loader(bundle.train, batch_size, True, seed),
                     make_loader(bundle.val, int(cfg.trainer.get("eval_batch_size", 1000)), False))
+    facts["epochs"] = int(trainer.current_epoch)
+    extra["best_epoch"] = best.best_epoch
     if best.state is None:
         raise FloatingPointError(f"no finite {objective_name} in any epoch: the model did not train")
     net.load_state_dict(best.state)
 
     eval_bs = int(cfg.trainer.get("eval_batch_size", 1000))
     metrics: dict[str, dict[str, float]] = {}
+    facts["metrics"] = metrics  # filled split by split below
     for split_name, split in (("val", bundle.val), ("test", bundle.test)):
         if split is not None and len(split):
             metrics[split_name] = task_metrics(bundle.task, predict(net, split.x, eval_bs), split.y, bundle.target_names)
@@ -127,14 +140,12 @@ def train(cfg: DictConfig, out_dir: Path, hydra_cfg: Optional[Any] = None, overr
         hparams=hparams_of(cfg),
         overrides=list(overrides or []),
         metrics=metrics,
-        n_params=count_parameters(net),
-        epochs=int(trainer.current_epoch),
+        n_params=facts["n_params"],
+        epochs=facts["epochs"],
         wall_time_s=time.perf_counter() - start,
         seed=seed,
         task=bundle.task,
-        extra={"best_epoch": best.best_epoch, "threads": threads, "n_train": len(bundle.train),
-               "n_val": len(bundle.val), "n_test": 0 if bundle.test is None else len(bundle.test),
-               "dataset": bundle.name},
+        extra={"best_epoch": best.best_epoch, **extra},
     )
 
 
