@@ -80,3 +80,72 @@ def test_a_bad_record_in_the_second_file_of_a_role_names_that_file_and_its_line(
         TableDataset(train=[str(tmp_path / "a.csv"), str(tmp_path / "b.csv")],
                      split={"kind": "random", "test_fraction": 0.2}).load()
     assert "a.csv" not in str(err.value)
+
+
+def _promoter_files(tmp_path, roles=("train", "test"), n_promoters=20, per_file=3, length=60):
+    """Point mutants of each promoter in every file; test rows shuffled, so per-file group numbers
+    would not line up by luck."""
+    import random
+
+    rnd = random.Random(0)
+
+    def mutant(s):
+        i = rnd.randrange(len(s))
+        return s[:i] + rnd.choice([b for b in "ACGT" if b != s[i]]) + s[i + 1:]
+
+    promoters = ["".join(rnd.choice("ACGT") for _ in range(length)) for _ in range(n_promoters)]
+    paths = {}
+    for role in roles:
+        rows = [(f"{role}_p{p}_{k}", mutant(seq), rnd.random()) for p, seq in enumerate(promoters) for k in range(per_file)]
+        rnd.shuffle(rows)
+        paths[role] = tmp_path / f"{role}.csv"
+        paths[role].write_text("id,sequence,y\n" + "".join(f"{i},{s},{y}\n" for i, s, y in rows))
+    return {role: str(path) for role, path in paths.items()}
+
+
+def _promoters(ids):
+    return {str(i).split("_")[1] for i in ids}
+
+
+@pytest.mark.parametrize("roles, split, sides", [
+    # mutants of one promoter in the train and the test file are one group: held out together
+    (("train", "test"), {"kind": "grouped", "group_kmer": 20, "test_fraction": 0.3}, ("train+val", "test")),
+    (("train", "test"), {"kind": "kfold", "group_kmer": 20, "k": 3, "fold": 1}, ("train+val", "test")),
+    # the fixed split carves val from train + dev: a promoter is in train or in val, never both
+    (("train", "dev", "test"), {"kind": "fixed", "group_kmer": 20}, ("train", "val")),
+])
+def test_kmer_groups_span_every_file(tmp_path, roles, split, sides):
+    from genarch.data.sources import TableDataset
+
+    bundle = TableDataset(**_promoter_files(tmp_path, roles), id_column="id", split=split, val_fraction=0.2).load()
+    parts = {"train": _promoters(bundle.train.ids), "val": _promoters(bundle.val.ids),
+             "test": _promoters(bundle.test.ids)}
+    parts["train+val"] = parts["train"] | parts["val"]
+    a, b = (parts[side] for side in sides)
+    assert a and b and not a & b
+
+
+@pytest.mark.parametrize("seqs, k, expected", [
+    # constant adapters around a 15-bp variable core, each oligo measured twice: duplicates share a group
+    (["A" * 40 + core + "C" * 40 for core in ("ACGTTGCAACGTAGG", "TTGACCAGTAGCATG") for _ in (0, 1)], 20, [0, 0, 1, 1]),
+    (["ACGTACGTAC"] * 3, 20, [0, 0, 0]),                 # identical sequences: one group
+    (["ACGTACGTAC", "TTTTGGGGCC"], 20, [0, 1]),          # short and different: two groups
+])
+def test_sequences_with_a_core_shorter_than_k_group_by_the_whole_core(seqs, k, expected):
+    from genarch.data.splits import groups_from_shared_kmers
+
+    labels = groups_from_shared_kmers(seqs, k)
+    assert [int(x) for x in labels] == expected
+
+
+@pytest.mark.parametrize("length", [-3, 0, 2.5, True, "101"])
+def test_a_length_that_is_not_a_positive_integer_is_refused(tmp_path, length):
+    from genarch.data.encode import fit_length
+    from genarch.data.errors import DataError
+    from genarch.data.sources import TableDataset
+
+    with pytest.raises(DataError, match="length must be a positive integer") as err:
+        fit_length(["ACGTACGTAC", "TTTTGGGGCC"], length, "trim")
+    assert err.value.key == "length"
+    with pytest.raises(DataError, match="length must be a positive integer"):
+        TableDataset(**_tables(tmp_path, ("train", "test")), id_column="id", length=length)

@@ -131,6 +131,12 @@ def test_sample_covers_every_option():
         (["model=deepmotif"], 10, ["model.stem.layers"]),
         (["model/pooling=attention", "model.pooling.kernel_size=2"], None, ["model.pooling.kernel_size"]),
         (["model/pooling=attention", "model.pooling.hidden=0"], None, ["model.pooling.hidden"]),
+        # the explicit stem (DeepBind, DeepMotif): convs after its layers and residual blocks use stem.filter_size
+        (["model=deepbind", "model.stem.filter_size=4", "model.stem.convs_after=1"], None, ["model.stem.filter_size"]),
+        (["model=deepmotif", "model.stem.filter_size=4", "model/residual=basic"], None, ["model.stem.filter_size"]),
+        (["model=deepbind", "model.stem.layers.0.dropout=1.5"], None, ["model.stem.layers[0].dropout"]),
+        (["model=deepbind", "model.stem.layers.0.pool=x"], None, ["model.stem.layers[0].pool"]),
+        (["model=deepbind", "model.stem.layers.0.pool=-2"], 101, ["model.stem.layers[0].pool"]),
     ],
 )
 def test_illegal_combinations_name_their_keys(overrides, length, keys):

@@ -90,3 +90,70 @@ def test_binary_auroc_is_per_output_and_averaged_like_pearson_r():
     assert out["auroc/a"] == out["auroc/b"] == out["auroc"] == 1.0  # pooling the outputs gave 0.75
     single = binary_metrics(logits[:, :1], y[:, :1], ["a"])
     assert list(single) == ["auroc", "auprc", "accuracy", "loss"] and single["auroc"] == 1.0
+
+
+@pytest.mark.parametrize("n, batch_size, shuffle, sizes", [
+    (26, 25, True, [26]),            # a last batch of one joins the one before it
+    (51, 25, True, [25, 26]),
+    (50, 25, True, [25, 25]),
+    (27, 25, True, [25, 2]),
+    (1, 25, True, [1]),              # one record in all: nothing to merge with
+    (26, 25, False, [25, 1]),        # evaluation batches are left as they are (no BatchNorm update)
+])
+def test_training_never_sees_a_batch_of_one(n, batch_size, shuffle, sizes):
+    from genarch.training.batches import ShuffledBatches
+
+    sampler = ShuffledBatches(n, batch_size, shuffle, seed=0)
+    batches = list(sampler)
+    assert [len(b) for b in batches] == sizes and len(sampler) == len(sizes)
+    assert sorted(torch.cat(batches).tolist()) == list(range(n))
+
+
+def test_head_batchnorm_trains_when_the_last_batch_would_hold_one_record():
+    """``model.head.batchnorm`` is a stage-1 choice; 26 records in batches of 25 used to fail in the
+    first epoch ("Expected more than 1 value per channel when training")."""
+    import pytorch_lightning as pl
+    from hydra import compose, initialize_config_module
+    from omegaconf import OmegaConf
+
+    from genarch.model import GenomicNet
+    from genarch.training.batches import make_loader
+    from genarch.training.module import SequenceModule
+
+    with initialize_config_module("genarch.conf", version_base="1.3"):
+        model = OmegaConf.to_container(compose("config", overrides=["model.head.batchnorm=true"]).model, resolve=True)
+    assert model["head"]["layers"] >= 1
+    rng = np.random.default_rng(0)
+    x = np.eye(4, dtype=np.uint8)[rng.integers(0, 4, (26, 50))].transpose(0, 2, 1).copy()
+    split = ArraySplit(x=x, y=(np.arange(26) % 2).astype(np.float32)[:, None])
+    module = SequenceModule(GenomicNet(model, 50, 1), "binary", {"name": "adam", "base_lr": 1e-3}, ["y"])
+    trainer = pl.Trainer(accelerator="cpu", max_epochs=1, logger=False, enable_checkpointing=False,
+                         enable_progress_bar=False, enable_model_summary=False, num_sanity_val_steps=0)
+    trainer.fit(module, make_loader(split, 25, True, 0))
+    assert trainer.current_epoch == 1
+
+
+@pytest.mark.parametrize("overrides, keys", [
+    ({"batch_size": 0}, ["trainer.batch_size=0"]),
+    ({"batch_size": -3, "eval_batch_size": 0}, ["trainer.batch_size=-3", "trainer.eval_batch_size=0"]),
+    ({"batch_size": 12.5}, ["trainer.batch_size=12.5"]),
+    ({"threads": "abc"}, ["trainer.threads='abc'"]),
+    ({"threads": 0}, ["trainer.threads=0"]),
+    ({"max_epochs": 0, "patience": -1}, ["trainer.max_epochs=0", "trainer.patience=-1"]),
+    ({"min_delta": -0.1}, ["trainer.min_delta=-0.1"]),
+    ({}, []),
+    ({"threads": 2, "batch_size": 1}, []),
+])
+def test_trainer_settings_that_cannot_drive_a_run_name_their_keys(overrides, keys):
+    from genarch.model import ConfigError
+    from genarch.training.runner import validate_trainer
+
+    cfg = {"max_epochs": 2, "patience": 2, "batch_size": 50, "min_delta": 0.0, "threads": "auto",
+           "eval_batch_size": 1000, **overrides}
+    if not keys:
+        validate_trainer(cfg)
+        return
+    with pytest.raises(ConfigError) as err:
+        validate_trainer(cfg)
+    for key in keys:
+        assert key in str(err.value)

@@ -14,7 +14,7 @@ import abc
 import numpy as np
 
 from genarch.data.base import ArraySplit, DataBundle
-from genarch.data.encode import fit_length, one_hot, reverse_complement
+from genarch.data.encode import check_length, fit_length, one_hot, reverse_complement
 from genarch.data.errors import DataError
 from genarch.data.readers import RawSeqs
 from genarch.data.splits import SPLIT_KINDS, groups_from_regex, groups_from_shared_kmers, kfold_split, random_split
@@ -66,6 +66,7 @@ class SequenceDataset(abc.ABC):
             raise DataError(f"split.kind must be one of {SPLIT_KINDS}, got {self.split_cfg['kind']!r}", key="split.kind")
         if val_from not in ("carve", "dev"):
             raise DataError(f"val_from must be 'carve' or 'dev', got {val_from!r}", key="val_from")
+        check_length(length)
         self.n_value, self.length, self.length_mode = n_value, length, length_mode
         self.revcomp_augment, self.max_train, self.val_from = bool(revcomp_augment), max_train, val_from
         self.target_groups = target_groups
@@ -91,16 +92,25 @@ class SequenceDataset(abc.ABC):
     def _rng(self, stream: int) -> np.random.Generator:
         return np.random.default_rng([self.seed, stream])
 
-    def _derived_groups(self, raw: RawSeqs) -> Optional[np.ndarray]:
+    def _derived_groups(self, parts: Mapping[str, RawSeqs]) -> dict[str, Optional[np.ndarray]]:
+        """Group label per record of each part. k-mer groups are computed over every part at once: a
+        point mutant in the test file must join its promoter in the train file, and the labels (component
+        numbers) mean the same group in every part."""
         cfg = self.split_cfg
         if cfg.get("group_regex"):
-            return groups_from_regex(raw.ids, cfg["group_regex"])
+            return {role: groups_from_regex(raw.ids, cfg["group_regex"]) for role, raw in parts.items()}
         if cfg.get("group_kmer"):
-            if raw.seqs is None:
-                raise DataError("split.group_kmer needs sequences as text (not one-hot arrays)", raw.source,
-                                key="split.group_kmer")
-            return groups_from_shared_kmers(raw.seqs, int(cfg["group_kmer"]))
-        return raw.groups
+            for raw in parts.values():
+                if raw.seqs is None:
+                    raise DataError("split.group_kmer needs sequences as text (not one-hot arrays)", raw.source,
+                                    key="split.group_kmer")
+            labels = groups_from_shared_kmers([s for raw in parts.values() for s in raw.seqs], int(cfg["group_kmer"]))
+            out, start = {}, 0
+            for role, raw in parts.items():
+                out[role] = labels[start:start + len(raw.seqs)]
+                start += len(raw.seqs)
+            return out
+        return {role: raw.groups for role, raw in parts.items()}
 
     def _encode(self, raw: RawSeqs, length: Optional[int], groups: Optional[np.ndarray]) -> _Part:
         if raw.x is not None:
@@ -145,7 +155,7 @@ class SequenceDataset(abc.ABC):
                     lens.update({min(map(len, raw.seqs)), max(map(len, raw.seqs))})
             if len(lens) > 1:
                 length = max(lens)
-        groups = {role: self._derived_groups(raw) for role, raw in parts.items()}
+        groups = self._derived_groups(parts)
         enc = {role: self._encode(raw, length, groups[role]) for role, raw in parts.items()}
         for role, part in enc.items():
             self._check_task(part, parts[role].source)

@@ -7,7 +7,7 @@ byte is illegal and raises :class:`DataError` naming the file, line and characte
 
 from __future__ import annotations
 
-from typing import Optional, Sequence
+from typing import Any, Optional, Sequence
 
 import numpy as np
 
@@ -35,6 +35,15 @@ def _table(n_value: float) -> np.ndarray:
     return table
 
 
+def check_length(length: Any) -> None:
+    """``length`` is null (the longest sequence) or a positive integer number of bases."""
+    if length is None:
+        return
+    if isinstance(length, bool) or not isinstance(length, (int, np.integer)) or length < 1:
+        raise DataError(f"length must be a positive integer number of bases (or null for the longest sequence), "
+                        f"got {length!r}", key="length")
+
+
 def fit_length(seqs: Sequence[str], length: Optional[int], mode: str = "pad") -> tuple[list[str], int]:
     """Bring variable-length strings to one length.
 
@@ -44,6 +53,7 @@ def fit_length(seqs: Sequence[str], length: Optional[int], mode: str = "pad") ->
     """
     if mode not in LENGTH_MODES:
         raise DataError(f"length_mode must be one of {LENGTH_MODES}, got {mode!r}", key="length_mode")
+    check_length(length)
     lengths = np.fromiter((len(s) for s in seqs), dtype=np.int64, count=len(seqs))
     longest = int(lengths.max()) if len(lengths) else 0
     target = longest if length is None else int(length)

@@ -25,7 +25,9 @@ def groups_from_regex(ids: Sequence[str], pattern: str) -> np.ndarray:
 
 def groups_from_shared_kmers(seqs: Sequence[str], k: int = 20) -> np.ndarray:
     """Connected components of sequences that share any ``k``-mer outside the flanks common to all of
-    them: overlapping tiles and point mutants of one promoter land in one group."""
+    them: overlapping tiles and point mutants of one promoter land in one group. A sequence whose
+    variable core is shorter than ``k`` is keyed by the whole core, so exact duplicates (replicate
+    measurements of one oligo) still share a group."""
     if not seqs:
         return np.zeros(0, dtype=np.int64)
     first, last = min(seqs), max(seqs)
@@ -47,8 +49,8 @@ def groups_from_shared_kmers(seqs: Sequence[str], k: int = 20) -> np.ndarray:
     owner: dict[str, int] = {}
     for i, s in enumerate(seqs):
         core = s[prefix: len(s) - suffix].upper().strip("N")
-        for j in range(0, max(len(core) - k + 1, 0)):
-            kmer = core[j:j + k]
+        keys = [core[j:j + k] for j in range(len(core) - k + 1)] or ["\x00" + core]
+        for kmer in keys:
             o = owner.setdefault(kmer, i)
             if o != i:
                 a, b = find(i), find(o)

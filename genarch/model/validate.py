@@ -64,6 +64,18 @@ def validate_model(model: Mapping[str, Any], seq_len: Optional[int] = None) -> N
                 need(isinstance(value, int) and value >= 1, f"model.stem.layers[{i}].{key}={value!r} must be a positive integer")
             if padding == "same" and isinstance(layer, Mapping) and isinstance(layer.get("width"), int):
                 need(layer["width"] % 2 == 1, f"model.stem.layers[{i}].width={layer['width']} must be odd with model.stem.padding='same'")
+            if isinstance(layer, Mapping):
+                pool_size = layer.get("pool")
+                need(pool_size is None or (isinstance(pool_size, int) and not isinstance(pool_size, bool) and pool_size >= 1),
+                     f"model.stem.layers[{i}].pool={pool_size!r} must be a positive integer (1 or null: no pooling)")
+                rate = layer.get("dropout")
+                need(rate is None or (isinstance(rate, (int, float)) and not isinstance(rate, bool) and 0 <= rate < 1),
+                     f"model.stem.layers[{i}].dropout={rate!r} must be in [0, 1)")
+        convs_after, residual_on = model["stem"].get("convs_after", 0), model.get("residual", {}).get("kind") != "none"
+        if convs_after or residual_on:  # these convs use stem.filter_size with 'same' padding
+            kernel = integer("stem.filter_size", 1, 64)
+            need(kernel % 2 == 1, f"model.stem.filter_size={kernel} must be odd: model.stem.convs_after and residual "
+                                  "blocks use it with 'same' padding")
         if trunk_len is not None and not problems:
             for layer in layers:
                 trunk_len = trunk_len - (0 if padding == "same" else layer["width"] - 1)

@@ -32,7 +32,11 @@ class BatchArrays(Dataset):
 
 
 class ShuffledBatches(Sampler):
-    """Yields index tensors of one batch each; reshuffled each epoch from a seeded generator."""
+    """Yields index tensors of one batch each; reshuffled each epoch from a seeded generator.
+
+    When training (``shuffle``), a last batch of a single record is merged into the one before it:
+    BatchNorm cannot normalise one sample (``model.head.batchnorm``, or a trunk reduced to one
+    position), so ``n_train % batch_size == 1`` would otherwise fail in the first epoch."""
 
     def __init__(self, n: int, batch_size: int, shuffle: bool, seed: int = 0) -> None:
         self.n, self.batch_size, self.shuffle = n, batch_size, shuffle
@@ -40,13 +44,21 @@ class ShuffledBatches(Sampler):
 
     def __iter__(self) -> Iterator[torch.Tensor]:
         order = torch.randperm(self.n, generator=self.generator) if self.shuffle else torch.arange(self.n)
-        yield from order.split(self.batch_size)
+        batches = list(order.split(self.batch_size))
+        if self._merge_last():
+            batches[-2:] = [torch.cat(batches[-2:])]
+        yield from batches
+
+    def _merge_last(self) -> bool:
+        return self.shuffle and self.n > self.batch_size and self.n % self.batch_size == 1
 
     def __len__(self) -> int:
-        return (self.n + self.batch_size - 1) // self.batch_size
+        return (self.n + self.batch_size - 1) // self.batch_size - int(self._merge_last())
 
 
 def make_loader(split: ArraySplit, batch_size: int, shuffle: bool, seed: Optional[int] = 0) -> DataLoader:
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+        raise ValueError(f"batch size must be a positive integer, got {batch_size!r}")
     sampler = ShuffledBatches(len(split), batch_size, shuffle, seed or 0)
     # batch_size=None: the sampler's items are whole batches, passed through without collation
     return DataLoader(BatchArrays(split), batch_size=None, sampler=sampler, num_workers=0)

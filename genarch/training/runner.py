@@ -14,7 +14,7 @@ from omegaconf import DictConfig, OmegaConf
 from genarch.data import DataBundle, load_dataset
 from genarch.data.errors import DataError
 from genarch.io import flatten
-from genarch.model import GenomicNet, count_parameters, validate_model
+from genarch.model import ConfigError, GenomicNet, count_parameters, validate_model
 from genarch.result import Objective, RunResult
 from genarch.training.batches import make_loader
 from genarch.training.metrics import resolve_objective, task_metrics
@@ -34,6 +34,28 @@ def grad_clip_value(model_cfg: Any) -> Optional[float]:
 def build_model(model_cfg: Any, bundle: DataBundle) -> GenomicNet:
     model = OmegaConf.to_container(model_cfg, resolve=True) if isinstance(model_cfg, DictConfig) else model_cfg
     return GenomicNet(model, bundle.seq_len, bundle.n_outputs)
+
+
+def validate_trainer(trainer_cfg: Any) -> None:
+    """Raise :class:`ConfigError` naming every ``trainer.*`` value that cannot drive a run, before any
+    data is read (a batch size of 0 would otherwise fail deep inside the loader)."""
+    problems = []
+
+    def is_int(value: Any) -> bool:
+        return isinstance(value, int) and not isinstance(value, bool)
+
+    for key, low in (("batch_size", 1), ("eval_batch_size", 1), ("max_epochs", 1), ("patience", 0)):
+        value = trainer_cfg.get(key, low)
+        if not (is_int(value) and value >= low):
+            problems.append(f"trainer.{key}={value!r} must be an integer >= {low}")
+    threads = trainer_cfg.get("threads", "auto")
+    if not (threads in (None, "auto") or (is_int(threads) and threads >= 1)):
+        problems.append(f"trainer.threads={threads!r} must be 'auto' or an integer >= 1")
+    min_delta = trainer_cfg.get("min_delta", 0.0)
+    if not (isinstance(min_delta, (int, float)) and not isinstance(min_delta, bool) and min_delta >= 0):
+        problems.append(f"trainer.min_delta={min_delta!r} must be a number >= 0")
+    if problems:
+        raise ConfigError("illegal trainer config:\n  - " + "\n  - ".join(problems))
 
 
 def check_val_can_score(bundle: DataBundle, objective_name: str) -> None:
@@ -71,6 +93,7 @@ def train(cfg: DictConfig, out_dir: Path, hydra_cfg: Optional[Any] = None, overr
     start = time.perf_counter()
     seed = int(cfg.seed)
     validate_model(OmegaConf.to_container(cfg.model, resolve=True))  # illegal combinations fail before any data is read
+    validate_trainer(cfg.trainer)
     threads = choose_threads(cfg.trainer.get("threads", "auto"), hydra_cfg)
     apply_threads(threads)
     pl.seed_everything(seed, workers=True, verbose=False)
