@@ -49,6 +49,12 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     from genarch.analysis.space import load_stage
     from genarch.analysis.trials import from_csv
 
+    bad = [text for text, wrong in (("--q must be in (0, 1)", not 0 < args.q < 1),
+                                    ("--seeds must be >= 1", args.seeds < 1),
+                                    ("--trees must be >= 1", args.trees < 1)) if wrong]
+    if bad:
+        print("error: " + "; ".join(bad), file=sys.stderr)
+        return 2
     options = Options(q=args.q, seeds=args.seeds, n_estimators=args.trees, plots=not args.no_plots,
                       html=not args.no_html)
     if args.demo:

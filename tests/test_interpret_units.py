@@ -131,3 +131,18 @@ def test_jaspar_release_is_selectable_and_checked():
     assert len(load_core("JASPAR2022", "vertebrates")) != len(load_core("JASPAR2024", "vertebrates"))
     with pytest.raises(ValueError, match="unknown JASPAR release"):
         load_core("JASPAR1999")
+
+
+@pytest.mark.parametrize("window", [1, 3, 4, 9])
+def test_attention_peak_windows_are_whole_and_inside_the_track(window):
+    """The peak is the centre of the whole window (inside the 4-position track) with the largest summed
+    attention, as for every other attribution; a window longer than the track falls back to the maximum.
+    Before, zero-padded edge windows moved the peak inwards and a 9-wide window pointed past the track."""
+    from genarch.interpret.attribution import AttentionAttribution
+    from genarch.interpret.positions import PositionMap
+
+    pmap = PositionMap(start=12.0, jump=25.0, field=25.0, input_length=100, feature_length=4)
+    raw = np.array([[0.7, 0.1, 0.1, 0.1], [0.1, 0.1, 0.1, 0.7]])
+    peaks = AttentionAttribution(peak_window=window).peaks_of(None, raw, pmap)
+    expected = {1: [12, 87], 3: [37, 62], 4: [62, 62], 9: [12, 87]}[window]
+    assert list(peaks) == expected

@@ -18,7 +18,7 @@ from genarch.analysis.importance import Importance, combined, default_evaluators
 from genarch.analysis.next_stage import Proposal, Rules, propose
 from genarch.analysis.space import Stage, load_stage, stage_from_params
 from genarch.analysis.top_tree import TopTree, fit_top_tree, render, rules_text, to_dot
-from genarch.analysis.trials import AnalysisInputError, TrialTable, from_ledger
+from genarch.analysis.trials import AnalysisInputError, TrialTable, from_ledger, label
 from genarch.io import atomic_write_json, atomic_write_text
 
 log = logging.getLogger(__name__)
@@ -70,7 +70,7 @@ class Analysis:
         return {
             "source": t.source, "metric": t.metric, "direction": t.direction,
             "n_total": t.n_total, "n_failed": t.n_failed, "n_used": t.n, "notes": t.notes,
-            "params": {p: t.kinds[p] for p in t.params}, "constant": {k: str(v) for k, v in t.constant.items()},
+            "params": {p: t.kinds[p] for p in t.params}, "constant": {k: label(v) for k, v in t.constant.items()},
             "stage": str(self.stage.path) if self.stage and self.stage.path else None,
             "tree": self.tree.to_dict(),
             "importance": {imp.method: imp.to_dict() for imp in self.importances},
@@ -95,6 +95,12 @@ def compute(table: TrialTable, stage: Optional[Stage], out_dir: Path, options: O
     importances = [ev.evaluate(table, seeds) for ev in default_evaluators(options.n_estimators)]
     scores = combined(importances)
     important = important_set(scores)
+    skills = [imp.held_out_r2 for imp in importances if imp.held_out_r2 is not None]
+    if skills and max(skills) <= 0:
+        table.notes.append(
+            f"the importance forest predicts held-out trials no better than their mean (R² {max(skills):.2f}): "
+            "the importance shares are weak evidence here; a next-stage change still needs its own test on "
+            "the top trials (binomial, chance or KS p < alpha)")
     fork = detect_fork(tree, table, important)
     analysis = Analysis(table=table, stage=stage, tree=tree, importances=importances, combined=scores,
                         important=important, fork=fork, proposals=[], out_dir=out_dir)
@@ -159,7 +165,9 @@ def write(analysis: Analysis, options: Options) -> None:
         put("report", report.write_report(analysis, out / "report.html"))
     atomic_write_json(out / "analysis.json", analysis.to_dict())
     files["analysis"] = "analysis.json"
-    if options.html and options.index:
+    # the stage index lists every stage of a sweeps root; written only where the output is the
+    # default <sweep>/analysis, so a custom --out never indexes (or writes into) an unrelated folder
+    if options.html and options.index and out.name == "analysis" and (out.parent / "ledger.jsonl").exists():
         try:
             report.write_index(out.parent.parent)
         except Exception as exc:  # noqa: BLE001

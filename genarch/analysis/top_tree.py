@@ -22,14 +22,23 @@ from genarch.analysis.trials import TrialTable
 
 
 def top_mask(table: TrialTable, q: float) -> np.ndarray:
-    """Boolean mask of the best ``q`` of trials (at least 2, at most n - 1)."""
+    """Boolean mask of the best ``q`` of trials (at least 2, at most n - 1, before ties).
+
+    Trials with equal scores always fall on the same side of the cut: every trial tied with the last
+    one taken is top too, so which of them count never depends on ledger order (the order parallel
+    workers finished in). If the tie reaches the worst trial, only the strictly better ones are top."""
     if not 0 < q < 1:
         raise ValueError(f"top quantile must be in (0, 1), got {q}")
     score = table.score
     n_top = min(max(2, int(round(q * len(score)))), len(score) - 1)
     order = np.argsort(-score, kind="stable")
-    mask = np.zeros(len(score), dtype=bool)
-    mask[order[:n_top]] = True
+    cut = score[order[n_top - 1]]
+    mask = score >= cut
+    if mask.all():
+        mask = score > cut
+    if not mask.any():  # every score equal (refused upstream); keep the documented count
+        mask = np.zeros(len(score), dtype=bool)
+        mask[order[:n_top]] = True
     return mask
 
 

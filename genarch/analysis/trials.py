@@ -200,7 +200,7 @@ def build_table(
             for v in list((declared_order or {}).get(name, [])) + raw:
                 lab = label(v) if not _is_missing(v) else "<unset>"
                 if lab in seen and lab not in mapping:
-                    mapping[lab] = None if v is _ABSENT else v
+                    mapping[lab] = None if _is_missing(v) else v
             originals[name] = {lab: mapping.get(lab, lab) for lab in seen}
             kinds[name] = "categorical"
         columns[name] = column
@@ -292,6 +292,30 @@ def from_ledger(
     return table
 
 
+NULL_WORDS = ("null", "Null", "NULL", "None", "none", "~")
+
+
+def csv_cell(value: Any) -> Any:
+    """A CSV cell as the value a sweep would have recorded: ``null``/``None`` -> None, ``true``/``false``
+    -> bool, numbers -> int/float, ``nan``/``NaN`` -> missing; anything else stays text. pandas already
+    converts whole-number and whole-boolean columns; this handles the mixed columns it leaves as text."""
+    if not isinstance(value, str):
+        return value
+    text = value.strip()
+    if text in NULL_WORDS:
+        return None
+    if text in ("true", "True", "TRUE"):
+        return True
+    if text in ("false", "False", "FALSE"):
+        return False
+    for cast in (int, float):
+        try:
+            return cast(text)
+        except ValueError:
+            pass
+    return value
+
+
 def from_csv(
     path: "str | Path",
     *,
@@ -311,7 +335,8 @@ def from_csv(
     path = Path(path)
     if not path.exists():
         raise AnalysisInputError(f"{path}: no such CSV file")
-    frame = pd.read_csv(path)
+    # only an empty cell is missing: "null"/"None" are the choice null, as the ledger records it
+    frame = pd.read_csv(path, keep_default_na=False, na_values=[""])
     if metric not in frame.columns:
         raise AnalysisInputError(f"{path}: no metric column '{metric}' (columns: {', '.join(map(str, frame.columns))})")
     ignore = set(ignore)
@@ -341,7 +366,7 @@ def from_csv(
             value = record[column]
             if isinstance(value, np.generic):
                 value = value.item()
-            row[name] = value
+            row[name] = csv_cell(value)
         rows.append(row)
     values: list[Optional[float]] = []
     for value in frame[metric]:

@@ -32,17 +32,22 @@ class PermutationImportance(ImportanceEvaluator):
         self.n_repeats = n_repeats
 
     def raw_importances(self, table: TrialTable, enc: Encoded, seed: int) -> dict[str, float]:
+        return self.raw_with_skill(table, enc, seed)[0]
+
+    def raw_with_skill(self, table: TrialTable, enc: Encoded, seed: int) -> "tuple[dict[str, float], float]":
         rng = np.random.default_rng(seed)
         y = table.score
         order = rng.permutation(len(y))
         halves = [order[: len(y) // 2], order[len(y) // 2 :]]
         drops = {p: [] for p in enc.groups}
+        bases = []
         for fit_idx, test_idx in (halves, halves[::-1]):
             model = fit_forest(enc.X[fit_idx], y[fit_idx], seed=seed, n_estimators=self.n_estimators)
             X_test, y_test = enc.X[test_idx], y[test_idx]
             base = _r2(y_test, model.predict(X_test))
+            bases.append(base)
             for param in enc.groups:
                 for _ in range(self.n_repeats):
                     shuffled = enc.permute_param(X_test, param, rng)
                     drops[param].append(base - _r2(y_test, model.predict(shuffled)))
-        return {p: float(np.mean(v)) for p, v in drops.items()}
+        return {p: float(np.mean(v)) for p, v in drops.items()}, float(np.mean(bases))

@@ -41,8 +41,10 @@ class AttentionAttribution(Attribution):
     def peaks_of(self, scores, raw, pmap):
         if raw is None or pmap is None:
             return super().peaks_of(scores, raw, pmap)
-        if self.peak_window == 1:
+        # as the base class: full windows only ('same' would favour positions away from the edges and,
+        # for a window longer than the track, return more positions than the track has)
+        if self.peak_window == 1 or raw.shape[1] < self.peak_window:
             return pmap.peak_base(raw.argmax(axis=1))
         kernel = np.ones(self.peak_window)
-        sums = np.stack([np.convolve(row, kernel, mode="same") for row in raw])
-        return pmap.peak_base(sums.argmax(axis=1))
+        sums = np.stack([np.convolve(row, kernel, mode="valid") for row in raw])
+        return pmap.peak_base(sums.argmax(axis=1) + self.peak_window // 2)
