@@ -30,17 +30,29 @@ def read_ok(path: Path) -> Optional[dict[str, Any]]:
     return data if data.get("status") == "ok" else None
 
 
-def mean_over_seeds(scores: Mapping[str, Mapping[str, Sequence[float]]]) -> dict[str, dict[str, float]]:
-    """``{model: {experiment: [score per seed]}}`` -> ``{model: {experiment: mean}}`` (empty lists dropped)."""
-    return {m: {e: float(statistics.fmean(v)) for e, v in per.items() if len(v)} for m, per in scores.items()}
+def _finite(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def mean_over_seeds(scores: Mapping[str, Mapping[str, Sequence[Optional[float]]]]) -> dict[str, dict[str, float]]:
+    """``{model: {experiment: [score per seed]}}`` -> ``{model: {experiment: mean}}``. A seed whose score
+    is undefined (``null`` in result.json, NaN) is left out; an experiment with no defined score is dropped."""
+    out: dict[str, dict[str, float]] = {}
+    for m, per in scores.items():
+        out[m] = {}
+        for e, values in per.items():
+            defined = [float(v) for v in values if _finite(v)]
+            if defined:
+                out[m][e] = float(statistics.fmean(defined))
+    return out
 
 
 def win_shares(table: Mapping[str, Mapping[str, float]], tie: float = 0.5) -> dict[str, dict[str, Optional[float]]]:
     """Share of experiments on which model ``a`` scores higher than model ``b`` (paper Table 1 format).
 
-    ``table[model][experiment] = score``. Only experiments both models have count. A tie counts
-    ``tie`` (default half a win each). ``shares[a][b]`` is None when the two share no experiment;
-    ``shares[a][a]`` is None."""
+    ``table[model][experiment] = score``. Only experiments on which both models have a defined score
+    count (a None or NaN cell is no comparison, not a loss). A tie counts ``tie`` (default half a win
+    each). ``shares[a][b]`` is None when the two share no experiment; ``shares[a][a]`` is None."""
     shares: dict[str, dict[str, Optional[float]]] = {}
     for a, sa in table.items():
         shares[a] = {}
@@ -48,7 +60,7 @@ def win_shares(table: Mapping[str, Mapping[str, float]], tie: float = 0.5) -> di
             if a == b:
                 shares[a][b] = None
                 continue
-            common = [e for e in sa if e in sb]
+            common = [e for e in sa if e in sb and _finite(sa[e]) and _finite(sb[e])]
             if not common:
                 shares[a][b] = None
                 continue
@@ -61,7 +73,7 @@ def summary_stats(table: Mapping[str, Mapping[str, float]]) -> dict[str, dict[st
     """Per model: mean, median and count of its per-experiment scores."""
     out = {}
     for model, per in table.items():
-        values = [v for v in per.values() if v is not None and math.isfinite(v)]
+        values = [v for v in per.values() if _finite(v)]
         out[model] = {"mean": statistics.fmean(values) if values else None,
                       "median": statistics.median(values) if values else None, "n": len(values)}
     return out

@@ -378,7 +378,10 @@ def test_between_methods_pairs_the_seeds_both_finished():
               "b": {0: [0.9, 0.9, 0.9], 1: [0.5, 0.5, 0.5], 3: [0.1, 0.1, 0.1]}}
     reach = {"a": {0: 3, 1: None, 2: 1}, "b": {0: 1, 1: None, 3: 2}}   # seeds 0 and 1 are shared
     c = efficiency.between_methods(curves, reach, "a", "b", budget=3)
-    assert c["seeds"] == 2 and (c["reached_sooner"], c["reached_later"], c["reached_same"]) == (1, 0, 1)
+    # seed 1: neither reached flat's best, which is not "as many trials"
+    assert c["seeds"] == 2 and (c["reached_sooner"], c["reached_later"], c["reached_same"], c["neither_reached"]) == (1, 0, 0, 1)
+    same = efficiency.between_methods(curves, {"a": {0: 2, 1: None}, "b": {0: 2, 1: 3}}, "a", "b", budget=3)
+    assert (same["reached_sooner"], same["reached_same"], same["neither_reached"]) == (1, 1, 0)
     assert c["final_best"]["higher"] == 1 and c["final_best"]["lower"] == 1
     assert c["final_best"]["mean_difference"] == pytest.approx(((0.9 - 0.8) + (0.5 - 0.6)) / 2)
     assert efficiency.between_methods(curves, {"a": {0: 3}, "b": {0: 1}}, "a", "b", budget=3) is None
@@ -388,3 +391,32 @@ def test_mean_by_stage_averages_each_window_over_the_seeds():
     curves = {0: [0.5, None, 0.7, 0.9, 0.1], 1: [0.7, 0.6, 0.8, 0.6, 0.3], 2: [0.0] * 5}
     assert efficiency.mean_by_stage(curves, [2, 3], [0, 1]) == pytest.approx([0.6, (0.7 + 0.9 + 0.1 + 0.8 + 0.6 + 0.3) / 6])
     assert efficiency.mean_by_stage({0: [None, None, 0.4]}, [2, 1], [0]) == [None, pytest.approx(0.4)]
+
+
+@pytest.mark.parametrize("method, flat, expected", [
+    # every seed complete for both: the plain ratio of medians
+    ({0: 2, 1: 4, 2: None}, {0: 4, 1: 8, 2: 2}, 4 / 4),
+    # flat has a seed the method has not finished: both medians over the shared seeds only
+    ({0: 2, 1: 2, 2: 2}, {0: 2, 1: 4, 2: 6, 3: 6}, 2 / 4),
+    ({}, {0: 3}, None),
+])
+def test_the_headline_ratio_takes_both_medians_over_the_same_seeds(method, flat, expected):
+    ratio = efficiency.paired_median_ratio(method, flat, censored=7)
+    assert ratio == (pytest.approx(expected) if expected is not None else None)
+
+
+@pytest.mark.parametrize("prior_sets, run_sets", [
+    (["dataset.val_fraction=0.333"], None),     # a plain run must not read the variant's seeds
+    (None, ["dataset.val_fraction=0.333"]),     # nor the variant the plain run's
+    (["dataset.val_fraction=0.333"], ["dataset.val_fraction=0.5"]),
+])
+def test_a_prior_of_another_protocol_is_refused_both_ways(tmp_path, monkeypatch, prior_sets, run_sets):
+    monkeypatch.setattr(efficiency, "TASK", "real")
+    prior = {"task": "real trials", **efficiency.protocol(_variant_args(set=prior_sets))}
+    path = tmp_path / "prior.json"
+    path.write_text(json.dumps(prior))
+    with pytest.raises(SystemExit, match="'overrides'"):
+        efficiency.load_prior(str(path), _variant_args(set=run_sets))
+    same = tmp_path / "same.json"
+    same.write_text(json.dumps({"task": "real trials", **efficiency.protocol(_variant_args(set=run_sets))}))
+    assert efficiency.load_prior(str(same), _variant_args(set=run_sets))["task"] == "real trials"

@@ -41,8 +41,9 @@ def test_hanley_mcneil_se_shrinks_with_the_set():
 
 @pytest.mark.parametrize("trials, budget, expected", [
     ([_trial(0, 0.7, 0.72), _trial(1, 0.8, 0.75)], 2, [(0.7, 0.72), (0.8, 0.75)]),
-    # a failed trial and a trial with no test score are not scores; the budget cuts the run
-    ([_trial(0, None, status="failed"), _trial(1, 0.8), _trial(2, 0.9, 0.9)], 2, [(None, None), (None, None)]),
+    # a failed trial is no score; a finished trial with no test score keeps its val (it may be the one
+    # handed over, as the efficiency tables take it); the budget cuts the run
+    ([_trial(0, None, status="failed"), _trial(1, 0.8), _trial(2, 0.9, 0.9)], 2, [(None, None), (0.8, None)]),
 ])
 def test_scores(trials, budget, expected):
     assert sn.scores(trials, budget) == expected
@@ -108,3 +109,9 @@ def test_val_size_reads_result_json_and_names_the_folder_when_none(tmp_path, mon
     (sdir / "0").mkdir(parents=True)
     (sdir / "0" / "result.json").write_text(json.dumps({"extra": {"n_val": 1000, "n_train": 2000}}))
     assert sn.val_size([2, 3]) == 1000
+
+
+def test_the_handed_over_model_is_the_best_val_trial_even_without_a_test_score():
+    run = sn.scores([_trial(0, 0.7, 0.72), _trial(1, 0.8), _trial(2, 0.75, 0.74)], 3)
+    assert sn.handed_over(run) == (2, 0.8, None)  # the efficiency tables' final best is this trial too
+    assert sn.ranking_quality([run])["trials"] == 2  # only trials with both scores rank val against test

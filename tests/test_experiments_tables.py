@@ -93,3 +93,15 @@ def test_grid_main_trains_unless_aggregate_only_then_aggregates(aggregate_only, 
     out = grid_main(args, ["e"], lambda a, model, item, seed: calls.append((model, item, seed)) or True,
                     lambda a: "tables")
     assert calls == trained and out == "tables"
+
+
+def test_undefined_scores_are_no_comparison_and_no_mean():
+    """A run can finish with a test metric that is undefined (null in result.json: an output constant on
+    the test file): it is left out of the mean over seeds, and a cell without a defined score is no
+    comparison in the win shares (not a loss for both)."""
+    nan = float("nan")
+    table = mean_over_seeds({"A": {"e1": [0.8, None, nan], "e2": [None]}, "B": {"e1": [0.6], "e2": [0.5]}})
+    assert table == {"A": {"e1": pytest.approx(0.8)}, "B": {"e1": pytest.approx(0.6), "e2": pytest.approx(0.5)}}
+    s = win_shares({"A": {"e1": 0.8, "e2": nan}, "B": {"e1": 0.6, "e2": 0.5}})
+    assert s["A"]["B"] == 1.0 and s["B"]["A"] == 0.0 and s["A"]["B"] + s["B"]["A"] == 1.0
+    assert summary_stats({"A": {"e1": 0.8, "e2": None}})["A"] == {"mean": 0.8, "median": 0.8, "n": 1}

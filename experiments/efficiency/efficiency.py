@@ -268,7 +268,8 @@ def paired_comparison(pairs: list) -> "dict | None":
 def between_methods(curves: dict, reach: dict, a: str, b: str, budget: int) -> "dict | None":
     """Method ``b`` against method ``a`` on the seeds both finished: their final bests paired by seed
     (:func:`paired_comparison`, b minus a), and on how many seeds b reached the flat search's final best
-    in fewer / more / as many trials as a (unreached counts as budget + 1)."""
+    in fewer / more / as many trials as a (unreached counts as budget + 1), and on how many neither
+    reached it (``neither_reached``: not counted as "as many trials")."""
     seeds = [sd for sd in reach.get(a, {}) if sd in reach.get(b, {})]
     if len(seeds) < 2:
         return None
@@ -279,7 +280,18 @@ def between_methods(curves: dict, reach: dict, a: str, b: str, budget: int) -> "
             "final_best": paired_comparison([(final_best(curves[b][sd], budget), final_best(curves[a][sd], budget))
                                              for sd in seeds]),
             "reached_sooner": sum(d < 0 for d in steps.values()), "reached_later": sum(d > 0 for d in steps.values()),
-            "reached_same": sum(d == 0 for d in steps.values())}
+            "reached_same": sum(d == 0 and reach[b][sd] is not None for sd, d in steps.items()),
+            "neither_reached": sum(reach[a][sd] is None and reach[b][sd] is None for sd in seeds)}
+
+
+def paired_median_ratio(method: dict, flat: dict, censored: int) -> "float | None":
+    """Median trials-to-reach of ``method`` over flat's median, both over the seeds both have complete
+    (the seeds the bootstrap resamples), unreached counted as ``censored``."""
+    seeds = [sd for sd in method if flat.get(sd)]
+    if not seeds:
+        return None
+    top = statistics.median(censored if method[sd] is None else method[sd] for sd in seeds)
+    return top / statistics.median(flat[sd] for sd in seeds)
 
 
 def mean_by_stage(curves: dict, budgets: list, seeds: list) -> list:
@@ -302,6 +314,9 @@ def protocol(args) -> dict:
     return out
 
 
+PROTOCOL_KEYS = ("stage_file", "budget", "stage_budgets", "overrides")
+
+
 def load_prior(path: "str | None", args) -> dict:
     """An earlier results JSON of this experiment (``--prior``), checked to be the same protocol."""
     if not path:
@@ -310,7 +325,9 @@ def load_prior(path: "str | None", args) -> dict:
         prior = json.loads(Path(path).read_text())
     except (OSError, json.JSONDecodeError) as err:
         raise SystemExit(f"--prior {path}: cannot read it as a results JSON ({err})") from None
-    for key, want in protocol(args).items():
+    mine = protocol(args)
+    for key in PROTOCOL_KEYS:  # both ways: a plain run refuses a variant's JSON as the variant refuses a plain one
+        want = mine.get(key)
         if prior.get(key) != want:
             raise SystemExit(f"--prior {path}: its {key!r} is {prior.get(key)!r}, this run's is {want!r}; "
                              "seeds of another protocol cannot share a table")
@@ -365,12 +382,11 @@ def aggregate(args) -> dict:
                       "mean_trials_to_reach_flat_best_reached_only": statistics.fmean(finished) if finished else None,
                       "median_paired_ratio_to_flat": statistics.median(paired) if paired else None,
                       "seeds_within_a_third_of_flat": sum(p <= 1 / 3 for p in paired),
-                      "final_best_mean": statistics.fmean(b for c in curves[m].values()
-                                                          if (b := final_best(c, args.budget)) is not None)
-                      if curves[m] else None}
-    flat_median = summary.get("flat", {}).get("median_trials_to_reach_flat_best")
-    ratios = {m: summary[m]["median_trials_to_reach_flat_best"] / flat_median
-              for m in methods if m != "flat" and flat_median and summary[m]["median_trials_to_reach_flat_best"]}
+                      # over the complete seeds, as every other column (a run still going has no final best)
+                      "final_best_mean": statistics.fmean(b for sd in reach[m]
+                                                          if (b := final_best(curves[m][sd], args.budget)) is not None)
+                      if reach[m] else None}
+    ratios = {m: r for m in methods if m != "flat" and (r := paired_median_ratio(reach[m], reach.get("flat", {}), censored))}
     intervals = {m: bootstrap_median_ratio(reach[m], reach["flat"], censored)
                  for m in methods if m != "flat"}
     final_vs_flat = {m: final_best_vs_flat(curves[m], curves["flat"], args.budget) for m in methods if m != "flat"}
@@ -424,8 +440,10 @@ def aggregate(args) -> dict:
         if c:
             lines += [paired_text(f"Final best, {m} vs flat, paired by seed", c, " val AUROC"), ""]
     for label, c in between.items():
+        neither = c.get("neither_reached")
         lines += [f"{label}, the same seeds: reached flat's final best sooner on {c['reached_sooner']} of {c['seeds']} "
-                  f"seeds, later on {c['reached_later']}, in as many trials on {c['reached_same']}. "
+                  f"seeds, later on {c['reached_later']}, in as many trials on {c['reached_same']}"
+                  + (f", neither reached it on {neither}" if neither is not None else "") + ". "
                   + (paired_text("Final best", c["final_best"], " val AUROC") if c["final_best"] else ""), ""]
     if by_stage and len(others) > 1:
         head = ["method"] + [f"trials {end - size + 1}-{end}" for size, end in zip(budgets, np.cumsum(budgets))]

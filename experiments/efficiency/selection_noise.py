@@ -53,11 +53,14 @@ def hanley_mcneil_se(auc: float, n_pos: int, n_neg: int) -> float:
 
 
 def scores(trials: list, budget: int) -> list:
-    """(val AUROC, test AUROC) of a run's first ``budget`` trials in run order; (None, None) for a failed one."""
+    """(val AUROC, test AUROC) of a run's first ``budget`` trials in run order; (None, None) for a failed
+    one. A finished trial whose test AUROC is undefined keeps its val AUROC, so the handed-over model is
+    the run's best val trial exactly as the efficiency tables take it; its test is None."""
     out = []
     for t in trials[:budget]:
         test = (t.metrics.get("test") or {}).get("auroc") if t.status == "ok" else None
-        out.append((t.value, test) if t.status == "ok" and t.value is not None and test is not None else (None, None))
+        ok = t.status == "ok" and t.value is not None
+        out.append((t.value, test if ok else None) if ok else (None, None))
     return out
 
 
@@ -81,10 +84,10 @@ def seed_row(staged: list, flat: list) -> dict:
 
 def ranking_quality(runs: list[list]) -> dict:
     """Spearman of val against test AUROC over all finished trials, and over each run's top tenth by val."""
-    every = [(v, t) for run in runs for v, t in run if v is not None]
+    every = [(v, t) for run in runs for v, t in run if v is not None and t is not None]
     top = []
     for run in runs:
-        ok = sorted(((v, t) for v, t in run if v is not None), reverse=True)
+        ok = sorted(((v, t) for v, t in run if v is not None and t is not None), reverse=True)
         top += ok[:max(2, len(ok) // 10)]
 
     def rho(pairs):
@@ -124,7 +127,8 @@ def analyse(seeds: list[int], budget: int, n_val: int = 224) -> dict:
         return statistics.median(censored if v is None else v for v in reach[m].values())
 
     val_mean = statistics.fmean(r[k]["val"] for r in rows.values() for k in ("staged_handed_over", "flat_handed_over"))
-    test_mean = statistics.fmean(r[k]["test"] for r in rows.values() for k in ("staged_handed_over", "flat_handed_over"))
+    test_mean = statistics.fmean(t for r in rows.values() for k in ("staged_handed_over", "flat_handed_over")
+                                 if (t := r[k]["test"]) is not None)
     final_gap = [abs(r["staged_handed_over"]["val"] - r["flat_handed_over"]["val"]) for r in rows.values()]
     return {
         "task": "real trials: ARID3A K562, 2,000 training sequences, 4 epochs (efficiency.py --task real"
@@ -135,7 +139,8 @@ def analyse(seeds: list[int], budget: int, n_val: int = 224) -> dict:
         "handed_over_val_vs_flat": eff.paired_comparison(
             [(r["staged_handed_over"]["val"], r["flat_handed_over"]["val"]) for r in rows.values()]),
         "mean_handed_over": {m: {"val": statistics.fmean(r[f"{k}_handed_over"]["val"] for r in rows.values()),
-                                 "test": statistics.fmean(r[f"{k}_handed_over"]["test"] for r in rows.values())}
+                                 "test": statistics.fmean(t for r in rows.values()
+                                                          if (t := r[f"{k}_handed_over"]["test"]) is not None)}
                              for m, k in ((STAGED, "staged"), (FLAT, "flat"))},
         "ranking": ranking_quality([run for pair in runs.values() for run in pair]),
         # label counts of the two sets (the val set is balanced by construction: each positive with its shuffle)
