@@ -151,3 +151,22 @@ print("ok", type(opt.optim).__name__)
 """
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0 and proc.stdout.startswith("ok"), proc.stderr[-2000:]
+
+
+@pytest.mark.parametrize("value", ["back\\slash", "C:\\data\\x", "ends\\", "a\\'b", "\\\\'", "'", "\\", "a\\\\b"])
+def test_backslashes_reach_the_trial_as_written(value):
+    parsed = OverridesParser.create().parse_override(f"key={format_value(value)}").value()
+    assert parsed == value
+
+
+@pytest.mark.parametrize("key, value, message", [
+    ("model.x", "interval(0, 1", r"hydra.sweeper.params.model.x: cannot read 'interval\(0, 1' as a Hydra sweep"),
+    ("model.x", "tag(lgo, interval(0.03, 10))", r"tag\(s\) \['lgo'\] mean nothing for a interval sweep"),
+    ("model.x", "tag(log, range(1, 100))", r"tag\(s\) \['log'\] mean nothing for a range sweep"),
+    ("model.x", "tag(log, choice(1, 10, 100))", r"tag\(s\) \['log'\] mean nothing for a choice sweep"),
+])
+def test_a_stage_parameter_that_cannot_be_read_names_its_key(key, value, message):
+    from genarch.sweeper.params import spec_from_yaml
+
+    with pytest.raises(ValueError, match=message):
+        spec_from_yaml(key, value)

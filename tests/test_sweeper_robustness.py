@@ -125,3 +125,83 @@ def test_integer_bounds_are_the_integers_inside_them(value, expected):
     else:
         spec = spec_from_yaml("model.x", value).spec
         assert {k: spec[k] for k in expected} == expected
+
+
+# ---------------------------------------------------------------- what is told, and what a resume must match
+
+
+@pytest.mark.parametrize("objective, settings, held", [
+    # minimised (a loss, an MSE: values anywhere above 0): a failure before any success waits for one
+    ({"name": "val_loss", "direction": "auto"}, {}, True),
+    ({"name": "auto", "direction": "auto"}, {"direction": "minimize"}, True),
+    # maximised (AUROC, r): loss 1.0 is worse than every value >= -1, so it is told at once
+    ({"name": "auto", "direction": "auto"}, {}, False),
+    ({"name": "val_auroc", "direction": "maximize"}, {}, False),
+    # a fixed penalty is told at once whatever the direction
+    ({"name": "val_loss", "direction": "minimize"}, {"failure_penalty": 1e9}, False),
+])
+def test_a_failure_before_any_success_never_looks_like_the_best_point(tmp_path, objective, settings, held):
+    told = []
+
+    def result(job, ovr):
+        return RuntimeError("fails") if job == 0 else 5.0 + job  # every success has a loss above 1
+
+    sweeper = _sweeper(tmp_path, result, objective=objective, budget=4, num_workers=1, max_failure_rate=1.0,
+                       optimizer="RandomSearch", **settings)
+    original = sweeper._loss
+    sweeper._loss = lambda outcome: told.append((outcome.status, original(outcome))) or told[-1][1]
+    sweeper.sweep(["x=choice(1, 2, 3, 4, 5, 6, 7, 8)"])
+    first_ok = next(i for i, (status, _) in enumerate(told) if status == "ok")
+    failure = next(loss for status, loss in told if status == "failed")
+    if held:  # told after the first success, and worse than every success told before it
+        assert told[0][0] == "ok" and failure > max(loss for status, loss in told[:first_ok + 1] if status == "ok")
+    else:
+        assert told[0][0] == "failed"
+
+
+@pytest.mark.parametrize("name", ["HammersleySearch", "LHSSearch", "ScrHaltonSearch"])
+def test_samplers_sized_to_their_budget_are_refused(name):
+    from genarch.sweeper.config import SweeperSettings
+
+    with pytest.raises(ValueError, match=f"hydra.sweeper.optimizer='{name}' draws a fixed quasi-random sequence"):
+        SweeperSettings(optimizer=name)
+
+
+@pytest.mark.parametrize("key, old, new", [
+    ("direction", "minimize", "maximize"),
+    ("failure_penalty", None, 10.0),
+    ("validate", True, False),
+])
+def test_a_resume_that_changes_what_is_told_is_refused_naming_it(key, old, new):
+    from genarch.sweeper.config import SweeperSettings
+    from genarch.sweeper.resume import differences, make_state
+
+    def state(value):
+        return make_state(SweeperSettings(**{key: value}), {"a": {"kind": "choice", "values": [1, 2], "ordered": False}},
+                          [], 0, None, 10)
+
+    assert differences(state(old), state(old)) == []
+    assert differences(state(old), state(new)) == [f"{key}: was {old!r}, now {new!r}"]
+    legacy = {k: v for k, v in state(old).items() if k != key}  # a state written before the key was stored
+    assert differences(legacy, state(new)) == []
+
+
+def test_a_delete_on_the_command_line_is_passed_to_every_trial():
+    from genarch.sweeper._impl import NevergradSweeperImpl
+    from genarch.sweeper.config import SweeperSettings
+
+    specs, fixed = NevergradSweeperImpl(SweeperSettings(params={"sleep": "choice(0, 1)", "x": "choice(1, 2)"})) \
+        .search_space(["~sleep"])
+    assert list(specs) == ["x"] and fixed == ["~sleep"]
+
+
+def test_warm_start_compares_trial_by_trial_what_a_sweep_sets_in_its_params():
+    from genarch.sweeper._impl import _task_differences
+
+    def cfg(stride, epochs, params):
+        return OmegaConf.create({"model": {"reduction": {"stride": stride}}, "trainer": {"max_epochs": epochs},
+                                 "hydra": {"overrides": {"task": []}, "sweeper": {"params": params}}})
+
+    earlier = cfg(4, 4, {"model.reduction.stride": "choice(2, 4, 8)", "+model/rnn": "choice(none, lstm)"})
+    assert _task_differences(earlier, cfg(2, 4, {})) == []  # stride: set in every trial of the earlier sweep
+    assert _task_differences(earlier, cfg(2, 6, {})) == ["trainer.max_epochs: was 4, now 6"]  # a real difference

@@ -84,6 +84,10 @@ class NevergradSweeperImpl:
         for override in parser.parse_overrides(arguments):
             if override.is_hydra_override():
                 raise ValueError(f"{override.input_line}: hydra.* keys cannot be swept or set per trial")
+            if override.is_delete() and not override.is_sweep_override():
+                specs.pop(override.key_or_group, None)  # ~key: removed from every trial, as Hydra's own sweepers do
+                fixed.append(override.input_line)
+                continue
             spec = spec_from_override(override)
             specs.pop(spec.name, None)
             if spec.swept:
@@ -139,6 +143,7 @@ class NevergradSweeperImpl:
         job_idx = trained = failed = repeated = rejected = 0
         last_rejected: Optional[Candidate] = None
         stopped: Optional[str] = None
+        held: list[Candidate] = []  # failures waiting for the first success (see _hold_back)
         while trained < st.budget:
             if repeated >= st.max_repeated_asks:
                 stopped = (f"stopped after {trained} trials: the last {repeated} candidates the optimizer proposed "
@@ -167,8 +172,15 @@ class NevergradSweeperImpl:
             for c in batch:
                 if c.outcome is None:  # duplicate of a candidate of the same batch
                     c.outcome = self.cache[c.key]
-                optimizer.tell(c.cand, self._loss(c.outcome))
+                if self._hold_back(c.outcome):
+                    held.append(c)
+                else:
+                    optimizer.tell(c.cand, self._loss(c.outcome))
                 self.history.append(c)
+            if held and self.worst_loss is not None:  # the first success has set the scale
+                for c in held:
+                    optimizer.tell(c.cand, self._loss(c.outcome))
+                held = []
             trained += len(to_run)
             failed += sum(c.outcome.status == "failed" for c in to_run)
             self._log_batch(batch)
@@ -209,7 +221,8 @@ class NevergradSweeperImpl:
             log.info("warm start: %d of the %d finished trials of %s lie in this sweep's space", inside, len(finished), sweep_dir)
         # successes first: a failure's penalty is set from the worst loss told so far
         for c, outcome in sorted(told, key=lambda pair: pair[1].status != "ok"):
-            optimizer.tell(c.cand, self._loss(outcome))
+            if not self._hold_back(outcome):  # earlier failures with no success at all say nothing of the scale
+                optimizer.tell(c.cand, self._loss(outcome))
         return notes
 
     def _warm_start_dirs(self) -> list[Path]:
@@ -391,6 +404,28 @@ class NevergradSweeperImpl:
             return self.settings.direction
         return reported or self._config_objective()[1] or "minimize"
 
+    def _hold_back(self, outcome: Outcome) -> bool:
+        """A failure (or rejected candidate) before any success is told only once a success has set the
+        scale of the losses, unless the penalty is fixed or the objective is maximised. Maximised, the
+        penalty before any success is loss 1.0, worse than every value >= -1 (AUROC, accuracy, r); a
+        minimised objective (a loss, an MSE) may lie anywhere above 0, where 1.0 could look like the best."""
+        if outcome.status == "ok" or self.settings.failure_penalty is not None or self.worst_loss is not None:
+            return False
+        return self._prospective_direction() != "maximize"
+
+    def _prospective_direction(self) -> Optional[str]:
+        """The direction before any trial reported one: the settings, the config's objective, or what
+        genarch's ``auto`` objective resolves to (a ``*loss``/``*mse`` metric is minimised, the default
+        AUROC / Pearson r maximised); None for a task that says nothing."""
+        known = self._known_direction()
+        if known is not None:
+            return known
+        objective = self.config.get("objective") if self.config is not None else None
+        if not isinstance(objective, DictConfig) or objective.get("direction") not in (None, "auto"):
+            return None
+        name = str(objective.get("name") or "auto")
+        return "minimize" if name.endswith(("loss", "mse")) else "maximize"
+
     def _loss(self, outcome: Outcome) -> float:
         if outcome.loss is not None:
             return outcome.loss
@@ -477,12 +512,15 @@ def _without_stage(overrides: Sequence[str]) -> set[str]:
 
 def _task_differences(earlier: DictConfig, now: DictConfig) -> list[str]:
     """Keys where two sweeps' task configs differ. Left out: ``hydra``, the stage's name, and every key a
-    command-line override of either sweep sets (a trial's overrides are compared one by one instead)."""
+    command-line override or a ``hydra.sweeper.params`` entry of either sweep sets: those reach every
+    trial as overrides, and a trial's overrides are compared one by one instead (the composed config
+    still holds the base value, which no trial of that sweep ran with)."""
     skip: set[tuple[str, ...]] = {("stage",)}
     for cfg in (earlier, now):
-        for text in OmegaConf.select(cfg, "hydra.overrides.task", default=None) or []:
-            key = _override_key(str(text)).split("@", 1)[0]
-            skip.add(tuple(key.replace("/", ".").split(".")))
+        keys = [_override_key(str(text)) for text in OmegaConf.select(cfg, "hydra.overrides.task", default=None) or []]
+        keys += [str(k).lstrip("+") for k in (OmegaConf.select(cfg, "hydra.sweeper.params", default=None) or {})]
+        for key in keys:
+            skip.add(tuple(key.split("@", 1)[0].replace("/", ".").split(".")))
 
     def plain(cfg: DictConfig) -> dict[str, Any]:
         data = OmegaConf.to_container(cfg, resolve=False)

@@ -48,3 +48,10 @@ class SweeperSettings:
             close = [n for n in sorted(ng.optimizers.registry) if n.lower().startswith(self.optimizer[:3].lower())]
             raise ValueError(f"hydra.sweeper.optimizer={self.optimizer!r} is not in nevergrad's registry"
                              + (f"; similar: {close[:12]}" if close else ""))
+        from nevergrad.optimization.optimizerlib import SamplingSearch
+
+        if isinstance(ng.optimizers.registry[self.optimizer], SamplingSearch):
+            raise ValueError(f"hydra.sweeper.optimizer={self.optimizer!r} draws a fixed quasi-random sequence sized to "
+                             "its budget and fails when asked once more, which this sweeper does for a repeated or "
+                             "illegal candidate and when a sweep is extended; use RandomSearch (even sampling) or "
+                             "NGOpt")

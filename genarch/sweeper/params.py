@@ -66,6 +66,7 @@ def spec_from_override(override: Override) -> ParamSpec:
     value = override.value()
     if not override.is_sweep_override():
         return ParamSpec(name, prefix, {"kind": "constant", "value": _plain(value)})
+    _check_tags(value, override.input_line)
     if isinstance(value, ChoiceSweep):
         if value.shuffle:
             raise ValueError(f"{override.input_line}: shuffle() means nothing to an optimizer")
@@ -80,6 +81,19 @@ def spec_from_override(override: Override) -> ParamSpec:
     raise ValueError(f"{override.input_line}: unsupported sweep {type(value).__name__}")
 
 
+# the tags this sweeper reads, per kind of sweep; any other tag would be dropped without a word
+_TAGS = {ChoiceSweep: {"ordered"}, RangeSweep: {"ordered"}, IntervalSweep: {"log"}}
+
+
+def _check_tags(sweep: Any, where: str) -> None:
+    allowed = next((tags for kind, tags in _TAGS.items() if isinstance(sweep, kind)), set())
+    unknown = sorted(set(getattr(sweep, "tags", None) or ()) - allowed)
+    if unknown:
+        kind = type(sweep).__name__.replace("Sweep", "").lower()
+        raise ValueError(f"{where}: tag(s) {unknown} mean nothing for a {kind} sweep here; use tag(log, interval(...)) "
+                         "for a log scale and tag(ordered, choice(...)) or tag(ordered, range(...)) for an ordered choice")
+
+
 def spec_from_yaml(key: str, value: Any, parser: Optional[OverridesParser] = None) -> ParamSpec:
     """An entry of ``hydra.sweeper.params``: a Hydra sweep string, a YAML list, a bounds mapping or a constant."""
     value = _plain(value)
@@ -87,7 +101,12 @@ def spec_from_yaml(key: str, value: Any, parser: Optional[OverridesParser] = Non
     name = key[len(prefix):]
     if isinstance(value, str):
         parser = parser or OverridesParser.create()
-        return spec_from_override(parser.parse_override(f"{key}={value}"))
+        try:
+            override = parser.parse_override(f"{key}={value}")
+        except Exception as exc:  # Hydra's grammar error names neither the key nor where it came from
+            raise ValueError(f"hydra.sweeper.params.{key}: cannot read {value!r} as a Hydra sweep or value: "
+                             f"{str(exc).strip().splitlines()[0]}") from None
+        return spec_from_override(override)
     if isinstance(value, list):
         return ParamSpec(name, prefix, _choice(value, False, f"{key}: {value}"))
     if isinstance(value, Mapping):
@@ -178,6 +197,15 @@ _SAFE = re.compile(r"^[A-Za-z_][\w\-./]*$")
 _RESERVED = {"true", "false", "null", "inf", "nan"}  # Hydra reads these (any case) as non-strings
 
 
+def quote(text: str) -> str:
+    """``text`` as a single-quoted Hydra string that parses back to ``text``. Hydra unescapes a
+    backslash only in a run before a quote or at the end of the string, so only those runs are doubled
+    (doubling every backslash would hand the trial two backslashes for each one it was meant to get)."""
+    body = re.sub(r"(\\*)'", lambda m: m.group(1) * 2 + "\\'", text)
+    body = re.sub(r"(\\+)$", lambda m: m.group(1) * 2, body)
+    return "'" + body + "'"
+
+
 def format_value(value: Any) -> str:
     """A Python value as Hydra override text that parses back to the same value."""
     value = _plain(value)
@@ -196,7 +224,7 @@ def format_value(value: Any) -> str:
     if isinstance(value, str):
         if _SAFE.match(value) and value.lower() not in _RESERVED:
             return value
-        return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+        return quote(value)
     if isinstance(value, (list, tuple)):
         return "[" + ",".join(format_value(v) for v in value) + "]"
     if isinstance(value, Mapping):

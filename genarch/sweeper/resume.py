@@ -5,8 +5,9 @@ replays the ask/tell sequence from the stored seed: every candidate whose job ha
 in the ledger is told its recorded result instead of being launched (its directory is untouched),
 and the first job without one (in flight when the sweep was killed) is launched again, as is a job
 whose ``end`` record says it was interrupted (SIGTERM or Ctrl-C reached it in training). Replaying is
-only sound with the same space, optimizer, seed, batch size and fixed overrides, so any difference is
-refused with a message that names it. The budget may change (to extend a sweep); the optimizer is
+only sound with the same space, optimizer, seed, batch size, fixed overrides and the settings that
+decide what is told (direction, failure_penalty, validate), so any difference is refused with a
+message that names it. The budget may change (to extend a sweep); the optimizer is
 still built with the budget it started with, so its internal choices replay identically."""
 
 import json
@@ -20,7 +21,9 @@ from genarch.sweeper.params import render
 STATE_FILE = "sweep_state.json"
 STATE_VERSION = 1
 # keys whose change makes the stored trials meaningless for this sweep
-_COMPARED = ("optimizer", "seed", "num_workers", "fixed", "warm_start")
+_COMPARED = ("optimizer", "seed", "num_workers", "fixed", "warm_start", "direction", "failure_penalty", "validate")
+# compared only when the stored state has them (states written before they were stored)
+_OPTIONAL = ("direction", "failure_penalty", "validate")
 
 
 def make_state(settings: Any, specs: Mapping[str, Mapping[str, Any]], fixed: list[str], seed: int,
@@ -36,6 +39,12 @@ def make_state(settings: Any, specs: Mapping[str, Mapping[str, Any]], fixed: lis
         "fixed": list(fixed),
         "stage": stage,
         "warm_start": [str(Path(p).resolve()) for p in getattr(settings, "warm_start", None) or []],
+        # what the optimizer is told: the sign of every loss, the loss of a failure, whether illegal models
+        # are rejected without training
+        "direction": str(getattr(settings, "direction", "auto")),
+        "failure_penalty": None if getattr(settings, "failure_penalty", None) is None
+        else float(settings.failure_penalty),
+        "validate": bool(getattr(settings, "validate", True)),
     }
 
 
@@ -62,6 +71,8 @@ def differences(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[str]:
             continue  # seed: null on both runs -> the stored seed is reused
         if key == "warm_start" and (old.get(key) or []) == (new.get(key) or []):
             continue  # a state written before warm starts existed has no key: none were told
+        if key in _OPTIONAL and key not in old:
+            continue
         if old.get(key) != new.get(key):
             diffs.append(f"{key}: was {old.get(key)!r}, now {new.get(key)!r}")
     old_params, new_params = old.get("params", {}), new.get("params", {})
