@@ -1,7 +1,16 @@
 """Targets that are not finite float32 values are named by file, line and column; ``val_from=dev`` is
-refused where no dev file can be the validation set."""
+refused where no dev file can be the validation set; a given test file stays the test split and no
+training record copies a test sequence; k-mer groups span every file; malformed side files (a BOM, a
+group table, npy targets) are read right or refused naming the file."""
 
+import re
+from pathlib import Path
+
+import numpy as np
 import pytest
+
+DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+needs_data = pytest.mark.skipif(not DATA.is_dir(), reason=f"real data not found at {DATA} (../shared/data)")
 
 
 @pytest.mark.parametrize("value", ["inf", "-inf", "1e999", "1e300"])
@@ -149,3 +158,116 @@ def test_a_length_that_is_not_a_positive_integer_is_refused(tmp_path, length):
     assert err.value.key == "length"
     with pytest.raises(DataError, match="length must be a positive integer"):
         TableDataset(**_tables(tmp_path, ("train", "test")), id_column="id", length=length)
+
+
+def _write(path, text):
+    path.write_text(text)
+    return str(path)
+
+
+def test_a_table_with_a_test_file_keeps_it_as_the_fixed_test_split(tmp_path):
+    """The table/fasta presets leave split.kind null: a given test file is the test split (it used to be
+    pooled with training and split at random)."""
+    from hydra import compose, initialize_config_module
+
+    from genarch.data import load_dataset
+
+    rows = "".join(f"r{i}\tACGTACGTA{'ACGT'[i % 4]}\t{i % 2}\n" for i in range(40))
+    train = _write(tmp_path / "tr.tsv", "id\tsequence\ty\n" + rows)
+    test = _write(tmp_path / "te.tsv", "id\tsequence\ty\n" + "".join(f"t{i}\tTTTTGGGGC{'ACGT'[i % 4]}\t{i % 2}\n"
+                                                                       for i in range(10)))
+    with initialize_config_module("genarch.conf", version_base="1.3"):
+        with_test = compose("config", overrides=["dataset=table", f"dataset.train={train}", f"dataset.test={test}",
+                                                 "dataset.target_columns=[y]", "dataset.id_column=id"])
+        without = compose("config", overrides=["dataset=table", f"dataset.train={train}", "dataset.target_columns=[y]",
+                                               "dataset.id_column=id"])
+    bundle = load_dataset(with_test.dataset)
+    assert bundle.info["split"] == "fixed test file" and sorted(map(str, bundle.test.ids)) == [f"t{i}" for i in range(10)]
+    assert load_dataset(without.dataset).info["split"].startswith("random split")
+
+
+@pytest.mark.parametrize("test_copies, dropped", [("drop", 3), ("keep", 0)])
+def test_training_copies_of_test_sequences_are_left_out(tmp_path, test_copies, dropped):
+    from genarch.data.sources import TableDataset
+
+    seqs = [f"ACGTACG{a}{b}{c}" for a in "ACGT" for b in "ACGT" for c in "AC"][:30]
+    train = _write(tmp_path / "tr.csv", "id,sequence,y\n" + "".join(f"r{i},{s},{i % 2}\n" for i, s in enumerate(seqs)))
+    test = _write(tmp_path / "te.csv", "id,sequence,y\n" + "".join(f"t{i},{s},{i % 2}\n"
+                                                                    for i, s in enumerate(seqs[:3] + ["TTTTTTTTTT"])))
+    bundle = TableDataset(train=train, test=test, id_column="id", target_columns=["y"], task="binary",
+                          test_copies=test_copies).load()
+    assert bundle.info.get("dropped_copies_of_test", 0) == dropped
+    assert len(bundle.train) + len(bundle.val) == 30 - dropped and len(bundle.test) == 4
+    if dropped:
+        held = {bytes(row) for row in bundle.test.x}
+        assert not any(bytes(row) in held for row in np.concatenate([bundle.train.x, bundle.val.x]))
+
+
+@needs_data
+def test_deepbind_test_pairs_stay_together_when_the_files_are_pooled():
+    import re
+
+    from genarch.data.sources import DeepBindENCODE
+
+    bundle = DeepBindENCODE(experiment="MYC_H1", data_root=str(DATA), split={"kind": "random", "test_fraction": 0.1}).load()
+    side = {}
+    for name, split in (("train", bundle.train), ("val", bundle.val), ("test", bundle.test)):
+        for i in map(str, split.ids):
+            if i.startswith("test:"):
+                side.setdefault(re.sub(r"_(peak|shuf)$", "", i), set()).add(name)
+    assert len(side) == 500 and all(len(s) == 1 for s in side.values())
+
+
+def test_a_fasta_file_with_a_byte_order_mark_reads(tmp_path):
+    from genarch.data.readers import read_fasta
+
+    path = tmp_path / "bom.fa"
+    path.write_bytes("\ufeff>a\nACGT\n>b\nACGA\n".encode("utf-8"))
+    ids, seqs, _ = read_fasta(path)
+    assert ids == ["a", "b"] and seqs == ["ACGT", "ACGA"]
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("column,group\nt1,a\nt2,a\nt3,b\n", ["a", "b"]),
+    ("cell_type,lineage\nt1,\"a, b\"\nt2,\"a, b\"\nt3,c\n", ["a, b", "c"]),   # any header; quoted names
+    ("\ufefft1,a\nt2,a\nt3,b\n", ["a", "b"]),                                  # no header, a BOM
+    ("t1,a\nt2,b\nt1,c\n", "column 't1' is given a group twice (first on line 1)"),
+])
+def test_target_group_files(tmp_path, text, expected):
+    from genarch.data.errors import DataError
+    from genarch.data.targets import group_targets, load_group_spec
+
+    path = tmp_path / "groups.csv"
+    path.write_bytes(text.encode("utf-8"))
+    names = ["t1", "t2", "t3"]
+    if isinstance(expected, str):
+        with pytest.raises(DataError, match=re.escape(expected)) as err:
+            load_group_spec(str(path), names)
+        assert "groups.csv:3" in str(err.value)
+        return
+    _, groups = group_targets(np.ones((2, 3), dtype=np.float32), names, load_group_spec(str(path), names))
+    assert groups == expected
+
+
+def test_a_group_mapping_with_integer_keys_names_header_less_columns():
+    from genarch.data.targets import group_targets
+
+    y, groups = group_targets(np.arange(6, dtype=np.float32).reshape(2, 3), ["1", "2", "3"], {1: "a", 2: "a", 3: "b"})
+    assert groups == ["a", "b"] and y.tolist() == [[0.5, 2.0], [3.5, 5.0]]
+
+
+@pytest.mark.parametrize("y, message", [
+    (np.array([0.0, np.inf, 1.0, 0.0]), "infinite or out-of-float32-range target at row 1, column 0"),
+    (np.zeros((4, 2, 3)), r"targets must be \(N,\) or \(N, T\), got shape \(4, 2, 3\)"),
+    (np.array(["a", "b", "c", "d"]), "targets must be numbers"),
+])
+def test_npy_targets_that_are_not_finite_numbers_name_the_file(tmp_path, y, message):
+    from genarch.data.errors import DataError
+    from genarch.data.sources import NpyDataset
+
+    x = np.eye(4, dtype=np.uint8)[np.zeros((4, 10), dtype=int)].transpose(0, 2, 1)
+    np.save(tmp_path / "x.npy", x)
+    np.save(tmp_path / "y.npy", y)
+    with pytest.raises(DataError, match=message) as err:
+        NpyDataset(x=str(tmp_path / "x.npy"), y=str(tmp_path / "y.npy")).load()
+    assert "y.npy" in str(err.value)

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any, Mapping, Optional
 
 import abc
+import logging
 import numpy as np
 
 from genarch.data.base import ArraySplit, DataBundle
@@ -19,6 +20,8 @@ from genarch.data.errors import DataError
 from genarch.data.readers import RawSeqs
 from genarch.data.splits import SPLIT_KINDS, groups_from_regex, groups_from_shared_kmers, kfold_split, random_split
 from genarch.data.targets import group_targets, load_group_spec
+
+log = logging.getLogger(__name__)
 
 DEFAULT_SPLIT = {"kind": "fixed", "k": 10, "fold": 0, "test_fraction": 0.1, "group_regex": None, "group_kmer": None}
 
@@ -58,7 +61,8 @@ class SequenceDataset(abc.ABC):
     def __init__(self, seed: int = 0, val_fraction: float = 0.1, split: Optional[Mapping[str, Any]] = None,
                  n_value: float = 0, length: Optional[int] = None, length_mode: str = "pad",
                  revcomp_augment: bool = False, max_train: Optional[int] = None, val_from: str = "carve",
-                 target_groups: Any = None, name: Optional[str] = None, task: Optional[str] = None) -> None:
+                 target_groups: Any = None, name: Optional[str] = None, task: Optional[str] = None,
+                 test_copies: str = "drop") -> None:
         self.seed = int(seed)
         self.val_fraction = float(val_fraction)
         self.split_cfg = {**DEFAULT_SPLIT, **dict(split or {})}
@@ -66,6 +70,9 @@ class SequenceDataset(abc.ABC):
             raise DataError(f"split.kind must be one of {SPLIT_KINDS}, got {self.split_cfg['kind']!r}", key="split.kind")
         if val_from not in ("carve", "dev"):
             raise DataError(f"val_from must be 'carve' or 'dev', got {val_from!r}", key="val_from")
+        if test_copies not in ("drop", "keep"):
+            raise DataError(f"test_copies must be 'drop' or 'keep', got {test_copies!r}", key="test_copies")
+        self.test_copies = test_copies
         check_length(length)
         self.n_value, self.length, self.length_mode = n_value, length, length_mode
         self.revcomp_augment, self.max_train, self.val_from = bool(revcomp_augment), max_train, val_from
@@ -163,6 +170,7 @@ class SequenceDataset(abc.ABC):
         cfg = self.split_cfg
         kind = cfg["kind"]
         val = None
+        dropped_copies = 0
         if self.val_from == "dev" and (kind != "fixed" or "dev" not in enc):
             why = (f"split.kind={kind} pools every file before splitting" if kind != "fixed"
                    else "the dataset has no dev file")
@@ -182,6 +190,16 @@ class SequenceDataset(abc.ABC):
             if not train_parts:
                 raise DataError(f"{self.name} has a test file but no training data", key="split.kind")
             train = _Part.concat(train_parts) if len(train_parts) > 1 else train_parts[0]
+            n_dropped = 0
+            if self.test_copies == "drop":
+                train, n_dropped = _without_test_copies(train, test)
+                if val is not None:
+                    val, n_val_dropped = _without_test_copies(val, test)
+                    n_dropped += n_val_dropped
+            if n_dropped:
+                log.warning("%s: %d training/validation record(s) are exact copies of test sequences and were left out "
+                            "of training and validation (the test file stays whole)", self.name, n_dropped)
+            dropped_copies = n_dropped
             split_desc = "fixed test file"
         else:
             pool = _Part.concat([enc[r] for r in ("train", "all", "dev", "test") if r in enc])
@@ -216,10 +234,22 @@ class SequenceDataset(abc.ABC):
         if kind != "fixed" and _shared_groups(train, test):
             raise DataError("a group straddles train and test (internal error)")
         info = {"split": split_desc, "seed": self.seed, "n_train": len(train.y), "n_val": len(val.y),
+                **({"dropped_copies_of_test": dropped_copies} if dropped_copies else {}),
                 "n_test": 0 if test is None else len(test.y), "sources": sorted({p.source for p in parts.values()}),
                 **self._info()}
         return DataBundle(train=train.split(), val=val.split(), test=None if test is None else test.split(),
                           task=self.task, target_names=list(target_names), name=self.name, info=info)
+
+
+def _without_test_copies(part: _Part, test: _Part) -> "tuple[_Part, int]":
+    """``part`` without the records whose encoded sequence equals a test record's: a fixed test file
+    must be held out, and a copy of a test sequence in training (the DREAM samples of the DeepSTARR and
+    human sets hold a few) would make part of the test score in-sample."""
+    if not len(test.x) or not len(part.x):
+        return part, 0
+    held = {row.tobytes() for row in np.ascontiguousarray(test.x)}
+    keep = np.array([row.tobytes() not in held for row in np.ascontiguousarray(part.x)])
+    return (part, 0) if keep.all() else (part.take(np.flatnonzero(keep)), int((~keep).sum()))
 
 
 def _shared_groups(a: _Part, b: _Part) -> bool:

@@ -59,10 +59,13 @@ def require_file(path: PathLike, what: str = "data file") -> Path:
 
 
 def read_text(path: PathLike) -> str:
-    """Whole file as text; transparently gunzips ``.gz``; truncated or corrupt gzip is a DataError."""
+    """Whole file as text; transparently gunzips ``.gz`` (or any file that starts with gzip's magic
+    bytes); a UTF-8 byte-order mark is dropped; truncated or corrupt gzip is a DataError."""
     path = require_file(path)
     try:
-        if path.suffix == ".gz":
+        with open(path, "rb") as fh:
+            gzipped = path.suffix.lower() == ".gz" or fh.read(2) == b"\x1f\x8b"
+        if gzipped:
             with gzip.open(path, "rb") as fh:
                 data = fh.read()
         else:
@@ -70,7 +73,7 @@ def read_text(path: PathLike) -> str:
     except (EOFError, gzip.BadGzipFile, zlib.error, OSError) as err:
         raise DataError(f"cannot read compressed file (truncated or corrupt gzip?): {err}", path) from None
     try:
-        text = data.decode("utf-8")
+        text = data.decode("utf-8").removeprefix("\ufeff")
     except UnicodeDecodeError as err:
         line = data[: err.start].count(b"\n") + 1
         raise DataError(f"not UTF-8 text (byte {data[err.start]:#x})", path, line) from None

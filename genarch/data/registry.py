@@ -4,7 +4,7 @@ destination), size in bytes and sha256, per source, plus each source's upstream 
 Download URLs: with a mirror base URL (``--base-url``, ``$GENARCH_<SOURCE>_URL`` or ``$GENARCH_DATA_URL``)
 a file is ``<base>/<path>`` (the mirror holds the same layout as ``../shared/data``). Without one, the
 source's ``upstream`` base is used with the upstream file name (``upstream_name``). The sha256 values
-were computed from the files in ``../shared/data`` (``python -m genarch.data registry-check`` re-verifies).
+were computed from the files in ``../shared/data`` (``python -m genarch.data verify`` re-verifies).
 """
 
 from __future__ import annotations

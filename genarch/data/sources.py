@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import math
 from pathlib import Path
 from typing import Any, Optional, Sequence, Union
@@ -108,6 +109,8 @@ class DeepBindENCODE(SequenceDataset):
             test = read_deepbind(self.files["test"])
             test.target_names = ["bound"]
             test.ids = np.char.add("test:", test.ids.astype(str))
+            # a peak and its shuffle (seq_N_peak, seq_N_shuf) stay together when the files are pooled
+            test.groups = np.array([re.sub(r"_(peak|shuf)$", "", i) for i in test.ids.astype(str)])
             parts["test"] = test
         self._n_pos = n_pos
         return parts
@@ -165,6 +168,15 @@ def _as_list(v) -> Optional[list]:
     return [v] if isinstance(v, (str, int)) else list(v)
 
 
+
+def _default_kind(split: Any, has_test: bool) -> dict[str, Any]:
+    """``split.kind`` null (the table and fasta presets' default): ``fixed`` when a test file is given, so
+    the file the user holds out stays held out, else ``random``."""
+    split = dict(split or {})
+    if split.get("kind") is None:
+        split["kind"] = "fixed" if has_test else "random"
+    return split
+
 class TableDataset(SequenceDataset):
     """CSV/TSV (optionally .gz) files with a sequence column and one or more target columns.
 
@@ -178,10 +190,11 @@ class TableDataset(SequenceDataset):
                  id_column: Union[str, int, None] = None, sep: Optional[str] = None, header: bool = True,
                  target_names: Optional[Sequence[str]] = None, data_root: Optional[str] = None,
                  **kwargs: Any) -> None:
-        kwargs.setdefault("split", {"kind": "fixed" if test else "random"})
+        kwargs["split"] = _default_kind(kwargs.get("split"), bool(test))
         self.rename = None if target_names is None else [str(t) for t in target_names]
         super().__init__(**kwargs)
         base = resolve_path(data_root) if data_root else None
+        self.base = base
         self.files = {role: [resolve_path(p, base) for p in _as_list(v)]
                       for role, v in (("train", train), ("dev", dev), ("test", test)) if v}
         self.read_kwargs = dict(seq_column=seq_column, target_columns=_as_list(target_columns),
@@ -206,6 +219,9 @@ class TableDataset(SequenceDataset):
     def _info(self) -> dict[str, Any]:
         return {"files": {r: [str(p) for p in ps] for r, ps in self.files.items()}}
 
+    def _group_base(self):
+        return self.base  # a relative target_groups file is read from data_root, as the data files are
+
 
 class FastaDataset(SequenceDataset):
     """FASTA sequences plus a CSV/TSV of targets keyed by sequence id (``id_column``)."""
@@ -213,9 +229,10 @@ class FastaDataset(SequenceDataset):
     def __init__(self, fasta: str, targets: str, test_fasta: Optional[str] = None, test_targets: Optional[str] = None,
                  id_column: Union[str, int] = "id", target_columns: Union[str, Sequence[str], None] = None,
                  sep: Optional[str] = None, data_root: Optional[str] = None, **kwargs: Any) -> None:
-        kwargs.setdefault("split", {"kind": "fixed" if test_fasta else "random"})
+        kwargs["split"] = _default_kind(kwargs.get("split"), bool(test_fasta))
         super().__init__(**kwargs)
         base = resolve_path(data_root) if data_root else None
+        self.base = base
         self.pairs = {"train": (resolve_path(fasta, base), resolve_path(targets, base))}
         if test_fasta:
             if not test_targets:
@@ -226,6 +243,9 @@ class FastaDataset(SequenceDataset):
     def _read(self) -> dict[str, RawSeqs]:
         return {role: read_fasta_with_targets(f, t, self.id_column, self.target_columns, self.sep)
                 for role, (f, t) in self.pairs.items()}
+
+    def _group_base(self):
+        return self.base
 
 
 class NpyDataset(SequenceDataset):
@@ -259,14 +279,21 @@ class NpyDataset(SequenceDataset):
         if not np.isin(x, (0, 1)).all():
             raise DataError("one-hot array holds values other than 0/1", self.x_path)
         x = reorder_bases(x.astype(np.uint8), self.base_order)
-        y = load_npy(self.y_path).astype(np.float32)
+        raw_y = load_npy(self.y_path)
+        try:
+            y = raw_y.astype(np.float32)
+        except (TypeError, ValueError) as err:
+            raise DataError(f"targets must be numbers ({raw_y.dtype} array: {err})", self.y_path) from None
+        if y.ndim not in (1, 2):
+            raise DataError(f"targets must be (N,) or (N, T), got shape {y.shape}", self.y_path)
         y = y[:, None] if y.ndim == 1 else y
         if len(y) != len(x):
             raise DataError(f"{len(x)} sequences in {self.x_path.name} but {len(y)} target rows", self.y_path)
-        nan = np.isnan(y)
-        if nan.any():
-            row, col = np.argwhere(nan)[0]
-            raise DataError(f"NaN target at row {row}, column {col}", self.y_path, key=f"[{row}, {col}]")
+        bad = ~np.isfinite(y)
+        if bad.any():
+            row, col = np.argwhere(bad)[0]
+            what = "NaN" if np.isnan(y[row, col]) else "infinite or out-of-float32-range"
+            raise DataError(f"{what} target at row {row}, column {col}", self.y_path, key=f"[{row}, {col}]")
         names = self._target_names(y.shape[1])
         if self.ids_path is not None:
             ids = np.array([i.decode() if isinstance(i, bytes) else str(i) for i in load_npy(self.ids_path)])

@@ -20,6 +20,7 @@ def group_targets(y: np.ndarray, names: Sequence[str], groups: Union[Mapping[str
     """
     names = [str(n) for n in names]
     if isinstance(groups, Mapping):
+        groups = {str(k): v for k, v in groups.items()}  # YAML {1: a} names the header-less column "1"
         unknown = [k for k in groups if str(k) not in names]
         if unknown:
             raise DataError(f"target_groups names unknown column {unknown[0]!r}; columns are {names[:10]}...",
@@ -62,16 +63,22 @@ def load_group_spec(spec, names: Sequence[str], base: Optional[Path] = None):
         arr = load_npy(path, allow_pickle=True)  # object array of names; only ever used on files you chose
         col = spec.get("column", -1) if isinstance(spec, Mapping) else -1
         return list(arr[:, col] if arr.ndim == 2 else arr)
+    import csv
+
     text = read_text(path)
-    sep = "," if path.suffix == ".csv" else "\t"
-    mapping = {}
-    for number, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
+    sep = "," if ".csv" in [s.lower() for s in path.suffixes] else "\t"
+    mapping: dict[str, str] = {}
+    first: dict[str, int] = {}
+    for number, parts in enumerate(csv.reader(text.splitlines(), delimiter=sep), start=1):
+        if not any(p.strip() for p in parts):
             continue
-        parts = line.split(sep)
         if len(parts) < 2:
-            raise DataError(f"expected 'column{sep}group', got {line!r}", path, number)
-        if number == 1 and parts[0].strip() in ("column", "target") and parts[0].strip() not in names:
+            raise DataError(f"expected 'column{sep}group', got {sep.join(parts)!r}", path, number)
+        column = parts[0].strip()
+        if number == 1 and column not in names:  # a header row (column,group / target,lineage / ...)
             continue
-        mapping[parts[0].strip()] = parts[1].strip()
+        if column in first:
+            raise DataError(f"column {column!r} is given a group twice (first on line {first[column]})", path, number)
+        first[column] = number
+        mapping[column] = parts[1].strip()
     return mapping
