@@ -89,6 +89,14 @@ def test_model_without_attention_uses_an_attribution_method(tmp_path):
     (InterpretConfig(release="JASPAR1999", plots=False, logos=False), "unknown JASPAR release"),
     (InterpretConfig(k=500), "longer than the sequences"),
     (InterpretConfig(compare=["/nonexistent/run"]), "--compare /nonexistent/run: no model.pt there"),
+    # numeric options out of range fail at once, naming the option
+    (InterpretConfig(top_n=-1), "--top-n must be an integer >= 1, got -1"),
+    (InterpretConfig(top_n=0), "--top-n must be an integer >= 1, got 0"),
+    (InterpretConfig(k=0), "-k must be an integer >= 1, got 0"),
+    (InterpretConfig(k=6, kmer_len=8), "--kmer-len 8 is longer than the window -k 6"),
+    (InterpretConfig(max_sequences=0), "--max-sequences must be an integer >= 1, got 0"),
+    (InterpretConfig(n_examples=0), "--examples must be an integer >= 1, got 0"),
+    (InterpretConfig(n_jobs=999), "--threads must be -1 \\(all\\) or 1.."),
 ])
 def test_bad_options_fail_with_a_clear_message(tmp_path_factory, config, message):
     root = tmp_path_factory.mktemp("bad")
@@ -122,3 +130,55 @@ def test_options_used_after_attribution_are_checked_before_it(tmp_path_factory, 
         interpret_run(run, InterpretConfig(top_n=5, outputs=["B", "abT"], compare=[str(single)], kmer_len=6,
                                            plots=False, logos=False, out_dir=str(out)), bundle=bundle)
     assert (out / "index.json").exists()  # attribution and TOMTOM are written before the error
+
+
+
+def test_release_and_tax_group_are_checked_before_attribution(tmp_path, monkeypatch):
+    import genarch.interpret.pipeline as pipeline
+
+    run, bundle = make_run(tmp_path / "r", ["dataset.n=40"])
+    monkeypatch.setattr(pipeline, "make_attribution", lambda *a, **k: (_ for _ in ()).throw(
+        AssertionError("attribution ran before the JASPAR options were checked")))
+    with pytest.raises(ValueError, match="unknown JASPAR release"):
+        interpret_run(run, InterpretConfig(release="JASPAR1999"), bundle=bundle)
+    with pytest.raises(ValueError, match="has no motifs for tax_group='vertebrate'"):
+        interpret_run(run, InterpretConfig(tax_group="vertebrate"), bundle=bundle)
+
+
+def test_a_run_dir_without_a_model_is_refused_and_nothing_is_created(tmp_path):
+    typo = tmp_path / "typo_run"
+    with pytest.raises(FileNotFoundError, match="model.pt not found: not a genarch run directory"):
+        interpret_run(typo, InterpretConfig())
+    assert not typo.exists()
+
+
+def test_a_figure_failure_keeps_the_matches_and_a_rerun_never_shows_a_stale_index(tmp_path, monkeypatch):
+    import genarch.interpret.figures as figures
+
+    run, bundle = make_run(tmp_path / "r", ["dataset.n=40"])
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "index.json").write_text('{"from": "an earlier run"}')
+
+    def broken(*args, **kwargs):
+        raise ValueError("matplotlib broke")
+
+    monkeypatch.setattr(figures, "write_figures", broken)
+    with pytest.raises(RuntimeError, match="figures failed \\(ValueError: matplotlib broke\\); the matches and the report"):
+        interpret_run(run, InterpretConfig(top_n=5, logos=False, out_dir=str(out)), bundle=bundle)
+    index = json.loads((out / "index.json").read_text())
+    assert index.get("from") is None and index["run_dir"] == str(run)
+    assert (out / "motifs.json").exists() and (out / "matches.tsv").exists()
+
+
+def test_outputs_whose_file_names_would_collide_get_their_own_files():
+    from genarch.interpret.figures import unique_stems
+
+    assert unique_stems(["B", "B+", "abT"]) == {"B": "B_0", "B+": "B_1", "abT": "abT"}
+    assert unique_stems(["bound"]) == {"bound": "bound"}
+
+
+def test_an_output_named_twice_is_read_once():
+    from genarch.interpret.pipeline import _output_indices
+
+    assert _output_indices(["a", "b", "c"], ["b", "b", "a"], cap=12) == [1, 0]

@@ -146,3 +146,20 @@ def test_attention_peak_windows_are_whole_and_inside_the_track(window):
     peaks = AttentionAttribution(peak_window=window).peaks_of(None, raw, pmap)
     expected = {1: [12, 87], 3: [37, 62], 4: [62, 62], 9: [12, 87]}[window]
     assert list(peaks) == expected
+
+
+@pytest.mark.parametrize("tf, target, expected", [
+    ("ELK1", "ELK1", "tf"),
+    ("ELK1", "ELK4", "family"),      # both Ets-related
+    ("ELK1", "FOXA1", "none"),       # FOXO1::ELK1 is not ELK1's own matrix: its FOX family is the partner's
+    ("ELK1", "USF1", "none"),
+    ("FOXA1", "ELK1", "none"),       # and the relation is symmetric again
+    ("GATA1", "NHLH1", "none"),
+    ("MYC", "MAX::MYC", "tf"),
+])
+def test_a_family_match_needs_the_chipped_tfs_own_family(tf, target, expected):
+    core = list(load_core())
+    by_name = {}
+    for m in core:
+        by_name.setdefault(m.name.upper(), m)
+    assert match_level(tf, by_name[target.upper()], core) == expected

@@ -25,6 +25,13 @@ def safe_name(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", name).strip("_") or "output"
 
 
+def unique_stems(names: list[str]) -> dict[str, str]:
+    """A file-name stem per output name; names the cleaning makes equal (``B`` and ``B+``) get their
+    position appended, so no output's maps or logos overwrite another's."""
+    stems = [safe_name(n) for n in names]
+    return {n: (f"{s}_{i}" if stems.count(s) > 1 else s) for i, (n, s) in enumerate(zip(names, stems))}
+
+
 def _entry(path: Path, out_dir: Path, kind: str, description: str, output: str = "") -> dict:
     return {"path": str(path.relative_to(out_dir)), "kind": kind, "output": output, "description": description}
 
@@ -35,9 +42,10 @@ def write_figures(report, x: np.ndarray, ids: np.ndarray, truth, cache: dict, me
     files: list[dict] = []
     what = "attention" if method.name == "attention" else f"{method.name} attribution"
     ylabel = "attention weight" if method.name == "attention" else method.name
+    stems = unique_stems([r.output for r in report.outputs])
     for r in report.outputs:
         res = cache[r.index if method.per_output else None]
-        stem = safe_name(r.output)
+        stem = stems[r.output]
         scope = "positives" if report.task == "binary" else "sequences"
         path = am.plot_profiles({f"all {r.n_candidates} {scope}": r.mean_profile,
                                  f"top {len(r.chosen)} by prediction": r.top_profile},
@@ -74,7 +82,7 @@ def write_figures(report, x: np.ndarray, ids: np.ndarray, truth, cache: dict, me
         files.append(_entry(path, out_dir, "output_comparison", f"mean {what} per output"))
     for output, profiles in (report.comparisons or {}).items():
         path = am.plot_profiles({k: np.asarray(v) for k, v in profiles.items()},
-                                maps / f"models_compare_{safe_name(output)}.png",
+                                maps / f"models_compare_{stems.get(output, safe_name(output))}.png",
                                 f"{output}: mean map per model", sigma=config.blur_sigma, tss=tss)
         files.append(_entry(path, out_dir, "model_comparison", "mean map per model", output))
     return files
@@ -83,12 +91,14 @@ def write_figures(report, x: np.ndarray, ids: np.ndarray, truth, cache: dict, me
 def write_logos(report, targets: list, out_dir: Path) -> list[dict]:
     by_id = {t.matrix_id: t for t in targets}
     files = []
+    stems = unique_stems([r.output for r in report.outputs])
     for r in report.outputs:
         best = {m.query: m for m in r.matches if m.rank == 1}
         for motif in r.motif_set.motifs():
             match = best.get(motif.name)
             label = f"{motif.name}  {motif.consensus}  (n={motif.n_sites})"
-            path = plot_logo_pair(motif.pfm, label, out_dir / "logos" / f"{safe_name(motif.name)}.png",
+            stem = f"{stems[r.output]}_{safe_name(motif.name.rsplit(':', 1)[-1])}"
+            path = plot_logo_pair(motif.pfm, label, out_dir / "logos" / f"{stem}.png",
                                   by_id.get(match.target_id) if match else None, match)
             files.append(_entry(path, out_dir, "logo", f"{motif.name} beside its best JASPAR match", r.output))
     return files

@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -51,6 +52,28 @@ class InterpretConfig:
     tss: Optional[int] = None           # x axis relative to this base (default: centre for synthetic_ilsep)
     out_dir: Optional[str] = None       # default <run_dir>/interpret
     n_jobs: int = -1                    # numba threads for TOMTOM
+
+    def check(self) -> None:
+        """Every numeric option in range, before any work: a bad value must not surface after attribution
+        as a numpy or numba message that names no option."""
+        bad = []
+        for name, flag, low in (("top_n", "--top-n", 1), ("k", "-k", 1), ("kmer_len", "--kmer-len", 1),
+                                ("n_kmers", "--n-kmers", 0), ("n_examples", "--examples", 1),
+                                ("max_outputs", "max_outputs", 1), ("margin", "margin", 0),
+                                ("tolerance", "--tolerance", 0)):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < low:
+                bad.append(f"{flag} must be an integer >= {low}, got {value!r}")
+        if self.max_sequences is not None and (not isinstance(self.max_sequences, int) or self.max_sequences < 1):
+            bad.append(f"--max-sequences must be an integer >= 1, got {self.max_sequences!r}")
+        if isinstance(self.kmer_len, int) and isinstance(self.k, int) and self.kmer_len > self.k:
+            bad.append(f"--kmer-len {self.kmer_len} is longer than the window -k {self.k}: k-mers are counted inside it")
+        if not (self.n_jobs == -1 or (isinstance(self.n_jobs, int) and 1 <= self.n_jobs <= (os.cpu_count() or 1))):
+            bad.append(f"--threads must be -1 (all) or 1..{os.cpu_count() or 1}, got {self.n_jobs!r}")
+        if self.blur_sigma < 0:
+            bad.append(f"--blur must be >= 0, got {self.blur_sigma!r}")
+        if bad:
+            raise ValueError("; ".join(bad))
 
 
 @dataclass
@@ -122,7 +145,7 @@ def _output_indices(target_names: list[str], wanted: Optional[Sequence[str]], ca
         missing = [w for w in wanted if w not in target_names]
         if missing:
             raise ValueError(f"unknown output(s) {missing}; the model's outputs are {target_names}")
-        return [target_names.index(w) for w in wanted]
+        return [target_names.index(w) for w in dict.fromkeys(wanted)]  # a name given twice is read once
     return list(range(min(len(target_names), cap)))
 
 
@@ -131,9 +154,11 @@ def interpret_run(run_dir: "str | Path", config: Optional[InterpretConfig] = Non
     from genarch.data import load_dataset
 
     config = config or InterpretConfig()
+    config.check()
     run_dir = Path(run_dir)
-    out_dir = Path(config.out_dir) if config.out_dir else run_dir / "interpret"
-    out_dir.mkdir(parents=True, exist_ok=True)
+    if not (run_dir / MODEL_FILE).is_file():
+        raise FileNotFoundError(f"{run_dir / MODEL_FILE} not found: not a genarch run directory, or the run was "
+                                "trained with trainer.save_checkpoint=false")
     seconds: dict[str, float] = {}
     t0 = time.perf_counter()
 
@@ -142,6 +167,9 @@ def interpret_run(run_dir: "str | Path", config: Optional[InterpretConfig] = Non
             console.log(msg)
 
     net, checkpoint, cfg = load_run(run_dir)
+    out_dir = Path(config.out_dir) if config.out_dir else run_dir / "interpret"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / "index.json").unlink(missing_ok=True)  # written last: it never describes another run's files
     if bundle is None:
         say("loading the run's dataset")
         bundle = load_dataset(cfg.dataset)
@@ -163,7 +191,11 @@ def interpret_run(run_dir: "str | Path", config: Optional[InterpretConfig] = Non
     for other in config.compare or []:
         if not (Path(other) / MODEL_FILE).exists():
             raise ValueError(f"--compare {other}: no {MODEL_FILE} there (is it a genarch run directory?)")
+    # the JASPAR targets too: a bad --release / --tax-group fails here, not after attribution
+    targets = list(targets) if targets is not None else list(load_core(config.release, config.tax_group))
     target_names = list(checkpoint.get("target_names") or bundle.target_names)
+    if not config.outputs and len(target_names) > config.max_outputs:
+        say(f"{len(target_names)} outputs: the first {config.max_outputs} are interpreted; name others with --outputs")
     tss = config.tss if config.tss is not None else (x.shape[2] // 2 if str(bundle.name).startswith("synthetic_ilsep") else None)
     truth = load_truth(bundle.info, x.shape[2])
     seconds["load"] = time.perf_counter() - t0
@@ -206,7 +238,6 @@ def interpret_run(run_dir: "str | Path", config: Optional[InterpretConfig] = Non
     seconds["attribution"] = time.perf_counter() - t1
 
     t2 = time.perf_counter()
-    targets = list(targets) if targets is not None else list(load_core(config.release, config.tax_group))
     queries = [m for r in reports for m in r.motif_set.motifs()]
     say(f"TOMTOM: {len(queries)} motifs against {len(targets)} JASPAR {config.release} CORE matrices")
     result = run_tomtom([m.pfm for m in queries], targets, n_jobs=config.n_jobs)
@@ -231,20 +262,27 @@ def interpret_run(run_dir: "str | Path", config: Optional[InterpretConfig] = Non
             report.comparisons = compare_models(run_dir, config.compare, x, y, reports, config)
         except ValueError as exc:  # a compared model that does not fit: write what was computed, then say so
             compare_error = exc
-    if config.plots:
-        from genarch.interpret.figures import write_figures
+    figure_error: Optional[Exception] = None
+    try:  # a plotting failure must not lose the matches TOMTOM computed: the report is written either way
+        if config.plots:
+            from genarch.interpret.figures import write_figures
 
-        report.files += write_figures(report, x, ids, truth, cache, method, config, tss)
-    if config.logos:
-        from genarch.interpret.figures import write_logos
+            report.files += write_figures(report, x, ids, truth, cache, method, config, tss)
+        if config.logos:
+            from genarch.interpret.figures import write_logos
 
-        report.files += write_logos(report, targets, out_dir)
+            report.files += write_logos(report, targets, out_dir)
+    except Exception as exc:  # noqa: BLE001 - re-raised below, after the report
+        figure_error = exc
     seconds["figures"] = time.perf_counter() - t3
     seconds["total"] = time.perf_counter() - t0
     report.seconds = {k: round(v, 2) for k, v in seconds.items()}
     from genarch.interpret.summary import write_report
 
     write_report(report, console)
+    if figure_error is not None:
+        raise RuntimeError(f"figures failed ({type(figure_error).__name__}: {figure_error}); the matches and the "
+                           f"report are written to {out_dir}") from figure_error
     if compare_error is not None:
         raise ValueError(f"{compare_error} (the rest of the interpretation is written to {out_dir})")
     return report

@@ -4,9 +4,11 @@ TF names are compared case-insensitively after normalisation (``c-Myc`` = ``MYC`
 ``USF1``, JASPAR's ``(var.2)`` suffixes dropped), with a few ENCODE antibody aliases (``NRSF`` ->
 ``REST``, ``GABP`` -> ``GABPA``, ``Pol2`` -> ``POLR2A``). JASPAR dimers (``FOS::JUN``) and a ChIP'd
 name given as a dimer count as the TF when any component matches. The family level uses JASPAR's
-``tf_family`` annotation: a match is ``family`` when the matched motif shares a family with any JASPAR
-motif of the ChIP'd TF; ``class`` likewise with ``tf_class`` (broader, reported but not counted as
-a family match).
+``tf_family`` annotation: a match is ``family`` when the matched motif shares a family with a JASPAR
+matrix of the ChIP'd TF itself (its monomer or homodimer matrices: a heterodimer such as
+``FOXO1::ELK1`` lists its partner's family too, which is not the TF's); ``class`` likewise with
+``tf_class`` (broader, reported but not counted as a family match). A TF that JASPAR has only as a
+heterodimer has no family of its own here, so its matches are ``tf`` or ``none``.
 """
 
 from __future__ import annotations
@@ -45,13 +47,19 @@ def motifs_of_tf(tf: str, database: Sequence[JasparMotif]) -> list[JasparMotif]:
     return [m for m in database if components(m.name) & wanted]
 
 
+def own_motifs(tf: str, database: Sequence[JasparMotif]) -> list[JasparMotif]:
+    """The TF's own matrices: every component is the TF (``ELK1``, ``FOS::FOS``), not a partner."""
+    wanted = components(tf)
+    return [m for m in database if components(m.name) <= wanted]
+
+
 def match_level(tf: Optional[str], motif: JasparMotif, database: Sequence[JasparMotif]) -> str:
     """``tf``, ``family``, ``class`` or ``none``: how the matched ``motif`` relates to the ChIP'd ``tf``."""
     if not tf:
         return "none"
     if components(tf) & components(motif.name):
         return "tf"
-    own = motifs_of_tf(tf, database)
+    own = own_motifs(tf, database)
     families = _annotations(m.tf_family for m in own)
     if families & _annotations([motif.tf_family]):
         return "family"
