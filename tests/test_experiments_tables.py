@@ -105,3 +105,37 @@ def test_undefined_scores_are_no_comparison_and_no_mean():
     s = win_shares({"A": {"e1": 0.8, "e2": nan}, "B": {"e1": 0.6, "e2": 0.5}})
     assert s["A"]["B"] == 1.0 and s["B"]["A"] == 0.0 and s["A"]["B"] + s["B"]["A"] == 1.0
     assert summary_stats({"A": {"e1": 0.8, "e2": None}})["A"] == {"mean": 0.8, "median": 0.8, "n": 1}
+
+
+def test_the_regression_table_takes_cells_without_run_folders_from_a_prior(tmp_path, monkeypatch):
+    """``regression.py --datasets X --prior results.json`` re-runs one set: its cells come from the new run
+    folders, every other cell from the committed JSON, and a prior of another protocol is refused."""
+    import argparse
+    import json
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "experiments" / "regression"))
+    import regression
+
+    runs, results = tmp_path / "runs", tmp_path / "results"
+    monkeypatch.setattr(regression, "RUNS", runs)
+    monkeypatch.setattr(regression, "RESULTS", results)
+    monkeypatch.setattr(regression, "_plot", lambda table: None)
+    args = argparse.Namespace(models=["a", "b"], max_train=8000, trainer="default", prior=str(tmp_path / "prior.json"))
+    prior = {"protocol": {"name": "mt8000_default"},
+             "per_seed": {"a": {"lentimpra": [0.4, 0.2], "deepstarr": [0.9]}, "b": {"lentimpra": [0.1]}},
+             "per_output_test_pearson": {"a": {"lentimpra": [{}, {}], "deepstarr": [{"Dev": 0.9, "Hk": 0.9}]},
+                                         "b": {"lentimpra": [{}]}}}
+    (tmp_path / "prior.json").write_text(json.dumps(prior))
+    seed = runs / "regression" / "mt8000_default" / "a" / "deepstarr" / "seed0"
+    seed.mkdir(parents=True)
+    (seed / "result.json").write_text(json.dumps({"status": "ok", "metrics": {"test": {
+        "pearson_r": 0.3, "pearson_r/Dev": 0.2, "pearson_r/Hk": 0.4}}}))
+    out = regression.aggregate(args)
+    table = out["per_dataset_test_pearson_mean_over_seeds"]
+    assert table["a"] == {"lentimpra": pytest.approx(0.3), "deepstarr": pytest.approx(0.3)}  # the run, not the prior
+    assert table["b"] == {"lentimpra": pytest.approx(0.1)}
+    assert out["from_prior"]["cells"] == {"a": ["lentimpra"], "b": ["lentimpra"]}
+    other = argparse.Namespace(**{**vars(args), "max_train": 100})
+    other.__dict__.pop("_prior", None)
+    with pytest.raises(SystemExit, match="protocol 'mt8000_default', this run's is 'mt100_default'"):
+        regression.aggregate(other)

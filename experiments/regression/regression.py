@@ -3,6 +3,9 @@
     python experiments/regression/regression.py                        # all sets, all models, seeds 0 1 2
     python experiments/regression/regression.py --datasets vaishnav_yeast --seeds 0
     python experiments/regression/regression.py --aggregate-only
+    python experiments/regression/regression.py --datasets deepstarr --prior experiments/results/regression.json
+        # re-run one set; the other sets' cells come from the committed results (their run folders are
+        # not on this machine)
 
 Models: ``reg_found`` (the regression staged search's pick, experiments/regression/conf/model/,
 once the search has run), PromoterNet (paper Table 4 structure), DeepBind and DeepMotif (their
@@ -22,6 +25,7 @@ reported per lineage; synthetic_ilsep = the embedded ILSEP-shaped default
 
 from __future__ import annotations
 
+import json
 import statistics
 import subprocess
 import sys
@@ -76,6 +80,19 @@ def run_one(args, model, dataset, seed) -> bool:
     return True
 
 
+def load_prior(args) -> dict:
+    """``--prior``: a committed regression.json of the same protocol, read once (the aggregate rewrites it)."""
+    if not getattr(args, "prior", None):
+        return {}
+    if not hasattr(args, "_prior"):
+        prior = json.loads(Path(args.prior).read_text())
+        if prior.get("protocol", {}).get("name") != protocol_name(args):
+            raise SystemExit(f"--prior {args.prior}: protocol {prior.get('protocol', {}).get('name')!r}, "
+                             f"this run's is {protocol_name(args)!r}")
+        args._prior = prior
+    return args._prior
+
+
 def aggregate(args) -> dict:
     scores: dict = {}
     per_output: dict = {}
@@ -89,13 +106,21 @@ def aggregate(args) -> dict:
                 scores.setdefault(model, {}).setdefault(dataset, []).append(test["pearson_r"])
                 outs = {k.split("/", 1)[1]: v for k, v in test.items() if k.startswith("pearson_r/")}
                 per_output.setdefault(model, {}).setdefault(dataset, []).append(outs)
+    prior, from_prior = load_prior(args), {}
+    for model, per in prior.get("per_seed", {}).items():  # a cell with run folders here comes only from them
+        for dataset, values in per.items():
+            if model in args.models and dataset in DATASETS and dataset not in scores.get(model, {}):
+                scores.setdefault(model, {})[dataset] = list(values)
+                per_output.setdefault(model, {})[dataset] = list(prior["per_output_test_pearson"][model][dataset])
+                from_prior.setdefault(model, []).append(dataset)
     table = mean_over_seeds(scores)
     out = {"protocol": {"name": protocol_name(args), "max_train": args.max_train, "trainer": args.trainer},
            "per_dataset_test_pearson_mean_over_seeds": table, "per_seed": scores,
            "per_output_test_pearson": per_output,
            "aitac_lineage_means": {m: {k: statistics.fmean(x[k] for x in per["aitac"]) for k in per["aitac"][0]}
                                    for m, per in per_output.items() if per.get("aitac")},
-           "summary": summary_stats(table), "win_shares": win_shares(table), "paper": PAPER}
+           "summary": summary_stats(table), "win_shares": win_shares(table), "paper": PAPER,
+           **({"from_prior": {"file": args.prior, "cells": from_prior}} if from_prior else {})}
     write_json(RESULTS / "regression.json", out)
     models = [m for m in args.models if m in table]
     rows = []
@@ -117,6 +142,9 @@ def aggregate(args) -> dict:
              f"Protocol `{protocol_name(args)}`. Command: `python experiments/regression/regression.py` "
              "(`--aggregate-only` to rebuild).", "", md_table(["dataset"] + models, rows), "",
              "Paper on ILSEP (not public; not reproducible here): PromoterNet 0.587, DeepBind 0.506, DeepMotif 0.441.", ""]
+    if from_prior:
+        lines += [f"Read from `{args.prior}` (run folders not on this machine): "
+                  + "; ".join(f"{m}: {', '.join(ds)}" for m, ds in from_prior.items()) + ".", ""]
     if out["aitac_lineage_means"]:
         lin = out["aitac_lineage_means"]
         names = sorted({k for v in lin.values() for k in v})
@@ -153,7 +181,10 @@ def _plot(table) -> None:
 
 
 def main() -> None:
-    args = grid_parser(__doc__, models=MODELS, items_flag="--datasets", items=list(DATASETS), max_train=8000).parse_args()
+    parser = grid_parser(__doc__, models=MODELS, items_flag="--datasets", items=list(DATASETS), max_train=8000)
+    parser.add_argument("--prior", help="a committed regression.json of this protocol: (model, set) cells with no run "
+                                        "folder here are read from it")
+    args = parser.parse_args()
     grid_main(args, args.datasets, run_one, aggregate)
 
 
