@@ -203,7 +203,7 @@ def aggregate(args) -> dict:
         row += [fmt(pub[f], 4) for f in FOUNDATION]
         rows.append(row)
     lines += [md_table(header, rows), ""]
-    # mean AUC over tasks every model has
+    # mean AUC over the tasks each model has finished (all models have all 9 in the committed results)
     summary_rows = []
     for m in models:
         done = [t for t in TASKS if t in per[m]]
