@@ -190,16 +190,14 @@ class SequenceDataset(abc.ABC):
             if not train_parts:
                 raise DataError(f"{self.name} has a test file but no training data", key="split.kind")
             train = _Part.concat(train_parts) if len(train_parts) > 1 else train_parts[0]
-            n_dropped = 0
             if self.test_copies == "drop":
-                train, n_dropped = _without_test_copies(train, test)
+                train, dropped_copies = _without_test_copies(train, test)
                 if val is not None:
-                    val, n_val_dropped = _without_test_copies(val, test)
-                    n_dropped += n_val_dropped
-            if n_dropped:
+                    val, from_val = _without_test_copies(val, test)
+                    dropped_copies += from_val
+            if dropped_copies:
                 log.warning("%s: %d training/validation record(s) are exact copies of test sequences and were left out "
-                            "of training and validation (the test file stays whole)", self.name, n_dropped)
-            dropped_copies = n_dropped
+                            "of training and validation (the test file stays whole)", self.name, dropped_copies)
             split_desc = "fixed test file"
         else:
             pool = _Part.concat([enc[r] for r in ("train", "all", "dev", "test") if r in enc])

@@ -168,7 +168,7 @@ def train(cfg: DictConfig, out_dir: Path, hydra_cfg: Optional[Any] = None, overr
         wall_time_s=time.perf_counter() - start,
         seed=seed,
         task=bundle.task,
-        extra={"best_epoch": best.best_epoch, **extra},
+        extra=dict(extra),  # best_epoch set after fit
     )
 
 
