@@ -423,8 +423,10 @@ class NevergradSweeperImpl:
         objective = self.config.get("objective") if self.config is not None else None
         if not isinstance(objective, DictConfig) or objective.get("direction") not in (None, "auto"):
             return None
+        from genarch.training.metrics import MINIMIZED  # the rule resolve_objective applies to an auto direction
+
         name = str(objective.get("name") or "auto")
-        return "minimize" if name.endswith(("loss", "mse")) else "maximize"
+        return "minimize" if name.endswith(MINIMIZED) else "maximize"
 
     def _loss(self, outcome: Outcome) -> float:
         if outcome.loss is not None:
