@@ -59,8 +59,7 @@ def scores(trials: list, budget: int) -> list:
     out = []
     for t in trials[:budget]:
         test = (t.metrics.get("test") or {}).get("auroc") if t.status == "ok" else None
-        ok = t.status == "ok" and t.value is not None
-        out.append((t.value, test if ok else None) if ok else (None, None))
+        out.append((t.value, test) if t.status == "ok" and t.value is not None else (None, None))
     return out
 
 

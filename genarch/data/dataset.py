@@ -57,6 +57,7 @@ class SequenceDataset(abc.ABC):
 
     name = "dataset"
     task = "regression"
+    base = None  # the resolved data_root of file-based datasets: relative side files (target_groups) are read from it
 
     def __init__(self, seed: int = 0, val_fraction: float = 0.1, split: Optional[Mapping[str, Any]] = None,
                  n_value: float = 0, length: Optional[int] = None, length_mode: str = "pad",
@@ -91,9 +92,6 @@ class SequenceDataset(abc.ABC):
 
     def _info(self) -> dict[str, Any]:
         return {}
-
-    def _group_base(self):
-        return None
 
     # -- pipeline ---------------------------------------------------------------------------------
     def _rng(self, stream: int) -> np.random.Generator:
@@ -146,7 +144,7 @@ class SequenceDataset(abc.ABC):
         parts = self._read()
         target_names = next(iter(parts.values())).target_names
         if self.target_groups is not None:
-            spec = load_group_spec(self.target_groups, target_names, self._group_base())
+            spec = load_group_spec(self.target_groups, target_names, self.base)
             for raw in parts.values():
                 raw.y, names = group_targets(raw.y, raw.target_names, spec)
                 raw.target_names = names

@@ -63,13 +63,9 @@ def read_text(path: PathLike) -> str:
     bytes); a UTF-8 byte-order mark is dropped; truncated or corrupt gzip is a DataError."""
     path = require_file(path)
     try:
-        with open(path, "rb") as fh:
-            gzipped = path.suffix.lower() == ".gz" or fh.read(2) == b"\x1f\x8b"
-        if gzipped:
-            with gzip.open(path, "rb") as fh:
-                data = fh.read()
-        else:
-            data = path.read_bytes()
+        data = path.read_bytes()
+        if path.suffix.lower() == ".gz" or data[:2] == b"\x1f\x8b":
+            data = gzip.decompress(data)
     except (EOFError, gzip.BadGzipFile, zlib.error, OSError) as err:
         raise DataError(f"cannot read compressed file (truncated or corrupt gzip?): {err}", path) from None
     try:

@@ -219,9 +219,6 @@ class TableDataset(SequenceDataset):
     def _info(self) -> dict[str, Any]:
         return {"files": {r: [str(p) for p in ps] for r, ps in self.files.items()}}
 
-    def _group_base(self):
-        return self.base  # a relative target_groups file is read from data_root, as the data files are
-
 
 class FastaDataset(SequenceDataset):
     """FASTA sequences plus a CSV/TSV of targets keyed by sequence id (``id_column``)."""
@@ -244,9 +241,6 @@ class FastaDataset(SequenceDataset):
         return {role: read_fasta_with_targets(f, t, self.id_column, self.target_columns, self.sep)
                 for role, (f, t) in self.pairs.items()}
 
-    def _group_base(self):
-        return self.base
-
 
 class NpyDataset(SequenceDataset):
     """One-hot sequences in ``.npy`` (``(N, 4, L)``, or ``(N, L, 4)`` with ``layout: NLC``) and targets
@@ -264,9 +258,6 @@ class NpyDataset(SequenceDataset):
         self.base_order, self.layout = base_order, layout.upper()
         if self.layout not in ("NCL", "NLC"):
             raise DataError(f"layout must be NCL or NLC, got {layout!r}", key="layout")
-
-    def _group_base(self):
-        return self.base
 
     def _read(self) -> dict[str, RawSeqs]:
         x = load_npy(self.x_path)
