@@ -1,5 +1,6 @@
 """Readers on the real files in ../shared/data, and clear errors on bad input."""
 
+import re
 import gzip
 from pathlib import Path
 
@@ -217,3 +218,39 @@ def test_fasta_parse_of_generated_records(records, width):
     ids, seqs, lines = parse_fasta(text, "gen.fa")
     assert ids == [i for i, _ in records] and seqs == [s for _, s in records]
     assert [text.splitlines()[ln - 1].startswith(">" + i) for i, ln in zip(ids, lines)] == [True] * len(ids)
+
+
+@pytest.mark.parametrize("text, line, column, char", [
+    (">a\nACGT\nACZT\n>b\nAAAA\n", 3, 3, "Z"),                # second line of a multi-line record
+    (">a\nACGT\n>b\nAAAA\n\nAAAA\nAAR\n", 7, 3, "R"),         # after a blank line, in the last record
+    (">a\nAC-T\n", 2, 3, "-"),                                # a one-line record
+    (">a\nACGT\nAC T\n", 3, 3, " "),                          # a space inside a line
+])
+def test_an_illegal_fasta_character_is_named_at_its_own_line(text, line, column, char):
+    with pytest.raises(DataError, match=rf"x.fa:{line} \[\w\]: illegal character {re.escape(repr(char))} "
+                                        rf"at column {column} in record") as err:
+        parse_fasta(text, "x.fa")
+    assert err.value.line == line
+
+
+@pytest.mark.parametrize("content, kwargs, pattern", [
+    # a quoted field that spans two lines moves every later record one line down
+    ('sequence,y,note\nACGT,1,"two\nlines"\nACGT,2,ok\nACGT,x,ok\n', {"target_columns": ["y"]},
+     r"t.csv:5 \[y\]: non-numeric target 'x'"),
+    ('sequence,y,note\n\nACGT,1,"a\n\nb"\nACGT,x,ok\n', {"target_columns": ["y"]},
+     r"t.csv:6 \[y\]: non-numeric target 'x'"),
+    # a column named twice is refused, not read as 'y' and 'y.1'
+    ("sequence,y,y\nACGT,1,2\n", {}, r"t.csv:1 \[y\]: column 'y' appears more than once in the header"),
+    # an empty id is an empty id, not an empty sequence
+    ("id,sequence,y\na,ACGT,1\n,ACGT,2\n", {"id_column": "id"}, r"t.csv:3: empty id in column 'id'"),
+])
+def test_table_lines_columns_and_ids(tmp_path, content, kwargs, pattern):
+    with pytest.raises(DataError, match=pattern):
+        read_table(_write(tmp_path / "t.csv", content), **kwargs)
+
+
+def test_a_target_table_with_an_empty_id_says_id(tmp_path):
+    fa = _write(tmp_path / "a.fa", ">s1\nACGT\n>s2\nACGG\n")
+    t = _write(tmp_path / "t.tsv", "id\ty\ns1\t1\n\t2\n")
+    with pytest.raises(DataError, match=r"t.tsv:3: empty id in column 'id'"):
+        read_fasta_with_targets(fa, t)

@@ -271,3 +271,22 @@ def test_npy_targets_that_are_not_finite_numbers_name_the_file(tmp_path, y, mess
     with pytest.raises(DataError, match=message) as err:
         NpyDataset(x=str(tmp_path / "x.npy"), y=str(tmp_path / "y.npy")).load()
     assert "y.npy" in str(err.value)
+
+
+@pytest.mark.parametrize("files, bad_file, bad_line", [
+    # (file contents per train file), the file and line the error must name
+    ([["ACGT,1", "ACGA,2"]], "a0.csv", 3),
+    ([["ACGT,1", "ACGA,0"], ["ACGC,1", "ACGG,0", "ACTT,0.5"]], "a1.csv", 4),
+    ([["ACGT,-1", "ACGA,0"], ["ACGC,1"]], "a0.csv", 2),
+])
+def test_a_target_that_is_not_0_or_1_names_its_file_and_line(tmp_path, files, bad_file, bad_line):
+    from genarch.data.errors import DataError
+    from genarch.data.sources import TableDataset
+
+    paths = []
+    for i, rows in enumerate(files):
+        paths.append(tmp_path / f"a{i}.csv")
+        paths[-1].write_text("sequence,y\n" + "\n".join(rows) + "\n")
+    with pytest.raises(DataError, match="is not 0/1") as err:
+        TableDataset(train=[str(p) for p in paths], task="binary").load()
+    assert (Path(err.value.path).name, err.value.line) == (bad_file, bad_line)

@@ -1,6 +1,7 @@
 """The embedded default: JASPAR-planted synthetic data, its cache and ground truth; every dataset option."""
 
 import csv
+import json
 import socket
 from pathlib import Path
 
@@ -84,6 +85,28 @@ def test_tfbs_cache_hit_and_seed_keying(small_tfbs, monkeypatch):
     pinned = SyntheticTFBS(**{**small_tfbs, "seed": 4, "data_seed": 3})
     pinned.load()
     assert pinned.cache_path == first.cache_path  # data fixed, split seed free
+
+
+@pytest.mark.parametrize("cls, kwargs", [(SyntheticTFBS, {"motif": "MA0139"}), (SyntheticILSEP, {"n": 60})])
+def test_the_cache_key_holds_the_resolved_jaspar_matrices_and_release(cls, kwargs, tmp_path, monkeypatch):
+    """A bare JASPAR ID means the latest version: when a newer pyjaspar resolves it (or any planted ID) to
+    another matrix or release, the cached data of the old one is not reused."""
+    from genarch.data import jaspar, synthetic
+
+    first = cls(seed=0, cache_dir=str(tmp_path), **kwargs)
+    first.generated()
+    real = jaspar.fetch_motif
+
+    def newer(matrix_id, pseudocount=0.0):
+        motif = real(matrix_id, pseudocount)
+        return jaspar.Motif(motif.matrix_id + "9", motif.name, motif.pfm, motif.release + "-next")
+
+    monkeypatch.setattr(synthetic, "fetch_motif", newer)
+    second = cls(seed=0, cache_dir=str(tmp_path), **kwargs)
+    second.generated()
+    assert second.cache_path != first.cache_path
+    params = json.loads(second.cache_path.with_name(second.cache_path.name.replace(".npz", ".params.json")).read_text())
+    assert params["jaspar"]["release"].endswith("-next") and all(m.endswith("9") for m in params["jaspar"]["matrices"])
 
 
 def test_ilsep_targets_follow_motifs_in_their_windows(tmp_path):

@@ -17,7 +17,7 @@ import numpy as np
 from genarch.data.base import ArraySplit, DataBundle
 from genarch.data.encode import check_length, fit_length, one_hot, reverse_complement
 from genarch.data.errors import DataError
-from genarch.data.readers import RawSeqs
+from genarch.data.readers import RawSeqs, record_origin
 from genarch.data.splits import SPLIT_KINDS, groups_from_regex, groups_from_shared_kmers, kfold_split, random_split
 from genarch.data.targets import group_targets, load_group_spec
 
@@ -132,13 +132,15 @@ class SequenceDataset(abc.ABC):
             x = chunks[0] if len(chunks) == 1 else np.concatenate(chunks)
         return _Part(x, raw.y.astype(np.float32), np.asarray(raw.ids).astype(str), groups)
 
-    def _check_task(self, part: _Part, source: str) -> None:
+    def _check_task(self, raw: RawSeqs) -> None:
+        """A binary task's targets must be 0/1; the error names the file of the pool and the record's line."""
         if self.task == "binary":
-            bad = ~np.isin(part.y, (0.0, 1.0))
+            bad = ~np.isin(raw.y, (0.0, 1.0))
             if bad.any():
                 row = int(np.argwhere(bad)[0][0])
-                raise DataError(f"binary task but target {part.y[row].tolist()} is not 0/1 (record {part.ids[row]})",
-                                source, key=str(part.ids[row]))
+                source, line = record_origin(raw, row)
+                raise DataError(f"binary task but target {raw.y[row].tolist()} is not 0/1 (record {raw.ids[row]})",
+                                source, line)
 
     def load(self) -> DataBundle:
         parts = self._read()
@@ -161,9 +163,9 @@ class SequenceDataset(abc.ABC):
             if len(lens) > 1:
                 length = max(lens)
         groups = self._derived_groups(parts)
+        for raw in parts.values():
+            self._check_task(raw)
         enc = {role: self._encode(raw, length, groups[role]) for role, raw in parts.items()}
-        for role, part in enc.items():
-            self._check_task(part, parts[role].source)
 
         cfg = self.split_cfg
         kind = cfg["kind"]

@@ -6,8 +6,10 @@ the header) or the key (column, id) at fault.
 
 from __future__ import annotations
 
+import csv
 import gzip
 import io
+import re
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -45,6 +47,19 @@ class RawSeqs:
             x=None if self.x is None else self.x[index], groups=None if self.groups is None else self.groups[index],
             extra={k: v for k, v in self.extra.items() if k != "segments"},  # file counts no longer hold
         )
+
+
+def record_origin(raw: RawSeqs, row: int) -> tuple[str, Optional[int]]:
+    """The file and 1-based line of record ``row`` of ``raw``: the pooled file it came from when ``raw``
+    pools several files, and no line when the format has none (one-hot arrays)."""
+    source, start = raw.source, 0
+    for name, count in raw.extra.get("segments") or ():
+        if row < start + count:
+            source = name
+            break
+        start += count
+    line = int(raw.lines[row]) if len(raw.lines) > row else 0
+    return source, line or None
 
 
 def require_file(path: PathLike, what: str = "data file") -> Path:
@@ -88,13 +103,31 @@ def _sep_for(path: Path, sep: Optional[str]) -> str:
     return "," if name.endswith(".csv") else "\t"
 
 
+def _record_lines(text: str, sep: str, header: bool, n_rows: int) -> np.ndarray:
+    """The 1-based line on which each of the table's ``n_rows`` records starts. A quoted field may span
+    lines; then the records after it start later than their row number says, so the lines are counted
+    by a CSV reader (single-character separators; otherwise one record a line is assumed)."""
+    first = 2 if header else 1
+    if '"' not in text or len(sep) != 1:
+        return np.arange(n_rows) + first
+    reader = csv.reader(io.StringIO(text), delimiter=sep)
+    starts, before = [], 0
+    for _ in reader:
+        starts.append(before + 1)
+        before = reader.line_num
+    starts = starts[1:] if header else starts
+    return np.asarray(starts) if len(starts) == n_rows else np.arange(n_rows) + first
+
+
 def read_table(path: PathLike, seq_column: Union[str, int] = "sequence",
                target_columns: Optional[Sequence[Union[str, int]]] = None, id_column: Union[str, int, None] = None,
-               sep: Optional[str] = None, header: bool = True, extra_columns: Sequence[Union[str, int]] = ()) -> RawSeqs:
+               sep: Optional[str] = None, header: bool = True, extra_columns: Sequence[Union[str, int]] = (),
+               seq_what: str = "sequence") -> RawSeqs:
     """A CSV/TSV (optionally gzip) with a sequence column and one or more numeric target columns.
 
     Columns are named by header name, or by 0-based position (always so when ``header=False``).
-    ``target_columns=None`` takes every column other than the sequence and id columns.
+    ``target_columns=None`` takes every column other than the sequence and id columns. ``seq_what`` names
+    what the sequence column holds in error messages (a target table read by id passes ``"id"``).
     """
     import pandas as pd
 
@@ -108,8 +141,12 @@ def read_table(path: PathLike, seq_column: Union[str, int] = "sequence",
         raise DataError("file is empty (no header or records)", path) from None
     except pd.errors.ParserError as err:
         raise DataError(f"malformed table: {err}", path) from None
-    first_line = 2 if header else 1
-    lines_all = np.arange(len(frame)) + first_line
+    if header and len(sep) == 1:
+        names = next(csv.reader(io.StringIO(text), delimiter=sep), [])
+        twice = next((n for i, n in enumerate(names) if n in names[:i]), None)
+        if twice is not None:
+            raise DataError(f"column {twice!r} appears more than once in the header", path, 1, key=twice)
+    lines_all = _record_lines(text, sep, header, len(frame))
     blank = frame.isna().all(axis=1).to_numpy()
     frame, lines_all = frame[~blank].reset_index(drop=True), lines_all[~blank]
     if len(frame) == 0:
@@ -135,10 +172,11 @@ def read_table(path: PathLike, seq_column: Union[str, int] = "sequence",
     if not targets:
         raise DataError("no target columns", path, key="target_columns")
 
+    for col, what in ((seq_col, seq_what), (id_col, "id")):
+        missing = frame[col].isna().to_numpy() if col is not None else np.zeros(0, bool)
+        if missing.any():
+            raise DataError(f"empty {what} in column {col!r}", path, int(lines_all[np.argmax(missing)]))
     seqs = frame[seq_col]
-    missing = seqs.isna().to_numpy()
-    if missing.any():
-        raise DataError(f"empty sequence in column {seq_col!r}", path, int(lines_all[np.argmax(missing)]))
     y = np.empty((len(frame), len(targets)), dtype=np.float32)
     for j, name in enumerate(targets):
         values = pd.to_numeric(frame[name], errors="coerce").to_numpy(dtype=np.float64)
@@ -171,22 +209,39 @@ def check_unique_ids(ids: np.ndarray, lines: np.ndarray, path: PathLike) -> None
         seen[ident] = line
 
 
+_NOT_A_BASE = re.compile(r"[^ACGTNacgtn]")
+
+
 def parse_fasta(text: str, source: str = "<fasta>") -> tuple[list[str], list[str], list[int]]:
-    """FASTA text -> (ids, sequences, header line numbers). Multi-line records and blank lines allowed."""
+    """FASTA text -> (ids, sequences, header line numbers). Multi-line records and blank lines allowed.
+    An illegal character is reported at its own line and column, not at the record's header."""
     ids: list[str] = []
     seqs: list[str] = []
     lines: list[int] = []
     chunks: list[str] = []
+    chunk_lines: list[int] = []
     seen: dict[str, int] = {}
+
+    def close_record() -> None:
+        seqs.append("".join(chunks))
+        if not seqs[-1]:
+            raise DataError(f"record {ids[-1]!r} has no sequence", source, lines[-1], key=ids[-1])
+        bad = _NOT_A_BASE.search(seqs[-1])
+        if bad:
+            offset = bad.start()
+            for chunk, number in zip(chunks, chunk_lines):
+                if offset < len(chunk):
+                    raise DataError(f"illegal character {chunk[offset]!r} at column {offset + 1} in record "
+                                    f"{ids[-1]!r} (allowed: A, C, G, T, N in any case)", source, number, key=ids[-1])
+                offset -= len(chunk)
+
     for number, line in enumerate(text.splitlines(), start=1):
         line = line.strip()
         if not line or line.startswith(";"):
             continue
         if line.startswith(">"):
             if ids:
-                seqs.append("".join(chunks))
-                if not seqs[-1]:
-                    raise DataError(f"record {ids[-1]!r} has no sequence", source, lines[-1], key=ids[-1])
+                close_record()
             ident = line[1:].split(None, 1)[0] if len(line) > 1 and not line[1].isspace() else ""
             if not ident:
                 raise DataError("FASTA header without an id", source, number)
@@ -195,16 +250,15 @@ def parse_fasta(text: str, source: str = "<fasta>") -> tuple[list[str], list[str
             seen[ident] = number
             ids.append(ident)
             lines.append(number)
-            chunks = []
+            chunks, chunk_lines = [], []
         else:
             if not ids:
                 raise DataError("sequence data before the first '>' header (not FASTA?)", source, number)
             chunks.append(line)
+            chunk_lines.append(number)
     if not ids:
         raise DataError("no FASTA records", source)
-    seqs.append("".join(chunks))
-    if not seqs[-1]:
-        raise DataError(f"record {ids[-1]!r} has no sequence", source, lines[-1], key=ids[-1])
+    close_record()
     return ids, seqs, lines
 
 
@@ -220,7 +274,8 @@ def read_fasta_with_targets(fasta: PathLike, targets: PathLike, id_column: Union
     ids, seqs, lines = read_fasta(fasta)
     tpath = require_file(targets)
     # read the target table with the id column in the 'sequence' slot (it is only text)
-    table = read_table(tpath, seq_column=id_column, target_columns=target_columns, sep=sep, header=header)
+    table = read_table(tpath, seq_column=id_column, target_columns=target_columns, sep=sep, header=header,
+                       seq_what="id")
     table_ids = np.asarray(table.seqs, dtype=object)
     check_unique_ids(table_ids.astype(str), table.lines, tpath)
     row_of = {k: i for i, k in enumerate(table_ids.tolist())}

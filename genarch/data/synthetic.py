@@ -9,9 +9,10 @@
   own motif, which counts only inside a window at a lineage-specific offset from the TSS, plus a
   weaker contribution from a neighbouring lineage's motif, a shared core-promoter motif, and noise.
 
-Generated arrays are cached by their parameters and seed (see :mod:`genarch.data.cache`); the ground
-truth (which JASPAR motif, where, which strand, whether it is in its active window) is written as a
-TSV next to the cached arrays: ``<cache>/<name>-<key>.npz`` and ``<cache>/<name>-<key>.truth.tsv``.
+Generated arrays are cached by their parameters, seed and the JASPAR release and matrices they plant
+(see :mod:`genarch.data.cache`); the ground truth (which JASPAR motif, where, which strand, whether it
+is in its active window) is written as a TSV next to the cached arrays: ``<cache>/<name>-<key>.npz``
+and ``<cache>/<name>-<key>.truth.tsv``.
 """
 
 from __future__ import annotations
@@ -86,12 +87,23 @@ class _CachedSynthetic(SequenceDataset):
         """The generator's parameters: what the cache key and the params file record."""
 
     @abc.abstractmethod
+    def _motif_ids(self) -> list[str]:
+        """The JASPAR matrix IDs the generator plants, as configured (a bare base ID means the latest)."""
+
+    def _jaspar(self) -> dict[str, Any]:
+        """The JASPAR release and the matrix each configured ID resolves to: part of the cache key, so that
+        a bare ID whose latest version changes with a newer pyjaspar does not reuse the old data."""
+        motifs = [fetch_motif(m) for m in self._motif_ids()]
+        return {"release": motifs[0].release if motifs else None, "matrices": [m.matrix_id for m in motifs]}
+
+    @abc.abstractmethod
     def _generate(self) -> tuple[dict[str, np.ndarray], list[str], list[Sequence[Any]]]:
         """Arrays (codes, y, ids, groups), the ground-truth header and its rows."""
 
     def generated(self) -> dict[str, np.ndarray]:
         """The generated arrays (``codes``, ``y``, ``ids``, ``groups``), from the cache when present."""
-        params = {"generator": self.generator, "version": GENERATOR_VERSION, "seed": self.data_seed, **self._params()}
+        params = {"generator": self.generator, "version": GENERATOR_VERSION, "seed": self.data_seed, **self._params(),
+                  "jaspar": self._jaspar()}
         key = cache_key(params)
         folder = cache_dir(self.cache_dir_override)
         self.cache_path = folder / f"{self.generator}-{key}.npz"
@@ -150,6 +162,9 @@ class SyntheticTFBS(_CachedSynthetic):
 
     def _params(self) -> dict[str, Any]:
         return {"n": self.n, "length": self.seq_length, "motifs": self.motifs}
+
+    def _motif_ids(self) -> list[str]:
+        return list(self.motifs)
 
     def _target_names(self) -> list[str]:
         return ["bound"]
@@ -215,6 +230,9 @@ class SyntheticILSEP(_CachedSynthetic):
     def _params(self) -> dict[str, Any]:
         return {"n": self.n, "length": self.seq_length, "lineages": self.lineages, "shared_motif": self.shared_motif,
                 "p_site": self.p_site, "window": self.window, "offset_range": self.offset_range, "noise": self.noise}
+
+    def _motif_ids(self) -> list[str]:
+        return [mid for _, mid in self.lineages] + ([self.shared_motif] if self.shared_motif else [])
 
     def _target_names(self) -> list[str]:
         return [name for name, _ in self.lineages]
