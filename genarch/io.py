@@ -30,6 +30,17 @@ def atomic_write_text(path: "str | os.PathLike[str]", text: str) -> Path:
     return atomic_write_bytes(path, text.encode("utf-8"))
 
 
+def atomic_savefig(fig: Any, path: "str | os.PathLike[str]", **kwargs: Any) -> Path:
+    """``fig.savefig(path, **kwargs)`` written atomically: the picture is rendered in memory (in the format
+    the suffix names) and then renamed into place, so an interrupted run never leaves half a PNG."""
+    import io
+
+    path = Path(path)
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format=kwargs.pop("format", None) or path.suffix.lstrip(".") or "png", **kwargs)
+    return atomic_write_bytes(path, buffer.getvalue())
+
+
 def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)

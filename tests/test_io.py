@@ -49,3 +49,30 @@ def test_importing_genarch_sets_passive_openmp_waiting_unless_set():
     assert subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True).stdout.strip() == "PASSIVE"
     env["OMP_WAIT_POLICY"] = "ACTIVE"
     assert subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True).stdout.strip() == "ACTIVE"
+
+
+def test_a_figure_that_fails_to_render_leaves_the_old_picture_whole(tmp_path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from genarch.io import atomic_savefig
+
+    fig, ax = plt.subplots()
+    ax.plot([0, 1], [1, 0])
+    path = atomic_savefig(fig, tmp_path / "a.png", dpi=50)
+    before = path.read_bytes()
+    assert before.startswith(b"\x89PNG")
+
+    def half_then_crash(target, **kwargs):
+        (target if hasattr(target, "write") else open(target, "wb")).write(before[:100])
+        raise RuntimeError("renderer died")
+
+    fig.savefig = half_then_crash
+    with pytest.raises(RuntimeError, match="renderer died"):
+        atomic_savefig(fig, path, dpi=50)
+    assert path.read_bytes() == before and [p.name for p in tmp_path.iterdir()] == ["a.png"]
+    plt.close(fig)
+    pdf = atomic_savefig(plt.figure(), tmp_path / "b.pdf")
+    assert pdf.read_bytes().startswith(b"%PDF")

@@ -23,6 +23,7 @@ from genarch.analysis.features import encode
 from genarch.analysis.forest import fit_forest, partial_dependence
 from genarch.analysis.plots import _plt
 from genarch.analysis.trials import TrialTable
+from genarch.io import atomic_savefig
 
 
 def _name(param: str) -> str:
@@ -107,7 +108,7 @@ def plot_interactions(table: TrialTable, params: Sequence[str], top: np.ndarray,
         ax.set_title(f"{a} x {b}")
         fig.tight_layout()
         path = out_dir / f"interactions_{_name(a)}__{_name(b)}.png"
-        fig.savefig(path, dpi=100)
+        atomic_savefig(fig, path, dpi=100)
         plt.close(fig)
         written.append(path)
     return written

@@ -10,6 +10,7 @@ import numpy as np
 
 from genarch.analysis.importance import Importance
 from genarch.analysis.trials import TrialTable
+from genarch.io import atomic_savefig
 
 
 def _plt():
@@ -36,7 +37,7 @@ def importance_bars(importances: Sequence[Importance], path: Path) -> Path:
     ax.legend(loc="lower right", fontsize=8)
     ax.set_title("Hyperparameter importance")
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    atomic_savefig(fig, path, dpi=110)
     plt.close(fig)
     return path
 
@@ -84,6 +85,6 @@ def parallel_coordinates(table: TrialTable, top: np.ndarray, path: Path, params:
     ax.set_xlim(-0.2, len(params) + 0.6)
     ax.set_title(f"All {table.n} trials (bold: top {int(top.sum())}; colour: better -> yellow)")
     fig.tight_layout()
-    fig.savefig(path, dpi=100)
+    atomic_savefig(fig, path, dpi=100)
     plt.close(fig)
     return path

@@ -18,6 +18,7 @@ from typing import Mapping, Optional, Sequence
 import numpy as np
 
 from genarch.interpret.truth import Site
+from genarch.io import atomic_savefig
 
 
 def _plt():
@@ -69,7 +70,7 @@ def plot_sequences(scores: np.ndarray, labels: Sequence[str], path: Path, sigma:
     fig.suptitle(title, fontsize=10)
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
+    atomic_savefig(fig, path, dpi=110)
     plt.close(fig)
     return path
 
@@ -91,7 +92,7 @@ def plot_heatmap(scores: np.ndarray, path: Path, sigma: float = 2.0, title: str 
     fig.colorbar(im, ax=ax, label="scaled to row maximum")
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
+    atomic_savefig(fig, path, dpi=110)
     plt.close(fig)
     return path
 
@@ -117,6 +118,6 @@ def plot_profiles(profiles: Mapping[str, np.ndarray], path: Path, title: str, si
         ax.legend(fontsize=7, ncol=max(1, len(profiles) // 6), loc="upper right")
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
+    atomic_savefig(fig, path, dpi=110)
     plt.close(fig)
     return path

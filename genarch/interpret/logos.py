@@ -11,6 +11,7 @@ import numpy as np
 
 from genarch.interpret.jaspar import JasparMotif
 from genarch.interpret.tomtom import Match
+from genarch.io import atomic_savefig
 
 
 def information_matrix(pfm: np.ndarray):
@@ -62,6 +63,6 @@ def plot_logo_pair(query_pfm: np.ndarray, query_label: str, path: Path, target: 
         ax.set_ylabel("bits")
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
+    atomic_savefig(fig, path, dpi=110)
     plt.close(fig)
     return path
