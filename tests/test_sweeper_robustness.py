@@ -205,3 +205,107 @@ def test_warm_start_compares_trial_by_trial_what_a_sweep_sets_in_its_params():
     earlier = cfg(4, 4, {"model.reduction.stride": "choice(2, 4, 8)", "+model/rnn": "choice(none, lstm)"})
     assert _task_differences(earlier, cfg(2, 4, {})) == []  # stride: set in every trial of the earlier sweep
     assert _task_differences(earlier, cfg(2, 6, {})) == ["trainer.max_epochs: was 4, now 6"]  # a real difference
+
+
+# ---------------------------------------------------------------- a trial whose own end record is missing
+
+
+class _ResultLauncher(_Launcher):
+    """Like genarch.app.run: writes result.json into the job's output dir (which Hydra names in the job's
+    config), but its ledger hook could not write the end record."""
+
+    def __init__(self, result, root, stale=False):
+        super().__init__(result)
+        self.root, self.stale = root, stale
+
+    def launch(self, overrides, initial_job_idx):
+        import json
+
+        rets = super().launch(overrides, initial_job_idx)
+        for i, ret in enumerate(rets):
+            out = self.root / f"t_{initial_job_idx + i}"
+            out.mkdir(parents=True)
+            value = ret.return_value + (0.5 if self.stale else 0.0)
+            (out / "result.json").write_text(json.dumps({
+                "status": "ok", "objective": {"name": "val_auroc", "direction": "maximize", "value": value},
+                "metrics": {"val_auroc": value, "val_loss": 0.3}, "n_params": 1234, "epochs": 3, "wall_time_s": 2.0}))
+            ret.hydra_cfg = OmegaConf.create({"hydra": {"runtime": {"output_dir": str(out)}}})
+        return rets
+
+
+@pytest.mark.parametrize("objective, expected", [
+    ({"name": "auto", "direction": "auto"}, "maximize"),      # genarch's auto objective: AUROC or Pearson r
+    ({"name": "val_loss", "direction": "auto"}, "minimize"),
+    ({"name": "val_auroc", "direction": "maximize"}, "maximize"),
+])
+def test_a_success_without_its_own_record_is_told_in_the_objectives_direction(tmp_path, objective, expected):
+    sweeper = _sweeper(tmp_path, lambda job, ovr: int(ovr[0].split("=")[1]) / 10, objective=objective, budget=3,
+                       optimizer="RandomSearch")
+    sweeper.sweep(["x=choice(1, 2, 3)"])
+    ends = [r for r in iter_records(tmp_path) if r["event"] == "end"]
+    assert len(ends) == 3 and {r["objective"]["direction"] for r in ends} == {expected}
+    results = yaml.safe_load((tmp_path / "optimization_results.yaml").read_text())
+    assert results["best_evaluated_params"] == {"x": 3 if expected == "maximize" else 1}
+
+
+@pytest.mark.parametrize("stale", [False, True])
+def test_the_sweeper_reads_the_trials_result_json_when_its_hook_wrote_nothing(tmp_path, stale):
+    sweeper = _sweeper(tmp_path / "sweep", lambda job, ovr: int(ovr[0].split("=")[1]) / 10, budget=2,
+                       optimizer="RandomSearch")
+    sweeper.launcher = _ResultLauncher(sweeper.launcher.result, tmp_path / "runs", stale=stale)
+    sweeper.sweep(["x=choice(1, 2)"])
+    for trial in load_trials(tmp_path / "sweep"):
+        assert trial.record["writer"] == "sweeper" and trial.direction == "maximize"
+        if stale:  # a result.json that is not this run's says nothing of it
+            assert (trial.objective_name, trial.metrics, trial.record["n_params"]) == ("auto", {}, None)
+        else:
+            assert (trial.objective_name, trial.record["n_params"], trial.record["epochs"]) == ("val_auroc", 1234, 3)
+            assert trial.metrics == {"val_auroc": trial.value, "val_loss": 0.3}
+
+
+@pytest.mark.parametrize("subdir, refused", [
+    ("${hydra.job.num}", False),
+    ("${hydra.job.override_dirname}", False),
+    ("runs/${hydra.job.num}", False),
+    ("../x_${hydra.job.num}", True),
+    ("a/../b_${hydra.job.num}", True),
+    ("/tmp/elsewhere/${hydra.job.num}", True),
+])
+def test_a_subdir_that_leaves_the_sweep_dir_is_refused_before_anything_is_written(tmp_path, subdir, refused):
+    sweeper = _sweeper(tmp_path / "sweep", lambda job, ovr: 0.5, budget=1)
+    sweeper.config.hydra.sweep.subdir = subdir
+    if refused:
+        with pytest.raises(ValueError, match=r"hydra.sweep.subdir=.*inside hydra.sweep.dir"):
+            sweeper.sweep(["x=choice(1, 2)"])
+        assert not (tmp_path / "sweep").exists()
+    else:
+        sweeper.sweep(["x=choice(1, 2)"])
+        assert (tmp_path / "sweep" / "ledger.jsonl").exists()
+
+
+@pytest.mark.parametrize("subdir, found", [
+    ("0", True),
+    ("model=a,x=1/0", True),
+    ("../x_0", False),       # would be the sweep dir's parent: write nothing rather than there
+    ("a/../b_0", False),
+    ("ABS", False),
+])
+def test_a_trial_writes_its_record_only_into_its_own_sweep_dir(tmp_path, monkeypatch, subdir, found):
+    import os
+
+    from hydra.core.hydra_config import HydraConfig
+    from hydra.types import RunMode
+
+    from genarch.sweeper.ledger_hook import sweep_context
+
+    sweep = tmp_path / "multirun" / "s1"
+    if subdir == "ABS":
+        subdir = str(tmp_path / "elsewhere" / "t_0")
+    hc = OmegaConf.create({
+        "mode": RunMode.MULTIRUN, "sweeper": {"_target_": "hydra_plugins.genarch_sweeper.genarch_sweeper.NevergradSweeper"},
+        "sweep": {"dir": str(sweep), "subdir": subdir}, "job": {"num": 0},
+        "runtime": {"output_dir": os.path.abspath(os.path.join(str(sweep), subdir))}})
+    monkeypatch.setattr(HydraConfig, "initialized", staticmethod(lambda: True))
+    monkeypatch.setattr(HydraConfig, "get", staticmethod(lambda: hc))
+    context = sweep_context()
+    assert (context[0] == sweep.resolve()) if found else (context is None)

@@ -105,6 +105,7 @@ class NevergradSweeperImpl:
         if not specs:
             raise ValueError("nothing to search: give hydra.sweeper.params (a stage file) or sweep overrides "
                              "such as model.stem.filters=choice(8,16,32)")
+        _check_subdir(self.config)
         self.sweep_dir = Path(str(self.config.hydra.sweep.dir))
         self.sweep_dir.mkdir(parents=True, exist_ok=True)
         stage = self._stage_name()
@@ -365,11 +366,16 @@ class NevergradSweeperImpl:
         status = "ok" if error is None else "failed"
         if end is None or end.get("status") != status:  # the task wrote no end record (not genarch.app.run)
             out = _output_dir(ret)
+            result = _own_result(out, status, value)  # genarch.app.run's result.json, where its hook could not write
+            if result:
+                objective = result.get("objective") or {}
+                direction, name = direction or objective.get("direction"), name or objective.get("name")
             append_record(self.sweep_dir, {
                 "job": c.job, "event": "end", "status": status, "params": c.params,
                 "objective": {"name": name or self._config_objective()[0], "direction": direction or (self._direction(None) if status == "ok" else self._known_direction()),
                               "value": value if status == "ok" else None},
-                "metrics": {}, "n_params": None, "epochs": None, "wall_time_s": None, "error": error,
+                **{key: result.get(key) for key in ("n_params", "epochs", "wall_time_s")},
+                "metrics": result.get("metrics") or {}, "error": error,
                 "dir": _relative(out, self.sweep_dir) if out else None, "writer": "sweeper"})
         return Outcome(status, value if status == "ok" else None, direction, name or self._config_objective()[0],
                        error, c.job)
@@ -400,9 +406,11 @@ class NevergradSweeperImpl:
         return self._config_objective()[1]
 
     def _direction(self, reported: Optional[str]) -> str:
+        """The direction of a success: the settings', else the trial's own, else what the config's objective
+        resolves to (genarch's ``auto`` objective is maximised unless it names a loss), else minimise."""
         if self.settings.direction != "auto":
             return self.settings.direction
-        return reported or self._config_objective()[1] or "minimize"
+        return reported or self._prospective_direction() or "minimize"
 
     def _hold_back(self, outcome: Outcome) -> bool:
         """A failure (or rejected candidate) before any success is told only once a success has set the
@@ -555,6 +563,36 @@ def _source_text(scheme: str, path: str, relative: str) -> Optional[str]:
     except (OSError, ModuleNotFoundError, TypeError):
         return None
     return None
+
+
+def _check_subdir(config: DictConfig) -> None:
+    """``hydra.sweep.subdir`` must name a folder inside ``hydra.sweep.dir``: the trials find their sweep's
+    ledger from it, and a subdir that leaves the sweep dir would put their records into another one."""
+    subdir = OmegaConf.to_container(config.hydra.sweep, resolve=False).get("subdir")
+    if subdir is None:
+        return
+    path = Path(str(subdir))
+    if path.is_absolute() or ".." in path.parts:
+        raise ValueError(f"hydra.sweep.subdir={subdir}: give a relative folder inside hydra.sweep.dir (no '..', not an "
+                         "absolute path); to put the runs elsewhere, set hydra.sweep.dir instead")
+
+
+def _own_result(out: Optional[Path], status: str, value: Any) -> dict[str, Any]:
+    """The trial's result.json in its output dir when it is this run's (same status, same objective value);
+    else an empty dict (a task other than genarch.app.run, or a stale file)."""
+    if out is None:
+        return {}
+    from genarch.result import read_result
+
+    try:
+        result = read_result(out)
+    except (OSError, ValueError):
+        return {}
+    if not isinstance(result, dict) or result.get("status") != status:
+        return {}
+    if status == "ok" and (result.get("objective") or {}).get("value") != value:
+        return {}
+    return result
 
 
 def _output_dir(ret: JobReturn) -> Optional[Path]:

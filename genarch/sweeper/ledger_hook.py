@@ -28,8 +28,16 @@ def sweep_context() -> Optional[tuple[Path, int, Path]]:
         return None
     output_dir = Path(hc.runtime.output_dir).resolve()
     # The sweep dir is output_dir less its subdir: correct whatever the worker's cwd (submitit, Ray).
-    depth = len(Path(str(hc.sweep.subdir)).parts)
+    subdir = Path(str(hc.sweep.subdir))
+    depth = len(subdir.parts)
+    if subdir.is_absolute() or ".." in subdir.parts or depth > len(output_dir.parents):
+        log.warning("hydra.sweep.subdir=%s does not lie inside the sweep dir: the sweeper records this trial", subdir)
+        return None
     sweep_dir = output_dir.parents[depth - 1] if depth else output_dir
+    if Path(os.path.normpath(sweep_dir / subdir)) != output_dir:  # never write to a guessed folder
+        log.warning("cannot tell the sweep dir of %s from hydra.sweep.subdir=%s: the sweeper records this trial",
+                    output_dir, subdir)
+        return None
     return sweep_dir, int(hc.job.num), output_dir
 
 
