@@ -98,6 +98,9 @@ def test_stage_arguments_are_quoted(argv, expected):
     assert quote_stage_args(argv) == expected
 
 
+RAY = "hydra_plugins.hydra_ray_launcher.ray_launcher.RayLauncher"
+
+
 @pytest.mark.parametrize(
     "setting,launcher,cores,expected",
     [
@@ -111,6 +114,18 @@ def test_stage_arguments_are_quoted(argv, expected):
         ("auto", {"_target_": "hydra_plugins.hydra_joblib_launcher.joblib_launcher.JoblibLauncher", "n_jobs": 8, "_workers": 2}, 8, 4),
         ("auto", {"_target_": "hydra_plugins.hydra_submitit_launcher.submitit_launcher.SlurmLauncher", "_workers": 8}, 4, 4),
         (3, None, 2, 3),
+        # Ray on this machine: trials of ray.remote.num_cpus each, within ray.init.num_cpus
+        ("auto", {"_target_": RAY, "ray": {"init": {"num_cpus": None}, "remote": {"num_cpus": 1}}, "_workers": 2}, 16, 8),
+        ("auto", {"_target_": RAY, "ray": {"init": {"num_cpus": None}, "remote": {"num_cpus": 1}}, "_workers": 32}, 16, 1),
+        ("auto", {"_target_": RAY, "ray": {"init": {}, "remote": {"num_cpus": 4}}, "_workers": 8}, 16, 4),
+        ("auto", {"_target_": RAY, "ray": {"init": {"num_cpus": 2}, "remote": {"num_cpus": 1}}, "_workers": 8}, 16, 1),
+        ("auto", {"_target_": RAY, "ray": {"init": {"num_cpus": 8}, "remote": {}}, "_workers": 2}, 16, 4),
+        # a remote cluster: the CPUs Ray reserved for the trial, whatever this node's count
+        ("auto", {"_target_": RAY, "ray": {"init": {"address": "ray://head:10001"}, "remote": {"num_cpus": 4}},
+                  "_workers": 16}, 16, 4),
+        ("auto", {"_target_": RAY.replace("RayLauncher", "RayAWSLauncher"), "ray": {"remote": {"num_cpus": 8}},
+                  "_workers": 8}, 8, 8),
+        ("auto", {"_target_": RAY, "ray": {"init": {"address": "local"}, "remote": {"num_cpus": 1}}, "_workers": 2}, 16, 8),
     ],
 )
 def test_threads_split_cores_between_parallel_trials(monkeypatch, setting, launcher, cores, expected):

@@ -18,7 +18,8 @@ def parallel_trials(hydra_cfg: Optional[Any]) -> int:
     """Trials that run at once on this machine under the launcher in ``hydra_cfg`` (the ``hydra``
     node), 1 if unknown. The genarch sweeper hands ``num_workers`` trials to the launcher per batch,
     so that bounds every local launcher; a SLURM job runs alone in its allocation (its cores are
-    what ``sched_getaffinity`` reports)."""
+    what ``sched_getaffinity`` reports); a local Ray cluster runs as many as its CPUs hold trials of
+    ``ray.remote.num_cpus`` each."""
     if hydra_cfg is None:
         return 1
     launcher = hydra_cfg.get("launcher") or {}
@@ -33,14 +34,51 @@ def parallel_trials(hydra_cfg: Optional[Any]) -> int:
         # the local executor starts every job of a batch at once
         return batch or max(1, int(launcher.get("array_parallelism", 1) or 1))
     if "ray" in target:
-        return batch or 1
+        cores, per_trial = _ray_local_cores(launcher)
+        return min(batch or cores, max(1, cores // per_trial))
     return 1
+
+
+def _ray_settings(launcher: Any) -> tuple[Any, Any]:
+    ray = launcher.get("ray") or {}
+    return ray.get("init") or {}, ray.get("remote") or {}
+
+
+def _ray_local_cores(launcher: Any) -> tuple[int, int]:
+    """The cores a local Ray cluster schedules (``ray.init.num_cpus``, at most this machine's) and the CPUs
+    it reserves per trial (``ray.remote.num_cpus``, Ray's default 1)."""
+    init, remote = _ray_settings(launcher)
+    cores = available_cores()
+    if init.get("num_cpus"):
+        cores = max(1, min(cores, int(init["num_cpus"])))
+    return cores, max(1, int(remote.get("num_cpus") or 1))
+
+
+def _ray_cluster_threads(hydra_cfg: Optional[Any]) -> Optional[int]:
+    """On a remote Ray cluster (``ray.init.address`` set, or Ray's AWS launcher) a trial cannot know which
+    other trials share its node; Ray reserved ``ray.remote.num_cpus`` CPUs for it, so it uses that many."""
+    if hydra_cfg is None:
+        return None
+    launcher = hydra_cfg.get("launcher") or {}
+    target = str(launcher.get("_target_", "")).lower()
+    if "ray" not in target:
+        return None
+    init, remote = _ray_settings(launcher)
+    address = init.get("address")
+    if "aws" in target or (address and str(address) != "local"):
+        return max(1, int(remote.get("num_cpus") or 1))
+    return None
 
 
 def choose_threads(setting: Any, hydra_cfg: Optional[Any] = None) -> int:
     if setting not in (None, "auto"):
         return max(1, int(setting))
-    return max(1, available_cores() // parallel_trials(hydra_cfg))
+    cluster = _ray_cluster_threads(hydra_cfg)
+    if cluster is not None:
+        return cluster
+    launcher = (hydra_cfg.get("launcher") or {}) if hydra_cfg is not None else {}
+    cores = _ray_local_cores(launcher)[0] if "ray" in str(launcher.get("_target_", "")).lower() else available_cores()
+    return max(1, cores // parallel_trials(hydra_cfg))
 
 
 def apply_threads(n: int) -> None:
