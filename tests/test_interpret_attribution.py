@@ -191,3 +191,17 @@ def test_ism_position_blocks_give_the_same_scores():
     whole = METHODS["ism"]()(net, x, 0).scores
     blocked = METHODS["ism"](max_bytes=3 * 16 * L * 4 * 7)(net, x, 0).scores  # 7 positions per block
     np.testing.assert_allclose(whole, blocked, rtol=1e-6, atol=1e-7)
+
+
+@pytest.mark.parametrize("method", sorted(METHODS))
+def test_no_score_and_no_peak_on_padding(arch, method):
+    """Sequences shorter than the dataset's length are padded with zero columns: no method scores them."""
+    _, net = arch
+    if not METHODS[method]().applies_to(net):
+        pytest.skip("method does not apply")
+    x = random_onehot(3, seed=2)
+    x[0, :, 40:] = 0
+    x[1, :, 48:] = 0
+    res = METHODS[method]()(net, x, 0)
+    assert not res.scores[0, 40:].any() and not res.scores[1, 48:].any()
+    assert res.peaks[0] < 40 and res.peaks[1] < 48

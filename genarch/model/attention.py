@@ -21,12 +21,15 @@ class SoftAttentionPool(nn.Module):
         self.bn_out = nn.BatchNorm1d(1)
         self.last_weights: "torch.Tensor | None" = None
 
-    def attention(self, h: torch.Tensor) -> torch.Tensor:
-        """Attention weights ``(batch, length)`` for features ``h`` of shape ``(batch, channels, length)``."""
-        scores = self.bn_out(self.score_out(torch.tanh(self.bn_hidden(self.score_hidden(h)))))
-        return torch.softmax(scores.squeeze(1), dim=-1)
+    def attention(self, h: torch.Tensor, mask: "torch.Tensor | None" = None) -> torch.Tensor:
+        """Attention weights ``(batch, length)`` for features ``h`` of shape ``(batch, channels, length)``;
+        with a span ``mask`` (``(batch, length)`` bool) padding gets weight 0."""
+        scores = self.bn_out(self.score_out(torch.tanh(self.bn_hidden(self.score_hidden(h))))).squeeze(1)
+        if mask is not None:
+            scores = scores.masked_fill(~mask, float("-inf"))
+        return torch.softmax(scores, dim=-1)
 
-    def forward(self, h: torch.Tensor) -> torch.Tensor:
-        weights = self.attention(h)
+    def forward(self, h: torch.Tensor, mask: "torch.Tensor | None" = None) -> torch.Tensor:
+        weights = self.attention(h, mask)
         self.last_weights = weights.detach()
         return torch.einsum("bcl,bl->bc", h, weights)

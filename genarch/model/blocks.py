@@ -23,6 +23,8 @@ class ConvUnit(nn.Sequential):
 class ResidualBlock(nn.Module):
     """Two convolutions with a skip connection (He et al. 2016), channels preserved."""
 
+    takes_mask = True  # padding is set back to zero between its two convolutions too
+
     def __init__(self, channels: int, kernel: int, activation: str, batchnorm: bool) -> None:
         super().__init__()
         self.conv1 = ConvUnit(channels, channels, kernel, activation, batchnorm)
@@ -30,8 +32,11 @@ class ResidualBlock(nn.Module):
         self.bn2 = nn.BatchNorm1d(channels) if batchnorm else nn.Identity()
         self.act = make_activation(activation)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.act(x + self.bn2(self.conv2(self.conv1(x))))
+    def forward(self, x: torch.Tensor, mask: "torch.Tensor | None" = None) -> torch.Tensor:
+        inner = self.conv1(x)
+        if mask is not None:
+            inner = inner * mask[:, None, :].to(inner.dtype)
+        return self.act(x + self.bn2(self.conv2(inner)))
 
 
 def make_reduction(kind: str, stride: int, channels: int, activation: str, batchnorm: bool) -> nn.Module:
@@ -65,14 +70,39 @@ class RecurrentBlock(nn.Module):
         self.output = output
         self.out_channels = units * (2 if bidirectional else 1)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    takes_mask = True  # runs over each sequence's span only (packed), wherever the span lies
+
+    def forward(self, x: torch.Tensor, mask: "torch.Tensor | None" = None) -> torch.Tensor:
+        if mask is not None:
+            return self._over_spans(x, mask)
         seq, _ = self.rnn(x.transpose(1, 2))  # (batch, length, features)
         if self.output == "last":
-            if self.rnn.bidirectional:
-                half = seq.shape[-1] // 2
-                return torch.cat([seq[:, -1, :half], seq[:, 0, half:]], dim=-1)[:, :, None]
-            return seq[:, -1, :, None]
+            return self._last(seq, torch.full((len(seq),), seq.shape[1], device=seq.device))
         return seq.transpose(1, 2)
+
+    def _last(self, seq: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        """The state after each sequence's last position (and, bidirectional, the backward state at its first)."""
+        last = seq[torch.arange(len(seq), device=seq.device), lengths - 1]
+        if self.rnn.bidirectional:
+            half = seq.shape[-1] // 2
+            return torch.cat([last[:, :half], seq[:, 0, half:]], dim=-1)[:, :, None]
+        return last[:, :, None]
+
+    def _over_spans(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        batch, channels, length = x.shape
+        pos = torch.arange(length, device=x.device)
+        start = torch.where(mask, pos, length).amin(dim=1)
+        lengths = mask.sum(dim=1)
+        # move each span to the front, run the packed spans, move the outputs back
+        front = (start[:, None] + pos[None, :]).clamp(max=length - 1)
+        aligned = torch.gather(x, 2, front[:, None, :].expand(batch, channels, length)).transpose(1, 2)
+        packed = nn.utils.rnn.pack_padded_sequence(aligned, lengths.cpu(), batch_first=True, enforce_sorted=False)
+        out, _ = self.rnn(packed)
+        seq, _ = nn.utils.rnn.pad_packed_sequence(out, batch_first=True, total_length=length)
+        if self.output == "last":
+            return self._last(seq, lengths)
+        back = (pos[None, :] - start[:, None]).clamp(0, length - 1)
+        return torch.gather(seq, 1, back[:, :, None].expand(batch, length, seq.shape[-1])).transpose(1, 2)
 
 
 class GlobalPool(nn.Module):
@@ -83,15 +113,19 @@ class GlobalPool(nn.Module):
         self.kind = kind
         self.attention = SoftAttentionPool(channels, hidden, kernel_size) if kind == "attention" else None
 
-    def forward(self, h: torch.Tensor) -> torch.Tensor:
+    def forward(self, h: torch.Tensor, mask: "torch.Tensor | None" = None) -> torch.Tensor:
+        """Pool ``h``; with a span ``mask`` (``(batch, length)`` bool) over the span only."""
         if self.kind == "flatten":
             return h.flatten(1)
         if self.kind == "attention":
-            return self.attention(h)
+            return self.attention(h, mask)
         if self.kind == "max":
-            return h.amax(dim=-1)
+            return (h if mask is None else h.masked_fill(~mask[:, None, :], float("-inf"))).amax(dim=-1)
         if self.kind == "mean":
-            return h.mean(dim=-1)
+            if mask is None:
+                return h.mean(dim=-1)
+            keep = mask[:, None, :].to(h.dtype)
+            return (h * keep).sum(dim=-1) / keep.sum(dim=-1)
         raise ValueError(f"unknown global pooling {self.kind!r}")
 
 

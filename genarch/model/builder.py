@@ -7,6 +7,7 @@ from torch import nn
 
 from genarch.model.activations import make_activation
 from genarch.model.blocks import ConvUnit, GlobalPool, Head, RecurrentBlock, ResidualBlock, make_reduction, reduced_length
+from genarch.model.masking import span_mask, run_masked
 from genarch.model.validate import validate_model
 
 
@@ -55,10 +56,25 @@ class GenomicNet(nn.Module):
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
         """Per-position features just before global pooling, ``(batch, channels, length')``."""
-        return self.rnn(self.trunk_after(self.reduction(self.trunk_before(x))))
+        return self.features_and_mask(x)[0]
+
+    def features_and_mask(self, x: torch.Tensor) -> "tuple[torch.Tensor, torch.Tensor | None]":
+        """The features and the span mask on their track (``(batch, length')`` bool; None when no
+        sequence of the batch is padded). Features outside a span are zero."""
+        mask = span_mask(x)
+        if mask is None:
+            return self.rnn(self.trunk_after(self.reduction(self.trunk_before(x)))), None
+        h, mask = run_masked([*self.trunk_before, self.reduction, *self.trunk_after], x, mask)
+        if isinstance(self.rnn, RecurrentBlock):
+            h = self.rnn(h, mask)
+            if self.rnn.output == "last":
+                return h, None
+            h = h * mask[:, None, :].to(h.dtype)
+        return h, mask
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.head(self.pool(self.features(x)))
+        h, mask = self.features_and_mask(x)
+        return self.head(self.pool(h, mask))
 
     @property
     def attention(self):

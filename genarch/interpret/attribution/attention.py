@@ -31,7 +31,7 @@ class AttentionAttribution(Attribution):
 
     @torch.no_grad()
     def _batch(self, net: nn.Module, x: torch.Tensor, output: int):
-        weights = net.attention.attention(net.features(x)).numpy().astype(np.float64)
+        weights = net.attention.attention(*net.features_and_mask(x)).numpy().astype(np.float64)  # 0 on padding
         self._pmap = position_map(net, x.shape[2], weights.shape[1])
         return self._pmap.to_bases(weights), weights
 

@@ -1,0 +1,61 @@
+"""Padding masks: a sequence shorter than its dataset's length is padded with all-zero columns
+(``genarch.data.encode``), and its prediction must not depend on how much padding it got.
+
+The *span* of a sequence is everything from its first to its last informative column (a column
+with any base set). Columns outside it are padding (or an ``N`` run at an end, which says nothing
+either); columns inside it, ``N`` included, are the sequence. A network run with the span mask sets
+the features outside the span back to zero after every layer (what a convolution's own zero
+padding would show it), shrinks the mask where a layer shortens the track, and pools over the span
+only. A batch with no padding takes the plain path, so fixed-length data computes exactly as before.
+"""
+
+from typing import Optional
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+def span_mask(x: torch.Tensor) -> Optional[torch.Tensor]:
+    """``(batch, length)`` bool: True inside each sequence's span; None when every position is inside.
+    A sequence with no informative column at all counts as all inside (there is nothing to mask to)."""
+    informative = x.abs().sum(dim=1) > 0
+    if bool(informative.all()):
+        return None
+    length = x.shape[-1]
+    pos = torch.arange(length, device=x.device)
+    first = torch.where(informative, pos, length).amin(dim=1)
+    last = torch.where(informative, pos, -1).amax(dim=1)
+    mask = (pos >= first[:, None]) & (pos <= last[:, None])
+    mask[~informative.any(dim=1)] = True
+    return None if bool(mask.all()) else mask
+
+
+def _window(module: nn.Module) -> tuple[int, int]:
+    """Kernel and stride of the first windowed layer in ``module`` (a pooling or a convolution)."""
+    for sub in module.modules():
+        if isinstance(sub, (nn.Conv1d, nn.MaxPool1d, nn.AvgPool1d)):
+            kernel, stride = sub.kernel_size, sub.stride
+            kernel = kernel[0] if isinstance(kernel, tuple) else kernel
+            stride = stride[0] if isinstance(stride, tuple) else stride
+            return int(kernel), int(stride or kernel)
+    raise ValueError(f"{type(module).__name__} changes the track length but has no window to follow")
+
+
+def shrink(mask: torch.Tensor, kernel: int, stride: int) -> torch.Tensor:
+    """The mask after a 'valid' window of ``kernel`` with ``stride``: an output position is inside
+    when its whole window is (an unpadded sequence has no output where the window would overhang)."""
+    outside = (~mask).float()[:, None, :]
+    return F.max_pool1d(outside, kernel, stride)[:, 0, :] == 0
+
+
+def run_masked(modules, h: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """``modules`` one after another with the features outside the span set to zero after each."""
+    for module in modules:
+        out = module(h, mask) if getattr(module, "takes_mask", False) else module(h)
+        if out.shape[-1] != h.shape[-1]:
+            mask = shrink(mask, *_window(module))
+            if mask.shape[-1] != out.shape[-1]:
+                raise ValueError(f"{type(module).__name__}: mask length {mask.shape[-1]} != track length {out.shape[-1]}")
+        h = out * mask[:, None, :].to(out.dtype)
+    return h, mask

@@ -1,0 +1,94 @@
+"""A padded sequence gets the prediction it gets unpadded: features outside its span are zero after
+every layer, pooling and attention see the span only, a recurrent layer runs over the span. Unpadded
+batches take the plain path (fixed-length data computes as before)."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from hydra import compose, initialize_config_dir
+from omegaconf import OmegaConf
+
+from genarch.data.base import to_float
+from genarch.data.encode import one_hot
+from genarch.model import GenomicNet
+from genarch.model.masking import span_mask
+
+CONF = str(Path(__file__).resolve().parents[1] / "genarch" / "conf")
+SEQ = "ACGTTGCAAGCTTACGGATCCATGCAAATTTGGGCCCAGTACGTAGCT"  # 48 bp
+
+
+def _model(*overrides):
+    with initialize_config_dir(config_dir=CONF, version_base="1.3"):
+        cfg = compose("config", overrides=list(overrides))
+    return OmegaConf.to_container(cfg.model, resolve=True)
+
+
+def _net(model, length):
+    """A network whose padded features would not stay zero: random biases and BatchNorm statistics,
+    as a trained one has."""
+    torch.manual_seed(0)
+    net = GenomicNet(model, length, 1)
+    with torch.no_grad():
+        for module in net.modules():
+            if isinstance(module, torch.nn.BatchNorm1d):
+                module.running_mean.uniform_(-1, 1)
+                module.running_var.uniform_(0.5, 2)
+            bias = getattr(module, "bias", None)
+            if isinstance(bias, torch.Tensor):
+                bias.uniform_(-0.5, 0.5)
+    return net.eval()
+
+
+def _x(seqs, length, mode="pad"):
+    return to_float(torch.from_numpy(one_hot(seqs, 0, length, mode)))
+
+
+ARCHITECTURES = {
+    "attention": ["model=attentionnet"],
+    "max": ["model=search", "model/pooling=max"],
+    "mean": ["model=search", "model/pooling=mean"],
+    "residual+maxpool": ["model=search", "model/pooling=mean", "model/residual=basic", "model.residual.before=1",
+                         "model.residual.after=1", "model/reduction=maxpool", "model.reduction.stride=4"],
+    "strided_conv": ["model=search", "model/pooling=attention", "model/reduction=strided_conv",
+                     "model.reduction.stride=2"],
+    "lstm sequence": ["model=search", "model/pooling=attention", "model/rnn=lstm", "model.rnn.bidirectional=true"],
+    "gru last": ["model=search", "model/pooling=flatten", "model/rnn=gru", "model.rnn.output=last",
+                 "model.rnn.bidirectional=true"],
+    "deepbind (valid conv)": ["model=deepbind"],
+    "deepmotif": ["model=deepmotif"],
+    "promoternet": ["model=promoternet"],
+}
+
+
+@pytest.mark.parametrize("name", sorted(ARCHITECTURES))
+def test_padding_does_not_change_the_prediction(name):
+    model = _model(*ARCHITECTURES[name])
+    alone = _net(model, len(SEQ))(_x([SEQ], None))
+    for length, mode in ((64, "pad"), (96, "pad"), (80, "centre")):  # centre: 16 bases each side
+        net = _net(model, length)
+        # in a batch with a sequence that fills the length, as a dataset of varying lengths gives it
+        batch = _x([SEQ, (SEQ * 3)[:length]], length, mode)
+        torch.testing.assert_close(net(batch)[0], alone[0], rtol=1e-5, atol=1e-5)
+
+
+def test_attention_puts_no_weight_on_padding():
+    net = _net(_model("model=attentionnet", "model.stem.filters=8"), 96)
+    x = _x([SEQ, SEQ[:30]], 96)
+    h, mask = net.features_and_mask(x)
+    weights = net.attention.attention(h, mask)
+    assert float(weights[0, 48:].sum()) == 0 and float(weights[1, 30:].sum()) == 0
+    torch.testing.assert_close(weights.sum(dim=1), torch.ones(2))
+
+
+@pytest.mark.parametrize("seqs, expected", [
+    (["ACGT", "TTGA"], None),             # nothing padded: the plain path
+    (["ANNT", "TTGA"], None),             # an N inside a sequence is part of it
+    (["ACG", "TTGA"], [[1, 1, 1, 0], [1, 1, 1, 1]]),
+    (["NACG", "TTGA"], [[0, 1, 1, 1], [1, 1, 1, 1]]),  # an N run at an end (n_value 0) says nothing
+    (["NNNN", "TTGA"], None),             # no informative base at all: nothing to mask to
+])
+def test_the_span_mask(seqs, expected):
+    mask = span_mask(_x(seqs, 4))
+    assert (mask is None) if expected is None else np.array_equal(mask.numpy(), np.array(expected, dtype=bool))
