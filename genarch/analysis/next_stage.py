@@ -31,6 +31,7 @@ import numpy as np
 import yaml
 from scipy import stats
 
+from genarch.analysis.conditions import acts_for, parent_of
 from genarch.analysis.forks import Fork
 from genarch.analysis.space import (
     Domain, Stage, format_choice, format_float, format_interval, format_range, format_value, infer_domain, parse_params,
@@ -298,6 +299,41 @@ def rename_stage(text: str, branch_suffix: str = "") -> str:
     return text[: match.start()] + f'stage: "{new}"' + text[match.end():]
 
 
+def _dead_children(domains: Mapping[str, Domain], params_text: Mapping[str, str], changes: Sequence[Change],
+                   table: TrialTable, branch: Mapping[str, str]) -> list[Change]:
+    """Fixes for the keys that can no longer act: their parent's values in the next stage (after
+    ``changes``) all switch their block off, so sweeping them would only add dead dimensions. Each is
+    fixed to the value of the best trial that recorded it (or its first declared value)."""
+    new_text = {**params_text, **{c.key: c.new for c in changes}}
+    changed = {c.key for c in changes}
+    out = []
+    for child, domain in domains.items():
+        parent = parent_of(child)
+        if parent is None or parent not in new_text or child in changed or child in branch:
+            continue
+        parent_domain = parse_params({parent: new_text[parent]})[parent]
+        if parent_domain.kind == "interval" or any(acts_for(child, v) for v in parent_domain.values):
+            continue
+        if domain.kind != "interval" and len(domain.values) <= 1:
+            continue  # already a single value
+        value = domain.values[0] if domain.values else None
+        if child in table.params and table.n:
+            best = int(np.argmax(table.score))
+            value = table.original(child, table.frame[child].iloc[best])
+            if domain.kind != "interval":  # the declared spelling of that value
+                value = {_column_key(table, child, v): v for v in domain.values}.get(_column_key(table, child, value), value)
+            elif domain.integer:
+                value = int(round(float(value)))
+        if value is None:
+            continue
+        off = format_value(parent_domain.values[0]) if len(parent_domain.values) == 1 else parent_domain.raw
+        out.append(Change(child, "fix", domain.raw, format_choice([value]),
+                          f"fix {child}={format_value(value)}: it acts only when {parent} switches its block on, and "
+                          f"the next stage has {parent}={off}, so it is a dead dimension (the value is the best "
+                          "trial's)"))
+    return out
+
+
 def validate_stage_text(text: str, expected: Mapping[str, str]) -> None:
     """The suggested file must load as YAML, declare exactly the expected params, and parse in Hydra's grammar."""
     data = yaml.safe_load(text)
@@ -368,6 +404,10 @@ def propose(
                 table_, top_ = sub.subset(inside), sub_top[inside]
             else:
                 table_, top_ = sub, sub_top
+            if param in table_.params:  # a value is evidence only in the trials where its block was on
+                acted = table_.is_active(param)
+                if not acted.all():
+                    table_, top_ = table_.subset(acted), top_[acted]
             change = decide(param, domain, table_, top_, rules, importance_text.get(param, "n/a"), param in important)
             if change is None:
                 continue
@@ -375,6 +415,7 @@ def propose(
             if change.action == "fix" and param in sub.params:
                 fixed = parse_params({param: change.new})[param].values[0]
                 inside &= sub.frame[param].to_numpy() == _column_key(sub, param, fixed)
+        changes += _dead_children(domains, params_text, changes, sub, branch)
         changes.sort(key=lambda c: list(domains).index(c.key))
         new_params = dict(params_text)
         comments: dict[str, list[str]] = {}

@@ -28,6 +28,8 @@ from typing import Any, Iterable, Mapping, Optional, Sequence
 import numpy as np
 import pandas as pd
 
+from genarch.analysis.conditions import is_active
+
 MIN_TRIALS = 5
 VALUE = "value"
 SCORE = "score"
@@ -58,6 +60,9 @@ class TrialTable:
     originals: dict[str, dict[str, Any]] = field(default_factory=dict)
     constant: dict[str, Any] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    # parameter -> per-row flag: did the value act in that trial (see genarch.analysis.conditions)?
+    # Parameters not listed acted in every trial.
+    active: dict[str, np.ndarray] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.direction not in ("maximize", "minimize"):
@@ -84,12 +89,18 @@ class TrialTable:
             return self.originals[param].get(label, label)
         return label
 
+    def is_active(self, param: str) -> np.ndarray:
+        """Per row: whether ``param``'s value acted in that trial (its block was on)."""
+        return self.active.get(param, np.ones(self.n, dtype=bool))
+
     def subset(self, mask: "np.ndarray | pd.Series", source: Optional[str] = None) -> "TrialTable":
-        frame = self.frame[np.asarray(mask, dtype=bool)].reset_index(drop=True)
+        mask = np.asarray(mask, dtype=bool)
+        frame = self.frame[mask].reset_index(drop=True)
         return TrialTable(
             frame=frame, params=list(self.params), kinds=dict(self.kinds), metric=self.metric,
             direction=self.direction, source=source or self.source, n_total=len(frame), n_failed=0,
             originals=self.originals, constant=dict(self.constant), notes=[],
+            active={param: flags[mask] for param, flags in self.active.items()},
         )
 
 
@@ -215,9 +226,17 @@ def build_table(
     frame[JOB] = [jobs[i] if jobs is not None else i for i in keep]
     if frame[VALUE].nunique() == 1:
         raise AnalysisInputError(f"{source}: all {len(keep)} usable trials have the same '{metric}'; nothing to explain")
+    active = {}
+    for name in params:
+        flags = np.array([is_active(name, rows[i]) for i in keep], dtype=bool)
+        if not flags.all():
+            active[name] = flags
+    if active:
+        notes.append("a next stage judges these only on the trials where their block was on (in how many of "
+                     f"{len(keep)}): " + ", ".join(f"{name} ({int(flags.sum())})" for name, flags in active.items()))
     return TrialTable(
         frame=frame, params=params, kinds=kinds, metric=metric, direction=direction, source=source,
-        n_total=n_total, n_failed=n_failed, originals=originals, constant=constant, notes=notes,
+        n_total=n_total, n_failed=n_failed, originals=originals, constant=constant, notes=notes, active=active,
     )
 
 

@@ -21,9 +21,12 @@ from genarch.analysis.trials import TrialTable
 
 
 def main_effect(model, enc: Encoded, table: TrialTable, param: str, size: int = 20) -> tuple[list, np.ndarray, np.ndarray]:
-    """Grid, weights and marginal mean prediction of ``param``."""
+    """Grid, weights and marginal mean prediction of ``param``, over the trials where it acted."""
     values, weights = grid(table, param, size)
-    marginal = np.array([float(np.mean(model.predict(enc.set_param(enc.X, param, v)))) for v in values])
+    X = enc.X[enc.active[param]] if param in enc.active else enc.X
+    if len(X) == 0:  # it never acted: no effect to measure
+        return values, weights, np.zeros(len(values))
+    marginal = np.array([float(np.mean(model.predict(enc.set_param(X, param, v)))) for v in values])
     return values, weights, marginal
 
 

@@ -48,6 +48,7 @@ class PermutationImportance(ImportanceEvaluator):
             bases.append(base)
             for param in enc.groups:
                 for _ in range(self.n_repeats):
-                    shuffled = enc.permute_param(X_test, param, rng)
+                    rows = enc.active[param][test_idx] if param in enc.active else None
+                    shuffled = enc.permute_param(X_test, param, rng, rows)
                     drops[param].append(base - _r2(y_test, model.predict(shuffled)))
         return {p: float(np.mean(v)) for p, v in drops.items()}, float(np.mean(bases))
