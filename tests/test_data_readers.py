@@ -225,6 +225,7 @@ def test_fasta_parse_of_generated_records(records, width):
     (">a\nACGT\n>b\nAAAA\n\nAAAA\nAAR\n", 7, 3, "R"),         # after a blank line, in the last record
     (">a\nAC-T\n", 2, 3, "-"),                                # a one-line record
     (">a\nACGT\nAC T\n", 3, 3, " "),                          # a space inside a line
+    (">a\nACGT\n  ACXT\n", 3, 5, "X"),                        # the file's column, leading blanks counted
 ])
 def test_an_illegal_fasta_character_is_named_at_its_own_line(text, line, column, char):
     with pytest.raises(DataError, match=rf"x.fa:{line} \[\w\]: illegal character {re.escape(repr(char))} "
@@ -254,3 +255,34 @@ def test_a_target_table_with_an_empty_id_says_id(tmp_path):
     t = _write(tmp_path / "t.tsv", "id\ty\ns1\t1\n\t2\n")
     with pytest.raises(DataError, match=r"t.tsv:3: empty id in column 'id'"):
         read_fasta_with_targets(fa, t)
+
+
+@pytest.mark.parametrize("length, mode, refused", [
+    (None, "pad", True),       # every base is kept
+    (8, "trim", False),        # the R lies in the cut-away tail
+    (4, "centre", False),      # the central 4 bases of ACGTACGTRR are 'TACG': R cut away
+    (9, "trim", True),         # the first 9 bases keep the R
+])
+def test_a_fasta_flank_that_the_length_cuts_away_may_hold_any_letter(tmp_path, length, mode, refused):
+    fa = _write(tmp_path / "a.fa", ">s1\nACGTACGT\nRR\n>s2\nACGTACGTAA\n")
+    t = _write(tmp_path / "t.tsv", "id\ty\ns1\t1\ns2\t2\n")
+    if refused:
+        with pytest.raises(DataError, match=r"a.fa:3 \[s1\]: illegal character 'R' at column 1"):
+            FastaDataset(fasta=str(fa), targets=str(t), length=length, length_mode=mode).load()
+    else:
+        from genarch.data.encode import one_hot
+
+        raw = read_fasta_with_targets(fa, t, length=length, length_mode=mode)
+        assert one_hot(raw.seqs, 0, length, mode).shape == (2, 4, length)
+
+
+def test_blank_header_cells_of_a_spreadsheet_export_are_not_a_repeated_column(tmp_path):
+    raw = read_table(_write(tmp_path / "t.csv", "sequence,y,,\nACGT,1,,\nACGA,2,,\n"), target_columns=["y"])
+    assert raw.y[:, 0].tolist() == [1.0, 2.0]
+
+
+def test_a_long_field_in_a_quoted_table_keeps_its_lines(tmp_path):
+    long = "A" * 200_000
+    path = _write(tmp_path / "t.csv", f'sequence,y,note\n{long},1,"a"\nACGT,x,b\n')
+    with pytest.raises(DataError, match=r"t.csv:3 \[y\]: non-numeric target 'x'"):
+        read_table(path, target_columns=["y"])

@@ -205,3 +205,16 @@ def test_no_score_and_no_peak_on_padding(arch, method):
     res = METHODS[method]()(net, x, 0)
     assert not res.scores[0, 40:].any() and not res.scores[1, 48:].any()
     assert res.peaks[0] < 40 and res.peaks[1] < 48
+
+
+@pytest.mark.parametrize("window", [1, 5])
+def test_a_peak_stays_in_the_span_when_every_score_there_is_negative(window):
+    """ISM and grad x input can be negative all along a sequence; the zeros of its padding must not win."""
+    scores = np.full((2, 20), -1.0)
+    scores[:, 12:] = 0.0                   # padding of row 0 scores 0
+    scores[0, 7] = -0.5                    # the least negative base of row 0's span
+    span = np.ones((2, 20), dtype=bool)
+    span[0, 12:] = False
+    peaks = METHODS["ism"](peak_window=window).peaks_of(scores, None, None, span)
+    assert peaks[0] < 12 and (window > 1 or peaks[0] == 7)
+    assert peaks[1] >= 12 - window // 2   # a row without padding: its zeros are real scores

@@ -92,3 +92,18 @@ def test_attention_puts_no_weight_on_padding():
 def test_the_span_mask(seqs, expected):
     mask = span_mask(_x(seqs, 4))
     assert (mask is None) if expected is None else np.array_equal(mask.numpy(), np.array(expected, dtype=bool))
+
+
+@pytest.mark.parametrize("name", ["residual+maxpool", "deepbind (valid conv)", "lstm sequence", "gru last"])
+def test_a_sequence_shorter_than_a_window_is_read_whole_not_lost(name):
+    """A 3-bp record under a stride-4 pool or a 24-bp detector leaves no position of its own: it is read
+    whole (padding included, as without masks) instead of turning the batch into NaN or an empty RNN."""
+    model = _model(*ARCHITECTURES[name])
+    net = _net(model, 64)
+    x = _x(["ACG", SEQ, (SEQ * 2)[:64]], 64)
+    out = net(x)
+    assert torch.isfinite(out).all()
+    net.train()
+    loss = net(x).sum()
+    loss.backward()
+    assert all(torch.isfinite(p.grad).all() for p in net.parameters() if p.grad is not None)

@@ -126,6 +126,8 @@ RAY = "hydra_plugins.hydra_ray_launcher.ray_launcher.RayLauncher"
         ("auto", {"_target_": RAY.replace("RayLauncher", "RayAWSLauncher"), "ray": {"remote": {"num_cpus": 8}},
                   "_workers": 8}, 8, 8),
         ("auto", {"_target_": RAY, "ray": {"init": {"address": "local"}, "remote": {"num_cpus": 1}}, "_workers": 2}, 16, 8),
+        ("auto", {"_target_": RAY, "ray": {"init": {"num_cpus": 2}, "remote": {"num_cpus": 0.5}}, "_workers": 8}, 16, 1),
+        ("auto", {"_target_": RAY, "ray": {"init": {"num_cpus": 4}, "remote": {"num_cpus": 0.5}}, "_workers": 2}, 16, 2),
     ],
 )
 def test_threads_split_cores_between_parallel_trials(monkeypatch, setting, launcher, cores, expected):

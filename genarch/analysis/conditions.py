@@ -3,7 +3,7 @@
 A sweep records every swept key for every trial, also where the key changes nothing: the units of an
 RNN in a trial with ``model/rnn=none``, the stride of ``model/reduction=none``, the width of a head
 with no hidden layer. The analysis must not read those values as evidence. This table is the one
-place that says when a key acts; ``tests/test_model_space.py`` builds networks to check it against
+place that says when a key acts; ``tests/test_analysis_conditional.py`` builds networks to check it against
 the builder (an inactive key's value leaves the network unchanged).
 """
 

@@ -44,6 +44,14 @@ def check_length(length: Any) -> None:
                         f"got {length!r}", key="length")
 
 
+def kept_window(n: int, target: Optional[int], mode: str) -> tuple[int, int]:
+    """The bases ``[start, end)`` of an ``n``-base sequence that :func:`fit_length` keeps."""
+    if target is None or n <= target or mode == "pad":
+        return 0, n
+    start = 0 if mode == "trim" else (n - target) // 2
+    return start, start + target
+
+
 def fit_length(seqs: Sequence[str], length: Optional[int], mode: str = "pad") -> tuple[list[str], int]:
     """Bring variable-length strings to one length.
 
@@ -67,8 +75,8 @@ def fit_length(seqs: Sequence[str], length: Optional[int], mode: str = "pad") ->
             if mode == "pad":
                 raise DataError(f"sequence of length {n} is longer than length={target} with length_mode=pad "
                                 f"(use trim or centre)", line=i + 1)
-            start = 0 if mode == "trim" else (n - target) // 2
-            s = s[start:start + target]
+            start, end = kept_window(n, target, mode)
+            s = s[start:end]
         elif n < target:
             if mode == "centre":
                 left = (target - n) // 2

@@ -17,6 +17,7 @@ from typing import Optional, Sequence, Union
 
 import numpy as np
 
+from genarch.data.encode import kept_window
 from genarch.data.errors import DataError
 
 PathLike = Union[str, Path]
@@ -103,6 +104,12 @@ def _sep_for(path: Path, sep: Optional[str]) -> str:
     return "," if name.endswith(".csv") else "\t"
 
 
+def _csv_rows(text: str, sep: str):
+    """A CSV reader over ``text`` that takes fields as long as the text (the module's limit is 128 kB)."""
+    csv.field_size_limit(max(csv.field_size_limit(), len(text) + 1))
+    return csv.reader(io.StringIO(text), delimiter=sep)
+
+
 def _record_lines(text: str, sep: str, header: bool, n_rows: int) -> np.ndarray:
     """The 1-based line on which each of the table's ``n_rows`` records starts. A quoted field may span
     lines; then the records after it start later than their row number says, so the lines are counted
@@ -110,11 +117,14 @@ def _record_lines(text: str, sep: str, header: bool, n_rows: int) -> np.ndarray:
     first = 2 if header else 1
     if '"' not in text or len(sep) != 1:
         return np.arange(n_rows) + first
-    reader = csv.reader(io.StringIO(text), delimiter=sep)
+    reader = _csv_rows(text, sep)
     starts, before = [], 0
-    for _ in reader:
-        starts.append(before + 1)
-        before = reader.line_num
+    try:
+        for _ in reader:
+            starts.append(before + 1)
+            before = reader.line_num
+    except csv.Error:  # what pandas read, the csv module cannot: count one record a line
+        return np.arange(n_rows) + first
     starts = starts[1:] if header else starts
     return np.asarray(starts) if len(starts) == n_rows else np.arange(n_rows) + first
 
@@ -142,8 +152,8 @@ def read_table(path: PathLike, seq_column: Union[str, int] = "sequence",
     except pd.errors.ParserError as err:
         raise DataError(f"malformed table: {err}", path) from None
     if header and len(sep) == 1:
-        names = next(csv.reader(io.StringIO(text), delimiter=sep), [])
-        twice = next((n for i, n in enumerate(names) if n in names[:i]), None)
+        names = next(_csv_rows(text, sep), [])
+        twice = next((n for i, n in enumerate(names) if n.strip() and n in names[:i]), None)  # not Excel's blanks
         if twice is not None:
             raise DataError(f"column {twice!r} appears more than once in the header", path, 1, key=twice)
     lines_all = _record_lines(text, sep, header, len(frame))
@@ -212,31 +222,34 @@ def check_unique_ids(ids: np.ndarray, lines: np.ndarray, path: PathLike) -> None
 _NOT_A_BASE = re.compile(r"[^ACGTNacgtn]")
 
 
-def parse_fasta(text: str, source: str = "<fasta>") -> tuple[list[str], list[str], list[int]]:
+def parse_fasta(text: str, source: str = "<fasta>", length: Optional[int] = None,
+                length_mode: str = "pad") -> tuple[list[str], list[str], list[int]]:
     """FASTA text -> (ids, sequences, header line numbers). Multi-line records and blank lines allowed.
-    An illegal character is reported at its own line and column, not at the record's header."""
+    An illegal character is reported at its own line and column, not at the record's header; only in
+    the bases that ``length`` and ``length_mode`` keep (a flank that ``trim``/``centre`` cuts away may
+    hold any letter, as in a table)."""
     ids: list[str] = []
     seqs: list[str] = []
     lines: list[int] = []
     chunks: list[str] = []
-    chunk_lines: list[int] = []
+    chunk_lines: list[tuple[int, int]] = []  # (line number, column of the chunk's first character)
     seen: dict[str, int] = {}
 
     def close_record() -> None:
         seqs.append("".join(chunks))
         if not seqs[-1]:
             raise DataError(f"record {ids[-1]!r} has no sequence", source, lines[-1], key=ids[-1])
-        bad = _NOT_A_BASE.search(seqs[-1])
+        bad = _NOT_A_BASE.search(seqs[-1], *kept_window(len(seqs[-1]), length, length_mode))
         if bad:
             offset = bad.start()
-            for chunk, number in zip(chunks, chunk_lines):
+            for chunk, (number, first) in zip(chunks, chunk_lines):
                 if offset < len(chunk):
-                    raise DataError(f"illegal character {chunk[offset]!r} at column {offset + 1} in record "
+                    raise DataError(f"illegal character {chunk[offset]!r} at column {first + offset} in record "
                                     f"{ids[-1]!r} (allowed: A, C, G, T, N in any case)", source, number, key=ids[-1])
                 offset -= len(chunk)
 
-    for number, line in enumerate(text.splitlines(), start=1):
-        line = line.strip()
+    for number, raw_line in enumerate(text.splitlines(), start=1):
+        line = raw_line.strip()
         if not line or line.startswith(";"):
             continue
         if line.startswith(">"):
@@ -255,23 +268,24 @@ def parse_fasta(text: str, source: str = "<fasta>") -> tuple[list[str], list[str
             if not ids:
                 raise DataError("sequence data before the first '>' header (not FASTA?)", source, number)
             chunks.append(line)
-            chunk_lines.append(number)
+            chunk_lines.append((number, len(raw_line) - len(raw_line.lstrip()) + 1))
     if not ids:
         raise DataError("no FASTA records", source)
     close_record()
     return ids, seqs, lines
 
 
-def read_fasta(path: PathLike) -> tuple[list[str], list[str], list[int]]:
+def read_fasta(path: PathLike, length: Optional[int] = None, length_mode: str = "pad") -> tuple[list[str], list[str], list[int]]:
     path = require_file(path)
-    return parse_fasta(read_text(path), str(path))
+    return parse_fasta(read_text(path), str(path), length, length_mode)
 
 
 def read_fasta_with_targets(fasta: PathLike, targets: PathLike, id_column: Union[str, int] = "id",
                             target_columns: Optional[Sequence[Union[str, int]]] = None, sep: Optional[str] = None,
-                            header: bool = True) -> RawSeqs:
-    """FASTA of sequences + a CSV/TSV of targets keyed by the FASTA ids (every id on both sides)."""
-    ids, seqs, lines = read_fasta(fasta)
+                            header: bool = True, length: Optional[int] = None, length_mode: str = "pad") -> RawSeqs:
+    """FASTA of sequences + a CSV/TSV of targets keyed by the FASTA ids (every id on both sides);
+    ``length``/``length_mode`` as the dataset will fit the sequences (what is checked for illegal letters)."""
+    ids, seqs, lines = read_fasta(fasta, length, length_mode)
     tpath = require_file(targets)
     # read the target table with the id column in the 'sequence' slot (it is only text)
     table = read_table(tpath, seq_column=id_column, target_columns=target_columns, sep=sep, header=header,

@@ -238,7 +238,8 @@ class FastaDataset(SequenceDataset):
         self.id_column, self.target_columns, self.sep = id_column, _as_list(target_columns), sep
 
     def _read(self) -> dict[str, RawSeqs]:
-        return {role: read_fasta_with_targets(f, t, self.id_column, self.target_columns, self.sep)
+        return {role: read_fasta_with_targets(f, t, self.id_column, self.target_columns, self.sep,
+                                              length=self.length, length_mode=self.length_mode)
                 for role, (f, t) in self.pairs.items()}
 
 

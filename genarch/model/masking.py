@@ -6,7 +6,13 @@ with any base set). Columns outside it are padding (or an ``N`` run at an end, w
 either); columns inside it, ``N`` included, are the sequence. A network run with the span mask sets
 the features outside the span back to zero after every layer (what a convolution's own zero
 padding would show it), shrinks the mask where a layer shortens the track, and pools over the span
-only. A batch with no padding takes the plain path, so fixed-length data computes exactly as before.
+only. A batch with no padding takes the plain path, so fixed-length data without an ``N`` run at an
+end (with ``n_value: 0``) computes exactly as before.
+
+Limits: the result is exact for right padding (``length_mode: pad``). A sequence padded on the left
+(``centre``, or a leading ``N`` run) meets a strided layer's windows at another phase unless the
+pad is a multiple of the stride, so its prediction is close but not identical. A sequence shorter
+than a layer's window (a 'valid' detector, a stride) is read whole, padding included.
 """
 
 from typing import Optional
@@ -57,5 +63,8 @@ def run_masked(modules, h: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tens
             mask = shrink(mask, *_window(module))
             if mask.shape[-1] != out.shape[-1]:
                 raise ValueError(f"{type(module).__name__}: mask length {mask.shape[-1]} != track length {out.shape[-1]}")
+            # a span shorter than this layer's window leaves no position: that sequence is read whole,
+            # padding included, as without masks (it is shorter than the network can read)
+            mask[~mask.any(dim=1)] = True
         h = out * mask[:, None, :].to(out.dtype)
     return h, mask

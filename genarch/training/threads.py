@@ -35,7 +35,8 @@ def parallel_trials(hydra_cfg: Optional[Any]) -> int:
         return batch or max(1, int(launcher.get("array_parallelism", 1) or 1))
     if "ray" in target:
         cores, per_trial = _ray_local_cores(launcher)
-        return min(batch or cores, max(1, cores // per_trial))
+        fits = max(1, int(cores // per_trial))  # a fractional num_cpus packs several trials on a CPU
+        return min(batch or fits, fits)
     return 1
 
 
@@ -44,14 +45,14 @@ def _ray_settings(launcher: Any) -> tuple[Any, Any]:
     return ray.get("init") or {}, ray.get("remote") or {}
 
 
-def _ray_local_cores(launcher: Any) -> tuple[int, int]:
+def _ray_local_cores(launcher: Any) -> tuple[int, float]:
     """The cores a local Ray cluster schedules (``ray.init.num_cpus``, at most this machine's) and the CPUs
     it reserves per trial (``ray.remote.num_cpus``, Ray's default 1)."""
     init, remote = _ray_settings(launcher)
     cores = available_cores()
     if init.get("num_cpus"):
         cores = max(1, min(cores, int(init["num_cpus"])))
-    return cores, max(1, int(remote.get("num_cpus") or 1))
+    return cores, float(remote.get("num_cpus") or 1)
 
 
 def _ray_cluster_threads(hydra_cfg: Optional[Any]) -> Optional[int]:

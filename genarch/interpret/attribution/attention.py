@@ -38,9 +38,10 @@ class AttentionAttribution(Attribution):
     def _position_map(self, net: nn.Module, length: int) -> Optional[PositionMap]:
         return self._pmap
 
-    def peaks_of(self, scores, raw, pmap):
+    def peaks_of(self, scores, raw, pmap, span=None):
+        # attention weighs padding 0 and every base of the span more: no peak falls in the padding
         if raw is None or pmap is None:
-            return super().peaks_of(scores, raw, pmap)
+            return super().peaks_of(scores, raw, pmap, span)
         # as the base class: full windows only ('same' would favour positions away from the edges and,
         # for a window longer than the track, return more positions than the track has)
         if self.peak_window == 1 or raw.shape[1] < self.peak_window:

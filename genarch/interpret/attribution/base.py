@@ -20,6 +20,7 @@ from torch import nn
 
 from genarch.data.base import to_float
 from genarch.interpret.positions import PositionMap
+from genarch.model.masking import span_mask
 
 
 @dataclass
@@ -62,12 +63,18 @@ class Attribution(ABC):
     def _position_map(self, net: nn.Module, length: int) -> Optional[PositionMap]:
         return None
 
-    def peaks_of(self, scores: np.ndarray, raw: Optional[np.ndarray], pmap: Optional[PositionMap]) -> np.ndarray:
-        """Centre of the ``peak_window``-bp window with the largest summed score (ties: first)."""
+    def peaks_of(self, scores: np.ndarray, raw: Optional[np.ndarray], pmap: Optional[PositionMap],
+                 span: Optional[np.ndarray] = None) -> np.ndarray:
+        """Centre of the ``peak_window``-bp window with the largest summed score (ties: first), among
+        the centres inside each sequence's ``span`` (``(n, L)`` bool; padding is never a peak)."""
         if self.peak_window == 1 or scores.shape[1] < self.peak_window:
-            return scores.argmax(axis=1)
+            return (scores if span is None else np.where(span, scores, -np.inf)).argmax(axis=1)
         kernel = np.ones(self.peak_window)
         sums = np.stack([np.convolve(row, kernel, mode="valid") for row in scores])
+        if span is not None:
+            centres = np.arange(sums.shape[1]) + self.peak_window // 2
+            inside = span[:, centres]
+            sums = np.where(inside | ~inside.any(axis=1, keepdims=True), sums, -np.inf)
         return sums.argmax(axis=1) + self.peak_window // 2
 
     def __call__(self, net: nn.Module, x: np.ndarray, output: int = 0) -> AttributionResult:
@@ -93,6 +100,8 @@ class Attribution(ABC):
         score = np.concatenate(scores) if scores else np.zeros((0, length))
         raw = np.concatenate(raws) if raws and raws[0] is not None else None
         pmap = self._position_map(net, length) if raw is not None else None
-        peaks = self.peaks_of(score, raw, pmap) if len(score) else np.zeros(0, dtype=int)
+        mask = span_mask(torch.from_numpy(x.any(axis=1, keepdims=True).astype(np.float32))) if len(x) else None
+        span = None if mask is None else mask.numpy()
+        peaks = self.peaks_of(score, raw, pmap, span) if len(score) else np.zeros(0, dtype=int)
         return AttributionResult(self.name, score, np.asarray(peaks, dtype=int),
                                  output if self.per_output else None, raw, pmap)
