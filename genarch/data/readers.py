@@ -152,7 +152,7 @@ def read_table(path: PathLike, seq_column: Union[str, int] = "sequence",
     except pd.errors.ParserError as err:
         raise DataError(f"malformed table: {err}", path) from None
     if header and len(sep) == 1:
-        names = next(_csv_rows(text, sep), [])
+        names = next(_csv_rows(text[:text.find("\n") + 1 or len(text)], sep), [])  # the header line, not a copy of the file
         twice = next((n for i, n in enumerate(names) if n.strip() and n in names[:i]), None)  # not Excel's blanks
         if twice is not None:
             raise DataError(f"column {twice!r} appears more than once in the header", path, 1, key=twice)
