@@ -22,8 +22,7 @@ def parallel_trials(hydra_cfg: Optional[Any]) -> int:
     ``ray.remote.num_cpus`` each."""
     if hydra_cfg is None:
         return 1
-    launcher = hydra_cfg.get("launcher") or {}
-    target = str(launcher.get("_target_", "")).lower()
+    launcher, target = _launcher(hydra_cfg)
     batch = (hydra_cfg.get("sweeper") or {}).get("num_workers")
     batch = max(1, int(batch)) if batch else None
     if "joblib" in target:
@@ -38,6 +37,12 @@ def parallel_trials(hydra_cfg: Optional[Any]) -> int:
         fits = max(1, int(cores // per_trial))  # a fractional num_cpus packs several trials on a CPU
         return min(batch or fits, fits)
     return 1
+
+
+def _launcher(hydra_cfg: Optional[Any]) -> tuple[Any, str]:
+    """The ``hydra.launcher`` node and its ``_target_`` in lower case (empty when there is none)."""
+    launcher = (hydra_cfg.get("launcher") or {}) if hydra_cfg is not None else {}
+    return launcher, str(launcher.get("_target_", "")).lower()
 
 
 def _ray_settings(launcher: Any) -> tuple[Any, Any]:
@@ -58,10 +63,7 @@ def _ray_local_cores(launcher: Any) -> tuple[int, float]:
 def _ray_cluster_threads(hydra_cfg: Optional[Any]) -> Optional[int]:
     """On a remote Ray cluster (``ray.init.address`` set, or Ray's AWS launcher) a trial cannot know which
     other trials share its node; Ray reserved ``ray.remote.num_cpus`` CPUs for it, so it uses that many."""
-    if hydra_cfg is None:
-        return None
-    launcher = hydra_cfg.get("launcher") or {}
-    target = str(launcher.get("_target_", "")).lower()
+    launcher, target = _launcher(hydra_cfg)
     if "ray" not in target:
         return None
     init, remote = _ray_settings(launcher)
@@ -77,8 +79,8 @@ def choose_threads(setting: Any, hydra_cfg: Optional[Any] = None) -> int:
     cluster = _ray_cluster_threads(hydra_cfg)
     if cluster is not None:
         return cluster
-    launcher = (hydra_cfg.get("launcher") or {}) if hydra_cfg is not None else {}
-    cores = _ray_local_cores(launcher)[0] if "ray" in str(launcher.get("_target_", "")).lower() else available_cores()
+    launcher, target = _launcher(hydra_cfg)
+    cores = _ray_local_cores(launcher)[0] if "ray" in target else available_cores()
     return max(1, cores // parallel_trials(hydra_cfg))
 
 

@@ -102,6 +102,8 @@ class Attribution(ABC):
         pmap = self._position_map(net, length) if raw is not None else None
         mask = span_mask(torch.from_numpy(x.any(axis=1, keepdims=True).astype(np.float32))) if len(x) else None
         span = None if mask is None else mask.numpy()
+        if span is not None:  # padding is no part of a sequence (ISM would write a base there): it scores 0
+            score = np.where(span, score, 0.0)
         peaks = self.peaks_of(score, raw, pmap, span) if len(score) else np.zeros(0, dtype=int)
         return AttributionResult(self.name, score, np.asarray(peaks, dtype=int),
                                  output if self.per_output else None, raw, pmap)

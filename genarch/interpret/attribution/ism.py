@@ -12,7 +12,6 @@ import torch
 from torch import nn
 
 from genarch.interpret.attribution.base import Attribution
-from genarch.model.masking import span_mask
 
 
 class InSilicoMutagenesis(Attribution):
@@ -42,8 +41,4 @@ class InSilicoMutagenesis(Attribution):
                                          for i in range(0, len(flat), self.forward_batch)]).reshape(n, p1 - p0, 4)
         alt = x.transpose(1, 2) <= 0.5                     # (n, L, 4): the bases a substitution can write
         mean_alt = (preds * alt).sum(dim=2) / alt.sum(dim=2).clamp(min=1)
-        scores = ref[:, None] - mean_alt
-        mask = span_mask(x)  # a base written into the padding would lengthen the sequence: no substitution
-        if mask is not None:
-            scores = scores * mask
-        return scores.numpy().astype(np.float64), None
+        return (ref[:, None] - mean_alt).numpy().astype(np.float64), None
