@@ -420,3 +420,58 @@ def test_a_prior_of_another_protocol_is_refused_both_ways(tmp_path, monkeypatch,
     same = tmp_path / "same.json"
     same.write_text(json.dumps({"task": "real trials", **efficiency.protocol(_variant_args(set=run_sets))}))
     assert efficiency.load_prior(str(same), _variant_args(set=run_sets))["task"] == "real trials"
+
+
+# ---- --rerun: the staged methods again (e.g. after an analysis change), against the same flat searches ----
+
+def test_a_rerun_has_its_own_staged_folders_and_shares_flat(monkeypatch):
+    monkeypatch.setattr(efficiency, "SETS", [])
+    monkeypatch.setattr(efficiency, "RERUN", None)
+    monkeypatch.setattr(efficiency, "TASK", "surrogate")
+    monkeypatch.setattr(efficiency, "BASE", efficiency.BASE)
+    monkeypatch.setattr(efficiency, "FLAT_BASE", efficiency.FLAT_BASE)
+    efficiency.set_base(_variant_args(rerun="s21"))
+    assert efficiency.method_root("staged_random").parent.name == "real_b150_st25_dataset.val_fraction-0.333_rerun-s21"
+    assert efficiency.method_root("flat").parent.name == "real_b150_dataset.val_fraction-0.333"
+    assert efficiency.protocol(_variant_args(rerun="s21"))["rerun"] == "s21"
+    with pytest.raises(SystemExit, match="--rerun 'a/b'"):
+        efficiency.set_base(_variant_args(rerun="a/b"))
+
+
+def _rerun_args(tmp_path, monkeypatch, prior_path):
+    args = _prior_args(tmp_path, monkeypatch, prior_path)
+    args.rerun = "new"
+    monkeypatch.setattr(efficiency, "values_of", lambda m, seed: {0: [0.6, 0.8, 0.9, 0.9], 1: [0.55, 0.6, 0.95, 0.95]}[seed])
+    monkeypatch.setattr(efficiency, "_suggestions_of",
+                        lambda m, seeds: {"0": ["after stage 1: fix a"], "1": ["after stage 1: fix b"]})
+    for seed in (0, 1):
+        (tmp_path / "runs" / "st" / "staged_random" / f"seed{seed}").mkdir(parents=True)
+    return args
+
+
+def test_a_rerun_takes_flat_from_the_prior_and_compares_its_staged_seeds(tmp_path, monkeypatch):
+    out = efficiency.aggregate(_rerun_args(tmp_path, monkeypatch, _prior(tmp_path)))
+    assert out["rerun"] == "new" and out["from_prior"]["seeds"] == {"flat": [0, 1]}
+    # flat targets 0.8 (seed 0) and 0.9 (seed 1); the re-run reaches them at 2 and 3, the original at 2 and never
+    assert out["trials_to_reach_flat_best"]["staged_random"] == {0: 2, 1: 3}
+    c = out["before_rerun"]["staged_random"]
+    assert c["trials_to_reach_before"] == {0: 2, 1: None} and c["trials_to_reach_after"] == {0: 2, 1: 3}
+    assert c["same_first_stage"] == 1          # seed 0's first two scores are the original's, seed 1's are not
+    assert c["same_changes_every_stage"] == 1  # seed 0 applied "fix a" both times; seed 1 had no change before
+    assert c["over_flat_median_ratio_before"] == pytest.approx(((2 + 5) / 2) / 2.5)
+    assert c["over_flat_median_ratio_after"] == pytest.approx(2.5 / 2.5)
+    assert (c["comparison"]["reached_sooner"], c["comparison"]["reached_later"], c["comparison"]["reached_same"]) == (1, 0, 1)
+    md = (tmp_path / "results" / "t.md").read_text()
+    assert "re-run `new` against the run it re-runs" in md and "--rerun new" in out["command"]
+
+
+def test_a_prior_of_the_same_rerun_stands_in_for_its_staged_seeds(tmp_path, monkeypatch):
+    args = _prior_args(tmp_path, monkeypatch, _prior(tmp_path, rerun="new"))
+    args.rerun = "new"
+    out = efficiency.aggregate(args)
+    assert out["from_prior"]["seeds"] == {"staged_random": [0, 1], "flat": [0, 1]} and "before_rerun" not in out
+
+
+def test_a_plain_run_never_reads_a_reruns_staged_seeds(tmp_path, monkeypatch):
+    out = efficiency.aggregate(_prior_args(tmp_path, monkeypatch, _prior(tmp_path, rerun="new")))
+    assert out["from_prior"]["seeds"] == {"flat": [0, 1]} and "before_rerun" not in out

@@ -39,6 +39,9 @@ Sweeps live in experiments/runs/efficiency/<task>_b<budget>_st<stage size>/<meth
 A fresh checkout has no run folders: ``--prior <results JSON>`` reads the seeds it lacks from an
 earlier results JSON of the same protocol (budget, stage sizes, space, task), so new seeds extend the
 table instead of re-running the old ones; the table names the seeds read that way.
+``--rerun TAG`` runs the staged methods again with today's code (after an analysis change, say) into
+``..._rerun-TAG/``; given the original run's results JSON as ``--prior``, it compares the two per seed
+(``before_rerun``) against the same flat searches.
 """
 
 from __future__ import annotations
@@ -76,6 +79,7 @@ METHODS = {"staged": (True, None, False, False), "staged_random": (True, "Random
 COLORS = {"staged": "C0", "staged_random": "C3", "staged_pooled": "C4", "staged_warm": "C5", "flat": "C1", "random": "C2"}
 FLAT_BASE = BASE  # + /<task>_b<budget>: flat and random do not depend on the stage size
 SETS: list = []  # --set overrides, given to every sweep of every method (a protocol variant of the stage file)
+RERUN: "str | None" = None  # --rerun TAG: the staged methods run again into their own folders; flat / random shared
 
 
 def variant_suffix(sets: list) -> str:
@@ -91,15 +95,21 @@ def set_flags(sets: "list | None") -> str:
 
 
 def set_base(args) -> None:
-    global BASE, FLAT_BASE, TASK, SETS
+    global BASE, FLAT_BASE, TASK, SETS, RERUN
     TASK = args.task
     SETS = list(args.set or [])
+    RERUN = getattr(args, "rerun", None)
+    if RERUN is not None and not re.fullmatch(r"[A-Za-z0-9._-]+", RERUN):
+        raise SystemExit(f"--rerun {RERUN!r}: a tag of letters, digits, '.', '_' or '-' (it names run folders)")
     for item in SETS:
         if "=" not in item or item.startswith(("hydra.", "+stage", "stage")):
             raise SystemExit(f"--set {item!r}: give KEY=VALUE of the trial config (dataset.*, trainer.*, ...); "
                              "hydra.* and the stage are set by this script")
     suffix = variant_suffix(SETS)
-    BASE = RUNS / "efficiency" / f"{args.task}_b{args.budget}_st{args.stage_size}{suffix}"
+    # a re-run (--rerun TAG) of the staged methods, e.g. after an analysis change, never resumes into the
+    # folders of the run it re-runs; the flat and random searches it is measured against do not change
+    BASE = RUNS / "efficiency" / f"{args.task}_b{args.budget}_st{args.stage_size}{suffix}" \
+        f"{f'_rerun-{RERUN}' if RERUN else ''}"
     FLAT_BASE = RUNS / "efficiency" / f"{args.task}_b{args.budget}{suffix}"
 
 
@@ -311,6 +321,8 @@ def protocol(args) -> dict:
            "stage_budgets": stage_budgets(args.budget, args.stage_size)}
     if getattr(args, "set", None):  # only a variant carries the key: plain-protocol JSONs stay comparable
         out["overrides"] = list(args.set)
+    if getattr(args, "rerun", None):  # the same protocol; the staged runs are a re-run with later code
+        out["rerun"] = args.rerun
     return out
 
 
@@ -336,9 +348,16 @@ def load_prior(path: "str | None", args) -> dict:
     return prior
 
 
+def same_run(prior: dict, args) -> bool:
+    """Whether the prior's staged runs are the ones this command runs (neither, or both, the same --rerun)."""
+    return prior.get("rerun") == getattr(args, "rerun", None)
+
+
 def aggregate(args) -> dict:
     prior = load_prior(args.prior, args)
-    prior_curves = prior.get("curves", {})
+    # a re-run takes only the flat and random seeds from a prior of the run it re-runs (they are shared);
+    # that prior's staged seeds are what the re-run is compared with (``before_rerun``), never stand-ins
+    prior_curves = {m: c for m, c in prior.get("curves", {}).items() if same_run(prior, args) or not METHODS[m][0]}
     # the methods on the command line (flat always: it sets the target), in METHODS' order
     methods = [m for m in METHODS if (m in args.methods or m == "flat") and (method_root(m).is_dir() or m in prior_curves)]
     if "flat" not in methods:
@@ -390,6 +409,7 @@ def aggregate(args) -> dict:
     intervals = {m: bootstrap_median_ratio(reach[m], reach["flat"], censored)
                  for m in methods if m != "flat"}
     final_vs_flat = {m: final_best_vs_flat(curves[m], curves["flat"], args.budget) for m in methods if m != "flat"}
+    before = before_rerun(prior, curves, reach, args) if getattr(args, "rerun", None) and not same_run(prior, args) else {}
     others = [m for m in methods if m != "flat"]
     # the seeds every method finished: stage windows compared on the same seeds
     common = sorted(set.intersection(*(set(reach[m]) for m in methods))) if methods else []
@@ -405,6 +425,7 @@ def aggregate(args) -> dict:
            "trials_to_reach_flat_best": reach, "summary": summary, "over_flat_median_ratios": ratios,
            "over_flat_median_ratio_bootstrap": intervals, "final_best_vs_flat": final_vs_flat,
            **({"between_methods": between} if between else {}),
+           **({"before_rerun": before} if before else {}),
            **({"mean_score_by_stage": {"seeds": common, **by_stage}} if by_stage and len(others) > 1 else {}),
            "target": "<= 1/3", "runs": str(BASE.relative_to(ROOT) if BASE.is_relative_to(ROOT) else BASE),
            "staged_suggestions": _suggestion_log(args, prior), "command": _command(args)}
@@ -414,7 +435,8 @@ def aggregate(args) -> dict:
     if TASK == "surrogate" and surrogate_fit.exists():
         out["surrogate_fit"] = json.loads(surrogate_fit.read_text())
     name = args.out or (("efficiency" if TASK == "surrogate" else "efficiency_real")
-                        + (f"_st{args.stage_size}" if args.stage_size != 25 else "") + variant_suffix(SETS))
+                        + (f"_st{args.stage_size}" if args.stage_size != 25 else "") + variant_suffix(SETS)
+                        + (f"_rerun-{args.rerun}" if getattr(args, "rerun", None) else ""))
     write_json(RESULTS / f"{name}.json", out)
     def med(v):
         return "-" if v is None else (f"> {args.budget}" if v > args.budget else fmt(v, 1))
@@ -445,6 +467,8 @@ def aggregate(args) -> dict:
                   f"seeds, later on {c['reached_later']}, in as many trials on {c['reached_same']}"
                   + (f", neither reached it on {neither}" if neither is not None else "") + ". "
                   + (paired_text("Final best", c["final_best"], " val AUROC") if c["final_best"] else ""), ""]
+    for m, c in before.items():
+        lines += [_before_rerun_text(m, c, args), ""]
     if by_stage and len(others) > 1:
         head = ["method"] + [f"trials {end - size + 1}-{end}" for size, end in zip(budgets, np.cumsum(budgets))]
         lines += [f"Mean val AUROC of the trials in each stage's window (failed trials left out), over the "
@@ -484,7 +508,8 @@ def _command(args) -> str:
         parts.append(f"--task {args.task}")
     parts += [f"--budget {args.budget}", f"--stage-size {args.stage_size}", "--methods " + " ".join(args.methods),
               "--seeds " + " ".join(map(str, args.seeds))] + ([f"--out {args.out}"] if args.out else [])
-    return " ".join(parts) + set_flags(getattr(args, "set", None)) + (f" --prior {args.prior}" if args.prior else "")
+    return (" ".join(parts) + set_flags(getattr(args, "set", None))
+            + (f" --rerun {args.rerun}" if getattr(args, "rerun", None) else "") + (f" --prior {args.prior}" if args.prior else ""))
 
 
 def _suggestion_log(args, prior: dict) -> dict:
@@ -492,7 +517,7 @@ def _suggestion_log(args, prior: dict) -> dict:
     a seed with no run folder here takes its entry from the prior results JSON."""
     log = {}
     for m, (staged, *_) in METHODS.items():
-        before = prior.get("staged_suggestions", {}).get(m, {})
+        before = prior.get("staged_suggestions", {}).get(m, {}) if same_run(prior, args) else {}
         if not (staged and m in args.methods and (method_root(m).is_dir() or before)):
             continue
         merged = {**{s: c for s, c in before.items() if int(s) in args.seeds}, **_suggestions_of(m, args.seeds)}
@@ -512,6 +537,56 @@ def _suggestions_of(method: str, seeds) -> dict:
                            + (head[0][len("# Changes:"):].strip().rstrip(".") if head else "(see file)"))
         out[str(seed)] = changes
     return out
+
+
+def before_rerun(prior: dict, curves: dict, reach: dict, args) -> dict:
+    """Each re-run staged method against the run it re-runs (the prior's curves of the same method), over
+    the seeds both finished: trials to reach the flat search's final best (the same target) and final
+    best paired by seed (:func:`between_methods`, re-run minus original), both staged/flat median ratios
+    over those seeds, on how many seeds the first stage gave the same scores (the same trials: the
+    re-run changes nothing before the first analysis), and on how many the analysis applied the same
+    changes after every stage."""
+    out = {}
+    censored = args.budget + 1
+    first = stage_budgets(args.budget, args.stage_size)[0]
+    for m in curves:
+        old_curves = prior.get("curves", {}).get(m, {})
+        if not METHODS[m][0] or not old_curves:
+            continue
+        old = {sd: v for sd in reach[m] if len(v := old_curves.get(str(sd), [])) >= args.budget}
+        if not old:
+            continue
+        old_reach = {sd: trials_to_reach(v[:args.budget], final_best(curves["flat"][sd], args.budget)) for sd, v in old.items()}
+        seeds = sorted(old)
+        new_reach = {sd: reach[m][sd] for sd in seeds}
+        flat = {sd: reach["flat"][sd] for sd in seeds}
+        old_log = prior.get("staged_suggestions", {}).get(m, {})
+        new_log = _suggestions_of(m, seeds)
+        out[m] = {"seeds": seeds, "trials_to_reach_before": old_reach, "trials_to_reach_after": new_reach,
+                  "over_flat_median_ratio_before": paired_median_ratio(old_reach, flat, censored),
+                  "over_flat_median_ratio_after": paired_median_ratio(new_reach, flat, censored),
+                  "comparison": between_methods({"before": old, "after": curves[m]}, {"before": old_reach, "after": new_reach},
+                                                "before", "after", args.budget),
+                  "same_first_stage": sum(old[sd][:first] == curves[m][sd][:first] for sd in seeds),
+                  "same_changes_every_stage": sum(str(sd) in old_log and old_log[str(sd)] == new_log.get(str(sd))
+                                                  for sd in seeds)}
+    return out
+
+
+def _before_rerun_text(m: str, c: dict, args) -> str:
+    n = len(c["seeds"])
+    cmp = c["comparison"]
+    text = (f"**{m}, re-run `{args.rerun}` against the run it re-runs** (seeds {', '.join(map(str, c['seeds']))}, from "
+            f"`{args.prior}`): the first stage gave the same scores on {c['same_first_stage']} of {n} seeds; the "
+            f"analysis applied the same changes after every stage on {c['same_changes_every_stage']} of {n}. "
+            f"Staged/flat median ratio over these seeds: {fmt(c['over_flat_median_ratio_before'], 2)} before, "
+            f"{fmt(c['over_flat_median_ratio_after'], 2)} after.")
+    if cmp:
+        text += (f" The re-run reached flat's final best sooner on {cmp['reached_sooner']} seeds, later on "
+                 f"{cmp['reached_later']}, in as many trials on {cmp['reached_same']}, and neither run reached it on "
+                 f"{cmp['neither_reached']}. " + (paired_text("Final best, re-run vs original", cmp["final_best"], " val AUROC")
+                                                 if cmp["final_best"] else ""))
+    return text
 
 
 def _plot(curves, budget, path: Path) -> None:
@@ -551,6 +626,11 @@ def main() -> None:
     ap.add_argument("--out", help="name of the result files in experiments/results/ (default: efficiency[_real][_st<size>])")
     ap.add_argument("--prior", help="an earlier results JSON of the same protocol: seeds with no run folder here "
                                     "(run folders are git-ignored) take their curves from it")
+    ap.add_argument("--rerun", metavar="TAG",
+                    help="run the staged methods again with today's code (e.g. after an analysis change) into their "
+                         "own run folders (..._rerun-TAG); flat and random are the protocol's own. With --prior the "
+                         "results JSON of the original run: its flat/random seeds stand in, and its staged seeds are "
+                         "compared with the re-run's (never stand in for them)")
     args = ap.parse_args()
     set_base(args)
     if not args.aggregate_only:
