@@ -2,6 +2,7 @@
 every layer, pooling and attention see the span only, a recurrent layer runs over the span. Unpadded
 batches take the plain path (fixed-length data computes as before)."""
 
+import copy
 from pathlib import Path
 
 import numpy as np
@@ -107,3 +108,66 @@ def test_a_sequence_shorter_than_a_window_is_read_whole_not_lost(name):
     loss = net(x).sum()
     loss.backward()
     assert all(torch.isfinite(p.grad).all() for p in net.parameters() if p.grad is not None)
+
+
+# ---- batch norm in training: statistics from the span only ----
+
+@pytest.mark.parametrize("momentum", [0.1, None])
+def test_masked_batch_norm_is_batch_norm_over_the_positions_in_the_spans(momentum):
+    from genarch.model.masking import batch_norm_masked
+
+    torch.manual_seed(0)
+    h = torch.randn(3, 5, 20) * 2 + 1
+    mask = torch.zeros(3, 20, dtype=torch.bool)
+    mask[0, :20], mask[1, :7], mask[2, 4:15] = True, True, True
+    ours = torch.nn.BatchNorm1d(5, momentum=momentum)
+    with torch.no_grad():
+        ours.weight.uniform_(0.5, 2)
+        ours.bias.uniform_(-1, 1)
+    reference = copy.deepcopy(ours)
+    for _ in range(2):  # two steps: the running statistics move as nn.BatchNorm1d moves them
+        got = batch_norm_masked(ours.train(), h, mask).transpose(1, 2)[mask]
+        want = reference.train()(h.transpose(1, 2)[mask])  # the in-span positions as one (N, C) batch
+        torch.testing.assert_close(got, want, rtol=1e-5, atol=1e-5)
+    for name in ("running_mean", "running_var", "num_batches_tracked"):
+        torch.testing.assert_close(getattr(ours, name), getattr(reference, name))
+    # evaluation (or no mask): batch norm itself, bit for bit
+    assert torch.equal(batch_norm_masked(ours.eval(), h, mask), ours(h))
+    assert torch.equal(batch_norm_masked(ours.train(), h, None), reference.train()(h))
+
+
+TRAIN_BN = {  # architectures with batch norm over positions (trunk, residual, reduction, attention scores)
+    "attention": ["model=attentionnet"],
+    "residual+strided_conv": ["model=search", "model.stem.batchnorm=true", "model/pooling=attention",
+                              "model/residual=basic", "model.residual.before=1", "model.residual.after=1",
+                              "model/reduction=strided_conv", "model.reduction.stride=2", "model.head.batchnorm=true"],
+    "lstm sequence": ["model=search", "model.stem.batchnorm=true", "model/pooling=mean", "model/rnn=lstm"],
+    "promoternet": ["model=promoternet"],
+}
+
+
+def _training(model, length):
+    net = _net(model, length).train()
+    for module in net.modules():
+        if isinstance(module, torch.nn.Dropout):
+            module.p = 0.0
+    return net
+
+
+def _batch_norms(net):
+    return [m for m in net.modules() if isinstance(m, torch.nn.BatchNorm1d)]
+
+
+@pytest.mark.parametrize("name", sorted(TRAIN_BN))
+def test_a_training_step_on_a_padded_batch_is_the_step_on_it_unpadded(name):
+    model = _model(*TRAIN_BN[name])
+    seqs = [SEQ, SEQ[::-1]]
+    alone = _training(model, len(SEQ))
+    want = alone(_x(seqs, None))
+    for length in (64, 96):
+        net = _training(model, length)
+        torch.testing.assert_close(net(_x(seqs, length)), want, rtol=1e-5, atol=1e-5)
+        assert _batch_norms(net)
+        for ours, theirs in zip(_batch_norms(net), _batch_norms(alone), strict=True):
+            torch.testing.assert_close(ours.running_mean, theirs.running_mean, rtol=1e-5, atol=1e-6)
+            torch.testing.assert_close(ours.running_var, theirs.running_var, rtol=1e-5, atol=1e-6)

@@ -11,6 +11,8 @@ interpretation can read where the model looked.
 import torch
 from torch import nn
 
+from genarch.model.masking import batch_norm_masked
+
 
 class SoftAttentionPool(nn.Module):
     def __init__(self, channels: int, hidden: int = 32, kernel_size: int = 1) -> None:
@@ -24,7 +26,9 @@ class SoftAttentionPool(nn.Module):
     def attention(self, h: torch.Tensor, mask: "torch.Tensor | None" = None) -> torch.Tensor:
         """Attention weights ``(batch, length)`` for features ``h`` of shape ``(batch, channels, length)``;
         with a span ``mask`` (``(batch, length)`` bool) padding gets weight 0."""
-        scores = self.bn_out(self.score_out(torch.tanh(self.bn_hidden(self.score_hidden(h))))).squeeze(1)
+        # batch norm in training takes its statistics from the span (the same as bn(h) without a mask)
+        hidden = torch.tanh(batch_norm_masked(self.bn_hidden, self.score_hidden(h), mask))
+        scores = batch_norm_masked(self.bn_out, self.score_out(hidden), mask).squeeze(1)
         if mask is not None:
             scores = scores.masked_fill(~mask, float("-inf"))
         return torch.softmax(scores, dim=-1)

@@ -7,6 +7,7 @@ from torch import nn
 
 from genarch.model.activations import make_activation
 from genarch.model.attention import SoftAttentionPool
+from genarch.model.masking import batch_norm_masked, run_masked
 
 
 class ConvUnit(nn.Sequential):
@@ -33,10 +34,10 @@ class ResidualBlock(nn.Module):
         self.act = make_activation(activation)
 
     def forward(self, x: torch.Tensor, mask: "torch.Tensor | None" = None) -> torch.Tensor:
-        inner = self.conv1(x)
-        if mask is not None:
-            inner = inner * mask[:, None, :].to(inner.dtype)
-        return self.act(x + self.bn2(self.conv2(inner)))
+        if mask is None:
+            return self.act(x + self.bn2(self.conv2(self.conv1(x))))
+        inner, _ = run_masked(self.conv1, x, mask)  # its batch norm reads the span only, as bn2 does
+        return self.act(x + batch_norm_masked(self.bn2, self.conv2(inner), mask))
 
 
 def make_reduction(kind: str, stride: int, channels: int, activation: str, batchnorm: bool) -> nn.Module:

@@ -13,6 +13,10 @@ Limits: the result is exact for right padding (``length_mode: pad``). A sequence
 (``centre``, or a leading ``N`` run) meets a strided layer's windows at another phase unless the
 pad is a multiple of the stride, so its prediction is close but not identical. A sequence shorter
 than a layer's window (a 'valid' detector, a stride) is read whole, padding included.
+
+Batch norm in training takes its batch statistics (and updates its running ones) from the positions
+inside the spans only, so what a padded batch teaches it does not depend on how much padding the
+batch got (:func:`batch_norm_masked`).
 """
 
 from typing import Optional
@@ -55,10 +59,43 @@ def shrink(mask: torch.Tensor, kernel: int, stride: int) -> torch.Tensor:
     return F.max_pool1d(outside, kernel, stride)[:, 0, :] == 0
 
 
+def batch_norm_masked(bn: nn.Module, h: torch.Tensor, mask: Optional[torch.Tensor]) -> torch.Tensor:
+    """``bn`` (a BatchNorm1d over ``(batch, channels, length)``, or anything else, applied as is) with
+    batch statistics taken over the positions inside ``mask`` only: in training they normalise the
+    batch and move the running statistics as ``nn.BatchNorm1d`` does (momentum, or the cumulative
+    average when momentum is None; the running variance unbiased). In evaluation, or with no mask,
+    it is ``bn(h)`` itself."""
+    if mask is None or not isinstance(bn, nn.BatchNorm1d) or not (bn.training or bn.running_mean is None):
+        return bn(h)
+    keep = mask[:, None, :].to(h.dtype)
+    count = keep.sum()
+    mean = (h * keep).sum(dim=(0, 2)) / count
+    var = (((h - mean[None, :, None]) ** 2) * keep).sum(dim=(0, 2)) / count
+    if bn.training and bn.track_running_stats and bn.running_mean is not None:
+        with torch.no_grad():
+            bn.num_batches_tracked.add_(1)
+            factor = bn.momentum if bn.momentum is not None else 1.0 / float(bn.num_batches_tracked)
+            bn.running_mean.mul_(1 - factor).add_(mean.detach(), alpha=factor)
+            unbiased = var.detach() * count / (count - 1).clamp(min=1)
+            bn.running_var.mul_(1 - factor).add_(unbiased, alpha=factor)
+    out = (h - mean[None, :, None]) * torch.rsqrt(var[None, :, None] + bn.eps)
+    if bn.affine:
+        out = out * bn.weight[None, :, None] + bn.bias[None, :, None]
+    return out
+
+
 def run_masked(modules, h: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """``modules`` one after another with the features outside the span set to zero after each."""
+    """``modules`` one after another with the features outside the span set to zero after each. A
+    ``nn.Sequential`` (a conv unit, a strided reduction) is run layer by layer, so that its batch norm
+    reads the span only."""
     for module in modules:
-        out = module(h, mask) if getattr(module, "takes_mask", False) else module(h)
+        if isinstance(module, nn.Sequential):
+            h, mask = run_masked(module, h, mask)
+            continue
+        if isinstance(module, nn.BatchNorm1d):
+            out = batch_norm_masked(module, h, mask)
+        else:
+            out = module(h, mask) if getattr(module, "takes_mask", False) else module(h)
         if out.shape[-1] != h.shape[-1]:
             mask = shrink(mask, *_window(module))
             if mask.shape[-1] != out.shape[-1]:
