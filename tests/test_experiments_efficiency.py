@@ -475,3 +475,61 @@ def test_a_prior_of_the_same_rerun_stands_in_for_its_staged_seeds(tmp_path, monk
 def test_a_plain_run_never_reads_a_reruns_staged_seeds(tmp_path, monkeypatch):
     out = efficiency.aggregate(_prior_args(tmp_path, monkeypatch, _prior(tmp_path, rerun="new")))
     assert out["from_prior"]["seeds"] == {"flat": [0, 1]} and "before_rerun" not in out
+
+
+def test_a_rerun_names_its_results_after_its_tag(tmp_path, monkeypatch):
+    args = _rerun_args(tmp_path, monkeypatch, _prior(tmp_path))
+    args.out = None
+    efficiency.aggregate(args)
+    assert (tmp_path / "results" / "efficiency_st2_rerun-new.json").exists()
+
+
+def test_a_reruns_own_results_rebuild_its_comparison_without_run_folders(tmp_path, monkeypatch):
+    first = efficiency.aggregate(_rerun_args(tmp_path, monkeypatch, _prior(tmp_path)))
+    assert first["rerun_of"]["curves"]["staged_random"] == {"0": [0.6, 0.8, 0.8, 0.8], "1": [0.5, 0.6, 0.7, 0.8]}
+    own = tmp_path / "rerun.json"
+    own.write_text((tmp_path / "results" / "t.json").read_text())
+    for seed in (0, 1):  # a fresh checkout: no run folders of the re-run
+        (tmp_path / "runs" / "st" / "staged_random" / f"seed{seed}").rmdir()
+    args = _prior_args(tmp_path, monkeypatch, own)
+    args.rerun = "new"
+    again = efficiency.aggregate(args)
+    assert again["trials_to_reach_flat_best"] == first["trials_to_reach_flat_best"]
+    assert again["before_rerun"]["staged_random"]["trials_to_reach_before"] == {0: 2, 1: None}
+    assert again["rerun_of"] == first["rerun_of"]
+
+
+def test_a_rerun_with_no_staged_seeds_is_refused_instead_of_writing_flat_alone(tmp_path, monkeypatch):
+    args = _prior_args(tmp_path, monkeypatch, _prior(tmp_path))   # the original's JSON, no re-run folders
+    args.rerun = "new"
+    with pytest.raises(SystemExit, match="--rerun new: no seeds of staged_random"):
+        efficiency.aggregate(args)
+    assert not (tmp_path / "results" / "t.json").exists()
+
+
+def _main(monkeypatch, tmp_path, *argv):
+    ran = []
+    monkeypatch.setattr(efficiency, "RUNS", tmp_path / "runs")
+    monkeypatch.setattr(efficiency, "run_staged", lambda args, seed, m: ran.append((m, seed)))
+    monkeypatch.setattr(efficiency, "run_flat", lambda args, seed, m: ran.append((m, seed)))
+    monkeypatch.setattr(efficiency, "aggregate", lambda args: None)
+    for name in ("BASE", "FLAT_BASE", "SETS", "RERUN", "TASK"):
+        monkeypatch.setattr(efficiency, name, getattr(efficiency, name))
+    monkeypatch.setattr(sys, "argv", ["efficiency.py", "--budget", "4", "--stage-size", "2", *argv])
+    efficiency.main()
+    return ran
+
+
+def test_seeds_the_prior_holds_are_not_trained_again(tmp_path, monkeypatch):
+    prior = _prior(tmp_path)   # flat seeds 0-2 and staged_random seeds 0-1, all with the full budget
+    ran = _main(monkeypatch, tmp_path, "--methods", "staged_random", "flat", "--seeds", "0", "1", "2", "3", "--prior", str(prior))
+    assert ran == [("staged_random", 2), ("staged_random", 3), ("flat", 3)]
+    (tmp_path / "runs" / "efficiency" / "surrogate_b4" / "flat" / "seed0").mkdir(parents=True)  # a folder here resumes
+    ran = _main(monkeypatch, tmp_path, "--methods", "flat", "--seeds", "0", "--prior", str(prior))
+    assert ran == [("flat", 0)]
+
+
+def test_a_rerun_does_not_sweep_flat_or_random(tmp_path, monkeypatch):
+    with pytest.raises(SystemExit, match="--rerun re-runs staged methods only; flat"):
+        _main(monkeypatch, tmp_path, "--rerun", "x", "--methods", "staged_random", "flat")
+    assert _main(monkeypatch, tmp_path, "--rerun", "x", "--methods", "staged_random", "--seeds", "0") == [("staged_random", 0)]

@@ -147,7 +147,8 @@ TRAIN_BN = {  # architectures with batch norm over positions (trunk, residual, r
 
 
 def _training(model, length):
-    net = _net(model, length).train()
+    """In float64: the step is compared to 1e-9, beyond float32's rounding of sums over many positions."""
+    net = _net(model, length).train().double()
     for module in net.modules():
         if isinstance(module, torch.nn.Dropout):
             module.p = 0.0
@@ -163,11 +164,31 @@ def test_a_training_step_on_a_padded_batch_is_the_step_on_it_unpadded(name):
     model = _model(*TRAIN_BN[name])
     seqs = [SEQ, SEQ[::-1]]
     alone = _training(model, len(SEQ))
-    want = alone(_x(seqs, None))
+    want = alone(_x(seqs, None).double())
+    weights = torch.tensor([[1.0], [-2.0]], dtype=torch.float64)  # a plain sum has ~no gradient through batch norm
+    (want * weights).sum().backward()
     for length in (64, 96):
         net = _training(model, length)
-        torch.testing.assert_close(net(_x(seqs, length)), want, rtol=1e-5, atol=1e-5)
+        got = net(_x(seqs, length).double())
+        torch.testing.assert_close(got, want, rtol=1e-9, atol=1e-9)
+        (got * weights).sum().backward()
+        for (name, ours), theirs in zip(net.named_parameters(), alone.parameters(), strict=True):
+            torch.testing.assert_close(ours.grad, theirs.grad, rtol=1e-9, atol=1e-9, msg=lambda m: f"{name}: {m}")
         assert _batch_norms(net)
         for ours, theirs in zip(_batch_norms(net), _batch_norms(alone), strict=True):
-            torch.testing.assert_close(ours.running_mean, theirs.running_mean, rtol=1e-5, atol=1e-6)
-            torch.testing.assert_close(ours.running_var, theirs.running_var, rtol=1e-5, atol=1e-6)
+            torch.testing.assert_close(ours.running_mean, theirs.running_mean, rtol=1e-9, atol=1e-9)
+            torch.testing.assert_close(ours.running_var, theirs.running_var, rtol=1e-9, atol=1e-9)
+
+
+def test_masked_batch_norm_refuses_one_position_and_keeps_half_precision_finite():
+    from genarch.model.masking import batch_norm_masked
+
+    one = torch.zeros(2, 6, dtype=torch.bool)
+    one[0, 2] = True
+    with pytest.raises(ValueError, match="more than 1 value per channel"):
+        batch_norm_masked(torch.nn.BatchNorm1d(3).train(), torch.randn(2, 3, 6), one)
+    # 70,000 positions: a float16 count or sum would overflow (max 65,504)
+    h = (torch.randn(1, 2, 70000) + 3).half()
+    out = batch_norm_masked(torch.nn.BatchNorm1d(2).half().train(), h, torch.ones(1, 70000, dtype=torch.bool))
+    assert out.dtype == torch.float16 and bool(torch.isfinite(out).all())
+    assert abs(float(out.float().mean())) < 1e-2

@@ -39,9 +39,11 @@ Sweeps live in experiments/runs/efficiency/<task>_b<budget>_st<stage size>/<meth
 A fresh checkout has no run folders: ``--prior <results JSON>`` reads the seeds it lacks from an
 earlier results JSON of the same protocol (budget, stage sizes, space, task), so new seeds extend the
 table instead of re-running the old ones; the table names the seeds read that way.
-``--rerun TAG`` runs the staged methods again with today's code (after an analysis change, say) into
-``..._rerun-TAG/``; given the original run's results JSON as ``--prior``, it compares the two per seed
-(``before_rerun``) against the same flat searches.
+A (method, seed) whose finished curve ``--prior`` holds, and that has no run folder here, is not trained
+again. ``--rerun TAG`` runs the staged methods again with today's code (after an analysis change, say)
+into ``..._rerun-TAG/``; given the original run's results JSON as ``--prior``, it compares the two per
+seed (``before_rerun``) against the same flat searches, and keeps the original's curves in its own
+JSON (``rerun_of``), which rebuilds the re-run's table as ``--prior`` on a machine without its folders.
 """
 
 from __future__ import annotations
@@ -353,16 +355,36 @@ def same_run(prior: dict, args) -> bool:
     return prior.get("rerun") == getattr(args, "rerun", None)
 
 
+def usable_prior_curves(prior: dict, args) -> dict:
+    """The prior's curves that may stand in for seeds with no run folder here: all of them from a prior of
+    the same run; from a prior of the run a re-run re-runs, only flat and random (they are shared). That
+    prior's staged seeds are what the re-run is compared with (``before_rerun``), never stand-ins."""
+    return {m: c for m, c in prior.get("curves", {}).items() if same_run(prior, args) or not METHODS[m][0]}
+
+
+def original_run(prior: dict, args) -> dict:
+    """What a re-run is compared with: the prior itself when it is the original run's results JSON, or
+    the ``rerun_of`` record a re-run's own JSON carries (so its table rebuilds on a fresh checkout)."""
+    if not getattr(args, "rerun", None):
+        return {}
+    if not same_run(prior, args):
+        return {**prior, "file": args.prior} if prior else {}
+    return prior.get("rerun_of", {})
+
+
 def aggregate(args) -> dict:
     prior = load_prior(args.prior, args)
-    # a re-run takes only the flat and random seeds from a prior of the run it re-runs (they are shared);
-    # that prior's staged seeds are what the re-run is compared with (``before_rerun``), never stand-ins
-    prior_curves = {m: c for m, c in prior.get("curves", {}).items() if same_run(prior, args) or not METHODS[m][0]}
+    prior_curves = usable_prior_curves(prior, args)
     # the methods on the command line (flat always: it sets the target), in METHODS' order
     methods = [m for m in METHODS if (m in args.methods or m == "flat") and (method_root(m).is_dir() or m in prior_curves)]
     if "flat" not in methods:
         print(f"no flat search under {method_root('flat')} nor in --prior: nothing to compare yet", flush=True)
         return {}
+    if getattr(args, "rerun", None):
+        lost = [m for m in args.methods if METHODS[m][0] and m not in methods]
+        if lost:  # a table without them would overwrite the re-run's results with flat alone
+            raise SystemExit(f"--rerun {args.rerun}: no seeds of {', '.join(lost)} under {BASE} nor in --prior; to "
+                             "rebuild a re-run's table without its run folders, give its own results JSON as --prior")
     curves = {m: {} for m in methods}
     from_prior: dict = {}
     for m in methods:
@@ -409,7 +431,8 @@ def aggregate(args) -> dict:
     intervals = {m: bootstrap_median_ratio(reach[m], reach["flat"], censored)
                  for m in methods if m != "flat"}
     final_vs_flat = {m: final_best_vs_flat(curves[m], curves["flat"], args.budget) for m in methods if m != "flat"}
-    before = before_rerun(prior, curves, reach, args) if getattr(args, "rerun", None) and not same_run(prior, args) else {}
+    original = original_run(prior, args)
+    before = before_rerun(original, curves, reach, args) if original else {}
     others = [m for m in methods if m != "flat"]
     # the seeds every method finished: stage windows compared on the same seeds
     common = sorted(set.intersection(*(set(reach[m]) for m in methods))) if methods else []
@@ -426,6 +449,7 @@ def aggregate(args) -> dict:
            "over_flat_median_ratio_bootstrap": intervals, "final_best_vs_flat": final_vs_flat,
            **({"between_methods": between} if between else {}),
            **({"before_rerun": before} if before else {}),
+           **({"rerun_of": _rerun_of(original, args)} if original else {}),
            **({"mean_score_by_stage": {"seeds": common, **by_stage}} if by_stage and len(others) > 1 else {}),
            "target": "<= 1/3", "runs": str(BASE.relative_to(ROOT) if BASE.is_relative_to(ROOT) else BASE),
            "staged_suggestions": _suggestion_log(args, prior), "command": _command(args)}
@@ -468,7 +492,7 @@ def aggregate(args) -> dict:
                   + (f", neither reached it on {neither}" if neither is not None else "") + ". "
                   + (paired_text("Final best", c["final_best"], " val AUROC") if c["final_best"] else ""), ""]
     for m, c in before.items():
-        lines += [_before_rerun_text(m, c, args), ""]
+        lines += [_before_rerun_text(m, c, args, original.get("file")), ""]
     if by_stage and len(others) > 1:
         head = ["method"] + [f"trials {end - size + 1}-{end}" for size, end in zip(budgets, np.cumsum(budgets))]
         lines += [f"Mean val AUROC of the trials in each stage's window (failed trials left out), over the "
@@ -539,18 +563,18 @@ def _suggestions_of(method: str, seeds) -> dict:
     return out
 
 
-def before_rerun(prior: dict, curves: dict, reach: dict, args) -> dict:
-    """Each re-run staged method against the run it re-runs (the prior's curves of the same method), over
-    the seeds both finished: trials to reach the flat search's final best (the same target) and final
-    best paired by seed (:func:`between_methods`, re-run minus original), both staged/flat median ratios
-    over those seeds, on how many seeds the first stage gave the same scores (the same trials: the
-    re-run changes nothing before the first analysis), and on how many the analysis applied the same
-    changes after every stage."""
+def before_rerun(original: dict, curves: dict, reach: dict, args) -> dict:
+    """Each re-run staged method against the run it re-runs (``original``'s curves of the same method),
+    over the seeds both finished: trials to reach the flat search's final best (the same target) and
+    final best paired by seed (:func:`between_methods`, re-run minus original), both staged/flat median
+    ratios over those seeds, on how many seeds the first stage gave the same scores (its candidates are
+    the same: equal scores say training still computes as it did), and on how many the analysis applied
+    the same changes (the ``# Changes:`` lines) after every stage."""
     out = {}
     censored = args.budget + 1
     first = stage_budgets(args.budget, args.stage_size)[0]
     for m in curves:
-        old_curves = prior.get("curves", {}).get(m, {})
+        old_curves = original.get("curves", {}).get(m, {})
         if not METHODS[m][0] or not old_curves:
             continue
         old = {sd: v for sd in reach[m] if len(v := old_curves.get(str(sd), [])) >= args.budget}
@@ -560,7 +584,7 @@ def before_rerun(prior: dict, curves: dict, reach: dict, args) -> dict:
         seeds = sorted(old)
         new_reach = {sd: reach[m][sd] for sd in seeds}
         flat = {sd: reach["flat"][sd] for sd in seeds}
-        old_log = prior.get("staged_suggestions", {}).get(m, {})
+        old_log = original.get("staged_suggestions", {}).get(m, {})
         new_log = _suggestions_of(m, seeds)
         out[m] = {"seeds": seeds, "trials_to_reach_before": old_reach, "trials_to_reach_after": new_reach,
                   "over_flat_median_ratio_before": paired_median_ratio(old_reach, flat, censored),
@@ -573,11 +597,22 @@ def before_rerun(prior: dict, curves: dict, reach: dict, args) -> dict:
     return out
 
 
-def _before_rerun_text(m: str, c: dict, args) -> str:
+def _rerun_of(original: dict, args) -> dict:
+    """The original run's staged curves and suggestions of the seeds on the command line, kept in the
+    re-run's results JSON so that ``before_rerun`` can be rebuilt from that JSON alone."""
+    seeds = {str(sd) for sd in args.seeds}
+    staged = [m for m in original.get("curves", {}) if METHODS[m][0]]
+    return {"file": original.get("file"),
+            "curves": {m: {sd: v for sd, v in original["curves"][m].items() if sd in seeds} for m in staged},
+            "staged_suggestions": {m: {sd: v for sd, v in original.get("staged_suggestions", {}).get(m, {}).items()
+                                       if sd in seeds} for m in staged}}
+
+
+def _before_rerun_text(m: str, c: dict, args, source: "str | None") -> str:
     n = len(c["seeds"])
     cmp = c["comparison"]
     text = (f"**{m}, re-run `{args.rerun}` against the run it re-runs** (seeds {', '.join(map(str, c['seeds']))}, from "
-            f"`{args.prior}`): the first stage gave the same scores on {c['same_first_stage']} of {n} seeds; the "
+            f"`{source}`): the first stage gave the same scores on {c['same_first_stage']} of {n} seeds; the "
             f"analysis applied the same changes after every stage on {c['same_changes_every_stage']} of {n}. "
             f"Staged/flat median ratio over these seeds: {fmt(c['over_flat_median_ratio_before'], 2)} before, "
             f"{fmt(c['over_flat_median_ratio_after'], 2)} after.")
@@ -628,17 +663,30 @@ def main() -> None:
                                     "(run folders are git-ignored) take their curves from it")
     ap.add_argument("--rerun", metavar="TAG",
                     help="run the staged methods again with today's code (e.g. after an analysis change) into their "
-                         "own run folders (..._rerun-TAG); flat and random are the protocol's own. With --prior the "
-                         "results JSON of the original run: its flat/random seeds stand in, and its staged seeds are "
-                         "compared with the re-run's (never stand in for them)")
+                         "own run folders (..._rerun-TAG); flat and random are the protocol's own and are not swept. "
+                         "With --prior the original run's results JSON: its flat/random seeds stand in, and its "
+                         "staged seeds are compared with the re-run's (never stand in for them); the re-run's JSON "
+                         "keeps them, so it can later be the --prior that rebuilds the re-run's table")
     args = ap.parse_args()
     set_base(args)
+    shared = [m for m in args.methods if not METHODS[m][0]]
+    if args.rerun and shared:
+        raise SystemExit(f"--rerun re-runs staged methods only; {', '.join(shared)} is the protocol's own run "
+                         "(its run folders here, or --prior), which a re-run is measured against and does not sweep")
     if not args.aggregate_only:
+        stand_ins = usable_prior_curves(load_prior(args.prior, args), args)
         for seed in args.seeds:
             for m in args.methods:
+                if in_prior_only(stand_ins, m, seed, args.budget):
+                    continue  # the committed results hold this run: it is not trained again
                 run_staged(args, seed, m) if METHODS[m][0] else run_flat(args, seed, m)
                 aggregate(args)
     aggregate(args)
+
+
+def in_prior_only(stand_ins: dict, method: str, seed: int, budget: int) -> bool:
+    """Whether a (method, seed) has no run folder here and a finished curve in the prior that may stand in."""
+    return not (method_root(method) / f"seed{seed}").exists() and len(stand_ins.get(method, {}).get(str(seed), [])) >= budget
 
 
 if __name__ == "__main__":

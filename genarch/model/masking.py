@@ -65,23 +65,28 @@ def batch_norm_masked(bn: nn.Module, h: torch.Tensor, mask: Optional[torch.Tenso
     batch and move the running statistics as ``nn.BatchNorm1d`` does (momentum, or the cumulative
     average when momentum is None; the running variance unbiased). In evaluation, or with no mask,
     it is ``bn(h)`` itself."""
-    if mask is None or not isinstance(bn, nn.BatchNorm1d) or not (bn.training or bn.running_mean is None):
+    if mask is None or h.dim() != 3 or not isinstance(bn, nn.BatchNorm1d) or not (bn.training or bn.running_mean is None):
         return bn(h)
-    keep = mask[:, None, :].to(h.dtype)
-    count = keep.sum()
-    mean = (h * keep).sum(dim=(0, 2)) / count
-    var = (((h - mean[None, :, None]) ** 2) * keep).sum(dim=(0, 2)) / count
+    count = int(mask.sum())
+    if count <= 1:  # as nn.BatchNorm1d refuses batch statistics from one value
+        raise ValueError(f"Expected more than 1 value per channel when training, got {count} position(s) inside the "
+                         "spans of this batch")
+    # statistics in float32 at least: a half-precision count or sum overflows past 65,504 positions
+    work = h.float() if h.dtype in (torch.float16, torch.bfloat16) else h
+    keep = mask[:, None, :].to(work.dtype)
+    mean = (work * keep).sum(dim=(0, 2)) / count
+    var = (((work - mean[None, :, None]) ** 2) * keep).sum(dim=(0, 2)) / count
     if bn.training and bn.track_running_stats and bn.running_mean is not None:
         with torch.no_grad():
             bn.num_batches_tracked.add_(1)
             factor = bn.momentum if bn.momentum is not None else 1.0 / float(bn.num_batches_tracked)
-            bn.running_mean.mul_(1 - factor).add_(mean.detach(), alpha=factor)
-            unbiased = var.detach() * count / (count - 1).clamp(min=1)
-            bn.running_var.mul_(1 - factor).add_(unbiased, alpha=factor)
-    out = (h - mean[None, :, None]) * torch.rsqrt(var[None, :, None] + bn.eps)
+            bn.running_mean.mul_(1 - factor).add_(mean.detach().to(bn.running_mean.dtype), alpha=factor)
+            unbiased = var.detach() * (count / max(count - 1, 1))
+            bn.running_var.mul_(1 - factor).add_(unbiased.to(bn.running_var.dtype), alpha=factor)
+    out = (work - mean[None, :, None]) * torch.rsqrt(var[None, :, None] + bn.eps)
     if bn.affine:
         out = out * bn.weight[None, :, None] + bn.bias[None, :, None]
-    return out
+    return out.to(h.dtype)
 
 
 def run_masked(modules, h: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
