@@ -457,6 +457,8 @@ def test_a_rerun_takes_flat_from_the_prior_and_compares_its_staged_seeds(tmp_pat
     c = out["before_rerun"]["staged_random"]
     assert c["trials_to_reach_before"] == {0: 2, 1: None} and c["trials_to_reach_after"] == {0: 2, 1: 3}
     assert c["same_first_stage"] == 1          # seed 0's first two scores are the original's, seed 1's are not
+    assert (c["first_stage_trials"], c["first_stage_trials_equal"]) == (4, 3)
+    assert c["first_stage_max_abs_difference"] == pytest.approx(0.05)
     assert c["same_changes_every_stage"] == 1  # seed 0 applied "fix a" both times; seed 1 had no change before
     assert c["over_flat_median_ratio_before"] == pytest.approx(((2 + 5) / 2) / 2.5)
     assert c["over_flat_median_ratio_after"] == pytest.approx(2.5 / 2.5)

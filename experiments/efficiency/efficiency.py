@@ -592,9 +592,19 @@ def before_rerun(original: dict, curves: dict, reach: dict, args) -> dict:
                   "comparison": between_methods({"before": old, "after": curves[m]}, {"before": old_reach, "after": new_reach},
                                                 "before", "after", args.budget),
                   "same_first_stage": sum(old[sd][:first] == curves[m][sd][:first] for sd in seeds),
+                  **first_stage_agreement([(a, b) for sd in seeds for a, b in zip(old[sd][:first], curves[m][sd][:first])]),
                   "same_changes_every_stage": sum(str(sd) in old_log and old_log[str(sd)] == new_log.get(str(sd))
                                                   for sd in seeds)}
     return out
+
+
+def first_stage_agreement(pairs: list) -> dict:
+    """(original, re-run) scores of the first-stage trials: the same candidates, so how many scores are
+    equal says whether training computes as it did (another CPU or thread count changes float sums)."""
+    diffs = [abs(a - b) for a, b in pairs if a is not None and b is not None]
+    return {"first_stage_trials": len(pairs), "first_stage_trials_equal": sum(a == b for a, b in pairs),
+            "first_stage_median_abs_difference": statistics.median(diffs) if diffs else None,
+            "first_stage_max_abs_difference": max(diffs) if diffs else None}
 
 
 def _rerun_of(original: dict, args) -> dict:
@@ -612,7 +622,10 @@ def _before_rerun_text(m: str, c: dict, args, source: "str | None") -> str:
     n = len(c["seeds"])
     cmp = c["comparison"]
     text = (f"**{m}, re-run `{args.rerun}` against the run it re-runs** (seeds {', '.join(map(str, c['seeds']))}, from "
-            f"`{source}`): the first stage gave the same scores on {c['same_first_stage']} of {n} seeds; the "
+            f"`{source}`): the first stage gave the same scores on {c['same_first_stage']} of {n} seeds "
+            f"({c['first_stage_trials_equal']} of its {c['first_stage_trials']} trials equal; median absolute "
+            f"difference {fmt(c['first_stage_median_abs_difference'], 4)}, largest "
+            f"{fmt(c['first_stage_max_abs_difference'], 4)}); the "
             f"analysis applied the same changes after every stage on {c['same_changes_every_stage']} of {n}. "
             f"Staged/flat median ratio over these seeds: {fmt(c['over_flat_median_ratio_before'], 2)} before, "
             f"{fmt(c['over_flat_median_ratio_after'], 2)} after.")
