@@ -424,7 +424,7 @@ def test_a_prior_of_another_protocol_is_refused_both_ways(tmp_path, monkeypatch,
 
 # ---- --rerun: the staged methods again (e.g. after an analysis change), against the same flat searches ----
 
-def test_a_rerun_has_its_own_staged_folders_and_shares_flat(monkeypatch):
+def test_a_rerun_has_its_own_folders(monkeypatch):
     monkeypatch.setattr(efficiency, "SETS", [])
     monkeypatch.setattr(efficiency, "RERUN", None)
     monkeypatch.setattr(efficiency, "TASK", "surrogate")
@@ -432,7 +432,7 @@ def test_a_rerun_has_its_own_staged_folders_and_shares_flat(monkeypatch):
     monkeypatch.setattr(efficiency, "FLAT_BASE", efficiency.FLAT_BASE)
     efficiency.set_base(_variant_args(rerun="s21"))
     assert efficiency.method_root("staged_random").parent.name == "real_b150_st25_dataset.val_fraction-0.333_rerun-s21"
-    assert efficiency.method_root("flat").parent.name == "real_b150_dataset.val_fraction-0.333"
+    assert efficiency.method_root("flat").parent.name == "real_b150_dataset.val_fraction-0.333_rerun-s21"
     assert efficiency.protocol(_variant_args(rerun="s21"))["rerun"] == "s21"
     with pytest.raises(SystemExit, match="--rerun 'a/b'"):
         efficiency.set_base(_variant_args(rerun="a/b"))
@@ -456,13 +456,14 @@ def test_a_rerun_takes_flat_from_the_prior_and_compares_its_staged_seeds(tmp_pat
     assert out["trials_to_reach_flat_best"]["staged_random"] == {0: 2, 1: 3}
     c = out["before_rerun"]["staged_random"]
     assert c["trials_to_reach_before"] == {0: 2, 1: None} and c["trials_to_reach_after"] == {0: 2, 1: 3}
-    assert c["same_first_stage"] == 1          # seed 0's first two scores are the original's, seed 1's are not
     assert (c["first_stage_trials"], c["first_stage_trials_equal"]) == (4, 3)
     assert c["first_stage_max_abs_difference"] == pytest.approx(0.05)
     assert c["same_changes_every_stage"] == 1  # seed 0 applied "fix a" both times; seed 1 had no change before
+    # before: the original staged against the original flat (reached at 4 and 1); after: against this table's flat
     assert c["over_flat_median_ratio_before"] == pytest.approx(((2 + 5) / 2) / 2.5)
     assert c["over_flat_median_ratio_after"] == pytest.approx(2.5 / 2.5)
-    assert (c["comparison"]["reached_sooner"], c["comparison"]["reached_later"], c["comparison"]["reached_same"]) == (1, 0, 1)
+    assert (c["final_best"]["higher"], c["final_best"]["lower"], c["final_best"]["level"]) == (2, 0, 0)  # 0.9/0.8, 0.95/0.8
+    assert out["rerun_seeds"] == {"staged_random": [0, 1], "flat": []} and "flat" not in out["before_rerun"]
     md = (tmp_path / "results" / "t.md").read_text()
     assert "re-run `new` against the run it re-runs" in md and "--rerun new" in out["command"]
 
@@ -531,7 +532,25 @@ def test_seeds_the_prior_holds_are_not_trained_again(tmp_path, monkeypatch):
     assert ran == [("flat", 0)]
 
 
-def test_a_rerun_does_not_sweep_flat_or_random(tmp_path, monkeypatch):
-    with pytest.raises(SystemExit, match="--rerun re-runs staged methods only; flat"):
-        _main(monkeypatch, tmp_path, "--rerun", "x", "--methods", "staged_random", "flat")
+def test_a_rerun_trains_every_method_it_names_into_its_own_folders(tmp_path, monkeypatch):
+    prior = _prior(tmp_path)
+    ran = _main(monkeypatch, tmp_path, "--rerun", "x", "--methods", "staged_random", "flat", "--seeds", "0", "--prior", str(prior))
+    assert ran == [("staged_random", 0), ("flat", 0)]   # though the prior holds both
+    assert efficiency.method_root("flat").parent.name == "surrogate_b4_rerun-x"
     assert _main(monkeypatch, tmp_path, "--rerun", "x", "--methods", "staged_random", "--seeds", "0") == [("staged_random", 0)]
+
+
+def test_a_rerun_of_flat_is_compared_with_the_original_flat(tmp_path, monkeypatch):
+    args = _rerun_args(tmp_path, monkeypatch, _prior(tmp_path))
+    new = {("flat", 0): [0.5, 0.7, 0.6, 0.85], ("flat", 1): [0.9, 0.5, 0.5, 0.5],
+           ("staged_random", 0): [0.6, 0.8, 0.9, 0.9], ("staged_random", 1): [0.55, 0.6, 0.95, 0.95]}
+    monkeypatch.setattr(efficiency, "values_of", lambda m, seed: new[(m, seed)])
+    for seed in (0, 1):
+        (tmp_path / "runs" / "flat" / "flat" / f"seed{seed}").mkdir(parents=True)
+    out = efficiency.aggregate(args)
+    assert "from_prior" not in out and out["rerun_seeds"] == {"staged_random": [0, 1], "flat": [0, 1]}
+    flat = out["before_rerun"]["flat"]
+    assert (flat["first_stage_trials"], flat["first_stage_trials_equal"]) == (4, 4)
+    assert (flat["final_best"]["higher"], flat["final_best"]["level"]) == (1, 1) and "trials_to_reach_before" not in flat
+    # after: the re-run staged against the re-run flat (targets 0.85 and 0.9: reached at 3 and 3; flat at 4 and 1)
+    assert out["before_rerun"]["staged_random"]["over_flat_median_ratio_after"] == pytest.approx(3 / 2.5)

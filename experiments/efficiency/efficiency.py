@@ -40,10 +40,11 @@ A fresh checkout has no run folders: ``--prior <results JSON>`` reads the seeds 
 earlier results JSON of the same protocol (budget, stage sizes, space, task), so new seeds extend the
 table instead of re-running the old ones; the table names the seeds read that way.
 A (method, seed) whose finished curve ``--prior`` holds, and that has no run folder here, is not trained
-again. ``--rerun TAG`` runs the staged methods again with today's code (after an analysis change, say)
-into ``..._rerun-TAG/``; given the original run's results JSON as ``--prior``, it compares the two per
-seed (``before_rerun``) against the same flat searches, and keeps the original's curves in its own
-JSON (``rerun_of``), which rebuilds the re-run's table as ``--prior`` on a machine without its folders.
+again. ``--rerun TAG`` runs the methods on its command line again with today's code and machine (after an
+analysis change, say) into ``..._rerun-TAG/`` folders; given the original run's results JSON as
+``--prior``, it compares each re-run seed with the original's (``before_rerun``; the original's flat
+seeds stand in for flat seeds not re-run), and keeps the original's curves in its own JSON
+(``rerun_of``), which rebuilds the re-run's table as ``--prior`` on a machine without its folders.
 """
 
 from __future__ import annotations
@@ -81,7 +82,7 @@ METHODS = {"staged": (True, None, False, False), "staged_random": (True, "Random
 COLORS = {"staged": "C0", "staged_random": "C3", "staged_pooled": "C4", "staged_warm": "C5", "flat": "C1", "random": "C2"}
 FLAT_BASE = BASE  # + /<task>_b<budget>: flat and random do not depend on the stage size
 SETS: list = []  # --set overrides, given to every sweep of every method (a protocol variant of the stage file)
-RERUN: "str | None" = None  # --rerun TAG: the staged methods run again into their own folders; flat / random shared
+RERUN: "str | None" = None  # --rerun TAG: the methods run again into their own folders (..._rerun-TAG)
 
 
 def variant_suffix(sets: list) -> str:
@@ -108,11 +109,11 @@ def set_base(args) -> None:
             raise SystemExit(f"--set {item!r}: give KEY=VALUE of the trial config (dataset.*, trainer.*, ...); "
                              "hydra.* and the stage are set by this script")
     suffix = variant_suffix(SETS)
-    # a re-run (--rerun TAG) of the staged methods, e.g. after an analysis change, never resumes into the
-    # folders of the run it re-runs; the flat and random searches it is measured against do not change
+    # a re-run (--rerun TAG), e.g. after an analysis change or on another machine, never resumes into the
+    # folders of the run it re-runs
     BASE = RUNS / "efficiency" / f"{args.task}_b{args.budget}_st{args.stage_size}{suffix}" \
         f"{f'_rerun-{RERUN}' if RERUN else ''}"
-    FLAT_BASE = RUNS / "efficiency" / f"{args.task}_b{args.budget}{suffix}"
+    FLAT_BASE = RUNS / "efficiency" / f"{args.task}_b{args.budget}{suffix}{f'_rerun-{RERUN}' if RERUN else ''}"
 
 
 def method_root(method: str) -> Path:
@@ -432,7 +433,14 @@ def aggregate(args) -> dict:
                  for m in methods if m != "flat"}
     final_vs_flat = {m: final_best_vs_flat(curves[m], curves["flat"], args.budget) for m in methods if m != "flat"}
     original = original_run(prior, args)
-    before = before_rerun(original, curves, reach, args) if original else {}
+    # the seeds this re-run trained: those read from run folders here (and, rebuilding from the re-run's
+    # own JSON, the ones it records); a seed that came from the original's JSON is not a re-run
+    rerun_seeds: dict = {}
+    if original:
+        recorded = prior.get("rerun_seeds", {}) if same_run(prior, args) else {}
+        rerun_seeds = {m: sorted({sd for sd in curves[m] if sd not in from_prior.get(m, [])}
+                                 | {int(sd) for sd in recorded.get(m, []) if int(sd) in curves[m]}) for m in methods}
+    before = before_rerun(original, curves, reach, rerun_seeds, args) if original else {}
     others = [m for m in methods if m != "flat"]
     # the seeds every method finished: stage windows compared on the same seeds
     common = sorted(set.intersection(*(set(reach[m]) for m in methods))) if methods else []
@@ -449,7 +457,7 @@ def aggregate(args) -> dict:
            "over_flat_median_ratio_bootstrap": intervals, "final_best_vs_flat": final_vs_flat,
            **({"between_methods": between} if between else {}),
            **({"before_rerun": before} if before else {}),
-           **({"rerun_of": _rerun_of(original, args)} if original else {}),
+           **({"rerun_of": _rerun_of(original, args), "rerun_seeds": rerun_seeds} if original else {}),
            **({"mean_score_by_stage": {"seeds": common, **by_stage}} if by_stage and len(others) > 1 else {}),
            "target": "<= 1/3", "runs": str(BASE.relative_to(ROOT) if BASE.is_relative_to(ROOT) else BASE),
            "staged_suggestions": _suggestion_log(args, prior), "command": _command(args)}
@@ -563,38 +571,42 @@ def _suggestions_of(method: str, seeds) -> dict:
     return out
 
 
-def before_rerun(original: dict, curves: dict, reach: dict, args) -> dict:
-    """Each re-run staged method against the run it re-runs (``original``'s curves of the same method),
-    over the seeds both finished: trials to reach the flat search's final best (the same target) and
-    final best paired by seed (:func:`between_methods`, re-run minus original), both staged/flat median
-    ratios over those seeds, on how many seeds the first stage gave the same scores (its candidates are
-    the same: equal scores say training still computes as it did), and on how many the analysis applied
-    the same changes (the ``# Changes:`` lines) after every stage."""
+def before_rerun(original: dict, curves: dict, reach: dict, rerun_seeds: dict, args) -> dict:
+    """Each re-run method against the run it re-runs (``original``'s curves of the same method), over
+    the seeds re-run (``rerun_seeds``) that both finished: how many first-stage trials scored the same
+    (the candidates are the same; equal scores say training still computes as it did) and the final
+    best paired by seed (re-run minus original). For a staged method also the trials to reach the flat
+    search's final best before (the original against the original flat) and after (against the flat
+    of this table), the two staged/flat median ratios over those seeds, and on how many seeds the
+    analysis applied the same changes (the ``# Changes:`` lines) after every stage."""
     out = {}
     censored = args.budget + 1
     first = stage_budgets(args.budget, args.stage_size)[0]
+    old_flat = original.get("curves", {}).get("flat", {})
     for m in curves:
         old_curves = original.get("curves", {}).get(m, {})
-        if not METHODS[m][0] or not old_curves:
+        seeds = sorted(sd for sd in rerun_seeds.get(m, []) if sd in reach[m] and len(old_curves.get(str(sd), [])) >= args.budget
+                       and (m == "flat" or len(old_flat.get(str(sd), [])) >= args.budget))
+        if not seeds:
             continue
-        old = {sd: v for sd in reach[m] if len(v := old_curves.get(str(sd), [])) >= args.budget}
-        if not old:
-            continue
-        old_reach = {sd: trials_to_reach(v[:args.budget], final_best(curves["flat"][sd], args.budget)) for sd, v in old.items()}
-        seeds = sorted(old)
-        new_reach = {sd: reach[m][sd] for sd in seeds}
-        flat = {sd: reach["flat"][sd] for sd in seeds}
-        old_log = original.get("staged_suggestions", {}).get(m, {})
-        new_log = _suggestions_of(m, seeds)
-        out[m] = {"seeds": seeds, "trials_to_reach_before": old_reach, "trials_to_reach_after": new_reach,
-                  "over_flat_median_ratio_before": paired_median_ratio(old_reach, flat, censored),
-                  "over_flat_median_ratio_after": paired_median_ratio(new_reach, flat, censored),
-                  "comparison": between_methods({"before": old, "after": curves[m]}, {"before": old_reach, "after": new_reach},
-                                                "before", "after", args.budget),
-                  "same_first_stage": sum(old[sd][:first] == curves[m][sd][:first] for sd in seeds),
-                  **first_stage_agreement([(a, b) for sd in seeds for a, b in zip(old[sd][:first], curves[m][sd][:first])]),
-                  "same_changes_every_stage": sum(str(sd) in old_log and old_log[str(sd)] == new_log.get(str(sd))
-                                                  for sd in seeds)}
+        old = {sd: old_curves[str(sd)][:args.budget] for sd in seeds}
+        row = {"seeds": seeds, **first_stage_agreement([(a, b) for sd in seeds for a, b in zip(old[sd][:first], curves[m][sd][:first])]),
+               "final_best": paired_comparison([(final_best(curves[m][sd], args.budget), final_best(old[sd], args.budget))
+                                                for sd in seeds])}
+        if METHODS[m][0]:
+            before = {sd: trials_to_reach(old[sd], final_best(old_flat[str(sd)], args.budget)) for sd in seeds}
+            before_flat = {sd: trials_to_reach(old_flat[str(sd)][:args.budget], final_best(old_flat[str(sd)], args.budget))
+                           for sd in seeds}
+            after = {sd: reach[m][sd] for sd in seeds}
+            old_log = original.get("staged_suggestions", {}).get(m, {})
+            new_log = _suggestions_of(m, seeds)
+            row.update({"trials_to_reach_before": before, "trials_to_reach_after": after,
+                        "over_flat_median_ratio_before": paired_median_ratio(before, before_flat, censored),
+                        "over_flat_median_ratio_after": paired_median_ratio(after, {sd: reach["flat"][sd] for sd in seeds},
+                                                                            censored),
+                        "same_changes_every_stage": sum(str(sd) in old_log and old_log[str(sd)] == new_log.get(str(sd))
+                                                        for sd in seeds)})
+        out[m] = row
     return out
 
 
@@ -608,32 +620,27 @@ def first_stage_agreement(pairs: list) -> dict:
 
 
 def _rerun_of(original: dict, args) -> dict:
-    """The original run's staged curves and suggestions of the seeds on the command line, kept in the
-    re-run's results JSON so that ``before_rerun`` can be rebuilt from that JSON alone."""
+    """The original run's curves and suggestions of the seeds on the command line, kept in the re-run's
+    results JSON so that ``before_rerun`` can be rebuilt from that JSON alone."""
     seeds = {str(sd) for sd in args.seeds}
-    staged = [m for m in original.get("curves", {}) if METHODS[m][0]]
     return {"file": original.get("file"),
-            "curves": {m: {sd: v for sd, v in original["curves"][m].items() if sd in seeds} for m in staged},
-            "staged_suggestions": {m: {sd: v for sd, v in original.get("staged_suggestions", {}).get(m, {}).items()
-                                       if sd in seeds} for m in staged}}
+            "curves": {m: {sd: v for sd, v in c.items() if sd in seeds} for m, c in original.get("curves", {}).items()},
+            "staged_suggestions": {m: {sd: v for sd, v in c.items() if sd in seeds}
+                                   for m, c in original.get("staged_suggestions", {}).items()}}
 
 
 def _before_rerun_text(m: str, c: dict, args, source: "str | None") -> str:
     n = len(c["seeds"])
-    cmp = c["comparison"]
     text = (f"**{m}, re-run `{args.rerun}` against the run it re-runs** (seeds {', '.join(map(str, c['seeds']))}, from "
-            f"`{source}`): the first stage gave the same scores on {c['same_first_stage']} of {n} seeds "
-            f"({c['first_stage_trials_equal']} of its {c['first_stage_trials']} trials equal; median absolute "
-            f"difference {fmt(c['first_stage_median_abs_difference'], 4)}, largest "
-            f"{fmt(c['first_stage_max_abs_difference'], 4)}); the "
-            f"analysis applied the same changes after every stage on {c['same_changes_every_stage']} of {n}. "
-            f"Staged/flat median ratio over these seeds: {fmt(c['over_flat_median_ratio_before'], 2)} before, "
-            f"{fmt(c['over_flat_median_ratio_after'], 2)} after.")
-    if cmp:
-        text += (f" The re-run reached flat's final best sooner on {cmp['reached_sooner']} seeds, later on "
-                 f"{cmp['reached_later']}, in as many trials on {cmp['reached_same']}, and neither run reached it on "
-                 f"{cmp['neither_reached']}. " + (paired_text("Final best, re-run vs original", cmp["final_best"], " val AUROC")
-                                                 if cmp["final_best"] else ""))
+            f"`{source}`): {c['first_stage_trials_equal']} of the {c['first_stage_trials']} first-stage trials scored "
+            f"the same (median absolute difference {fmt(c['first_stage_median_abs_difference'], 4)}, largest "
+            f"{fmt(c['first_stage_max_abs_difference'], 4)}).")
+    if "same_changes_every_stage" in c:
+        text += (f" The analysis applied the same changes after every stage on {c['same_changes_every_stage']} of {n} "
+                 f"seeds. Staged/flat median ratio over these seeds: {fmt(c['over_flat_median_ratio_before'], 2)} "
+                 f"before, {fmt(c['over_flat_median_ratio_after'], 2)} after.")
+    if c["final_best"]:
+        text += " " + paired_text("Final best, re-run vs original", c["final_best"], " val AUROC")
     return text
 
 
@@ -675,19 +682,16 @@ def main() -> None:
     ap.add_argument("--prior", help="an earlier results JSON of the same protocol: seeds with no run folder here "
                                     "(run folders are git-ignored) take their curves from it")
     ap.add_argument("--rerun", metavar="TAG",
-                    help="run the staged methods again with today's code (e.g. after an analysis change) into their "
-                         "own run folders (..._rerun-TAG); flat and random are the protocol's own and are not swept. "
-                         "With --prior the original run's results JSON: its flat/random seeds stand in, and its "
-                         "staged seeds are compared with the re-run's (never stand in for them); the re-run's JSON "
-                         "keeps them, so it can later be the --prior that rebuilds the re-run's table")
+                    help="run the methods on the command line again with today's code and machine (e.g. after an "
+                         "analysis change) into their own run folders (..._rerun-TAG). With --prior the original "
+                         "run's results JSON: its flat/random seeds stand in for those not re-run, and every seed "
+                         "re-run is compared with the original's (``before_rerun``); the re-run's JSON keeps the "
+                         "original's curves, so it can later be the --prior that rebuilds the re-run's table")
     args = ap.parse_args()
     set_base(args)
-    shared = [m for m in args.methods if not METHODS[m][0]]
-    if args.rerun and shared:
-        raise SystemExit(f"--rerun re-runs staged methods only; {', '.join(shared)} is the protocol's own run "
-                         "(its run folders here, or --prior), which a re-run is measured against and does not sweep")
     if not args.aggregate_only:
-        stand_ins = usable_prior_curves(load_prior(args.prior, args), args)
+        # a re-run trains every method on its command line; otherwise what the prior holds is not trained again
+        stand_ins = {} if args.rerun else usable_prior_curves(load_prior(args.prior, args), args)
         for seed in args.seeds:
             for m in args.methods:
                 if in_prior_only(stand_ins, m, seed, args.budget):
