@@ -554,3 +554,10 @@ def test_a_rerun_of_flat_is_compared_with_the_original_flat(tmp_path, monkeypatc
     assert (flat["final_best"]["higher"], flat["final_best"]["level"]) == (1, 1) and "trials_to_reach_before" not in flat
     # after: the re-run staged against the re-run flat (targets 0.85 and 0.9: reached at 3 and 3; flat at 4 and 1)
     assert out["before_rerun"]["staged_random"]["over_flat_median_ratio_after"] == pytest.approx(3 / 2.5)
+
+
+def test_a_rerun_continued_from_its_own_results_trains_only_the_seeds_it_has_not_rerun(tmp_path, monkeypatch):
+    own = _prior(tmp_path, rerun="x", rerun_seeds={"staged_random": [0], "flat": []})   # flat 0-2 stood in
+    ran = _main(monkeypatch, tmp_path, "--rerun", "x", "--methods", "staged_random", "flat", "--seeds", "0", "1",
+                "--prior", str(own))
+    assert ran == [("flat", 0), ("staged_random", 1), ("flat", 1)]

@@ -690,8 +690,7 @@ def main() -> None:
     args = ap.parse_args()
     set_base(args)
     if not args.aggregate_only:
-        # a re-run trains every method on its command line; otherwise what the prior holds is not trained again
-        stand_ins = {} if args.rerun else usable_prior_curves(load_prior(args.prior, args), args)
+        stand_ins = trained_before(load_prior(args.prior, args), args)
         for seed in args.seeds:
             for m in args.methods:
                 if in_prior_only(stand_ins, m, seed, args.budget):
@@ -699,6 +698,16 @@ def main() -> None:
                 run_staged(args, seed, m) if METHODS[m][0] else run_flat(args, seed, m)
                 aggregate(args)
     aggregate(args)
+
+
+def trained_before(prior: dict, args) -> dict:
+    """The prior's curves that are not trained again: without --rerun every one that may stand in; for a
+    re-run only the seeds its own earlier results JSON re-ran (``rerun_seeds``), never the original's."""
+    if not getattr(args, "rerun", None):
+        return usable_prior_curves(prior, args)
+    own = prior.get("rerun_seeds", {}) if same_run(prior, args) else {}
+    curves = prior.get("curves", {})
+    return {m: {str(sd): curves[m][str(sd)] for sd in seeds if str(sd) in curves.get(m, {})} for m, seeds in own.items()}
 
 
 def in_prior_only(stand_ins: dict, method: str, seed: int, budget: int) -> bool:
