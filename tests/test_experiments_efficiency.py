@@ -475,9 +475,13 @@ def test_a_prior_of_the_same_rerun_stands_in_for_its_staged_seeds(tmp_path, monk
     assert out["from_prior"]["seeds"] == {"staged_random": [0, 1], "flat": [0, 1]} and "before_rerun" not in out
 
 
-def test_a_plain_run_never_reads_a_reruns_staged_seeds(tmp_path, monkeypatch):
-    out = efficiency.aggregate(_prior_args(tmp_path, monkeypatch, _prior(tmp_path, rerun="new")))
-    assert out["from_prior"]["seeds"] == {"flat": [0, 1]} and "before_rerun" not in out
+@pytest.mark.parametrize("rerun", [None, "other"])
+def test_a_reruns_results_are_no_prior_for_a_plain_run_or_another_rerun(tmp_path, monkeypatch, rerun):
+    # its flat seeds may be re-trained ones: a plain run (or another re-run) must not mix them in
+    args = _prior_args(tmp_path, monkeypatch, _prior(tmp_path, rerun="new"))
+    args.rerun = rerun
+    with pytest.raises(SystemExit, match="holds the results of re-run 'new': give it with --rerun new"):
+        efficiency.aggregate(args)
 
 
 def test_a_rerun_names_its_results_after_its_tag(tmp_path, monkeypatch):
@@ -488,7 +492,9 @@ def test_a_rerun_names_its_results_after_its_tag(tmp_path, monkeypatch):
 
 
 def test_a_reruns_own_results_rebuild_its_comparison_without_run_folders(tmp_path, monkeypatch):
+    from_folders = efficiency._suggestions_of
     first = efficiency.aggregate(_rerun_args(tmp_path, monkeypatch, _prior(tmp_path)))
+    monkeypatch.setattr(efficiency, "_suggestions_of", from_folders)  # the rebuild has no folders to read them from
     assert first["rerun_of"]["curves"]["staged_random"] == {"0": [0.6, 0.8, 0.8, 0.8], "1": [0.5, 0.6, 0.7, 0.8]}
     own = tmp_path / "rerun.json"
     own.write_text((tmp_path / "results" / "t.json").read_text())
@@ -499,7 +505,8 @@ def test_a_reruns_own_results_rebuild_its_comparison_without_run_folders(tmp_pat
     again = efficiency.aggregate(args)
     assert again["trials_to_reach_flat_best"] == first["trials_to_reach_flat_best"]
     assert again["before_rerun"]["staged_random"]["trials_to_reach_before"] == {0: 2, 1: None}
-    assert again["rerun_of"] == first["rerun_of"]
+    assert again["rerun_of"] == first["rerun_of"] and again["rerun_seeds"] == first["rerun_seeds"]
+    assert again["before_rerun"] == first["before_rerun"] and again["staged_suggestions"] == first["staged_suggestions"]
 
 
 def test_a_rerun_with_no_staged_seeds_is_refused_instead_of_writing_flat_alone(tmp_path, monkeypatch):
@@ -542,7 +549,7 @@ def test_a_rerun_trains_every_method_it_names_into_its_own_folders(tmp_path, mon
 
 def test_a_rerun_of_flat_is_compared_with_the_original_flat(tmp_path, monkeypatch):
     args = _rerun_args(tmp_path, monkeypatch, _prior(tmp_path))
-    new = {("flat", 0): [0.5, 0.7, 0.6, 0.85], ("flat", 1): [0.9, 0.5, 0.5, 0.5],
+    new = {("flat", 0): [0.5, 0.7, 0.6, 0.85], ("flat", 1): [0.5, 0.9, 0.5, 0.5],
            ("staged_random", 0): [0.6, 0.8, 0.9, 0.9], ("staged_random", 1): [0.55, 0.6, 0.95, 0.95]}
     monkeypatch.setattr(efficiency, "values_of", lambda m, seed: new[(m, seed)])
     for seed in (0, 1):
@@ -550,10 +557,15 @@ def test_a_rerun_of_flat_is_compared_with_the_original_flat(tmp_path, monkeypatc
     out = efficiency.aggregate(args)
     assert "from_prior" not in out and out["rerun_seeds"] == {"staged_random": [0, 1], "flat": [0, 1]}
     flat = out["before_rerun"]["flat"]
-    assert (flat["first_stage_trials"], flat["first_stage_trials_equal"]) == (4, 4)
+    assert (flat["first_stage_trials"], flat["first_stage_trials_equal"]) == (4, 2)
     assert (flat["final_best"]["higher"], flat["final_best"]["level"]) == (1, 1) and "trials_to_reach_before" not in flat
-    # after: the re-run staged against the re-run flat (targets 0.85 and 0.9: reached at 3 and 3; flat at 4 and 1)
-    assert out["before_rerun"]["staged_random"]["over_flat_median_ratio_after"] == pytest.approx(3 / 2.5)
+    staged = out["before_rerun"]["staged_random"]
+    # before: the original staged against the original flat (targets 0.8 and 0.9, flat reached them at 4 and 1)
+    assert staged["trials_to_reach_before"] == {0: 2, 1: None}
+    assert staged["over_flat_median_ratio_before"] == pytest.approx(((2 + 5) / 2) / ((4 + 1) / 2))
+    # after: the re-run staged against the re-run flat (targets 0.85 and 0.9: reached at 3 and 3; flat at 4 and 2)
+    assert staged["trials_to_reach_after"] == {0: 3, 1: 3}
+    assert staged["over_flat_median_ratio_after"] == pytest.approx(3 / ((4 + 2) / 2))
 
 
 def test_a_rerun_continued_from_its_own_results_trains_only_the_seeds_it_has_not_rerun(tmp_path, monkeypatch):
@@ -561,3 +573,41 @@ def test_a_rerun_continued_from_its_own_results_trains_only_the_seeds_it_has_not
     ran = _main(monkeypatch, tmp_path, "--rerun", "x", "--methods", "staged_random", "flat", "--seeds", "0", "1",
                 "--prior", str(own))
     assert ran == [("flat", 0), ("staged_random", 1), ("flat", 1)]
+
+
+def test_a_rerun_of_several_methods_trains_them_all(tmp_path, monkeypatch):
+    # the aggregate after the first one must not refuse the table for the staged method not yet run
+    ran = []
+
+    def run(args, seed, m):
+        ran.append((m, seed))
+        (efficiency.method_root(m) / f"seed{seed}").mkdir(parents=True, exist_ok=True)
+
+    monkeypatch.setattr(efficiency, "RUNS", tmp_path / "runs")
+    monkeypatch.setattr(efficiency, "RESULTS", tmp_path / "results")
+    (tmp_path / "results").mkdir()
+    monkeypatch.setattr(efficiency, "run_staged", run)
+    monkeypatch.setattr(efficiency, "run_flat", run)
+    for name in ("BASE", "FLAT_BASE", "SETS", "RERUN", "TASK"):
+        monkeypatch.setattr(efficiency, name, getattr(efficiency, name))
+    monkeypatch.setattr(sys, "argv", ["efficiency.py", "--budget", "4", "--stage-size", "2", "--rerun", "x", "--methods",
+                                      "flat", "staged", "staged_random", "--seeds", "0", "--prior", str(_prior(tmp_path))])
+    efficiency.main()
+    assert ran == [("staged", 0), ("staged_random", 0), ("flat", 0)]   # staged first, flat last
+
+
+def test_a_rerun_continues_from_its_own_results_with_the_original_it_keeps(tmp_path, monkeypatch):
+    # seeds 0 re-run earlier; seed 1 added later on a machine with neither run folders nor the original's JSON
+    first_args = _rerun_args(tmp_path, monkeypatch, _prior(tmp_path))
+    first_args.seeds = [0]
+    efficiency.aggregate(first_args)
+    own = tmp_path / "rerun.json"
+    own.write_text((tmp_path / "results" / "t.json").read_text())
+    (tmp_path / "runs" / "st" / "staged_random" / "seed0").rmdir()
+    args = _prior_args(tmp_path, monkeypatch, own)
+    args.rerun = "new"
+    args.seeds = [0, 1]
+    out = efficiency.aggregate(args)   # seed 1's folder is there (the re-run of it), seed 0 from its JSON
+    assert out["rerun_seeds"]["staged_random"] == [0, 1]
+    assert out["from_prior"]["seeds"] == {"staged_random": [0], "flat": [0, 1]}   # flat 1: the original's, kept
+    assert sorted(out["before_rerun"]["staged_random"]["seeds"]) == [0, 1]

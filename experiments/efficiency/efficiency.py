@@ -348,6 +348,10 @@ def load_prior(path: "str | None", args) -> dict:
                              "seeds of another protocol cannot share a table")
     if ("surrogate" in prior.get("task", "")) != (TASK == "surrogate"):
         raise SystemExit(f"--prior {path}: its task is {prior.get('task')!r}, this run's task is {TASK!r}")
+    tag = prior.get("rerun")
+    if tag and tag != getattr(args, "rerun", None):  # its flat seeds may be re-trained ones: never mix them in
+        raise SystemExit(f"--prior {path} holds the results of re-run {tag!r}: give it with --rerun {tag}, or give "
+                         "the original run's results JSON")
     return prior
 
 
@@ -357,10 +361,15 @@ def same_run(prior: dict, args) -> bool:
 
 
 def usable_prior_curves(prior: dict, args) -> dict:
-    """The prior's curves that may stand in for seeds with no run folder here: all of them from a prior of
-    the same run; from a prior of the run a re-run re-runs, only flat and random (they are shared). That
-    prior's staged seeds are what the re-run is compared with (``before_rerun``), never stand-ins."""
-    return {m: c for m, c in prior.get("curves", {}).items() if same_run(prior, args) or not METHODS[m][0]}
+    """The prior's curves that may stand in for seeds with no run folder here. From a prior of the same
+    run, all of its curves, and (a re-run's own JSON) the original's flat and random curves it keeps
+    (``rerun_of``) for seeds it does not hold. From the original run's JSON given to a re-run, only flat
+    and random: its staged seeds are what the re-run is compared with (``before_rerun``), never stand-ins."""
+    if not same_run(prior, args):
+        return {m: c for m, c in prior.get("curves", {}).items() if not METHODS[m][0]}
+    own = prior.get("curves", {})
+    kept = {m: c for m, c in prior.get("rerun_of", {}).get("curves", {}).items() if not METHODS[m][0]}
+    return {m: {**kept.get(m, {}), **own.get(m, {})} for m in {*own, *kept}}
 
 
 def original_run(prior: dict, args) -> dict:
@@ -382,9 +391,12 @@ def aggregate(args) -> dict:
         print(f"no flat search under {method_root('flat')} nor in --prior: nothing to compare yet", flush=True)
         return {}
     if getattr(args, "rerun", None):
-        lost = [m for m in args.methods if METHODS[m][0] and m not in methods]
-        if lost:  # a table without them would overwrite the re-run's results with flat alone
-            raise SystemExit(f"--rerun {args.rerun}: no seeds of {', '.join(lost)} under {BASE} nor in --prior; to "
+        staged = [m for m in args.methods if METHODS[m][0]]
+        if staged and not any(seed in args.seeds for m in staged if m in methods
+                              for seed in [*(sd for sd, _ in seed_dirs(method_root(m))),
+                                           *(int(sd) for sd in prior_curves.get(m, {}))]):
+            # a table without them would overwrite the re-run's results with flat alone
+            raise SystemExit(f"--rerun {args.rerun}: no seeds of {', '.join(staged)} under {BASE} nor in --prior; to "
                              "rebuild a re-run's table without its run folders, give its own results JSON as --prior")
     curves = {m: {} for m in methods}
     from_prior: dict = {}
@@ -440,7 +452,8 @@ def aggregate(args) -> dict:
         recorded = prior.get("rerun_seeds", {}) if same_run(prior, args) else {}
         rerun_seeds = {m: sorted({sd for sd in curves[m] if sd not in from_prior.get(m, [])}
                                  | {int(sd) for sd in recorded.get(m, []) if int(sd) in curves[m]}) for m in methods}
-    before = before_rerun(original, curves, reach, rerun_seeds, args) if original else {}
+    suggestions = _suggestion_log(args, prior)
+    before = before_rerun(original, curves, reach, rerun_seeds, suggestions, args) if original else {}
     others = [m for m in methods if m != "flat"]
     # the seeds every method finished: stage windows compared on the same seeds
     common = sorted(set.intersection(*(set(reach[m]) for m in methods))) if methods else []
@@ -460,7 +473,7 @@ def aggregate(args) -> dict:
            **({"rerun_of": _rerun_of(original, args), "rerun_seeds": rerun_seeds} if original else {}),
            **({"mean_score_by_stage": {"seeds": common, **by_stage}} if by_stage and len(others) > 1 else {}),
            "target": "<= 1/3", "runs": str(BASE.relative_to(ROOT) if BASE.is_relative_to(ROOT) else BASE),
-           "staged_suggestions": _suggestion_log(args, prior), "command": _command(args)}
+           "staged_suggestions": suggestions, "command": _command(args)}
     if from_prior:
         out["from_prior"] = {"file": args.prior, "seeds": from_prior}
     surrogate_fit = RESULTS / "efficiency_surrogate.json"
@@ -571,7 +584,7 @@ def _suggestions_of(method: str, seeds) -> dict:
     return out
 
 
-def before_rerun(original: dict, curves: dict, reach: dict, rerun_seeds: dict, args) -> dict:
+def before_rerun(original: dict, curves: dict, reach: dict, rerun_seeds: dict, suggestions: dict, args) -> dict:
     """Each re-run method against the run it re-runs (``original``'s curves of the same method), over
     the seeds re-run (``rerun_seeds``) that both finished: how many first-stage trials scored the same
     (the candidates are the same; equal scores say training still computes as it did) and the final
@@ -599,7 +612,7 @@ def before_rerun(original: dict, curves: dict, reach: dict, rerun_seeds: dict, a
                            for sd in seeds}
             after = {sd: reach[m][sd] for sd in seeds}
             old_log = original.get("staged_suggestions", {}).get(m, {})
-            new_log = _suggestions_of(m, seeds)
+            new_log = suggestions.get(m, {})
             row.update({"trials_to_reach_before": before, "trials_to_reach_after": after,
                         "over_flat_median_ratio_before": paired_median_ratio(before, before_flat, censored),
                         "over_flat_median_ratio_after": paired_median_ratio(after, {sd: reach["flat"][sd] for sd in seeds},
@@ -620,13 +633,11 @@ def first_stage_agreement(pairs: list) -> dict:
 
 
 def _rerun_of(original: dict, args) -> dict:
-    """The original run's curves and suggestions of the seeds on the command line, kept in the re-run's
-    results JSON so that ``before_rerun`` can be rebuilt from that JSON alone."""
-    seeds = {str(sd) for sd in args.seeds}
-    return {"file": original.get("file"),
-            "curves": {m: {sd: v for sd, v in c.items() if sd in seeds} for m, c in original.get("curves", {}).items()},
-            "staged_suggestions": {m: {sd: v for sd, v in c.items() if sd in seeds}
-                                   for m, c in original.get("staged_suggestions", {}).items()}}
+    """The original run's curves and suggestions (every seed), kept in the re-run's results JSON so that
+    the JSON alone rebuilds ``before_rerun``, and continues the re-run with more seeds, without the
+    original's JSON."""
+    return {"file": original.get("file"), "curves": original.get("curves", {}),
+            "staged_suggestions": original.get("staged_suggestions", {})}
 
 
 def _before_rerun_text(m: str, c: dict, args, source: "str | None") -> str:
@@ -691,8 +702,10 @@ def main() -> None:
     set_base(args)
     if not args.aggregate_only:
         stand_ins = trained_before(load_prior(args.prior, args), args)
+        # staged methods first in each seed: a re-run's table is refused while it has no staged seed yet
+        order = sorted(args.methods, key=lambda m: not METHODS[m][0])
         for seed in args.seeds:
-            for m in args.methods:
+            for m in order:
                 if in_prior_only(stand_ins, m, seed, args.budget):
                     continue  # the committed results hold this run: it is not trained again
                 run_staged(args, seed, m) if METHODS[m][0] else run_flat(args, seed, m)
