@@ -588,6 +588,7 @@ def test_a_rerun_of_several_methods_trains_them_all(tmp_path, monkeypatch):
     (tmp_path / "results").mkdir()
     monkeypatch.setattr(efficiency, "run_staged", run)
     monkeypatch.setattr(efficiency, "run_flat", run)
+    monkeypatch.setattr(efficiency, "values_of", lambda m, seed: [0.5, 0.6, 0.7, 0.8])
     for name in ("BASE", "FLAT_BASE", "SETS", "RERUN", "TASK"):
         monkeypatch.setattr(efficiency, name, getattr(efficiency, name))
     monkeypatch.setattr(sys, "argv", ["efficiency.py", "--budget", "4", "--stage-size", "2", "--rerun", "x", "--methods",

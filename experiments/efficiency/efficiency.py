@@ -390,14 +390,6 @@ def aggregate(args) -> dict:
     if "flat" not in methods:
         print(f"no flat search under {method_root('flat')} nor in --prior: nothing to compare yet", flush=True)
         return {}
-    if getattr(args, "rerun", None):
-        staged = [m for m in args.methods if METHODS[m][0]]
-        if staged and not any(seed in args.seeds for m in staged if m in methods
-                              for seed in [*(sd for sd, _ in seed_dirs(method_root(m))),
-                                           *(int(sd) for sd in prior_curves.get(m, {}))]):
-            # a table without them would overwrite the re-run's results with flat alone
-            raise SystemExit(f"--rerun {args.rerun}: no seeds of {', '.join(staged)} under {BASE} nor in --prior; to "
-                             "rebuild a re-run's table without its run folders, give its own results JSON as --prior")
     curves = {m: {} for m in methods}
     from_prior: dict = {}
     for m in methods:
@@ -414,6 +406,11 @@ def aggregate(args) -> dict:
                 curves[m][seed] = vals
                 from_prior.setdefault(m, []).append(seed)
         curves[m] = dict(sorted(curves[m].items()))
+    staged = [m for m in args.methods if METHODS[m][0]]
+    if getattr(args, "rerun", None) and staged and not any(curves.get(m) for m in staged):
+        # a table without them would overwrite the re-run's results with flat alone
+        raise SystemExit(f"--rerun {args.rerun}: no seeds of {', '.join(staged)} under {BASE} nor in --prior; to "
+                         "rebuild a re-run's table without its run folders, give its own results JSON as --prior")
     reach = {m: {} for m in methods}
     for seed, flat_vals in curves["flat"].items():
         if len(flat_vals) < args.budget:
