@@ -97,10 +97,8 @@ def run_masked(modules, h: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tens
         if isinstance(module, nn.Sequential):
             h, mask = run_masked(module, h, mask)
             continue
-        if isinstance(module, nn.BatchNorm1d):
-            out = batch_norm_masked(module, h, mask)
-        else:
-            out = module(h, mask) if getattr(module, "takes_mask", False) else module(h)
+        # a batch norm takes its statistics from the span; any other layer runs as is
+        out = module(h, mask) if getattr(module, "takes_mask", False) else batch_norm_masked(module, h, mask)
         if out.shape[-1] != h.shape[-1]:
             mask = shrink(mask, *_window(module))
             if mask.shape[-1] != out.shape[-1]:
