@@ -143,6 +143,11 @@ def _scalar(lower: Any, upper: Any, log: bool, integer: bool, where: str) -> dic
     return {"kind": "scalar", "lower": lower, "upper": upper, "log": bool(log), "integer": bool(integer)}
 
 
+# How far an integer interval's draw reaches past its end integers: just under half a step, so that the
+# draw rounds to an end integer across its whole cell and never past it (0.5 itself rounds to even).
+INTEGER_CELL = 0.4999
+
+
 def to_nevergrad(spec: Mapping[str, Any]) -> Any:
     """The nevergrad parameter of a spec (a constant stays a plain value)."""
     kind = spec["kind"]
@@ -152,10 +157,15 @@ def to_nevergrad(spec: Mapping[str, Any]) -> Any:
         cls = ng.p.TransitionChoice if spec["ordered"] else ng.p.Choice
         return cls(list(spec["values"]))
     if kind == "scalar":
+        lower, upper = float(spec["lower"]), float(spec["upper"])
+        if spec["integer"]:
+            # nevergrad rounds a continuous draw: bounds at the end integers would give each end half
+            # the share of a value between them, so the draw spans each end integer's whole rounding cell
+            lower, upper = lower - INTEGER_CELL, upper + INTEGER_CELL
         if spec["log"]:
-            param = ng.p.Log(lower=float(spec["lower"]), upper=float(spec["upper"]))
+            param = ng.p.Log(lower=lower, upper=upper)
         else:
-            param = ng.p.Scalar(lower=float(spec["lower"]), upper=float(spec["upper"]))
+            param = ng.p.Scalar(lower=lower, upper=upper)
         if spec["integer"]:
             param.set_integer_casting()
         return param
