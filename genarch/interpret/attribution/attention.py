@@ -41,7 +41,8 @@ class AttentionAttribution(Attribution):
         if shift is None:
             return bases, weights, None
         shift = shift.numpy()
-        # moving back: the columns that come round from the right end are padding, weight 0
+        # moving back: the columns that come round from the right end lie after the span (padding; weight
+        # there is zeroed with the rest of the padding's scores)
         bases = np.stack([np.roll(row, int(s)) for row, s in zip(bases, shift)])
         return bases, weights, shift
 
