@@ -207,6 +207,48 @@ def test_no_score_and_no_peak_on_padding(arch, method):
     assert res.peaks[0] < 40 and res.peaks[1] < 48
 
 
+@pytest.mark.parametrize("method", sorted(METHODS))
+def test_a_left_padded_sequence_gets_its_map_moved_not_changed(arch, method):
+    """Padded on the left (``centre`` mode, a leading N run), a sequence is read at the network's stride
+    phase (``masking.align_phase``): its map and its peak are those it gets padded on the right, moved
+    by the pad. Before, a pad off the stride met the windows at another phase and changed the map."""
+    _, net = arch
+    if not METHODS[method]().applies_to(net):
+        pytest.skip("method does not apply")
+    seq = random_onehot(1, length=50, seed=3)[0]
+    pads = (1, 3, 7)
+    x = np.zeros((1 + len(pads), 4, L), dtype=np.uint8)
+    x[0, :, :50] = seq                     # padded on the right only
+    for row, pad in enumerate(pads, start=1):
+        x[row, :, pad:pad + 50] = seq
+    res = METHODS[method]()(net, x, 0)
+    for row, pad in enumerate(pads, start=1):
+        np.testing.assert_allclose(res.scores[row, pad:pad + 50], res.scores[0, :50], rtol=1e-4, atol=1e-6)
+        assert not res.scores[row, :pad].any() and not res.scores[row, pad + 50:].any()
+        assert res.peaks[row] == res.peaks[0] + pad
+
+
+# (scores of a 10-bp span padded to 14, window 5, expected peak): the peak the sequence gets unpadded,
+# where a window reaching into the padding (whose zeros beat negative scores) does not exist
+WHOLE_WINDOW_TABLE = [
+    ([-1.0] * 10, 2),                                      # all level: the first whole window, not one at the edge
+    ([-1.0] * 6 + [-0.1] * 4, 7),                          # the best whole window ends at the span's end
+    ([0.0, 0.0, 0.0, 0.0, 0.0] + [-1.0] * 5, 2),
+]
+
+
+@pytest.mark.parametrize("span_scores, expected", WHOLE_WINDOW_TABLE)
+def test_a_window_peak_counts_whole_windows_of_the_span_only(span_scores, expected):
+    scores = np.zeros((2, 14))
+    scores[0, :10] = span_scores
+    scores[1, :] = -1.0
+    span = np.ones((2, 14), dtype=bool)
+    span[0, 10:] = False
+    peaks = METHODS["ism"](peak_window=5).peaks_of(scores, None, None, span)
+    unpadded = METHODS["ism"](peak_window=5).peaks_of(np.array([span_scores]), None, None, None)
+    assert peaks[0] == unpadded[0] == expected
+
+
 @pytest.mark.parametrize("window", [1, 5])
 def test_a_peak_stays_in_the_span_when_every_score_there_is_negative(window):
     """ISM and grad x input can be negative all along a sequence; the zeros of its padding must not win."""

@@ -67,10 +67,13 @@ ARCHITECTURES = {
 def test_padding_does_not_change_the_prediction(name):
     model = _model(*ARCHITECTURES[name])
     alone = _net(model, len(SEQ))(_x([SEQ], None))
-    for length, mode in ((64, "pad"), (96, "pad"), (80, "centre")):  # centre: 16 bases each side
+    # centre 80: 16 bases each side; centre 83: 17 on the left, off every stride; a leading N run (read as
+    # padding) of 1, 3 or 5 bases: a left pad is read at the network's stride phase (masking.align_phase)
+    for length, mode, lead in ((64, "pad", 0), (96, "pad", 0), (80, "centre", 0), (83, "centre", 0),
+                               (64, "pad", 1), (64, "pad", 3), (64, "pad", 5)):
         net = _net(model, length)
         # in a batch with a sequence that fills the length, as a dataset of varying lengths gives it
-        batch = _x([SEQ, (SEQ * 3)[:length]], length, mode)
+        batch = _x(["N" * lead + SEQ, (SEQ * 3)[:length]], length, mode)
         torch.testing.assert_close(net(batch)[0], alone[0], rtol=1e-5, atol=1e-5)
 
 
@@ -167,9 +170,9 @@ def test_a_training_step_on_a_padded_batch_is_the_step_on_it_unpadded(name):
     want = alone(_x(seqs, None).double())
     weights = torch.tensor([[1.0], [-2.0]], dtype=torch.float64)  # a plain sum has ~no gradient through batch norm
     (want * weights).sum().backward()
-    for length in (64, 96):
+    for length, lead in ((64, 0), (96, 0), (64, 3)):  # lead: a left pad off the stride (a leading N run)
         net = _training(model, length)
-        got = net(_x(seqs, length).double())
+        got = net(_x(["N" * lead + s for s in seqs], length).double())
         torch.testing.assert_close(got, want, rtol=1e-9, atol=1e-9)
         (got * weights).sum().backward()
         for (name, ours), theirs in zip(net.named_parameters(), alone.parameters(), strict=True):

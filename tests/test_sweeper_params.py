@@ -7,7 +7,7 @@ import pytest
 from hydra.core.override_parser.overrides_parser import OverridesParser
 
 from genarch.sweeper.config import SweeperSettings
-from genarch.sweeper.params import format_value, render, spec_from_override, spec_from_yaml, to_nevergrad
+from genarch.sweeper.params import INTEGER_CELL, format_value, render, spec_from_override, spec_from_yaml, to_nevergrad
 from genarch.sweeper.resume import differences
 
 # (override text as typed on the command line or in a stage file, expected spec)
@@ -48,7 +48,9 @@ def test_override_to_spec_and_nevergrad(text, expected):
         return
     assert isinstance(param, ng.p.Log if expected["log"] else ng.p.Scalar)
     low, high = param.bounds
-    assert float(low[0]) == pytest.approx(expected["lower"]) and float(high[0]) == pytest.approx(expected["upper"])
+    reach = INTEGER_CELL if expected["integer"] else 0.0  # an integer draw spans its end integers' rounding cells
+    assert float(low[0]) == pytest.approx(expected["lower"] - reach)
+    assert float(high[0]) == pytest.approx(expected["upper"] + reach)
     param.random_state.seed(0)
     samples = [param.spawn_child().set_standardized_data([z]).value for z in (-3.0, -0.5, 0.0, 0.7, 3.0)]
     tol = 1e-9 * max(1.0, abs(expected["upper"]))
@@ -58,6 +60,31 @@ def test_override_to_spec_and_nevergrad(text, expected):
     if expected["log"]:  # the middle of a log interval is the geometric mean
         mid = param.spawn_child().set_standardized_data([0.0]).value
         assert mid == pytest.approx(math.sqrt(expected["lower"] * expected["upper"]), rel=0.02)
+
+
+def _share(lower: float, upper: float, log: bool) -> float:
+    return (math.log(upper / lower) if log else upper - lower)
+
+
+# (integer interval, expected share of each integer among random draws): every integer gets the share
+# of its rounding cell [k - 0.5, k + 0.5] (on a log interval, measured on the log scale), the two end
+# integers included; before, the ends got half a cell each (1/6, 1/3, 1/3, 1/6 for 1..4)
+EVEN_TABLE = [
+    ("int(interval(1, 4))", {k: 0.25 for k in (1, 2, 3, 4)}),
+    ("int(interval(0, 2))", {k: 1 / 3 for k in (0, 1, 2)}),
+    ("tag(log, int(interval(1, 4)))", {k: _share(k - 0.5, k + 0.5, True) / _share(0.5, 4.5, True) for k in (1, 2, 3, 4)}),
+]
+
+
+@pytest.mark.parametrize("text,expected", EVEN_TABLE, ids=[t for t, _ in EVEN_TABLE])
+def test_integer_interval_draws_each_integer_by_its_whole_cell(text, expected):
+    spec = spec_from_override(OverridesParser.create().parse_override(f"model.x={text}"))
+    optimizer = ng.optimizers.RandomSearch(parametrization=ng.p.Dict(x=to_nevergrad(spec.spec)), budget=3000)
+    optimizer.parametrization.random_state.seed(0)
+    draws = [optimizer.ask().value["x"] for _ in range(3000)]
+    assert set(draws) == set(expected)  # never past the bounds
+    for k, share in expected.items():  # binomial sd at 3,000 draws is below 0.008
+        assert draws.count(k) / len(draws) == pytest.approx(share, abs=0.03), k
 
 
 YAML_TABLE = [

@@ -186,6 +186,36 @@ def test_a_resume_that_changes_what_is_told_is_refused_naming_it(key, old, new):
     assert differences(legacy, state(new)) == []
 
 
+def test_a_sweep_started_before_integer_cells_resumes_with_its_old_bounds(tmp_path, monkeypatch):
+    """Integer intervals reach half a step past their end integers since session 22 (params.INTEGER_CELL).
+    A sweep whose state predates that replays with the bounds it started with, instead of asking other
+    candidates and stopping with 'resume replay diverged'."""
+    import json
+
+    from genarch.sweeper import resume
+
+    space = ["x=int(interval(1, 4))", "y=tag(log, int(interval(2, 9)))"]
+
+    def params(sweep_dir):
+        return [t.params for t in sorted(load_trials(sweep_dir), key=lambda t: t.job)]
+
+    old_dir, new_dir = tmp_path / "old", tmp_path / "new"
+    with monkeypatch.context() as patch:  # the sweeper as it was: bounds at the end integers, no key stored
+        patch.setattr(resume, "INTEGER_CELL", 0.0)
+        _sweeper(old_dir, lambda job, ovr: 0.1 * job, budget=6, num_workers=1, optimizer="RandomSearch").sweep(space)
+    state = json.loads((old_dir / "sweep_state.json").read_text())
+    del state["integer_cell"]
+    (old_dir / "sweep_state.json").write_text(json.dumps(state))
+    _sweeper(new_dir, lambda job, ovr: 0.1 * job, budget=6, num_workers=1, optimizer="RandomSearch").sweep(space)
+    assert params(old_dir) != params(new_dir)  # the same seed asks other candidates under today's bounds
+
+    resumed = _sweeper(old_dir, lambda job, ovr: 0.1 * job, budget=8, num_workers=1, optimizer="RandomSearch")
+    resumed.sweep(space)
+    assert [job for job, _ in resumed.launcher.calls] == [6, 7]  # the 6 finished jobs replayed, not re-run
+    assert json.loads((old_dir / "sweep_state.json").read_text())["integer_cell"] == 0.0
+    assert resume.integer_cell(None) == resume.INTEGER_CELL > 0
+
+
 def test_a_delete_on_the_command_line_is_passed_to_every_trial():
     from genarch.sweeper._impl import NevergradSweeperImpl
     from genarch.sweeper.config import SweeperSettings

@@ -7,8 +7,10 @@
 The efficiency target (staged search reaches the flat search's final best in at most a third of the
 flat search's trials) is missed on the surrogate (ratio 0.57). This script measures why, without
 running a search: it draws ``--samples`` configurations uniformly from the stage-1 space exactly as
-nevergrad's RandomSearch does (a choice uniformly, an interval uniformly, a log interval uniformly in
-its logarithm, an integer interval rounded), scores every one with the surrogate, and so knows for
+nevergrad's RandomSearch drew them in the runs it explains (a choice uniformly, an interval uniformly,
+a log interval uniformly in its logarithm, an integer interval rounded from a draw between its end
+integers, as the sweeper set the bounds before session 22; since then the draw reaches half a step past
+each end, genarch.sweeper.params.INTEGER_CELL), scores every one with the surrogate, and so knows for
 any sub-space the chance ``p`` that one random trial in it reaches a given target. With stages of
 ``n_k`` trials swept at random, a staged run has reached the target after ``n`` trials with
 probability ``1 - prod_k (1 - p_k) ** n_k`` over the stages begun by then; its *predicted median
@@ -345,7 +347,8 @@ def render(out: Mapping[str, Any]) -> str:
     lines = [
         "# Search efficiency: how much pruning a stage can buy (surrogate census)", "",
         f"Command: `{out['command']}`. {out['samples']:,} configurations drawn uniformly from "
-        "`experiments/efficiency/conf/stage/eff_tfbs.yaml` as nevergrad's RandomSearch draws them, each scored by "
+        "`experiments/efficiency/conf/stage/eff_tfbs.yaml` as nevergrad's RandomSearch drew them in those runs (integer "
+        "intervals between their end integers, as before session 22), each scored by "
         f"the surrogate. Stages of {out['stage_budgets']} trials, swept at random; target per seed = the flat "
         f"NGOpt search's final best in `{out['source']}`. An oracle cut keeps at least {out['min_samples']:,} samples.", "",
         f"Self-check: re-scoring the {c['random_search_trials']} random-search trials from their recorded parameters "

@@ -7,7 +7,7 @@ from torch import nn
 
 from genarch.model.activations import make_activation
 from genarch.model.blocks import ConvUnit, GlobalPool, Head, RecurrentBlock, ResidualBlock, make_reduction, reduced_length
-from genarch.model.masking import span_mask, run_masked
+from genarch.model.masking import align_phase, run_masked, span_mask, total_stride
 from genarch.model.validate import validate_model
 
 
@@ -53,6 +53,8 @@ class GenomicNet(nn.Module):
         self.head = Head(features, n_outputs, int(head["layers"]), int(head["units"]), act,
                          bool(head["batchnorm"]), float(head["dropout"]))
         self.seq_len, self.n_outputs = seq_len, n_outputs
+        # input bases per feature-track step: a left-padded sequence is moved to this phase (masking.py)
+        self.phase = total_stride([*self.trunk_before, self.reduction, *self.trunk_after])
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
         """Per-position features just before global pooling, ``(batch, channels, length')``."""
@@ -60,10 +62,13 @@ class GenomicNet(nn.Module):
 
     def features_and_mask(self, x: torch.Tensor) -> "tuple[torch.Tensor, torch.Tensor | None]":
         """The features and the span mask on their track (``(batch, length')`` bool; None when no
-        sequence of the batch is padded). Features outside a span are zero."""
+        sequence of the batch is padded). Features outside a span are zero. A sequence padded on the
+        left is read moved left by its span start modulo :attr:`phase` (``masking.align_phase``), so
+        its features are those of that moved sequence."""
         mask = span_mask(x)
         if mask is None:
             return self.rnn(self.trunk_after(self.reduction(self.trunk_before(x)))), None
+        x, mask, _ = align_phase(x, mask, self.phase)
         h, mask = run_masked([*self.trunk_before, self.reduction, *self.trunk_after], x, mask)
         if isinstance(self.rnn, RecurrentBlock):
             h = self.rnn(h, mask)

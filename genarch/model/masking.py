@@ -9,10 +9,13 @@ padding would show it), shrinks the mask where a layer shortens the track, and p
 only. A batch with no padding takes the plain path, so fixed-length data without an ``N`` run at an
 end (with ``n_value: 0``) computes exactly as before.
 
-Limits: the result is exact for right padding (``length_mode: pad``). A sequence padded on the left
-(``centre``, or a leading ``N`` run) meets a strided layer's windows at another phase unless the
-pad is a multiple of the stride, so its prediction is close but not identical. A sequence shorter
-than a layer's window (a 'valid' detector, a stride) is read whole, padding included.
+A sequence padded on the left (``length_mode: centre``, or a leading ``N`` run) would meet a strided
+layer's windows at another phase than unpadded. Before the layers read it, it is moved left by its
+span start modulo the network's total stride (:func:`align_phase`; the columns moved out are
+padding, and they come back at the right end), so the span starts on a stride boundary as it does
+unpadded. The features come out in those moved coordinates (at most ``total stride - 1`` bases off);
+:class:`~genarch.interpret.attribution.AttentionAttribution` moves its maps back. Limit: a sequence
+shorter than a layer's window (a 'valid' detector, a stride) is read whole, padding included.
 
 Batch norm in training takes its batch statistics (and updates its running ones) from the positions
 inside the spans only, so what a padded batch teaches it does not depend on how much padding the
@@ -39,6 +42,37 @@ def span_mask(x: torch.Tensor) -> Optional[torch.Tensor]:
     mask = (pos >= first[:, None]) & (pos <= last[:, None])
     mask[~informative.any(dim=1)] = True
     return None if bool(mask.all()) else mask
+
+
+def total_stride(modules) -> int:
+    """The product of the strides of every windowed layer (convolution, pooling) in ``modules``: the
+    number of input bases one step of the resulting feature track stands for."""
+    stride = 1
+    for module in modules:
+        for sub in module.modules():
+            if isinstance(sub, (nn.Conv1d, nn.MaxPool1d, nn.AvgPool1d)):
+                step = sub.stride[0] if isinstance(sub.stride, tuple) else sub.stride
+                kernel = sub.kernel_size[0] if isinstance(sub.kernel_size, tuple) else sub.kernel_size
+                stride *= int(step or kernel)
+    return stride
+
+
+def align_phase(x: torch.Tensor, mask: Optional[torch.Tensor], period: int
+                ) -> tuple[torch.Tensor, Optional[torch.Tensor], Optional[torch.Tensor]]:
+    """``x`` and ``mask`` with each sequence moved left by its span start modulo ``period`` (a
+    network's total stride), and those shifts ``(batch,)``; ``x`` and ``mask`` as they are and None
+    when no sequence needs moving. The columns moved out at the left lie before the span (padding) and
+    come back at the right end, where they are padding again: nothing of a sequence is lost."""
+    if mask is None or period <= 1:
+        return x, mask, None
+    first = mask.to(torch.uint8).argmax(dim=1)  # the first position inside (every row has one)
+    shift = first % period
+    if not bool(shift.any()):
+        return x, mask, None
+    length = x.shape[-1]
+    index = (torch.arange(length, device=x.device)[None, :] + shift[:, None]) % length
+    x = torch.gather(x, 2, index[:, None, :].expand(-1, x.shape[1], -1))
+    return x, torch.gather(mask, 1, index), shift
 
 
 def _window(module: nn.Module) -> tuple[int, int]:

@@ -113,6 +113,7 @@ class NevergradSweeperImpl:
         seed = st.seed if st.seed is not None else (old["seed"] if old else random.SystemRandom().randrange(2**31))
         state = resume.make_state(st, {n: s.spec for n, s in specs.items()}, fixed, seed, stage,
                                   old["optimizer_budget"] if old else st.budget)
+        state["integer_cell"] = cell = resume.integer_cell(old)
         self.finished = {}
         if old is not None:
             diffs = resume.differences(old, state)
@@ -128,7 +129,7 @@ class NevergradSweeperImpl:
         OmegaConf.save(self.config, self.sweep_dir / "multirun.yaml")
         self._save_stage_file(stage)
 
-        parametrization = ng.p.Dict(**{name: to_nevergrad(s.spec) for name, s in specs.items()})
+        parametrization = ng.p.Dict(**{name: to_nevergrad(s.spec, cell) for name, s in specs.items()})
         parametrization.random_state.seed(seed)
         optimizer = ng.optimizers.registry[st.optimizer](parametrization, budget=state["optimizer_budget"],
                                                          num_workers=st.num_workers)

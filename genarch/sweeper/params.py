@@ -143,8 +143,16 @@ def _scalar(lower: Any, upper: Any, log: bool, integer: bool, where: str) -> dic
     return {"kind": "scalar", "lower": lower, "upper": upper, "log": bool(log), "integer": bool(integer)}
 
 
-def to_nevergrad(spec: Mapping[str, Any]) -> Any:
-    """The nevergrad parameter of a spec (a constant stays a plain value)."""
+# How far an integer interval's draw reaches past its end integers: just under half a step, so that the
+# draw rounds to an end integer across its whole cell (0.5 itself would round to even; nevergrad also
+# clamps the rounded value to the bounds). Sweeps started before this existed reached 0 past them: their
+# state has no ``integer_cell``, and they resume with 0 (genarch.sweeper.resume).
+INTEGER_CELL = 0.4999
+
+
+def to_nevergrad(spec: Mapping[str, Any], integer_cell: float = INTEGER_CELL) -> Any:
+    """The nevergrad parameter of a spec (a constant stays a plain value). ``integer_cell``: how far an
+    integer interval's draw reaches past its end integers (:data:`INTEGER_CELL`)."""
     kind = spec["kind"]
     if kind == "constant":
         return spec["value"]
@@ -152,10 +160,15 @@ def to_nevergrad(spec: Mapping[str, Any]) -> Any:
         cls = ng.p.TransitionChoice if spec["ordered"] else ng.p.Choice
         return cls(list(spec["values"]))
     if kind == "scalar":
+        lower, upper = float(spec["lower"]), float(spec["upper"])
+        if spec["integer"]:
+            # nevergrad rounds a continuous draw: bounds at the end integers would give each end half
+            # the share of a value between them, so the draw spans each end integer's whole rounding cell
+            lower, upper = lower - integer_cell, upper + integer_cell
         if spec["log"]:
-            param = ng.p.Log(lower=float(spec["lower"]), upper=float(spec["upper"]))
+            param = ng.p.Log(lower=lower, upper=upper)
         else:
-            param = ng.p.Scalar(lower=float(spec["lower"]), upper=float(spec["upper"]))
+            param = ng.p.Scalar(lower=lower, upper=upper)
         if spec["integer"]:
             param.set_integer_casting()
         return param

@@ -16,7 +16,7 @@ from typing import Any, Mapping, Optional
 
 from genarch.io import atomic_write_json
 from genarch.ledger import LEDGER_FILE, Trial, is_interrupted, load_trials
-from genarch.sweeper.params import render
+from genarch.sweeper.params import INTEGER_CELL, render
 
 STATE_FILE = "sweep_state.json"
 STATE_VERSION = 1
@@ -45,7 +45,18 @@ def make_state(settings: Any, specs: Mapping[str, Mapping[str, Any]], fixed: lis
         "failure_penalty": None if getattr(settings, "failure_penalty", None) is None
         else float(settings.failure_penalty),
         "validate": bool(getattr(settings, "validate", True)),
+        # how far integer intervals reach past their end integers (params.INTEGER_CELL); see integer_cell()
+        "integer_cell": INTEGER_CELL,
     }
+
+
+def integer_cell(old: Optional[Mapping[str, Any]]) -> float:
+    """The integer-interval reach a sweep samples with: today's for a new sweep; a resumed sweep keeps
+    the one it started with (0 for a state written before integer intervals reached past their ends),
+    so that its replay asks the same candidates."""
+    if old is None:
+        return INTEGER_CELL
+    return float(old.get("integer_cell", 0.0))
 
 
 def load_state(sweep_dir: Path) -> Optional[dict[str, Any]]:

@@ -16,6 +16,7 @@ from torch import nn
 
 from genarch.interpret.attribution.base import Attribution
 from genarch.interpret.positions import PositionMap, position_map
+from genarch.model.masking import align_phase, span_mask
 
 
 class AttentionAttribution(Attribution):
@@ -31,21 +32,36 @@ class AttentionAttribution(Attribution):
 
     @torch.no_grad()
     def _batch(self, net: nn.Module, x: torch.Tensor, output: int):
+        # a left-padded sequence is read moved to the network's stride phase (the network would move it
+        # itself): the weights lie on the moved track, and the per-base map is moved back
+        x, _, shift = align_phase(x, span_mask(x), int(getattr(net, "phase", 1)))
         weights = net.attention.attention(*net.features_and_mask(x)).numpy().astype(np.float64)  # 0 on padding
         self._pmap = position_map(net, x.shape[2], weights.shape[1])
-        return self._pmap.to_bases(weights), weights
+        bases = self._pmap.to_bases(weights)
+        if shift is None:
+            return bases, weights, None
+        shift = shift.numpy()
+        # moving back: the columns that come round from the right end lie after the span (padding; weight
+        # there is zeroed with the rest of the padding's scores)
+        bases = np.stack([np.roll(row, int(s)) for row, s in zip(bases, shift)])
+        return bases, weights, shift
 
     def _position_map(self, net: nn.Module, length: int) -> Optional[PositionMap]:
         return self._pmap
 
-    def peaks_of(self, scores, raw, pmap, span=None):
+    def peaks_of(self, scores, raw, pmap, span=None, shift=None):
         # attention weighs padding 0 and every base of the span more: no peak falls in the padding
         if raw is None or pmap is None:
-            return super().peaks_of(scores, raw, pmap, span)
+            return super().peaks_of(scores, raw, pmap, span, shift)
         # as the base class: full windows only ('same' would favour positions away from the edges and,
         # for a window longer than the track, return more positions than the track has)
         if self.peak_window == 1 or raw.shape[1] < self.peak_window:
-            return pmap.peak_base(raw.argmax(axis=1))
-        kernel = np.ones(self.peak_window)
-        sums = np.stack([np.convolve(row, kernel, mode="valid") for row in raw])
-        return pmap.peak_base(sums.argmax(axis=1) + self.peak_window // 2)
+            peaks = pmap.peak_base(raw.argmax(axis=1))
+        else:
+            kernel = np.ones(self.peak_window)
+            sums = np.stack([np.convolve(row, kernel, mode="valid") for row in raw])
+            peaks = pmap.peak_base(sums.argmax(axis=1) + self.peak_window // 2)
+        if shift is None:
+            return peaks
+        # the raw track is on the moved sequences: a peak goes back by each sequence's shift
+        return np.clip(peaks + np.asarray(shift, dtype=int), 0, pmap.input_length - 1)

@@ -31,13 +31,18 @@ class AttributionResult:
     output: Optional[int]              # the output explained; None if the map is shared by all outputs
     raw: Optional[np.ndarray] = None   # (N, L') the method's own track before mapping to bases (attention)
     position_map: Optional[PositionMap] = None
+    # (N,) bases each sequence was moved left before the network read it (a left-padded sequence is
+    # aligned to the network's stride, masking.align_phase): ``raw`` is in those moved coordinates,
+    # ``scores`` and ``peaks`` are not. None: no sequence was moved.
+    shift: Optional[np.ndarray] = None
 
     def __len__(self) -> int:
         return len(self.scores)
 
     def subset(self, index: np.ndarray) -> "AttributionResult":
         return AttributionResult(self.method, self.scores[index], self.peaks[index], self.output,
-                                 None if self.raw is None else self.raw[index], self.position_map)
+                                 None if self.raw is None else self.raw[index], self.position_map,
+                                 None if self.shift is None else self.shift[index])
 
 
 class Attribution(ABC):
@@ -57,24 +62,30 @@ class Attribution(ABC):
         return True
 
     @abstractmethod
-    def _batch(self, net: nn.Module, x: torch.Tensor, output: int) -> tuple[np.ndarray, Optional[np.ndarray]]:
-        """Per-base scores ``(n, L)`` and the optional raw track ``(n, L')`` of one float batch."""
+    def _batch(self, net: nn.Module, x: torch.Tensor, output: int
+               ) -> tuple[np.ndarray, Optional[np.ndarray], Optional[np.ndarray]]:
+        """Per-base scores ``(n, L)``, the optional raw track ``(n, L')`` and, where the raw track is in
+        moved coordinates, each sequence's shift ``(n,)`` (None: not moved) of one float batch."""
 
     def _position_map(self, net: nn.Module, length: int) -> Optional[PositionMap]:
         return None
 
     def peaks_of(self, scores: np.ndarray, raw: Optional[np.ndarray], pmap: Optional[PositionMap],
-                 span: Optional[np.ndarray] = None) -> np.ndarray:
+                 span: Optional[np.ndarray] = None, shift: Optional[np.ndarray] = None) -> np.ndarray:
         """Centre of the ``peak_window``-bp window with the largest summed score (ties: first), among
-        the centres inside each sequence's ``span`` (``(n, L)`` bool; padding is never a peak)."""
+        the windows that lie wholly inside each sequence's ``span`` (``(n, L)`` bool), as the windows
+        of the sequence unpadded do; for a span shorter than the window, among the windows centred in
+        it. Padding is never a peak. ``shift``: see :attr:`AttributionResult.shift` (per-base scores
+        are never moved)."""
         if self.peak_window == 1 or scores.shape[1] < self.peak_window:
             return (scores if span is None else np.where(span, scores, -np.inf)).argmax(axis=1)
         kernel = np.ones(self.peak_window)
         sums = np.stack([np.convolve(row, kernel, mode="valid") for row in scores])
         if span is not None:
-            centres = np.arange(sums.shape[1]) + self.peak_window // 2
-            inside = span[:, centres]
-            sums = np.where(inside | ~inside.any(axis=1, keepdims=True), sums, -np.inf)
+            whole = np.lib.stride_tricks.sliding_window_view(span, self.peak_window, axis=1).all(axis=2)
+            centred = span[:, np.arange(sums.shape[1]) + self.peak_window // 2]
+            allowed = np.where(whole.any(axis=1, keepdims=True), whole, centred)
+            sums = np.where(allowed | ~allowed.any(axis=1, keepdims=True), sums, -np.inf)
         return sums.argmax(axis=1) + self.peak_window // 2
 
     def __call__(self, net: nn.Module, x: np.ndarray, output: int = 0) -> AttributionResult:
@@ -89,21 +100,24 @@ class Attribution(ABC):
         was_training = net.training
         net.eval()
         try:
-            scores, raws = [], []
+            scores, raws, shifts = [], [], []
             for lo in range(0, len(x), self.batch_size):
-                s, r = self._batch(net, to_float(x[lo:lo + self.batch_size]), output)
+                s, r, moved = self._batch(net, to_float(x[lo:lo + self.batch_size]), output)
                 scores.append(s)
                 raws.append(r)
+                shifts.append(np.zeros(len(s), dtype=int) if moved is None else np.asarray(moved, dtype=int))
         finally:
             net.train(was_training)
         length = x.shape[2]
         score = np.concatenate(scores) if scores else np.zeros((0, length))
         raw = np.concatenate(raws) if raws and raws[0] is not None else None
+        shift = np.concatenate(shifts) if shifts else np.zeros(0, dtype=int)
+        shift = shift if shift.any() else None
         pmap = self._position_map(net, length) if raw is not None else None
         mask = span_mask(torch.from_numpy(x.any(axis=1, keepdims=True).astype(np.float32))) if len(x) else None
         span = None if mask is None else mask.numpy()
         if span is not None:  # padding is no part of a sequence (ISM would write a base there): it scores 0
             score = np.where(span, score, 0.0)
-        peaks = self.peaks_of(score, raw, pmap, span) if len(score) else np.zeros(0, dtype=int)
+        peaks = self.peaks_of(score, raw, pmap, span, shift) if len(score) else np.zeros(0, dtype=int)
         return AttributionResult(self.name, score, np.asarray(peaks, dtype=int),
-                                 output if self.per_output else None, raw, pmap)
+                                 output if self.per_output else None, raw, pmap, shift)

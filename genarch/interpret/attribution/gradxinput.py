@@ -21,4 +21,4 @@ class GradientTimesInput(Attribution):
         with torch.enable_grad():
             out = net(x)[:, output]
             (grad,) = torch.autograd.grad(out.sum(), x)
-        return (grad * x).sum(dim=1).detach().numpy().astype("float64"), None
+        return (grad * x).sum(dim=1).detach().numpy().astype("float64"), None, None

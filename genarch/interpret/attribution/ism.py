@@ -41,4 +41,4 @@ class InSilicoMutagenesis(Attribution):
                                          for i in range(0, len(flat), self.forward_batch)]).reshape(n, p1 - p0, 4)
         alt = x.transpose(1, 2) <= 0.5                     # (n, L, 4): the bases a substitution can write
         mean_alt = (preds * alt).sum(dim=2) / alt.sum(dim=2).clamp(min=1)
-        return (ref[:, None] - mean_alt).numpy().astype(np.float64), None
+        return (ref[:, None] - mean_alt).numpy().astype(np.float64), None, None
