@@ -44,16 +44,24 @@ def span_mask(x: torch.Tensor) -> Optional[torch.Tensor]:
     return None if bool(mask.all()) else mask
 
 
+_WINDOWED = (nn.Conv1d, nn.MaxPool1d, nn.AvgPool1d)
+
+
+def _kernel_and_stride(layer: nn.Module) -> tuple[int, int]:
+    kernel, stride = layer.kernel_size, layer.stride
+    kernel = kernel[0] if isinstance(kernel, tuple) else kernel
+    stride = stride[0] if isinstance(stride, tuple) else stride
+    return int(kernel), int(stride or kernel)
+
+
 def total_stride(modules) -> int:
     """The product of the strides of every windowed layer (convolution, pooling) in ``modules``: the
     number of input bases one step of the resulting feature track stands for."""
     stride = 1
     for module in modules:
         for sub in module.modules():
-            if isinstance(sub, (nn.Conv1d, nn.MaxPool1d, nn.AvgPool1d)):
-                step = sub.stride[0] if isinstance(sub.stride, tuple) else sub.stride
-                kernel = sub.kernel_size[0] if isinstance(sub.kernel_size, tuple) else sub.kernel_size
-                stride *= int(step or kernel)
+            if isinstance(sub, _WINDOWED):
+                stride *= _kernel_and_stride(sub)[1]
     return stride
 
 
@@ -78,11 +86,8 @@ def align_phase(x: torch.Tensor, mask: Optional[torch.Tensor], period: int
 def _window(module: nn.Module) -> tuple[int, int]:
     """Kernel and stride of the first windowed layer in ``module`` (a pooling or a convolution)."""
     for sub in module.modules():
-        if isinstance(sub, (nn.Conv1d, nn.MaxPool1d, nn.AvgPool1d)):
-            kernel, stride = sub.kernel_size, sub.stride
-            kernel = kernel[0] if isinstance(kernel, tuple) else kernel
-            stride = stride[0] if isinstance(stride, tuple) else stride
-            return int(kernel), int(stride or kernel)
+        if isinstance(sub, _WINDOWED):
+            return _kernel_and_stride(sub)
     raise ValueError(f"{type(module).__name__} changes the track length but has no window to follow")
 
 

@@ -45,15 +45,14 @@ def make_state(settings: Any, specs: Mapping[str, Mapping[str, Any]], fixed: lis
         "failure_penalty": None if getattr(settings, "failure_penalty", None) is None
         else float(settings.failure_penalty),
         "validate": bool(getattr(settings, "validate", True)),
-        # how far integer intervals reach past their end integers (params.INTEGER_CELL); see integer_cell()
-        "integer_cell": INTEGER_CELL,
     }
 
 
 def integer_cell(old: Optional[Mapping[str, Any]]) -> float:
-    """The integer-interval reach a sweep samples with: today's for a new sweep; a resumed sweep keeps
-    the one it started with (0 for a state written before integer intervals reached past their ends),
-    so that its replay asks the same candidates."""
+    """How far the sweep's integer intervals reach past their end integers (its state's
+    ``integer_cell``): :data:`~genarch.sweeper.params.INTEGER_CELL` for a new sweep; a resumed sweep
+    keeps the one it started with (0 for a state written before integer intervals reached past their
+    ends), so that its replay asks the same candidates."""
     if old is None:
         return INTEGER_CELL
     return float(old.get("integer_cell", 0.0))
