@@ -108,12 +108,11 @@ def set_base(args) -> None:
         if "=" not in item or item.startswith(("hydra.", "+stage", "stage")):
             raise SystemExit(f"--set {item!r}: give KEY=VALUE of the trial config (dataset.*, trainer.*, ...); "
                              "hydra.* and the stage are set by this script")
-    suffix = variant_suffix(SETS)
     # a re-run (--rerun TAG), e.g. after an analysis change or on another machine, never resumes into the
     # folders of the run it re-runs
-    BASE = RUNS / "efficiency" / f"{args.task}_b{args.budget}_st{args.stage_size}{suffix}" \
-        f"{f'_rerun-{RERUN}' if RERUN else ''}"
-    FLAT_BASE = RUNS / "efficiency" / f"{args.task}_b{args.budget}{suffix}{f'_rerun-{RERUN}' if RERUN else ''}"
+    suffix = variant_suffix(SETS) + (f"_rerun-{RERUN}" if RERUN else "")
+    BASE = RUNS / "efficiency" / f"{args.task}_b{args.budget}_st{args.stage_size}{suffix}"
+    FLAT_BASE = RUNS / "efficiency" / f"{args.task}_b{args.budget}{suffix}"
 
 
 def method_root(method: str) -> Path:
