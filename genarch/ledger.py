@@ -79,7 +79,10 @@ def iter_records(sweep_dir: "str | os.PathLike[str]") -> Iterator[dict[str, Any]
     A line that is not a JSON record is skipped: a writer that died mid-record (power loss, a killed
     job) leaves a torn line, and :func:`append_record` ends it before the next record. A torn last
     line is skipped silently (it may be the only trace of the crash); one inside the file with a
-    warning naming the file and line, so that one lost record never makes the others unreadable."""
+    warning naming the file and line, so that one lost record never makes the others unreadable. A
+    whole JSON object whose fields are of the wrong kind (:func:`record_problem`: a job that is not a
+    number, params that are not a mapping, an objective value that is a string) is skipped with such a
+    warning wherever it is."""
     path = Path(sweep_dir) / LEDGER_FILE
     if not path.exists():
         return
@@ -93,12 +96,40 @@ def iter_records(sweep_dir: "str | os.PathLike[str]") -> Iterator[dict[str, Any]
             record: Any = json.loads(line)
         except json.JSONDecodeError as exc:
             record = exc
-        if isinstance(record, dict) and "job" in record:
+        problem = record_problem(record) if isinstance(record, dict) else None
+        if isinstance(record, dict) and problem is None:
             yield record
+        elif problem is not None:  # whole JSON with a field of the wrong kind (an edited or foreign line)
+            warnings.warn(f"{path}:{index + 1}: skipped a ledger record with {problem}: {line[:80]!r}", stacklevel=2)
         elif index != last:  # a torn final line (the writer died mid-record) is skipped silently
-            why = record if isinstance(record, Exception) else "no job number"
+            why = record if isinstance(record, Exception) else "not a JSON object"
             warnings.warn(f"{path}:{index + 1}: skipped a line that is not a ledger record ({why}): {line[:80]!r}",
                           stacklevel=2)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def record_problem(record: Mapping[str, Any]) -> Optional[str]:
+    """What makes a parsed JSON object unusable as a ledger record (None when it is one).
+
+    Only the fields the sweeper and the analysis read are checked; other fields pass as they are."""
+    job = record.get("job")
+    if "job" not in record:
+        return "no job number"
+    if not isinstance(job, int) or isinstance(job, bool) or job < 0:
+        return f"job {job!r} (not a job number)"
+    for key in ("params", "metrics", "objective"):
+        if record.get(key) is not None and not isinstance(record[key], dict):
+            return f"{key} {record[key]!r} (not a mapping)"
+    for key in ("event", "status", "error", "dir"):
+        if record.get(key) is not None and not isinstance(record[key], str):
+            return f"{key} {record[key]!r} (not a string)"
+    value = (record.get("objective") or {}).get("value")
+    if value is not None and not _is_number(value):
+        return f"objective value {value!r} (not a number)"
+    return None
 
 
 def load_trials(sweep_dir: "str | os.PathLike[str]") -> list[Trial]:

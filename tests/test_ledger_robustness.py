@@ -31,7 +31,17 @@ def test_a_record_appended_after_a_torn_line_is_kept_and_the_torn_line_skipped_w
 @pytest.mark.parametrize("line, why", [
     (b"garbage\n", "Expecting value"),
     (b'{"event": "end"}\n', "no job number"),
-    (b"[1, 2]\n", "no job number"),
+    (b"[1, 2]\n", "not a JSON object"),
+    # whole JSON objects with a field of the wrong kind: before, load_trials raised on them (int('x'),
+    # float('abc'), dict([...]), 'str'.get) and the analysis and a resume stopped with no file or line
+    (b'{"job": "x", "event": "end", "status": "ok"}\n', "job 'x' \\(not a job number\\)"),
+    (b'{"job": true, "event": "end"}\n', "job True"),
+    (b'{"job": -1, "event": "end"}\n', "job -1"),
+    (b'{"job": 0, "event": "end", "status": "ok", "objective": {"value": "abc"}}\n', "objective value 'abc'"),
+    (b'{"job": 0, "event": "end", "status": "ok", "objective": "0.9"}\n', "objective '0.9' \\(not a mapping\\)"),
+    (b'{"job": 0, "event": "start", "params": [["x", 1]]}\n', "params \\[\\['x', 1\\]\\]"),
+    (b'{"job": 0, "event": "end", "metrics": 3}\n', "metrics 3"),
+    (b'{"job": 0, "event": "end", "status": 1}\n', "status 1 \\(not a string\\)"),
 ])
 def test_a_bad_line_inside_the_ledger_is_named_and_the_rest_read(tmp_path, line, why):
     _torn(tmp_path, line)
@@ -46,3 +56,21 @@ def test_an_intact_ledger_reads_without_warnings(tmp_path):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert [r["job"] for r in iter_records(tmp_path)] == [0, 1, 2]
+
+
+@pytest.mark.parametrize("bad", [
+    b'{"job": "x", "event": "end", "status": "ok"}',
+    b'{"job": 0, "event": "end", "status": "ok", "objective": {"name": "m", "direction": "maximize", "value": "abc"}}',
+    b'{"job": 0, "event": "end", "status": "ok", "objective": "0.9"}',
+])
+def test_a_record_with_a_bad_field_is_skipped_and_every_other_trial_kept(tmp_path, bad):
+    append_record(tmp_path, {"job": 0, "event": "start", "status": "running", "params": {"x": 0}})
+    with open(tmp_path / LEDGER_FILE, "ab") as handle:
+        handle.write(bad + b"\n")
+    append_record(tmp_path, {"job": 1, "event": "start", "status": "running", "params": {"x": 1}})
+    append_record(tmp_path, {"job": 1, "event": "end", "status": "ok", "params": {"x": 1},
+                             "objective": {"name": "m", "direction": "maximize", "value": 0.7}})
+    with pytest.warns(UserWarning, match=r"ledger.jsonl:2: skipped a ledger record with"):
+        trials = load_trials(tmp_path)
+    # the bad end record is not applied: job 0 stays in flight (a resumed sweep runs it again)
+    assert [(t.job, t.status, t.value) for t in trials] == [(0, "running", None), (1, "ok", 0.7)]

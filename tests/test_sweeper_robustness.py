@@ -339,3 +339,21 @@ def test_a_trial_writes_its_record_only_into_its_own_sweep_dir(tmp_path, monkeyp
     monkeypatch.setattr(HydraConfig, "get", staticmethod(lambda: hc))
     context = sweep_context()
     assert (context[0] == sweep.resolve()) if found else (context is None)
+
+
+@pytest.mark.parametrize("bad", [
+    b'{"event": "end", "job": "x", "status": "ok"}',
+    b'{"event": "end", "job": 1, "status": "ok", "objective": {"name": "m", "direction": "maximize", "value": "abc"}}',
+])
+def test_a_resume_skips_a_ledger_record_with_a_bad_field_naming_its_line(tmp_path, bad):
+    """Before, one such record stopped the resume with int('x') or float('abc') and no file or line."""
+    space = ["x=interval(0, 1)"]
+    _sweeper(tmp_path, lambda job, ovr: 0.1 * job, budget=4, num_workers=1, optimizer="RandomSearch").sweep(space)
+    lines = (tmp_path / "ledger.jsonl").read_bytes().count(b"\n")
+    with open(tmp_path / "ledger.jsonl", "ab") as handle:
+        handle.write(bad + b"\n")
+    resumed = _sweeper(tmp_path, lambda job, ovr: 0.1 * job, budget=6, num_workers=1, optimizer="RandomSearch")
+    with pytest.warns(UserWarning, match=rf"ledger.jsonl:{lines + 1}: skipped a ledger record with"):
+        resumed.sweep(space)
+    assert [job for job, _ in resumed.launcher.calls] == [4, 5]  # the 4 finished jobs replayed, not re-run
+    assert [t.value for t in load_trials(tmp_path)] == pytest.approx([0.0, 0.1, 0.2, 0.3, 0.4, 0.5])
