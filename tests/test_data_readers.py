@@ -286,3 +286,39 @@ def test_a_long_field_in_a_quoted_table_keeps_its_lines(tmp_path):
     path = _write(tmp_path / "t.csv", f'sequence,y,note\n{long},1,"a"\nACGT,x,b\n')
     with pytest.raises(DataError, match=r"t.csv:3 \[y\]: non-numeric target 'x'"):
         read_table(path, target_columns=["y"])
+
+
+# ---------------------------------------------------------------- line ends, control characters, extra fields
+@pytest.mark.parametrize("text, line, column, char", [
+    (">a\nAC\x0cGT\n", 2, 3, "\x0c"),                             # a form feed was a line break: dropped silently
+    (">a desc\x0cmore\nACGT\n>b\nAAXA\n", 4, 3, "X"),            # ... and moved every later line number by one
+    (">a desc\u2028more\nACGT\n>b\nAAXA\n", 4, 3, "X"),
+    (">a\r\nACGT\r\n>b\r\nAAXA\r\n", 4, 3, "X"),
+])
+def test_fasta_lines_are_split_at_newlines_only(tmp_path, text, line, column, char):
+    path = tmp_path / "x.fa"
+    path.write_bytes(text.encode("utf-8"))
+    with pytest.raises(DataError, match=rf"x.fa:{line} \[\w\]: illegal character {re.escape(repr(char))} "
+                                        rf"at column {column} in record"):
+        read_fasta_with_targets(path, _write(tmp_path / "y.tsv", "id\ty\na\t1\nb\t2\n"))
+
+
+@pytest.mark.parametrize("content, expected", [
+    ("sequence,label\rACGT,1\rACGA,0\r", [1, 0]),                # CR line ends with a header: was a csv.Error
+    ("sequence,label\r\nACGT,1\r\nACGA,0\r\n", [1, 0]),
+    ("sequence,label\nACGT,1,\nACGA,0,\n", [1, 0]),               # a trailing comma on every row: was 'missing target'
+])
+def test_tables_with_other_line_ends_and_empty_extra_fields_read(tmp_path, content, expected):
+    path = tmp_path / "t.csv"
+    path.write_bytes(content.encode())
+    raw = read_table(path)
+    assert raw.seqs == ["ACGT", "ACGA"] and raw.y[:, 0].tolist() == expected and raw.lines.tolist() == [2, 3]
+
+
+@pytest.mark.parametrize("content, line, extra", [
+    ("sequence,label\nACGT,1,3\nACGA,0,4\n", 2, "'3'"),          # was: the first column read as the index
+    ("sequence,label\nACGT,1\nACGA,0\nACGG,1,x\n", 4, "'x'"),  # was pandas' 'Expected 2 fields in line 4'
+])
+def test_a_value_in_a_field_beyond_the_header_is_refused_at_its_line(tmp_path, content, line, extra):
+    with pytest.raises(DataError, match=rf"t.csv:{line}: 3 fields but the header names 2 columns \(extra value {extra}\)"):
+        read_table(_write(tmp_path / "t.csv", content))

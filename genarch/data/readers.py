@@ -10,6 +10,7 @@ import csv
 import gzip
 import io
 import re
+import warnings
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -76,7 +77,9 @@ def require_file(path: PathLike, what: str = "data file") -> Path:
 
 def read_text(path: PathLike) -> str:
     """Whole file as text; transparently gunzips ``.gz`` (or any file that starts with gzip's magic
-    bytes); a UTF-8 byte-order mark is dropped; truncated or corrupt gzip is a DataError."""
+    bytes); a UTF-8 byte-order mark is dropped; CRLF and CR line ends become ``\n``; truncated or
+    corrupt gzip is a DataError. Readers split the text on ``\n`` only (``str.splitlines`` would also
+    break at a form feed or U+2028 and shift every later line number)."""
     path = require_file(path)
     try:
         data = path.read_bytes()
@@ -89,6 +92,8 @@ def read_text(path: PathLike) -> str:
     except UnicodeDecodeError as err:
         line = data[: err.start].count(b"\n") + 1
         raise DataError(f"not UTF-8 text (byte {data[err.start]:#x})", path, line) from None
+    if "\r" in text:  # Windows (CRLF) and old Mac (CR) line ends: every reader then splits on "\n" alone
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
     if not text.strip():
         raise DataError("file is empty (no records)", path)
     nul = text.find("\x00")
@@ -108,6 +113,25 @@ def _csv_rows(text: str, sep: str):
     """A CSV reader over ``text`` that takes fields as long as the text (the module's limit is 128 kB)."""
     csv.field_size_limit(max(csv.field_size_limit(), len(text) + 1))
     return csv.reader(io.StringIO(text), delimiter=sep)
+
+
+def _header_fields(text: str, sep: str) -> list[str]:
+    """The fields of the first line (read alone, not through a copy of the whole file)."""
+    return next(_csv_rows(text[:text.find("\n") + 1 or len(text)], sep), [])
+
+
+def _refuse_extra_fields(text: str, sep: str, n_columns: int, path: Path) -> None:
+    """A row with more fields than the header: empty extra fields (a trailing separator, as spreadsheet
+    exports write) are dropped; a value in one is an error naming its line, not silently lost."""
+    if len(sep) != 1:
+        raise DataError(f"a row has more fields than the header's {n_columns}", path)
+    reader = _csv_rows(text, sep)
+    before = 0
+    for fields in reader:
+        if len(fields) > n_columns and any(f.strip() for f in fields[n_columns:]):
+            raise DataError(f"{len(fields)} fields but the header names {n_columns} columns "
+                            f"(extra value {fields[n_columns:][0]!r})", path, before + 1)
+        before = reader.line_num
 
 
 def _record_lines(text: str, sep: str, header: bool, n_rows: int) -> np.ndarray:
@@ -145,14 +169,22 @@ def read_table(path: PathLike, seq_column: Union[str, int] = "sequence",
     text = read_text(path)
     sep = _sep_for(path, sep)
     try:
-        frame = pd.read_csv(io.StringIO(text), sep=sep, header=0 if header else None, dtype=str,
-                            skip_blank_lines=False, keep_default_na=False, na_values=[""])
+        # index_col=False: a row with more fields than the header must not make its first field the index
+        # (which moves every value one column left); what the extra fields hold is checked below
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", pd.errors.ParserWarning)
+            frame = pd.read_csv(io.StringIO(text), sep=sep, header=0 if header else None, dtype=str, index_col=False,
+                                skip_blank_lines=False, keep_default_na=False, na_values=[""])
     except pd.errors.EmptyDataError:
         raise DataError("file is empty (no header or records)", path) from None
     except pd.errors.ParserError as err:
-        raise DataError(f"malformed table: {err}", path) from None
+        if header:  # a later row longer than the first ones: name the line of the first value beyond the header
+            _refuse_extra_fields(text, sep, len(_header_fields(text, sep)), path)
+        raise DataError(f"malformed table: {str(err).strip()}", path) from None
+    if any(issubclass(w.category, pd.errors.ParserWarning) for w in caught):
+        _refuse_extra_fields(text, sep, len(frame.columns), path)
     if header and len(sep) == 1:
-        names = next(_csv_rows(text[:text.find("\n") + 1 or len(text)], sep), [])  # the header line, not a copy of the file
+        names = _header_fields(text, sep)
         twice = next((n for i, n in enumerate(names) if n.strip() and n in names[:i]), None)  # not Excel's blanks
         if twice is not None:
             raise DataError(f"column {twice!r} appears more than once in the header", path, 1, key=twice)
@@ -248,7 +280,7 @@ def parse_fasta(text: str, source: str = "<fasta>", length: Optional[int] = None
                                     f"{ids[-1]!r} (allowed: A, C, G, T, N in any case)", source, number, key=ids[-1])
                 offset -= len(chunk)
 
-    for number, raw_line in enumerate(text.splitlines(), start=1):
+    for number, raw_line in enumerate(text.split("\n"), start=1):
         line = raw_line.strip()
         if not line or line.startswith(";"):
             continue

@@ -69,7 +69,7 @@ def load_group_spec(spec, names: Sequence[str], base: Optional[Path] = None):
     sep = "," if ".csv" in [s.lower() for s in path.suffixes] else "\t"
     mapping: dict[str, str] = {}
     first: dict[str, int] = {}
-    for number, parts in enumerate(csv.reader(text.splitlines(), delimiter=sep), start=1):
+    for number, parts in enumerate(csv.reader(text.split("\n"), delimiter=sep), start=1):
         if not any(p.strip() for p in parts):
             continue
         if len(parts) < 2:
