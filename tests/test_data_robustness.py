@@ -232,6 +232,7 @@ def test_a_fasta_file_with_a_byte_order_mark_reads(tmp_path):
     ("cell_type,lineage\nt1,\"a, b\"\nt2,\"a, b\"\nt3,c\n", ["a, b", "c"]),   # any header; quoted names
     ("\ufefft1,a\nt2,a\nt3,b\n", ["a", "b"]),                                  # no header, a BOM
     ("t1,a\nt2,b\nt1,c\n", "column 't1' is given a group twice (first on line 1)"),
+    ("t1,a\nt2,b\nt9,c\n", "[t9]: unknown target column 't9'"),       # was named without its file or line
 ])
 def test_target_group_files(tmp_path, text, expected):
     from genarch.data.errors import DataError
@@ -290,3 +291,72 @@ def test_a_target_that_is_not_0_or_1_names_its_file_and_line(tmp_path, files, ba
     with pytest.raises(DataError, match="is not 0/1") as err:
         TableDataset(train=[str(p) for p in paths], task="binary").load()
     assert (Path(err.value.path).name, err.value.line) == (bad_file, bad_line)
+
+
+def test_a_group_array_of_the_wrong_length_names_its_file(tmp_path):
+    from genarch.data.errors import DataError
+    from genarch.data.sources import TableDataset
+
+    (tmp_path / "t.csv").write_text("sequence,a,b,c\n" + "".join(f"ACGTACGT,{i},{i},{i}\n" for i in range(20)))
+    np.save(tmp_path / "groups.npy", np.array(["x", "y"], dtype=object))
+    data = TableDataset(train="t.csv", data_root=str(tmp_path), target_groups="groups.npy", split={"kind": "random"})
+    with pytest.raises(DataError, match=r"groups.npy: 2 group labels for 3 target columns"):
+        data.load()
+
+
+def test_an_id_in_two_files_pooled_into_one_role_is_refused_naming_both(tmp_path):
+    from genarch.data.errors import DataError
+    from genarch.data.sources import TableDataset
+
+    for name, first in (("a.csv", 0), ("b.csv", 19)):
+        (tmp_path / name).write_text("id,sequence,y\n" + "".join(f"r{first + i},ACGTACGT,{i % 2}\n" for i in range(20)))
+    roles = {"train": ["a.csv", "b.csv"]}
+    # an id may repeat across roles (a test copy of a training sequence keeps its id in public sets)
+    TableDataset(train="a.csv", test="b.csv", id_column="id", data_root=str(tmp_path), split={"kind": "random"}).load()
+    data = TableDataset(**roles, id_column="id", data_root=str(tmp_path), split={"kind": "random"})
+    with pytest.raises(DataError, match=r"b.csv:2 \[r19\]: duplicate id 'r19' \(first seen in .*a.csv line 21\)"):
+        data.load()
+    (tmp_path / "b.csv").write_text("id,sequence,y\n" + "".join(f"s{i},ACGTACGT,{i % 2}\n" for i in range(20)))
+    assert len(TableDataset(**roles, id_column="id", data_root=str(tmp_path), split={"kind": "random"}).load().train) > 0
+
+
+def _npy_files(tmp_path, x=None, ids=None, names=None):
+    x = np.eye(4, dtype=np.uint8)[np.arange(40).reshape(4, 10) % 4].transpose(0, 2, 1) if x is None else x
+    np.save(tmp_path / "x.npy", x)
+    np.save(tmp_path / "y.npy", np.zeros((4, 2), dtype=np.float32))
+    if ids is not None:
+        np.save(tmp_path / "ids.npy", np.array(ids))
+    if names is not None:
+        np.save(tmp_path / "names.npy", np.array(names, dtype=object))
+    return x
+
+
+@pytest.mark.parametrize("case, kwargs, message", [
+    ("npz", {"x": "x.npz"}, r"x.npz: expected one array \(.npy\), found an .npz archive of \['x'\]"),  # was AttributeError
+    ("names", {"target_names": "names.npy", "target_names_column": 5},
+     r"names.npy \[target_names_column\]: target_names_column 5 is out of range for the 2 columns"),  # was IndexError
+    ("two_bases", {}, r"x.npy \[\[2\]\]: sequence 2 has 2 bases set at position 3"),  # was accepted
+    ("ids", {"ids": "ids.npy"}, r"ids.npy \[r0\]: duplicate id 'r0' at index 3 \(first at index 0\)"),  # was 'line 0'
+])
+def test_npy_inputs_that_are_not_what_the_docs_say_are_named(tmp_path, case, kwargs, message):
+    from genarch.data.errors import DataError
+    from genarch.data.sources import NpyDataset
+
+    x = _npy_files(tmp_path, ids=["r0", "r1", "r2", "r0"], names=[["a", "x"], ["b", "y"]])
+    if case == "npz":
+        np.savez(tmp_path / "x.npz", x=x)
+    if case == "two_bases":
+        x[2, :, 3] = [1, 1, 0, 0]
+        np.save(tmp_path / "x.npy", x)
+    given = {"x": "x.npy", "y": "y.npy", **kwargs}
+    with pytest.raises(DataError, match=message):
+        NpyDataset(**given, data_root=str(tmp_path)).load()
+
+
+def test_an_all_zero_npy_column_is_n_and_reads(tmp_path):
+    from genarch.data.sources import NpyDataset
+
+    x = _npy_files(tmp_path)
+    x[1, :, 4:] = 0  # an N run (padding) at the end of sequence 1
+    np.save(tmp_path / "x.npy", x)
+    assert NpyDataset(x="x.npy", y="y.npy", data_root=str(tmp_path)).load().seq_len == 10

@@ -12,6 +12,7 @@ from typing import Any, Mapping, Optional
 
 import abc
 import logging
+import os
 import numpy as np
 
 from genarch.data.base import ArraySplit, DataBundle
@@ -147,8 +148,12 @@ class SequenceDataset(abc.ABC):
         target_names = next(iter(parts.values())).target_names
         if self.target_groups is not None:
             spec = load_group_spec(self.target_groups, target_names, self.base)
+            given = self.target_groups
+            source = (str(given) if isinstance(given, (str, os.PathLike)) else
+                      f"target_groups {given['path']}" if isinstance(given, Mapping) and "path" in given else
+                      "target_groups")
             for raw in parts.values():
-                raw.y, names = group_targets(raw.y, raw.target_names, spec)
+                raw.y, names = group_targets(raw.y, raw.target_names, spec, source=source)
                 raw.target_names = names
             target_names = names
         # one length for every part

@@ -343,7 +343,13 @@ def read_fasta_with_targets(fasta: PathLike, targets: PathLike, id_column: Union
 def load_npy(path: PathLike, allow_pickle: bool = False) -> np.ndarray:
     path = require_file(path)
     try:
-        return np.load(path, allow_pickle=allow_pickle)
+        arr = np.load(path, allow_pickle=allow_pickle)
+        if not isinstance(arr, np.ndarray):  # np.load opens a .npz archive (or a pickle) as something else
+            names = list(arr.files) if hasattr(arr, "files") else []
+            raise DataError(f"expected one array (.npy), found an .npz archive of {names}: save the array "
+                            f"with np.save, or np.load it and save the one you mean" if names else
+                            f"expected one array (.npy), found {type(arr).__name__}", path)
+        return arr
     except ValueError as err:
         raise DataError(f"cannot load .npy: {err}", path) from None
     except (OSError, EOFError) as err:

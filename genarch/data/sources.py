@@ -204,6 +204,8 @@ class TableDataset(SequenceDataset):
         out = {}
         for role, paths in self.files.items():
             raws = [read_table(p, **self.read_kwargs) for p in paths]
+            if self.read_kwargs["id_column"] is not None and len(raws) > 1:
+                _check_ids_across_files(raws)
             out[role] = _concat_raw(raws)
         names = [r.target_names for r in out.values()]
         if any(n != names[0] for n in names):
@@ -270,6 +272,11 @@ class NpyDataset(SequenceDataset):
             raise DataError(f"expected 4 base rows (layout {self.layout}), got shape {x.shape}", self.x_path)
         if not np.isin(x, (0, 1)).all():
             raise DataError("one-hot array holds values other than 0/1", self.x_path)
+        several = x.sum(axis=1) > 1  # a column with two bases (an all-zero column is N, padding)
+        if several.any():
+            row, pos = np.argwhere(several)[0]
+            raise DataError(f"sequence {row} has {int(x[row, :, pos].sum())} bases set at position {pos} "
+                            f"(one-hot: at most one 1 a position)", self.x_path, key=f"[{row}]")
         x = reorder_bases(x.astype(np.uint8), self.base_order)
         raw_y = load_npy(self.y_path)
         try:
@@ -293,9 +300,12 @@ class NpyDataset(SequenceDataset):
                 raise DataError(f"{len(ids)} ids for {len(x)} sequences", self.ids_path)
         else:
             ids = np.array([f"{self.x_path.name}[{i}]" for i in range(len(x))])
-        from genarch.data.readers import check_unique_ids
-
-        check_unique_ids(ids, np.zeros(len(ids), dtype=int), self.ids_path or self.x_path)
+        seen: dict[str, int] = {}
+        for index, ident in enumerate(ids.tolist()):
+            if ident in seen:
+                raise DataError(f"duplicate id {ident!r} at index {index} (first at index {seen[ident]})",
+                                self.ids_path, key=ident)
+            seen[ident] = index
         return {"all": RawSeqs(seqs=None, x=x, y=y, ids=ids, lines=np.zeros(len(x), dtype=int),
                                source=str(self.x_path), target_names=names)}
 
@@ -304,13 +314,32 @@ class NpyDataset(SequenceDataset):
         if spec is None:
             return [f"target{i}" for i in range(t)]
         if isinstance(spec, str):
-            arr = load_npy(resolve_path(spec, self.base), allow_pickle=True)
+            path = resolve_path(spec, self.base)
+            arr = load_npy(path, allow_pickle=True)
+            if arr.ndim == 2 and not -arr.shape[1] <= self.target_names_column < arr.shape[1]:
+                raise DataError(f"target_names_column {self.target_names_column} is out of range for the "
+                                f"{arr.shape[1]} columns of the names array", path, key="target_names_column")
             names = list(arr[:, self.target_names_column] if arr.ndim == 2 else arr)
         else:
             names = list(spec)
         if len(names) != t:
             raise DataError(f"{len(names)} target names for {t} target columns", str(spec), key="target_names")
         return [str(n) for n in names]
+
+
+def _check_ids_across_files(raws: list[RawSeqs]) -> None:
+    """An id column's ids are unique over the files pooled into one role, not only within each file (each
+    file checks its own): a split, a group regex or an interpretation keyed by id would mix two records.
+    Across roles an id may repeat (public sets such as DREAM 2022 and DeepSTARR keep a sequence's id in
+    its test or validation copy; ``test_copies`` handles those)."""
+    seen: dict[str, tuple[str, int]] = {}
+    for raw in raws:
+        for ident, line in zip(raw.ids.tolist(), raw.lines.tolist()):
+            if ident in seen and seen[ident][0] != raw.source:
+                first, first_line = seen[ident]
+                raise DataError(f"duplicate id {ident!r} (first seen in {first} line {first_line})", raw.source,
+                                int(line), key=ident)
+            seen.setdefault(ident, (raw.source, int(line)))
 
 
 def _concat_raw(raws: list[RawSeqs]) -> RawSeqs:

@@ -77,6 +77,9 @@ def load_group_spec(spec, names: Sequence[str], base: Optional[Path] = None):
         column = parts[0].strip()
         if number == 1 and column not in names:  # a header row (column,group / target,lineage / ...)
             continue
+        if column not in names:
+            raise DataError(f"unknown target column {column!r}; columns are {list(names)[:10]}...", path, number,
+                            key=column)
         if column in first:
             raise DataError(f"column {column!r} is given a group twice (first on line {first[column]})", path, number)
         first[column] = number
