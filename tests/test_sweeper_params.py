@@ -197,3 +197,24 @@ def test_a_stage_parameter_that_cannot_be_read_names_its_key(key, value, message
 
     with pytest.raises(ValueError, match=message):
         spec_from_yaml(key, value)
+
+
+@pytest.mark.parametrize("text, message", [
+    ("model.stem.filters=range(1, 5, 0)", r"model.stem.filters=range\(1, 5, 0\): range\(\) arg 3 must not be zero"),
+    ("model.stem.filters=choice(8,16),32", r"model.stem.filters=choice\(8,16\),32: a sweep cannot be one of the values"),
+])
+def test_a_sweep_python_cannot_expand_names_the_override(text, message):
+    """Before: a bare ValueError from range() and a TypeError from formatting a ChoiceSweep, without the key."""
+    with pytest.raises(ValueError, match=message):
+        spec_from_override(OverridesParser.create().parse_override(text))
+
+
+@pytest.mark.parametrize("value, message", [
+    ({"lower": 64, "upper": 1024, "integer": "false"}, r"model.head.units.integer: must be true or false, got 'false'"),
+    ({"lower": 0.1, "upper": 10, "log": "no"}, r"model.head.units.log: must be true or false, got 'no'"),
+    ({"lower": 0.1, "upper": 10, "log": 1}, r"model.head.units.log: must be true or false, got 1"),
+])
+def test_a_bounds_mapping_flag_must_be_a_boolean(value, message):
+    """Before: bool('false') made the interval an integer one without a word."""
+    with pytest.raises(ValueError, match=message):
+        spec_from_yaml("model.head.units", value)

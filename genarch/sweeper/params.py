@@ -22,7 +22,7 @@ from typing import Any, Mapping, Optional
 
 import nevergrad as ng
 from hydra.core.override_parser.overrides_parser import OverridesParser
-from hydra.core.override_parser.types import ChoiceSweep, IntervalSweep, Override, RangeSweep
+from hydra.core.override_parser.types import ChoiceSweep, IntervalSweep, Override, RangeSweep, Sweep
 
 from genarch.ledger import integer_bounds, recorded_in_interval
 
@@ -67,13 +67,17 @@ def spec_from_override(override: Override) -> ParamSpec:
     if not override.is_sweep_override():
         return ParamSpec(name, prefix, {"kind": "constant", "value": _plain(value)})
     _check_tags(value, override.input_line)
-    if isinstance(value, ChoiceSweep):
-        if value.shuffle:
-            raise ValueError(f"{override.input_line}: shuffle() means nothing to an optimizer")
-        values = [_plain(v) for v in override.sweep_iterator()]
-        return ParamSpec(name, prefix, _choice(values, "ordered" in value.tags, override.input_line))
-    if isinstance(value, RangeSweep):
-        values = [_plain(v) for v in override.sweep_iterator()]
+    if isinstance(value, ChoiceSweep) and value.shuffle:
+        raise ValueError(f"{override.input_line}: shuffle() means nothing to an optimizer")
+    if isinstance(value, (ChoiceSweep, RangeSweep)):
+        try:
+            values = [_plain(v) for v in override.sweep_iterator()]
+        except (ValueError, TypeError) as exc:  # range(1, 5, 0): Python's own message names no key
+            raise ValueError(f"{override.input_line}: {exc}") from None
+        nested = next((v for v in values if isinstance(v, Sweep)), None)
+        if nested is not None:  # choice(8, 16),32: a sweep as one value of another
+            raise ValueError(f"{override.input_line}: a sweep cannot be one of the values of another sweep; "
+                             "write one choice(...) with every value")
         return ParamSpec(name, prefix, _choice(values, "ordered" in value.tags, override.input_line))
     if isinstance(value, IntervalSweep):
         integer = isinstance(value.start, int) and isinstance(value.end, int)
@@ -113,8 +117,11 @@ def spec_from_yaml(key: str, value: Any, parser: Optional[OverridesParser] = Non
         unknown = set(value) - {"lower", "upper", "log", "integer"}
         if unknown or not {"lower", "upper"} <= set(value):
             raise ValueError(f"{key}: a mapping needs lower and upper (and optionally log, integer), got {sorted(value)}")
-        integer = bool(value.get("integer", False))
-        return ParamSpec(name, prefix, _scalar(value["lower"], value["upper"], bool(value.get("log", False)), integer, key))
+        flags = {flag: value.get(flag, False) for flag in ("log", "integer")}
+        for flag, given in flags.items():
+            if not isinstance(given, bool):  # bool("false") would be True
+                raise ValueError(f"{key}.{flag}: must be true or false, got {given!r}")
+        return ParamSpec(name, prefix, _scalar(value["lower"], value["upper"], flags["log"], flags["integer"], key))
     return ParamSpec(name, prefix, {"kind": "constant", "value": value})
 
 
