@@ -106,6 +106,26 @@ def test_pool_of_a_directory_without_ledger(stages, tmp_path):
         load_sweep(stage2, root / "s2.yaml", pool=(tmp_path / "empty",))
 
 
+@pytest.mark.parametrize("name, direction, refused", [
+    ("val_loss", "minimize", r"objective 'val_loss' there, 'val_auroc' here; direction 'minimize' there"),
+    ("val_auroc", "minimize", r"direction 'minimize' there, 'maximize' here"),
+    ("val_pearson", "maximize", r"objective 'val_pearson' there, 'val_auroc' here\)"),
+    ("val_auroc", "maximize", None),
+])
+def test_a_sweep_with_another_objective_is_not_pooled(stages, name, direction, refused):
+    """Before, a sweep of losses was pooled into one of AUROCs and its trials ranked as AUROCs."""
+    root, _, stage2 = stages
+    other = root / "other"
+    for job, (params, value) in enumerate([trial("lstm", 0.5, None, 0.3), trial("lstm", 0.2, "exp", 0.1)]):
+        append_record(other, {"job": job, "event": "end", "status": "ok", "params": params,
+                              "objective": {"name": name, "direction": direction, "value": value}})
+    if refused is None:
+        assert load_sweep(stage2, root / "s2.yaml", pool=(other,))[0].n == 8
+        return
+    with pytest.raises(AnalysisInputError, match=rf"other: cannot pool a sweep with another objective \({refused}"):
+        load_sweep(stage2, root / "s2.yaml", pool=(other,))
+
+
 def test_command_line_pool(stages, capsys):
     root, stage1, stage2 = stages
     code = main([str(stage2), "--stage", str(root / "s2.yaml"), "--pool", str(stage1), "--quiet", "--no-plots",

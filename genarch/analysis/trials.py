@@ -240,9 +240,19 @@ def build_table(
     )
 
 
-def _pooled(pool: Sequence["str | Path"], domains: Optional[Mapping[str, Any]], notes: list[str]) -> list[tuple[str, Any]]:
+def _objective_of(trials: Sequence[Any]) -> tuple[Optional[str], Optional[str]]:
+    """(name, direction) that the trials report, a finished trial's first (a failed or rejected record only
+    names the config's objective)."""
+    reported = [t for t in trials if t.status == "ok"] + [t for t in trials if t.status != "ok"]
+    return (next((t.objective_name for t in reported if t.objective_name), None),
+            next((t.direction for t in reported if t.direction), None))
+
+
+def _pooled(pool: Sequence["str | Path"], domains: Optional[Mapping[str, Any]], notes: list[str],
+            objective: tuple[Optional[str], Optional[str]] = (None, None)) -> list[tuple[str, Any]]:
     """Finished trials of earlier sweeps that lie inside this stage's space (every swept key declared
-    here, every value inside its declared domain): samples of the current space too, so they add evidence."""
+    here, every value inside its declared domain): samples of the current space too, so they add evidence.
+    A pooled sweep must report the same objective (name and direction) as this one."""
     from genarch.ledger import LEDGER_FILE, load_trials
 
     if pool and not domains:
@@ -253,6 +263,11 @@ def _pooled(pool: Sequence["str | Path"], domains: Optional[Mapping[str, Any]], 
         if not (path / LEDGER_FILE).exists():
             raise AnalysisInputError(f"{path}: no {LEDGER_FILE} to pool (is this a genarch sweep directory?)")
         finished = [t for t in load_trials(path) if t.status != "running" and not t.record.get("rejected")]
+        theirs = _objective_of(finished)
+        clash = [f"{what} {b!r} there, {a!r} here" for what, a, b in zip(("objective", "direction"), objective, theirs)
+                 if a and b and a != b]
+        if clash:  # a loss ranked as an AUROC would turn the analysis upside down
+            raise AnalysisInputError(f"{path}: cannot pool a sweep with another objective ({'; '.join(clash)})")
         inside = [t for t in finished
                   if set(t.params) <= set(domains) and all(domains[k].contains(v) for k, v in t.params.items())]
         out += [(f"{path.name}/{t.job}", t) for t in inside]  # job labels say which sweep a pooled trial came from
@@ -283,13 +298,12 @@ def from_ledger(
         raise AnalysisInputError(f"{sweep_dir}: no finished trials in the ledger ({running} still running)")
     pool_notes: list[str] = []
     jobs: list[Any] = [t.job for t in trials]
-    for job, trial in _pooled(pool, domains, pool_notes):
+    own = _objective_of(trials)
+    for job, trial in _pooled(pool, domains, pool_notes, own):
         jobs.append(job)
         trials.append(trial)
-    # what a finished trial reported; a failed or rejected record only names the config's objective
-    reported = [t for t in trials if t.status == "ok"] + [t for t in trials if t.status != "ok"]
-    metric = next((t.objective_name for t in reported if t.objective_name), None) or "objective"
-    found = next((t.direction for t in reported if t.direction), None)
+    metric, found = _objective_of(trials)
+    metric = metric or "objective"
     # a constant of the stage (``key: null``) is applied to every trial but not recorded as a swept value
     constants = {k: d.values[0] for k, d in (domains or {}).items() if getattr(d, "kind", None) == "fixed" and d.values}
     table = build_table(
