@@ -357,3 +357,29 @@ def test_a_resume_skips_a_ledger_record_with_a_bad_field_naming_its_line(tmp_pat
         resumed.sweep(space)
     assert [job for job, _ in resumed.launcher.calls] == [4, 5]  # the 4 finished jobs replayed, not re-run
     assert [t.value for t in load_trials(tmp_path)] == pytest.approx([0.0, 0.1, 0.2, 0.3, 0.4, 0.5])
+
+
+class _ComposeError(Exception):
+    pass
+
+
+def test_a_sweep_that_stopped_before_its_first_trial_does_not_block_the_corrected_command(tmp_path):
+    """A misspelled key fails when the first job composes, after the sweep state was saved. Before, the
+    corrected command in the same directory was refused: 'cannot resume ... parameter ... removed'."""
+    bad = _sweeper(tmp_path, lambda job, ovr: 0.1, budget=3, num_workers=1, optimizer="RandomSearch")
+
+    def fail(overrides, initial_job_idx):
+        raise _ComposeError("Could not override 'model.stem.filterz'")
+
+    bad.launcher.launch = fail
+    with pytest.raises(_ComposeError):
+        bad.sweep(["model.stem.filterz=choice(1, 2)"])
+    assert (tmp_path / "sweep_state.json").exists()
+    assert [t.status for t in load_trials(tmp_path)] == ["running"]  # started, never ended
+    fixed = _sweeper(tmp_path, lambda job, ovr: 0.1 * job, budget=3, num_workers=1, optimizer="RandomSearch")
+    fixed.sweep(["model.stem.filters=interval(1, 2)"])
+    assert [job for job, _ in fixed.launcher.calls] == [0, 1, 2]
+    # once a trial is recorded, a different search in the same directory is refused as before
+    with pytest.raises(ValueError, match="cannot resume the sweep"):
+        _sweeper(tmp_path, lambda job, ovr: 0.1, budget=3, num_workers=1, optimizer="RandomSearch").sweep(
+            ["model.stem.filterz=choice(1, 2)"])
