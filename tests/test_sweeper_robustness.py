@@ -383,3 +383,21 @@ def test_a_sweep_that_stopped_before_its_first_trial_does_not_block_the_correcte
     with pytest.raises(ValueError, match="cannot resume the sweep"):
         _sweeper(tmp_path, lambda job, ovr: 0.1, budget=3, num_workers=1, optimizer="RandomSearch").sweep(
             ["model.stem.filterz=choice(1, 2)"])
+
+
+def test_a_resume_with_an_edited_stage_body_is_refused_naming_the_key(tmp_path):
+    """Before, editing trainer.max_epochs in the stage file between runs was accepted: jobs 0-1 trained 4
+    epochs, jobs 2-3 one epoch, in one sample, and the stage copy of the first run was overwritten."""
+    space = ["x=interval(0, 1)"]
+
+    def sweeper(epochs, budget):
+        s = _sweeper(tmp_path, lambda job, ovr: 0.1 * job, budget=budget, num_workers=1, optimizer="RandomSearch")
+        s.config = OmegaConf.merge(s.config, {"trainer": {"max_epochs": epochs}})
+        return s
+
+    sweeper(4, 2).sweep(space)
+    with pytest.raises(ValueError, match=r"task config trainer.max_epochs: was 4, now 1"):
+        sweeper(1, 4).sweep(space)
+    again = sweeper(4, 4)
+    again.sweep(space)  # the same task resumes
+    assert [job for job, _ in again.launcher.calls] == [2, 3]

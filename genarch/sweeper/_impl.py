@@ -117,6 +117,9 @@ class NevergradSweeperImpl:
         self.finished = {}
         if old is not None:
             diffs = resume.differences(old, state)
+            ran = self.sweep_dir / "multirun.yaml"  # the task config the sweep's trials ran with
+            if ran.exists():  # an edit of the stage file's body (trainer, dataset...) would mix two tasks
+                diffs += [f"task config {d}" for d in _task_differences(OmegaConf.load(ran), self.config)]
             if diffs:
                 raise ValueError(f"cannot resume the sweep in {self.sweep_dir}: its search differs from this command's:\n  - "
                                  + "\n  - ".join(diffs)
