@@ -137,3 +137,30 @@ def test_csv_export_is_analysed_like_a_sweep(tmp_path):
     params = yaml.safe_load(text)["hydra"]["sweeper"]["params"]
     assert params["opt"] == "choice(adam)"
     assert "--- a/stage (inferred)" in (tmp_path / "out" / "next_stage.diff").read_text()
+
+
+def _stage_text(rnn: str, title: str, key: str) -> str:
+    return (f"# @package _global_\n# {title}\nhydra:\n  sweeper:\n    params:\n      model/rnn: {rnn}\n"
+            f"      optimizer.lr_scale: tag(log, interval(0.1, 1))\nstage: \"{key}\"\n")
+
+
+def test_the_stage_composed_wins_over_a_stale_stage_key_and_an_edit_after_the_sweep(tmp_path):
+    """Before: a fork copied from 3.yaml to 3a.yaml (still saying stage: "3") was analysed against 3.yaml,
+    and its suggestion put back the values the fork had removed."""
+    conf, sweep = tmp_path / "conf", tmp_path / "sweep"
+    (conf / "stage").mkdir(parents=True)
+    sweep.mkdir()
+    (conf / "stage" / "3.yaml").write_text(_stage_text("choice(none, lstm, gru)", "stage 3", "3"))
+    fork = _stage_text("choice(none)", "fork a of stage 3", "3")
+    (conf / "stage" / "3a.yaml").write_text(fork)
+    (sweep / "stage.yaml").write_text(fork)  # the sweeper's copy of the file it ran
+    (sweep / "multirun.yaml").write_text(yaml.safe_dump({"stage": "3", "hydra": {"runtime": {
+        "choices": {"stage": "3a"}, "config_sources": [{"path": str(conf), "schema": "file", "provider": "main"}]}}}))
+    stage, notes = resolve_stage(sweep)
+    assert stage.path == conf / "stage" / "3a.yaml" and stage.params["model/rnn"] == "choice(none)" and not notes
+    # edited after the sweep ran: the copy the sweep saved is what its trials sampled
+    (conf / "stage" / "3a.yaml").write_text(_stage_text("choice(gru)", "fork a, edited", "3a"))
+    stage, notes = resolve_stage(sweep)
+    assert stage.path == conf / "stage" / "3a.yaml" and stage.name == "3a"
+    assert stage.params["model/rnn"] == "choice(none)" and stage.text == fork
+    assert any("3a.yaml was edited after this sweep ran" in n for n in notes)

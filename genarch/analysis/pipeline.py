@@ -195,9 +195,25 @@ def _candidates(name: str, multirun: dict, sweep_dir: Path) -> list[Path]:
     return [root / "stage" / f"{stem}.yaml" for root in roots] + [root / f"{stem}.yaml" for root in roots]
 
 
+def _as_run(stage: Stage, sweep_dir: Path, notes: list[str]) -> Stage:
+    """The stage as the sweep ran it: when its file was edited since, the copy the sweeper saved
+    (``<sweep_dir>/stage.yaml``), under the file's own name and path."""
+    import dataclasses
+
+    copy = sweep_dir / "stage.yaml"
+    if stage.path is None or not copy.is_file() or copy.resolve() == Path(stage.path).resolve():
+        return stage
+    saved = load_stage(copy)
+    if saved.text == stage.text:
+        return stage
+    notes.append(f"{stage.path} was edited after this sweep ran: the analysis reads the copy the sweep saved ({copy})")
+    return dataclasses.replace(saved, path=stage.path, name=stage.name)
+
+
 def resolve_stage(sweep_dir: "str | Path", stage_path: "str | Path | None" = None) -> tuple[Optional[Stage], list[str]]:
-    """The stage that was run: ``--stage``, else ``multirun.yaml``'s ``stage`` / the stage config-group
-    choice, else the ``hydra.sweeper.params`` the sweep recorded (no file text: a fresh one is written)."""
+    """The stage that was run: ``--stage``, else the stage config-group choice / ``multirun.yaml``'s
+    ``stage`` key (as the sweep saved it when the file was edited since), else the ``hydra.sweeper.params``
+    the sweep recorded (no file text: a fresh one is written)."""
     import yaml
 
     notes: list[str] = []
@@ -210,12 +226,14 @@ def resolve_stage(sweep_dir: "str | Path", stage_path: "str | Path | None" = Non
         return None, notes
     multirun = yaml.safe_load(multirun_file.read_text(encoding="utf-8")) or {}
     hydra_cfg = multirun.get("hydra") or {}
-    names = [multirun.get("stage"), ((hydra_cfg.get("runtime") or {}).get("choices") or {}).get("stage")]
-    for name in [str(n) for n in names if n]:
+    # the stage config-group choice (+stage=3a: the file that was composed) first; a file's own `stage:`
+    # key may still name the file it was copied from (a fork made by hand, a suggestion saved as s2.yaml)
+    names = [((hydra_cfg.get("runtime") or {}).get("choices") or {}).get("stage"), multirun.get("stage")]
+    for name in dict.fromkeys(str(n) for n in names if n):
         direct = Path(name)
         for path in ([direct] if direct.suffix == ".yaml" else []) + _candidates(name, multirun, sweep_dir):
             if path.is_file():
-                return load_stage(path), notes
+                return _as_run(load_stage(path), sweep_dir, notes), notes
         notes.append(f"stage '{name}' named in multirun.yaml was not found as a file")
     params = (hydra_cfg.get("sweeper") or {}).get("params")
     if params:
