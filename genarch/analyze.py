@@ -83,10 +83,14 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         analysis = analyze(table, stage, out, options)
     except AnalysisInputError as exc:
         print(f"genarch analyze: nothing to analyse: {exc}", file=sys.stderr)
-        try:
-            write_failure(out if "out" in locals() else Path(args.out or "analysis"), str(exc))
-        except OSError:
-            pass
+        # the failure is written where an analysis was asked for: --out, or a sweep directory (one with a
+        # ledger); a mistyped path or a single run's directory is left as it was
+        is_sweep = bool(args.sweep_dir) and (Path(args.sweep_dir) / "ledger.jsonl").is_file()
+        if args.out or is_sweep:
+            try:
+                write_failure(out if "out" in locals() else Path(args.out or "analysis"), str(exc))
+            except OSError:
+                pass
         return 2
     except (FileNotFoundError, ValueError) as exc:
         print(f"genarch analyze: {type(exc).__name__}: {exc}", file=sys.stderr)

@@ -116,3 +116,17 @@ def test_callback_never_raises_and_is_picklable(tmp_path):
     assert "all 6 trials failed" in (tmp_path / "analysis" / "summary.txt").read_text()
     cfg.hydra.sweep.dir = str(tmp_path / "does-not-exist")
     callback.on_multirun_end(cfg)
+
+
+@pytest.mark.parametrize("make", ["missing", "single_run"])
+def test_a_path_that_is_no_sweep_is_left_as_it_was(tmp_path, capsys, make):
+    """Before, a mistyped sweep path was created (with analysis/summary.txt in it), and a single run's
+    directory got an analysis/ folder."""
+    target = tmp_path / "multirun" / "nonexistent"
+    if make == "single_run":
+        target.mkdir(parents=True)
+        (target / "result.json").write_text("{}")
+    before = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*"))
+    assert main([str(target), "--quiet"]) == 2
+    assert "no ledger.jsonl" in capsys.readouterr().err
+    assert sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*")) == before
