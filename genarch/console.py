@@ -28,8 +28,12 @@ def architecture_rows(model: Mapping[str, Any]) -> list[tuple[str, str]]:
         rows.append(("recurrent", f"{rnn['layers']} x {rnn['kind']}({rnn['units']})" + (", bidirectional" if rnn["bidirectional"] else "")
                      + f", output {rnn['output']}" + (f", clip {rnn['grad_clip']}" if rnn["grad_clip"] else "")))
     rows.append(("global pooling", pool["kind"]))
-    rows.append(("head", f"{head['layers']} x FC({head['units']})" + (", BN" if head["batchnorm"] else "")
-                 + f", dropout {head['dropout']}"))
+    dropout = f"dropout {float(head['dropout']):.3g}" if head["dropout"] else "no dropout"
+    if head["layers"]:
+        rows.append(("head", f"{head['layers']} x FC({head['units']})" + (", BN" if head["batchnorm"] else "")
+                     + f", {dropout}, then linear output"))
+    else:  # no hidden layer: units and batch norm are unused (dropout acts before the output layer)
+        rows.append(("head", f"linear output, {dropout}"))
     return rows
 
 

@@ -115,3 +115,18 @@ def test_a_matches_table_that_fails_midway_leaves_the_old_file_whole(tmp_path):
         write_matches(broken, path)
     assert path.read_text() == "the previous report\n"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["matches.tsv"]
+
+
+@pytest.mark.parametrize("head, expected", [
+    ({"layers": 0, "units": 291, "batchnorm": True, "dropout": 0.249034588285664}, "linear output, dropout 0.249"),
+    ({"layers": 2, "units": 64, "batchnorm": True, "dropout": 0.0}, "2 x FC(64), BN, no dropout, then linear output"),
+    ({"layers": 1, "units": 512, "batchnorm": False, "dropout": 0.5}, "1 x FC(512), dropout 0.5, then linear output"),
+])
+def test_the_head_row_says_what_is_built(head, expected):
+    """Before: '0 x FC(291), BN, dropout 0.249034588285664' for a head with no hidden layer."""
+    from genarch.console import architecture_rows
+
+    model = {"activation": "relu", "stem": {"convs_before": 1, "filters": 8, "filter_size": 3, "batchnorm": False},
+             "residual": {"kind": "none"}, "reduction": {"kind": "none"}, "rnn": {"kind": "none"},
+             "pooling": {"kind": "max"}, "head": head}
+    assert dict(architecture_rows(model))["head"] == expected
