@@ -71,7 +71,11 @@ def run(cfg: DictConfig, out_dir: Optional[Path] = None) -> float:
         )
         failed.write(out_dir)
         record_trial_end(failed.to_dict(), out_dir)
-        log.error("run failed: %s (recorded in %s)", failed.error, out_dir / "result.json")
+        if extra.get("interrupted"):  # not a failure of the trial: a resumed sweep runs it again
+            log.warning("run interrupted (%s); recorded in %s, a resumed sweep runs it again", type(exc).__name__,
+                        out_dir / "result.json")
+        else:
+            log.error("run failed: %s (recorded in %s)", failed.error, out_dir / "result.json")
         raise
     result.write(out_dir)
     record_trial_end(result.to_dict(), out_dir)

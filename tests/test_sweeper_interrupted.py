@@ -54,7 +54,7 @@ def test_resume_replays_finished_jobs_and_reruns_interrupted_ones(tmp_path):
     (KeyboardInterrupt(), True),
     (ValueError("illegal model"), False),
 ])
-def test_run_records_an_interruption_as_such(tmp_path, monkeypatch, exc, interrupted):
+def test_run_records_an_interruption_as_such(tmp_path, monkeypatch, caplog, exc, interrupted):
     def train(*args, **kwargs):
         raise exc
 
@@ -71,3 +71,7 @@ def test_run_records_an_interruption_as_such(tmp_path, monkeypatch, exc, interru
     (trial,) = load_trials(ledger_dir)
     assert trial.job == 3 and trial.status == "failed" and is_interrupted(trial.record) is interrupted
     assert sorted(ended_trials(ledger_dir)[0]) == ([] if interrupted else [3])
+    # the log says so too: before, an interruption was logged as an error, "run failed: SIGTERMException"
+    (said,) = [r for r in caplog.records if r.name == app.log.name and "run " in r.getMessage()]
+    assert (said.levelname, said.getMessage().split(" (")[0].split(":")[0]) == (
+        ("WARNING", "run interrupted") if interrupted else ("ERROR", "run failed"))
