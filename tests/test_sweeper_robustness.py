@@ -401,3 +401,29 @@ def test_a_resume_with_an_edited_stage_body_is_refused_naming_the_key(tmp_path):
     again = sweeper(4, 4)
     again.sweep(space)  # the same task resumes
     assert [job for job, _ in again.launcher.calls] == [2, 3]
+
+
+def test_the_console_line_of_a_rejection_gives_its_job_and_reasons_and_a_replay_says_so(tmp_path, monkeypatch, caplog):
+    """Before: 'job None (new) rejected: ConfigError: illegal model config:' (the reasons, on the next lines,
+    were cut), and a replayed job of a resume was labelled (new)."""
+    from genarch.sweeper._impl import NevergradSweeperImpl, Outcome
+
+    def reject(self, c):
+        if c.params["x"] < 0.5:
+            return False
+        c.outcome = Outcome("rejected", error="ConfigError: illegal model config:\n  - model.activation='leaky_rleu' "
+                                              "is not one of ['relu', 'elu']")
+        self.cache[c.key] = c.outcome
+        return True
+
+    monkeypatch.setattr(NevergradSweeperImpl, "_reject", reject)
+    caplog.set_level("INFO", logger="genarch.sweeper._impl")
+    _sweeper(tmp_path, lambda job, ovr: 0.1, budget=3, num_workers=1, optimizer="RandomSearch").sweep(["x=interval(0, 1)"])
+    lines = [r.getMessage() for r in caplog.records if r.getMessage().startswith("job ")]
+    rejected = [line for line in lines if "rejected" in line]
+    assert rejected and all(line.split()[1].isdigit() for line in rejected)  # a job number, not None
+    assert "rejected: ConfigError: illegal model config: - model.activation='leaky_rleu' is not one of" in rejected[0]
+    caplog.clear()
+    _sweeper(tmp_path, lambda job, ovr: 0.1, budget=4, num_workers=1, optimizer="RandomSearch").sweep(["x=interval(0, 1)"])
+    labels = [r.getMessage().split(")")[0] for r in caplog.records if r.getMessage().startswith("job ")]
+    assert any(label.endswith("(replayed") for label in labels) and labels[-1].endswith("(new")

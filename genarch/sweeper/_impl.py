@@ -458,8 +458,11 @@ class NevergradSweeperImpl:
     def _log_batch(self, batch: list[Candidate]) -> None:
         for c in batch:
             o = c.outcome
-            what = f"{o.value:.4f}" if o.status == "ok" else f"{o.status}: {(o.error or '').splitlines()[0][:160]}"
-            log.info("job %s (%s) %s  %s", o.job, c.source, what, c.params)
+            # the whole error on one line: a rejection's reasons follow its first line ("illegal model config:")
+            error = " ".join(line.strip() for line in (o.error or "").splitlines() if line.strip())
+            what = f"{o.value:.4f}" if o.status == "ok" else f"{o.status}: {error[:300]}"
+            source = "replayed" if c.source == "new" and c.job in self.finished else c.source
+            log.info("job %s (%s) %s  %s", c.job if c.job is not None else o.job, source, what, c.params)
 
     def _best(self) -> Optional[Candidate]:
         evaluated = [c for c in self.history if c.source == "new" and c.outcome.status == "ok"]
