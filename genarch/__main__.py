@@ -40,8 +40,47 @@ def main(cfg: DictConfig) -> float:
         sys.exit(2)
 
 
+_SEARCHPATH_ARG = re.compile(r"^\+{0,2}hydra\.searchpath=\[?(?P<paths>[^\]]*)\]?$")
+
+
+def stage_yaml_error(argv: list[str]) -> "str | None":
+    """A stage file named on the command line that is not valid YAML, as ``file:line:column: problem``.
+    Hydra reports it only below a traceback of its own frames; this finds the same file (genarch's
+    configs first, then ``hydra.searchpath`` folders, Hydra's order) and names it alone."""
+    import yaml
+    from pathlib import Path
+
+    names = [m["value"] for m in map(_STAGE_ARG.match, argv) if m and m["prefix"] != "~"]
+    if not names:
+        return None
+    roots = [Path(__file__).resolve().parent / "conf"]
+    for m in filter(None, map(_SEARCHPATH_ARG.match, argv)):
+        roots += [Path(p.strip().strip("'\"")[len("file://"):]) for p in m["paths"].split(",")
+                  if p.strip().strip("'\"").startswith("file://")]
+    path = next((r / "stage" / f"{names[-1]}.yaml" for r in roots if (r / "stage" / f"{names[-1]}.yaml").is_file()), None)
+    if path is None:
+        return None  # Hydra lists the stages it can find
+    try:
+        yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        # where the construct that broke began (an unclosed bracket), else where parsing stopped
+        start, stop = getattr(exc, "context_mark", None), getattr(exc, "problem_mark", None)
+        mark = start or stop
+        at = f":{mark.line + 1}:{mark.column + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        context = getattr(exc, "context", None)
+        found = f" at line {stop.line + 1}, column {stop.column + 1}" if start is not None and stop is not None else ""
+        return f"{path}{at}: not valid YAML ({context + ': ' if context else ''}{problem}{found})"
+    return None
+
+
 def cli() -> None:
-    sys.argv = [sys.argv[0], *quote_stage_args(sys.argv[1:])]
+    argv = quote_stage_args(sys.argv[1:])
+    error = stage_yaml_error(sys.argv[1:])
+    if error:
+        print(f"genarch: {error}", file=sys.stderr)
+        sys.exit(2)
+    sys.argv = [sys.argv[0], *argv]
     main()
 
 

@@ -2,6 +2,8 @@
 
 import json
 import math
+import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -10,6 +12,8 @@ import pytest
 
 from genarch.__main__ import quote_stage_args
 from genarch.training.threads import choose_threads, parallel_trials
+
+REPO = Path(__file__).resolve().parents[1]
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULT_KEYS = {"status", "error", "objective", "hparams", "overrides", "metrics", "n_params", "epochs",
@@ -149,3 +153,43 @@ def test_result_json_nan_objective_becomes_null(tmp_path):
 
     RunResult(status="failed", objective=Objective("val_auroc", "maximize", math.nan)).write(tmp_path)
     assert read_result(tmp_path)["objective"]["value"] is None
+
+
+STAGE_HEAD = "# @package _global_\ndefaults:\n  - override /hydra/sweeper: genarch\nhydra:\n  sweeper:\n"
+
+
+@pytest.mark.parametrize("text, argv, expected", [
+    (STAGE_HEAD + "    params:\n      model.stem.filters: choice(8, 16\n    budget: [1\n", ["+stage=mine"],
+     r"mine.yaml:8:13: not valid YAML \(while parsing a flow sequence: expected ',' or '\]', but got '<stream end>' "
+     r"at line 9, column 1\)"),
+    (STAGE_HEAD + "    params:\n\tmodel.stem.filters: choice(8, 16)\n", ["stage=mine"], r"mine.yaml:7:1: not valid YAML"),
+    (STAGE_HEAD + "    budget: 2\n", ["+stage=mine"], None),       # valid
+    ("a: [1\n", ["~stage=mine"], None),                           # a delete reads no file
+    ("a: [1\n", ["model.stem.filters=8"], None),                  # no stage
+])
+def test_a_stage_file_that_is_not_yaml_is_named_alone(tmp_path, text, argv, expected):
+    """Hydra prints this error below a traceback of ~100 lines of its own frames."""
+    from genarch.__main__ import stage_yaml_error
+
+    (tmp_path / "stage").mkdir()
+    (tmp_path / "stage" / "mine.yaml").write_text(text)
+    error = stage_yaml_error([f"hydra.searchpath=[file://{tmp_path}]", *argv])
+    if expected is None:
+        assert error is None
+    else:
+        assert error.startswith(str(tmp_path / "stage" / "mine.yaml")) and re.search(expected, error)
+
+
+def test_a_bad_stage_range_and_bad_stage_yaml_are_reported_without_a_traceback(tmp_path):
+    (tmp_path / "stage").mkdir()
+    (tmp_path / "stage" / "rng.yaml").write_text(STAGE_HEAD + "    budget: 2\n    params:\n      model.head.dropout: interval(0.5, 0.1)\n")
+    (tmp_path / "stage" / "bad.yaml").write_text(STAGE_HEAD + "    budget: [2\n")
+    env = {**os.environ, "GENARCH_CACHE": str(tmp_path / "cache"), "HYDRA_FULL_ERROR": "0"}
+    for stage, code, message in (
+            ("rng", 1, f"genarch sweeper (stage file {tmp_path / 'stage' / 'rng.yaml'}): model.head.dropout="
+                       "interval(0.5, 0.1): interval needs lower < upper"),
+            ("bad", 2, f"genarch: {tmp_path / 'stage' / 'bad.yaml'}:6:13: not valid YAML")):
+        proc = subprocess.run([sys.executable, "-m", "genarch", f"hydra.searchpath=[file://{tmp_path}]", f"+stage={stage}",
+                               f"hydra.sweep.dir={tmp_path / 'sweep'}", "-m"], cwd=REPO, capture_output=True,
+                              text=True, env=env, timeout=120)
+        assert proc.returncode == code and message in proc.stderr and "Traceback" not in proc.stderr, proc.stderr

@@ -503,6 +503,18 @@ class NevergradSweeperImpl:
         stage = choices.get("stage") if "stage" in choices else None
         return None if stage is None else str(stage)
 
+    def stage_file(self) -> Optional[str]:
+        """Where the stage file of this sweep was read from (the first of Hydra's search path that has
+        it), or None without a stage."""
+        stage = self._stage_name() if self.config is not None else None
+        if stage is None:
+            return None
+        for source in self.config.hydra.runtime.get("config_sources") or []:
+            scheme, root = str(source.schema), str(source.path)
+            if _source_text(scheme, root, f"stage/{stage}.yaml") is not None:
+                return str(Path(root) / "stage" / f"{stage}.yaml") if scheme == "file" else f"{scheme}://{root}/stage/{stage}.yaml"
+        return f"stage/{stage}.yaml"
+
     def _save_stage_file(self, stage: Optional[str]) -> None:
         """A copy of the stage file that was run (with its comments), for the analysis to diff against."""
         if stage is None:

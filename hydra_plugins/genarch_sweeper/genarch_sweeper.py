@@ -4,6 +4,7 @@ Hydra scans this module at start-up, so it imports nothing heavy; the work is in
 
 from typing import Any, List, Optional
 
+from hydra.errors import CompactHydraException
 from hydra.plugins.sweeper import Sweeper
 from hydra.types import HydraContext, TaskFunction
 from omegaconf import DictConfig
@@ -28,7 +29,19 @@ class NevergradSweeper(Sweeper):
         self.sweeper.setup(hydra_context=hydra_context, task_function=task_function, config=config)
 
     def sweep(self, arguments: List[str]) -> Any:
-        return self.sweeper.sweep(arguments)
+        try:
+            return self.sweeper.sweep(arguments)
+        except (ValueError, RuntimeError) as exc:
+            if getattr(self.sweeper, "history", None):  # a trial ran: not an input error, keep the traceback
+                raise
+            stage = self.sweeper.stage_file()
+            raise SweepInputError(f"genarch sweeper{f' (stage file {stage})' if stage else ''}: {exc}") from exc
+
+
+class SweepInputError(ValueError, CompactHydraException):
+    """A stage file or sweep override that cannot be swept, refused before any trial ran (a bad range,
+    a resume of another search). Hydra prints a compact exception as its message alone, without a
+    traceback (HYDRA_FULL_ERROR=1 shows it)."""
 
 
 def _paths(value: Any) -> Any:
