@@ -164,3 +164,17 @@ def test_the_stage_composed_wins_over_a_stale_stage_key_and_an_edit_after_the_sw
     assert stage.path == conf / "stage" / "3a.yaml" and stage.name == "3a"
     assert stage.params["model/rnn"] == "choice(none)" and stage.text == fork
     assert any("3a.yaml was edited after this sweep ran" in n for n in notes)
+
+
+def test_a_suggestion_of_a_suggestion_keeps_one_title_and_one_header():
+    """Before: '# Stage 5: suggested from stage 4 (suggested from stage 3 (LSTM only))', with the header lines
+    of the first suggestion left under those of the second."""
+    new = {"model/rnn": "choice(lstm)", "optimizer.lr_scale": "tag(log, interval(0.1, 10))"}
+    first = rewrite_stage(STAGE, new, {}, ["Suggested by genarch.analyze from 3.yaml.", "Changes: fix model/rnn."])
+    second = rewrite_stage(first, new, {}, ["Suggested by genarch.analyze from 4.yaml.", "Changes: narrow optimizer.lr_scale."])
+    head = second.splitlines()[:5]
+    assert head == ["# @package _global_", "# Stage 5: suggested from stage 4 (LSTM only)",
+                    "# Suggested by genarch.analyze from 4.yaml.", "# Changes: narrow optimizer.lr_scale.", "defaults:"]
+    third = rewrite_stage(second, new, {}, ["Suggested by genarch.analyze from 5.yaml.", "Changes: none."])
+    assert third.splitlines()[1] == "# Stage 6: suggested from stage 5 (LSTM only)"
+    assert sum(line.startswith("# Suggested by") for line in third.splitlines()) == 1

@@ -270,14 +270,23 @@ def rewrite_stage(text: str, new_params: Mapping[str, str], comments: Mapping[st
     while j < len(out) and re.match(r"^\s*#\s*@", out[j]):
         j += 1
     body = out[j:]
+    # the header of an earlier suggestion is replaced, not stacked under the new one
+    lead = next((k for k, l in enumerate(body) if not l.lstrip().startswith("#")), len(body))
+    body = [l for k, l in enumerate(body) if k >= lead or not _OLD_HEADER.match(l)]
     stage_line = next((k for k, l in enumerate(body[:5]) if re.match(r"^#\s*Stage\s+\d+", l)), None)
     extra = [f"# {h}" for h in header]
     if stage_line is not None:
         m = re.match(r"^#\s*Stage\s+(\d+)\s*:?\s*(.*)$", body[stage_line])
         number, title = int(m.group(1)), m.group(2)
+        while (inner := re.match(r"^suggested from stage \d+(?: \((.*)\))?$", title)) is not None:
+            title = inner.group(1) or ""  # "suggested from stage 2 (suggested from stage 1 (T))" -> "T"
         del body[stage_line]
         extra.insert(0, f"# Stage {number + 1}: suggested from stage {number}" + (f" ({title})" if title else ""))
     return "\n".join(out[:j] + extra + body) + "\n"
+
+
+# comment lines that a suggestion writes at the top of its file (see ``propose``)
+_OLD_HEADER = re.compile(r"^#\s*(Suggested by genarch\.analyze from |Fork branch: |Changes: )")
 
 
 _STAGE_KEY = re.compile(r"""^stage:[ \t]*['"]?([^'"#\s]*)['"]?[ \t]*(#.*)?$""", re.M)
