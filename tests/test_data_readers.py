@@ -315,8 +315,19 @@ def test_tables_with_other_line_ends_and_empty_extra_fields_read(tmp_path, conte
     assert raw.seqs == ["ACGT", "ACGA"] and raw.y[:, 0].tolist() == expected and raw.lines.tolist() == [2, 3]
 
 
+@pytest.mark.parametrize("name, content, sep", [
+    ("r.tsv", 'sequence\ty\nr1\tACGT\t1.0\nr2\tAAAA\t2.0\n', None),  # R's write.table: row names, header one short
+    ("r.csv", '"sequence","y"\n"1","ACGT",1\n"2","AAAA",2\n', None),
+    ("m.txt", "sequence::y\nACGT::1.0\nAAAA::2.0\n", "::"),          # a separator of several characters
+    ("s.txt", "sequence, y\nACGT, 1.0\nAAAA, 2.0\n", ", "),
+])
+def test_row_names_and_long_separators_read(tmp_path, name, content, sep):
+    raw = read_table(_write(tmp_path / name, content), sep=sep, target_columns=["y"])
+    assert raw.seqs == ["ACGT", "AAAA"] and raw.y[:, 0].tolist() == [1.0, 2.0]
+
+
 @pytest.mark.parametrize("content, line, extra", [
-    ("sequence,label\nACGT,1,3\nACGA,0,4\n", 2, "'3'"),          # was: the first column read as the index
+    ("sequence,label\nACGT,1\nACGA,0,4\n", 3, "'4'"),            # was: the value silently dropped
     ("sequence,label\nACGT,1\nACGA,0\nACGG,1,x\n", 4, "'x'"),  # was pandas' 'Expected 2 fields in line 4'
 ])
 def test_a_value_in_a_field_beyond_the_header_is_refused_at_its_line(tmp_path, content, line, extra):

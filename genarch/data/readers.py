@@ -14,7 +14,7 @@ import warnings
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Optional, Sequence, Union
+from typing import Any, Optional, Sequence, Union
 
 import numpy as np
 
@@ -120,18 +120,28 @@ def _header_fields(text: str, sep: str) -> list[str]:
     return next(_csv_rows(text[:text.find("\n") + 1 or len(text)], sep), [])
 
 
-def _refuse_extra_fields(text: str, sep: str, n_columns: int, path: Path) -> None:
-    """A row with more fields than the header: empty extra fields (a trailing separator, as spreadsheet
-    exports write) are dropped; a value in one is an error naming its line, not silently lost."""
+def _row_names(text: str, sep: str, n_columns: int, path: Path) -> bool:
+    """Rows with more fields than the header's ``n_columns``. True when every record has exactly one more
+    and its last field holds a value: the layout of R's ``write.table`` (row names in an unnamed first
+    column), read as pandas reads it, the first field as a row name. False when the extra fields are all
+    empty (a trailing separator, as spreadsheet exports write): they are dropped. Otherwise a value
+    beyond the header is an error naming its line, not silently lost or shifted."""
     if len(sep) != 1:
         raise DataError(f"a row has more fields than the header's {n_columns}", path)
     reader = _csv_rows(text, sep)
-    before = 0
+    rows, before = [], 0
     for fields in reader:
+        if any(f.strip() for f in fields):
+            rows.append((before + 1, fields))
+        before = reader.line_num
+    records = rows[1:]
+    if records and all(len(f) == n_columns + 1 for _, f in records) and any(f[-1].strip() for _, f in records):
+        return True
+    for line, fields in records:
         if len(fields) > n_columns and any(f.strip() for f in fields[n_columns:]):
             raise DataError(f"{len(fields)} fields but the header names {n_columns} columns "
-                            f"(extra value {fields[n_columns:][0]!r})", path, before + 1)
-        before = reader.line_num
+                            f"(extra value {fields[n_columns:][0]!r})", path, line)
+    return False
 
 
 def _record_lines(text: str, sep: str, header: bool, n_rows: int) -> np.ndarray:
@@ -168,21 +178,26 @@ def read_table(path: PathLike, seq_column: Union[str, int] = "sequence",
     path = require_file(path)
     text = read_text(path)
     sep = _sep_for(path, sep)
-    try:
-        # index_col=False: a row with more fields than the header must not make its first field the index
-        # (which moves every value one column left); what the extra fields hold is checked below
+
+    def read(index_col: "int | bool") -> tuple[Any, bool]:
+        """The frame, and whether some row has more fields than the header (pandas warns; with
+        index_col=False it drops them instead of making the first field an index)."""
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", pd.errors.ParserWarning)
-            frame = pd.read_csv(io.StringIO(text), sep=sep, header=0 if header else None, dtype=str, index_col=False,
-                                skip_blank_lines=False, keep_default_na=False, na_values=[""])
+            frame = pd.read_csv(io.StringIO(text), sep=sep, header=0 if header else None, dtype=str,
+                                index_col=index_col, skip_blank_lines=False, keep_default_na=False, na_values=[""])
+        return frame, any("Length of header" in str(w.message) for w in caught)
+
+    try:
+        frame, longer = read(False)
+        if longer and _row_names(text, sep, len(frame.columns), path):
+            frame = read(0)[0].reset_index(drop=True)  # R's write.table: the unnamed first field is a row name
     except pd.errors.EmptyDataError:
         raise DataError("file is empty (no header or records)", path) from None
     except pd.errors.ParserError as err:
         if header:  # a later row longer than the first ones: name the line of the first value beyond the header
-            _refuse_extra_fields(text, sep, len(_header_fields(text, sep)), path)
+            _row_names(text, sep, len(_header_fields(text, sep)), path)
         raise DataError(f"malformed table: {str(err).strip()}", path) from None
-    if any(issubclass(w.category, pd.errors.ParserWarning) for w in caught):
-        _refuse_extra_fields(text, sep, len(frame.columns), path)
     if header and len(sep) == 1:
         names = _header_fields(text, sep)
         twice = next((n for i, n in enumerate(names) if n.strip() and n in names[:i]), None)  # not Excel's blanks
