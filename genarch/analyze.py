@@ -83,10 +83,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         analysis = analyze(table, stage, out, options)
     except AnalysisInputError as exc:
         print(f"genarch analyze: nothing to analyse: {exc}", file=sys.stderr)
-        # the failure is written where an analysis was asked for: --out, or a sweep directory (one with a
-        # ledger); a mistyped path or a single run's directory is left as it was
+        # the failure is written where an analysis was asked for: --out, --csv's analysis folder, or a sweep
+        # directory (one with a ledger); a mistyped path or a single run's directory is left as it was
         is_sweep = bool(args.sweep_dir) and (Path(args.sweep_dir) / "ledger.jsonl").is_file()
-        if args.out or is_sweep:
+        if args.out or args.csv or is_sweep:
             try:
                 write_failure(out if "out" in locals() else Path(args.out or "analysis"), str(exc))
             except OSError:

@@ -130,3 +130,13 @@ def test_a_path_that_is_no_sweep_is_left_as_it_was(tmp_path, capsys, make):
     assert main([str(target), "--quiet"]) == 2
     assert "no ledger.jsonl" in capsys.readouterr().err
     assert sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*")) == before
+
+
+def test_a_failed_csv_analysis_replaces_the_earlier_one(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    rows = ["lr,units,value"] + [f"{0.1 * (i + 1)},{[16, 32][i % 2]},{0.5 + 0.01 * i}" for i in range(12)]
+    (tmp_path / "good.csv").write_text("\n".join(rows) + "\n")
+    (tmp_path / "bad.csv").write_text("\n".join(rows[:3]) + "\n")
+    assert main(["--csv", "good.csv", "--metric", "value", "--quiet"]) == 0
+    assert main(["--csv", "bad.csv", "--metric", "value", "--quiet"]) == 2
+    assert "nothing to analyse" in (tmp_path / "analysis" / "summary.txt").read_text()

@@ -157,3 +157,14 @@ def test_a_constant_of_the_stage_counts_as_the_value_of_every_trial(tmp_path):
     table, _ = load_sweep(stage3, tmp_path / "s3.yaml", pool=(stage2,))
     assert table.n == 8
     assert table.constant == {"model/rnn": "lstm", "model.stem.first_activation": None}
+
+
+def test_a_pooled_sweep_of_failed_trials_is_not_refused_for_their_auto_objective(stages):
+    """A failed record names the config's objective, "auto"; only finished trials say what was measured."""
+    root, _, stage2 = stages
+    failed = root / "failed"
+    for job in range(3):
+        append_record(failed, {"job": job, "event": "end", "status": "failed", "params": trial("lstm", 0.5, None, 0)[0],
+                               "objective": {"name": "auto", "direction": None, "value": None}, "error": "NaN loss"})
+    table, _ = load_sweep(stage2, root / "s2.yaml", pool=(failed,))
+    assert (table.n, table.n_total, table.metric) == (6, 9, "val_auroc")

@@ -263,9 +263,9 @@ def _pooled(pool: Sequence["str | Path"], domains: Optional[Mapping[str, Any]], 
         if not (path / LEDGER_FILE).exists():
             raise AnalysisInputError(f"{path}: no {LEDGER_FILE} to pool (is this a genarch sweep directory?)")
         finished = [t for t in load_trials(path) if t.status != "running" and not t.record.get("rejected")]
-        theirs = _objective_of(finished)
+        theirs = _objective_of([t for t in finished if t.status == "ok"])
         clash = [f"{what} {b!r} there, {a!r} here" for what, a, b in zip(("objective", "direction"), objective, theirs)
-                 if a and b and a != b]
+                 if a and b and a != b]  # only what finished trials measured: a failed record may say "auto"
         if clash:  # a loss ranked as an AUROC would turn the analysis upside down
             raise AnalysisInputError(f"{path}: cannot pool a sweep with another objective ({'; '.join(clash)})")
         inside = [t for t in finished
@@ -298,7 +298,7 @@ def from_ledger(
         raise AnalysisInputError(f"{sweep_dir}: no finished trials in the ledger ({running} still running)")
     pool_notes: list[str] = []
     jobs: list[Any] = [t.job for t in trials]
-    own = _objective_of(trials)
+    own = _objective_of([t for t in trials if t.status == "ok"])
     for job, trial in _pooled(pool, domains, pool_notes, own):
         jobs.append(job)
         trials.append(trial)

@@ -365,6 +365,8 @@ def load_npy(path: PathLike, allow_pickle: bool = False) -> np.ndarray:
                             f"with np.save, or np.load it and save the one you mean" if names else
                             f"expected one array (.npy), found {type(arr).__name__}", path)
         return arr
+    except DataError:
+        raise
     except ValueError as err:
         raise DataError(f"cannot load .npy: {err}", path) from None
     except (OSError, EOFError) as err:
