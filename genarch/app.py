@@ -72,8 +72,8 @@ def run(cfg: DictConfig, out_dir: Optional[Path] = None) -> float:
         failed.write(out_dir)
         record_trial_end(failed.to_dict(), out_dir)
         if extra.get("interrupted"):  # not a failure of the trial: a resumed sweep runs it again
-            log.warning("run interrupted (%s); recorded in %s, a resumed sweep runs it again", type(exc).__name__,
-                        out_dir / "result.json")
+            log.warning("run interrupted (%s): recorded in %s as interrupted, not failed (in a sweep, a resume "
+                        "runs it again)", type(exc).__name__, out_dir / "result.json")
         else:
             log.error("run failed: %s (recorded in %s)", failed.error, out_dir / "result.json")
         raise

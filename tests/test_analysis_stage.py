@@ -178,3 +178,18 @@ def test_a_suggestion_of_a_suggestion_keeps_one_title_and_one_header():
     third = rewrite_stage(second, new, {}, ["Suggested by genarch.analyze from 5.yaml.", "Changes: none."])
     assert third.splitlines()[1] == "# Stage 6: suggested from stage 5 (LSTM only)"
     assert sum(line.startswith("# Suggested by") for line in third.splitlines()) == 1
+
+
+def test_a_stage_from_a_package_source_is_read_from_the_sweeps_copy_under_its_own_name(tmp_path):
+    """Before: a stage from pkg://mystages.conf that kept `stage: "2"` was labelled as the built-in 2.yaml,
+    'edited after this sweep ran'."""
+    sweep = tmp_path / "sweep"
+    sweep.mkdir()
+    text = _stage_text("choice(none)", "my package stage", "2")
+    (sweep / "stage.yaml").write_text(text)
+    (sweep / "multirun.yaml").write_text(yaml.safe_dump({"stage": "2", "hydra": {"runtime": {
+        "choices": {"stage": "pk"}, "config_sources": [{"path": "mystages.conf", "schema": "pkg", "provider": "x"}]}}}))
+    stage, notes = resolve_stage(sweep)
+    assert (stage.path, stage.name, stage.text) == (sweep / "stage.yaml", "pk", text)
+    assert notes == [f"stage 'pk' is not a file on the search path here: the analysis reads the copy the sweep "
+                     f"saved ({sweep / 'stage.yaml'})"]

@@ -427,3 +427,52 @@ def test_the_console_line_of_a_rejection_gives_its_job_and_reasons_and_a_replay_
     _sweeper(tmp_path, lambda job, ovr: 0.1, budget=4, num_workers=1, optimizer="RandomSearch").sweep(["x=interval(0, 1)"])
     labels = [r.getMessage().split(")")[0] for r in caplog.records if r.getMessage().startswith("job ")]
     assert any(label.endswith("(replayed") for label in labels) and labels[-1].endswith("(new")
+
+
+def test_a_sweep_killed_before_any_trial_ended_resumes_with_its_stored_seed(tmp_path):
+    """The same command after a kill during the first batch continues that sweep (with seed: null, the seed
+    drawn at its start), rather than starting afresh as a changed command does."""
+    import dataclasses
+    import json
+
+    first = _sweeper(tmp_path, lambda job, ovr: 0.1, budget=3, num_workers=1, optimizer="RandomSearch")
+    first.settings = dataclasses.replace(first.settings, seed=None)
+
+    def killed(overrides, initial_job_idx):
+        raise KeyboardInterrupt
+
+    first.launcher.launch = killed
+    with pytest.raises(KeyboardInterrupt):
+        first.sweep(["x=interval(0, 1)"])
+    drawn = json.loads((tmp_path / "sweep_state.json").read_text())["seed"]
+    again = _sweeper(tmp_path, lambda job, ovr: 0.1 * job, budget=3, num_workers=1, optimizer="RandomSearch")
+    again.settings = dataclasses.replace(again.settings, seed=None)
+    again.sweep(["x=interval(0, 1)"])
+    assert again.seed == drawn and [job for job, _ in again.launcher.calls] == [0, 1, 2]
+
+
+def test_only_errors_before_the_first_launch_are_reported_as_stage_input(tmp_path):
+    """A refusal before any trial prints as one compact line; an error raised while trials run (a joblib
+    worker that died is a RuntimeError) keeps its traceback."""
+    from hydra.errors import CompactHydraException
+
+    from hydra_plugins.genarch_sweeper.genarch_sweeper import NevergradSweeper, SweepInputError
+
+    def public(launch):
+        sweeper = NevergradSweeper(budget=2, num_workers=1, optimizer="RandomSearch")
+        inner = _sweeper(tmp_path, lambda job, ovr: 0.1, budget=2, num_workers=1, optimizer="RandomSearch")
+        sweeper.sweeper.config, sweeper.sweeper.launcher = inner.config, inner.launcher
+        if launch is not None:
+            sweeper.sweeper.launcher.launch = launch
+        return sweeper
+
+    with pytest.raises(SweepInputError, match=r"^genarch sweeper: x=interval\(0.5, 0.1\): interval needs lower < upper") as err:
+        public(None).sweep(["x=interval(0.5, 0.1)"])
+    assert isinstance(err.value, (ValueError, CompactHydraException))
+
+    def worker_died(overrides, initial_job_idx):
+        raise RuntimeError("A worker process managed by the executor was unexpectedly terminated")
+
+    with pytest.raises(RuntimeError, match="unexpectedly terminated") as err:
+        public(worker_died).sweep(["x=interval(0, 1)"])
+    assert not isinstance(err.value, SweepInputError)

@@ -228,18 +228,25 @@ def resolve_stage(sweep_dir: "str | Path", stage_path: "str | Path | None" = Non
     hydra_cfg = multirun.get("hydra") or {}
     # the stage config-group choice (+stage=3a: the file that was composed) first; a file's own `stage:`
     # key may still name the file it was copied from (a fork made by hand, a suggestion saved as s2.yaml)
-    names = [((hydra_cfg.get("runtime") or {}).get("choices") or {}).get("stage"), multirun.get("stage")]
-    for name in dict.fromkeys(str(n) for n in names if n):
+    choice = ((hydra_cfg.get("runtime") or {}).get("choices") or {}).get("stage")
+    copy = sweep_dir / "stage.yaml"
+    for name in dict.fromkeys(str(n) for n in (choice, multirun.get("stage")) if n):
         direct = Path(name)
         for path in ([direct] if direct.suffix == ".yaml" else []) + _candidates(name, multirun, sweep_dir):
             if path.is_file():
                 return _as_run(load_stage(path), sweep_dir, notes), notes
+        if name == str(choice) and copy.is_file():  # a pkg:// source, a relative searchpath from elsewhere
+            notes.append(f"stage '{name}' is not a file on the search path here: the analysis reads the copy the "
+                         f"sweep saved ({copy})")
+            import dataclasses
+
+            return dataclasses.replace(load_stage(copy), name=direct.stem), notes
         notes.append(f"stage '{name}' named in multirun.yaml was not found as a file")
     params = (hydra_cfg.get("sweeper") or {}).get("params")
     if params:
         notes.append("stage file not found: the next stage is written from the params the sweep recorded")
         sweeper = {k: v for k, v in (hydra_cfg.get("sweeper") or {}).items() if k != "params"}
-        return stage_from_params(params, name=str(names[0] or "") or None, sweeper=sweeper), notes
+        return stage_from_params(params, name=str(choice or multirun.get("stage") or "") or None, sweeper=sweeper), notes
     notes.append("multirun.yaml records no sweeper params: the declared space is inferred from the trials")
     return None, notes
 

@@ -61,6 +61,7 @@ class Candidate:
 class NevergradSweeperImpl:
     def __init__(self, settings: SweeperSettings) -> None:
         self.settings = settings
+        self.launched = False  # whether a trial was handed to the launcher
         self.config: Optional[DictConfig] = None
         self.launcher: Any = None
         self.hydra_context: Optional[HydraContext] = None
@@ -110,16 +111,28 @@ class NevergradSweeperImpl:
         self.sweep_dir.mkdir(parents=True, exist_ok=True)
         stage = self._stage_name()
         old = resume.load_state(self.sweep_dir)
-        seed = st.seed if st.seed is not None else (old["seed"] if old else random.SystemRandom().randrange(2**31))
-        state = resume.make_state(st, {n: s.spec for n, s in specs.items()}, fixed, seed, stage,
-                                  old["optimizer_budget"] if old else st.budget)
-        state["integer_cell"] = cell = resume.integer_cell(old)
+
+        def new_state(old: Optional[dict[str, Any]]) -> tuple[int, dict[str, Any]]:
+            seed = st.seed if st.seed is not None else (old["seed"] if old else random.SystemRandom().randrange(2**31))
+            state = resume.make_state(st, {n: s.spec for n, s in specs.items()}, fixed, seed, stage,
+                                      old["optimizer_budget"] if old else st.budget)
+            state["integer_cell"] = resume.integer_cell(old)
+            return seed, state
+
+        seed, state = new_state(old)
         self.finished = {}
         if old is not None:
             diffs = resume.differences(old, state)
             ran = self.sweep_dir / "multirun.yaml"  # the task config the sweep's trials ran with
             if ran.exists():  # an edit of the stage file's body (trainer, dataset...) would mix two tasks
                 diffs += [f"task config {d}" for d in _task_differences(OmegaConf.load(ran), self.config)]
+            if diffs and not resume.ended_trials(self.sweep_dir)[0]:
+                # the sweep here ended no trial (it stopped at its first launch: a misspelled key): nothing to
+                # keep, so the corrected command starts afresh instead of being refused
+                log.warning("%s: the sweep started here ended no trial; its search differs from this command's "
+                            "(%s); starting afresh", self.sweep_dir, "; ".join(diffs))
+                old, diffs = None, []
+                seed, state = new_state(None)
             if diffs:
                 raise ValueError(f"cannot resume the sweep in {self.sweep_dir}: its search differs from this command's:\n  - "
                                  + "\n  - ".join(diffs)
@@ -132,6 +145,7 @@ class NevergradSweeperImpl:
         OmegaConf.save(self.config, self.sweep_dir / "multirun.yaml")
         self._save_stage_file(stage)
 
+        cell = state["integer_cell"]
         parametrization = ng.p.Dict(**{name: to_nevergrad(s.spec, cell) for name, s in specs.items()})
         parametrization.random_state.seed(seed)
         optimizer = ng.optimizers.registry[st.optimizer](parametrization, budget=state["optimizer_budget"],
@@ -340,6 +354,7 @@ class NevergradSweeperImpl:
             else:
                 segments.append([c])
         for segment in segments:
+            self.launched = True  # from here an error is the run's, not the stage's (see SweepInputError)
             rets = self.launcher.launch([c.overrides for c in segment], initial_job_idx=segment[0].job)
             returns += rets
             ends: dict[int, dict[str, Any]] = {}  # each job's end record written after its latest start

@@ -11,15 +11,12 @@ message that names it. The budget may change (to extend a sweep); the optimizer 
 still built with the budget it started with, so its internal choices replay identically."""
 
 import json
-import logging
 from pathlib import Path
 from typing import Any, Mapping, Optional
 
 from genarch.io import atomic_write_json
 from genarch.ledger import LEDGER_FILE, Trial, is_interrupted, load_trials
 from genarch.sweeper.params import INTEGER_CELL, render
-
-log = logging.getLogger(__name__)
 
 STATE_FILE = "sweep_state.json"
 STATE_VERSION = 1
@@ -62,20 +59,11 @@ def integer_cell(old: Optional[Mapping[str, Any]]) -> float:
 
 
 def load_state(sweep_dir: Path) -> Optional[dict[str, Any]]:
-    """The state of the sweep to resume in ``sweep_dir``, or None for a new sweep. A state whose sweep
-    ended no trial (it stopped in its first jobs: a key that does not compose, a bad override) has
-    nothing to keep, so the directory starts afresh instead of refusing the corrected command."""
     path = Path(sweep_dir) / STATE_FILE
-    trials = load_trials(sweep_dir) if (Path(sweep_dir) / LEDGER_FILE).exists() else []
     if not path.exists():
-        if trials:
+        if (Path(sweep_dir) / LEDGER_FILE).exists() and any(True for _ in load_trials(sweep_dir)):
             raise RuntimeError(f"{sweep_dir} has a sweep ledger but no {STATE_FILE}: it was not written by the genarch "
                                "sweeper (or predates it) and cannot be resumed; choose another hydra.sweep.dir")
-        return None
-    if all(t.status == "running" for t in trials):
-        if trials:
-            log.warning("%s: the sweep started here ended no trial (%d started); starting afresh", sweep_dir,
-                        len(trials))
         return None
     with open(path, encoding="utf-8") as handle:
         return json.load(handle)

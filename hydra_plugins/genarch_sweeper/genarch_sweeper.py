@@ -32,7 +32,7 @@ class NevergradSweeper(Sweeper):
         try:
             return self.sweeper.sweep(arguments)
         except (ValueError, RuntimeError) as exc:
-            if getattr(self.sweeper, "history", None):  # a trial ran: not an input error, keep the traceback
+            if self.sweeper.launched:  # a trial was launched: not an input error, keep the traceback
                 raise
             stage = self.sweeper.stage_file()
             raise SweepInputError(f"genarch sweeper{f' (stage file {stage})' if stage else ''}: {exc}") from exc
