@@ -363,7 +363,7 @@ class _ComposeError(Exception):
     pass
 
 
-def test_a_sweep_that_stopped_before_its_first_trial_does_not_block_the_corrected_command(tmp_path):
+def test_a_sweep_that_stopped_before_its_first_trial_does_not_block_the_corrected_command(tmp_path, caplog):
     """A misspelled key fails when the first job composes, after the sweep state was saved. Before, the
     corrected command in the same directory was refused: 'cannot resume ... parameter ... removed'."""
     bad = _sweeper(tmp_path, lambda job, ovr: 0.1, budget=3, num_workers=1, optimizer="RandomSearch")
@@ -377,8 +377,12 @@ def test_a_sweep_that_stopped_before_its_first_trial_does_not_block_the_correcte
     assert (tmp_path / "sweep_state.json").exists()
     assert [t.status for t in load_trials(tmp_path)] == ["running"]  # started, never ended
     fixed = _sweeper(tmp_path, lambda job, ovr: 0.1 * job, budget=3, num_workers=1, optimizer="RandomSearch")
+    caplog.set_level("INFO", logger="genarch.sweeper._impl")
     fixed.sweep(["model.stem.filters=interval(1, 2)"])
     assert [job for job, _ in fixed.launcher.calls] == [0, 1, 2]
+    said = [r.getMessage() for r in caplog.records]
+    assert any("ended no trial" in m and "starting afresh" in m for m in said)
+    assert not any(m.startswith("resuming") for m in said)
     # once a trial is recorded, a different search in the same directory is refused as before
     with pytest.raises(ValueError, match="cannot resume the sweep"):
         _sweeper(tmp_path, lambda job, ovr: 0.1, budget=3, num_workers=1, optimizer="RandomSearch").sweep(

@@ -6,6 +6,7 @@ Data flows one way: :func:`load_sweep` (ledger + the stage that was run) -> :fun
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import re
 from dataclasses import dataclass, field
@@ -198,8 +199,6 @@ def _candidates(name: str, multirun: dict, sweep_dir: Path) -> list[Path]:
 def _as_run(stage: Stage, sweep_dir: Path, notes: list[str]) -> Stage:
     """The stage as the sweep ran it: when its file was edited since, the copy the sweeper saved
     (``<sweep_dir>/stage.yaml``), under the file's own name and path."""
-    import dataclasses
-
     copy = sweep_dir / "stage.yaml"
     if stage.path is None or not copy.is_file() or copy.resolve() == Path(stage.path).resolve():
         return stage
@@ -238,8 +237,6 @@ def resolve_stage(sweep_dir: "str | Path", stage_path: "str | Path | None" = Non
         if name == str(choice) and copy.is_file():  # a pkg:// source, a relative searchpath from elsewhere
             notes.append(f"stage '{name}' is not a file on the search path here: the analysis reads the copy the "
                          f"sweep saved ({copy})")
-            import dataclasses
-
             return dataclasses.replace(load_stage(copy), name=direct.stem), notes
         notes.append(f"stage '{name}' named in multirun.yaml was not found as a file")
     params = (hydra_cfg.get("sweeper") or {}).get("params")

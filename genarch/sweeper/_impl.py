@@ -126,18 +126,19 @@ class NevergradSweeperImpl:
             ran = self.sweep_dir / "multirun.yaml"  # the task config the sweep's trials ran with
             if ran.exists():  # an edit of the stage file's body (trainer, dataset...) would mix two tasks
                 diffs += [f"task config {d}" for d in _task_differences(OmegaConf.load(ran), self.config)]
-            if diffs and not resume.ended_trials(self.sweep_dir)[0]:
+            self.finished, cut_off = resume.ended_trials(self.sweep_dir)
+            if diffs and not self.finished:
                 # the sweep here ended no trial (it stopped at its first launch: a misspelled key): nothing to
                 # keep, so the corrected command starts afresh instead of being refused
                 log.warning("%s: the sweep started here ended no trial; its search differs from this command's "
                             "(%s); starting afresh", self.sweep_dir, "; ".join(diffs))
-                old, diffs = None, []
+                old = None
                 seed, state = new_state(None)
-            if diffs:
+            elif diffs:
                 raise ValueError(f"cannot resume the sweep in {self.sweep_dir}: its search differs from this command's:\n  - "
                                  + "\n  - ".join(diffs)
                                  + "\nrun the original command again, or choose a new hydra.sweep.dir")
-            self.finished, cut_off = resume.ended_trials(self.sweep_dir)
+        if old is not None:
             log.info("resuming %s: %d finished jobs are replayed, not re-run%s", self.sweep_dir, len(self.finished),
                      f"; interrupted jobs {cut_off} run again" if cut_off else "")
         warm_dirs = self._warm_start_dirs()  # refuse a bad warm start before this sweep writes anything
@@ -518,27 +519,27 @@ class NevergradSweeperImpl:
         stage = choices.get("stage") if "stage" in choices else None
         return None if stage is None else str(stage)
 
-    def stage_file(self) -> Optional[str]:
-        """Where the stage file of this sweep was read from (the first of Hydra's search path that has
-        it), or None without a stage."""
-        stage = self._stage_name() if self.config is not None else None
-        if stage is None:
-            return None
-        for source in self.config.hydra.runtime.get("config_sources") or []:
+    def _stage_source(self, stage: str) -> tuple[str, Optional[str]]:
+        """Where the stage file was read from (the first of Hydra's search path that has it) and its text
+        (None when no source can be read here)."""
+        for source in self.config.hydra.runtime.get("config_sources") or []:  # the search path, in order
             scheme, root = str(source.schema), str(source.path)
-            if _source_text(scheme, root, f"stage/{stage}.yaml") is not None:
-                return str(Path(root) / "stage" / f"{stage}.yaml") if scheme == "file" else f"{scheme}://{root}/stage/{stage}.yaml"
-        return f"stage/{stage}.yaml"
+            text = _source_text(scheme, root, f"stage/{stage}.yaml")
+            if text is not None:
+                where = str(Path(root) / "stage" / f"{stage}.yaml") if scheme == "file" else f"{scheme}://{root}/stage/{stage}.yaml"
+                return where, text
+        return f"stage/{stage}.yaml", None
+
+    def stage_file(self) -> Optional[str]:
+        """Where the stage file of this sweep was read from, or None without a stage."""
+        stage = self._stage_name() if self.config is not None else None
+        return None if stage is None else self._stage_source(stage)[0]
 
     def _save_stage_file(self, stage: Optional[str]) -> None:
         """A copy of the stage file that was run (with its comments), for the analysis to diff against."""
         if stage is None:
             return
-        text = None
-        for source in self.config.hydra.runtime.get("config_sources") or []:  # the search path, in order
-            text = _source_text(str(source.schema), str(source.path), f"stage/{stage}.yaml")
-            if text is not None:
-                break
+        text = self._stage_source(stage)[1]
         if text is None:
             text = f"# stage {stage} (source file not readable; composed hydra.sweeper shown)\n" + OmegaConf.to_yaml(
                 OmegaConf.create({"hydra": {"sweeper": OmegaConf.to_container(self.config.hydra.sweeper)}}))
