@@ -258,12 +258,17 @@ def read_table(path: PathLike, seq_column: Union[str, int] = "sequence",
                    target_names=[str(t) for t in targets], extra=extra)
 
 
-def check_unique_ids(ids: np.ndarray, lines: np.ndarray, path: PathLike) -> None:
+def check_unique_ids(ids: np.ndarray, lines: Optional[np.ndarray], path: PathLike) -> None:
+    """Each id once; a repeat names its line and the first one's (``lines=None``: array indices, as in
+    an ``.npy`` of ids)."""
     seen: dict[str, int] = {}
-    for ident, line in zip(ids.tolist(), lines.tolist()):
+    for index, ident in enumerate(ids.tolist()):
         if ident in seen:
-            raise DataError(f"duplicate id {ident!r} (first seen on line {seen[ident]})", path, int(line), key=ident)
-        seen[ident] = line
+            if lines is None:
+                raise DataError(f"duplicate id {ident!r} at index {index} (first at index {seen[ident]})", path, key=ident)
+            raise DataError(f"duplicate id {ident!r} (first seen on line {seen[ident]})", path, int(lines[index]),
+                            key=ident)
+        seen[ident] = index if lines is None else int(lines[index])
 
 
 _NOT_A_BASE = re.compile(r"[^ACGTNacgtn]")

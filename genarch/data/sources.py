@@ -300,12 +300,9 @@ class NpyDataset(SequenceDataset):
                 raise DataError(f"{len(ids)} ids for {len(x)} sequences", self.ids_path)
         else:
             ids = np.array([f"{self.x_path.name}[{i}]" for i in range(len(x))])
-        seen: dict[str, int] = {}
-        for index, ident in enumerate(ids.tolist()):
-            if ident in seen:
-                raise DataError(f"duplicate id {ident!r} at index {index} (first at index {seen[ident]})",
-                                self.ids_path, key=ident)
-            seen[ident] = index
+        from genarch.data.readers import check_unique_ids
+
+        check_unique_ids(ids, None, self.ids_path or self.x_path)
         return {"all": RawSeqs(seqs=None, x=x, y=y, ids=ids, lines=np.zeros(len(x), dtype=int),
                                source=str(self.x_path), target_names=names)}
 
