@@ -57,7 +57,7 @@ def stage_yaml_error(argv: list[str]) -> "str | None":
     for m in filter(None, map(_SEARCHPATH_ARG.match, argv)):
         roots += [Path(p.strip().strip("'\"")[len("file://"):]) for p in m["paths"].split(",")
                   if p.strip().strip("'\"").startswith("file://")]
-    path = next((r / "stage" / f"{names[-1]}.yaml" for r in roots if (r / "stage" / f"{names[-1]}.yaml").is_file()), None)
+    path = next((c for c in (r / "stage" / f"{names[-1]}.yaml" for r in roots) if c.is_file()), None)
     if path is None:
         return None  # Hydra lists the stages it can find
     try:
