@@ -246,7 +246,7 @@ def run_cpu(args) -> dict[str, Any]:
             "threads": torch.get_num_threads(), "target": TARGET["cpu"], **report}
 
 
-def run_gpu(args) -> dict[str, Any]:
+def run_gpu(args, save) -> dict[str, Any]:
     device0 = device_for(args, "32")
     out: dict[str, Any] = {"device": str(device0.torch_device), "device_name": device0.name, "torch": torch.__version__,
                            "cuda": torch.version.cuda, "deterministic": args.deterministic,
@@ -263,6 +263,7 @@ def run_gpu(args) -> dict[str, Any]:
             print(f"{model} L={length} batch {batch_size} {precision} on {device.name}", flush=True)
             report = side_by_side(model_cfg, optimizer_cfg, split, batch_size, args.rounds, device, task)
             out["cases"].append({"model": model, "length": length, "task": task, "precision": precision, **report})
+            save(out)  # case by case: a run cut short keeps what it measured
             print(f"  -> genarch {report['median_seq_per_s']['genarch']:.0f} seq/s, bare "
                   f"{report['median_seq_per_s']['bare']:.0f} seq/s, ratio {report['ratio_genarch_over_bare']:.3f}, "
                   f"GPU util {report['gpu_utilisation_pct']}, bare x{report['speedup_at_4x_batch']:.2f} at 4x batch",
@@ -287,18 +288,24 @@ def main(argv: Optional[list[str]] = None) -> dict[str, Any]:
     parser.add_argument("--compile", action="store_true", help="torch.compile the network (both loops)")
     parser.add_argument("--no-deterministic", dest="deterministic", action="store_false",
                         help="both loops without torch's deterministic algorithms (genarch's default is with)")
-    parser.add_argument("--out", default=None)
+    parser.add_argument("--out", default=None, help="the JSON file (default: in --results-dir)")
+    parser.add_argument("--results-dir", default=str(RESULTS))
     args = parser.parse_args(argv)
     gpu = args.device == "cuda"
     args.rounds = args.rounds or (3 if gpu else 5)
     if not gpu:
         args.n = args.n or 20000
-    report = run_gpu(args) if gpu else run_cpu(args)
-    report["command"] = "python experiments/bench_throughput.py " + " ".join(map(shlex.quote, argv or sys.argv[1:]))
-    out = Path(args.out) if args.out else RESULTS / (f"throughput_gpu_{slug(report['device_name'])}.json" if gpu
-                                                      else "throughput.json")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(report, indent=2) + "\n")
+    command = "python experiments/bench_throughput.py " + " ".join(map(shlex.quote, argv or sys.argv[1:]))
+
+    def save(report: dict[str, Any]) -> Path:
+        name = f"throughput_gpu_{slug(report['device_name'])}.json" if gpu else "throughput.json"
+        out = Path(args.out) if args.out else Path(args.results_dir) / name
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps({**report, "command": command}, indent=2) + "\n")
+        return out
+
+    report = run_gpu(args, save) if gpu else run_cpu(args)
+    out = save(report)
     if not gpu:
         print(f"median: genarch {report['median_seq_per_s']['genarch']:.0f} seq/s, bare loop "
               f"{report['median_seq_per_s']['bare']:.0f} seq/s, median paired ratio {report['ratio_genarch_over_bare']:.3f} "
