@@ -377,3 +377,23 @@ def test_local_parallel_preset_on_cpu_runs_two_trials_at_once(tmp_path):
     for t in trials:
         extra = json.loads((sweep / t.dir / "result.json").read_text())["extra"]
         assert extra["accelerator"] == "cpu" and extra["threads"] == max(1, cores // 2) and extra["gpu_slot"] is None
+
+
+def test_host_batches_for_a_gpu_stay_uint8_and_expand_to_the_same_floats():
+    """The path a split too big for the GPU takes (the DataLoader pins, Lightning copies, the module expands)."""
+    import numpy as np
+
+    from genarch.data.base import ArraySplit, to_float
+    from genarch.training.batches import BatchArrays, ShuffledBatches, fits_on
+
+    rng = np.random.default_rng(0)
+    x = (rng.integers(0, 4, size=(50, 20))[:, None, :] == np.arange(4)[None, :, None]).astype(np.uint8)
+    x[:3, :, :2] = 1  # N columns
+    split = ArraySplit(x, rng.normal(size=(50, 1)).astype(np.float32))
+    index = next(iter(ShuffledBatches(50, 16, True, seed=1, device=torch.device("cpu"))))
+    assert torch.equal(index, next(iter(ShuffledBatches(50, 16, True, seed=1))))  # the same order on any device
+    host, plain = BatchArrays(split, pinned=True)[index], BatchArrays(split)[index]
+    assert host[0].dtype == torch.uint8 and plain[0].dtype == torch.float32
+    torch.testing.assert_close(to_float(host[0]), plain[0])
+    torch.testing.assert_close(host[1], plain[1])
+    assert not fits_on(torch.device("cpu"), split)  # the CPU keeps today's batches

@@ -6,9 +6,9 @@ the dataset answers a whole batch at once.
 
 On a GPU (``device``), a split that fits in a share of the free GPU memory is copied there once, as
 uint8 one-hot, and each batch is indexed and expanded to float on the device (the epoch's order goes
-over once, as one index tensor); a split that does not fit stays in host memory, pinned, and goes over
-batch by batch as uint8 through Lightning's non-blocking copy, expanded to float on the device by the
-module. On the CPU nothing changes."""
+over once, as one index tensor); a split that does not fit stays in host memory and goes over batch
+by batch as uint8, pinned by the DataLoader, through Lightning's non-blocking copy, and the module
+expands it to float on the device. On the CPU nothing changes."""
 
 import logging
 from typing import Iterator, Optional
@@ -33,11 +33,11 @@ class BatchArrays(Dataset):
         self.y = torch.from_numpy(np.ascontiguousarray(split.y, dtype=np.float32))
         self.has_n_columns = bool(len(split)) and bool((split.x.sum(axis=1, dtype=np.uint8) > 1).any())
         self.on_device = device is not None and device.type != "cpu" and not pinned
-        self.keep_uint8 = pinned  # host batches cross as uint8 (4x fewer bytes); the module expands them
+        # host batches cross as uint8 (4x fewer bytes), pinned by the DataLoader (a gathered batch is a new
+        # tensor: pinning the whole split would not pin it), and the module expands them on the device
+        self.keep_uint8 = pinned
         if self.on_device:
             self.x, self.y = self.x.to(device), self.y.to(device)
-        elif pinned and torch.cuda.is_available():
-            self.x, self.y = self.x.pin_memory(), self.y.pin_memory()
 
     def __len__(self) -> int:
         return len(self.x)
