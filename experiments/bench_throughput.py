@@ -134,9 +134,13 @@ def bare_epoch(model_cfg, optimizer_cfg, split: ArraySplit, batch_size: int, see
         with autocast:
             loss = loss_fn(net(x), y_all[index])
         opt.zero_grad()
-        scaler.scale(loss).backward()
-        scaler.step(opt)
-        scaler.update()
+        if scaler.is_enabled():  # 16-mixed only: fp16 gradients need loss scaling
+            scaler.scale(loss).backward()
+            scaler.step(opt)
+            scaler.update()
+        else:
+            loss.backward()
+            opt.step()
     synchronize(device)
     seconds = time.perf_counter() - start
     sampler.__exit__(None, None, None)
