@@ -38,12 +38,12 @@ fi
 DEVICE=$("$PY" -c "import re, torch; print(re.sub(r'[^a-z0-9]+', '_', torch.cuda.get_device_name(0).lower()).strip('_'))")
 
 echo "== GPU tests ($DEVICE)"
-timeout 200 "$PY" -m pytest tests/test_training_gpu.py tests/test_training_devices.py -m "gpu or not slow" -q -rA \
+timeout 240 "$PY" -m pytest tests/test_training_devices.py tests/test_training_gpu.py -m "gpu or not slow" -q -rA \
   -p no:cacheprovider --junitxml="$RESULTS/gpu_tests.xml" 2>&1 | tee "$RESULTS/gpu_tests.log"
 TESTS=${PIPESTATUS[0]}
 
 echo "== GPU benchmark ($DEVICE), $((SECONDS - START)) s in"
-timeout 300 "$PY" experiments/bench_throughput.py --device cuda --results-dir "$RESULTS" 2>&1 \
+timeout 270 "$PY" experiments/bench_throughput.py --device cuda --results-dir "$RESULTS" 2>&1 \
   | grep -v "Trainer.fit. stopped\|LOCAL_RANK\|GPU available\|TPU available\|HPU available\|💡" \
   | tee "$RESULTS/throughput_gpu_$DEVICE.log"
 BENCH=${PIPESTATUS[0]}

@@ -68,11 +68,6 @@ def test_same_seed_same_device_same_result(tmp_path):
     assert a["metrics"] == b["metrics"]
 
 
-def test_compile_on_the_gpu(tmp_path):
-    result = _run(tmp_path, "run", "trainer.accelerator=gpu", "trainer.compile=true", "trainer.max_epochs=1")
-    assert result["status"] == "ok" and result["extra"]["compile"] is True
-
-
 def _split(n=1001, length=37, seed=0):
     from genarch.data.base import ArraySplit
 
@@ -157,3 +152,8 @@ def test_local_parallel_sweep_gives_each_parallel_trial_its_own_slot(tmp_path):
     assert set(slots) <= set(range(2 * n_gpus)) and len(set(slots)) >= 2  # trials at once hold different slots
     for e in extras:
         assert e["accelerator"] == "gpu" and e["device"] == f"cuda:{e['gpu_slot'] % n_gpus}"
+
+
+def test_compile_on_the_gpu(tmp_path):  # last: inductor takes a minute or more
+    result = _run(tmp_path, "run", "trainer.accelerator=gpu", "trainer.compile=true", "trainer.max_epochs=1")
+    assert result["status"] == "ok" and result["extra"]["compile"] is True
