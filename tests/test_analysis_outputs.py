@@ -52,7 +52,7 @@ def test_stage_index_links_stages_in_order(experiment):
 def test_analysis_json_and_summary(experiment):
     data = json.loads((experiment / "stage2" / "analysis" / "analysis.json").read_text())
     assert data["fork"] and len(data["next_stage"]) == 2
-    assert set(data["importance"]) == {"permutation", "fanova"}
+    assert set(data["importance"]) == {"permutation", "main_effect"}
     summary = (experiment / "stage1" / "analysis" / "summary.txt").read_text()
     for part in ["Top 10 trials", "Importance", "Top-quantile tree", "Suggested next_stage.yaml", "Files in"]:
         assert part in summary

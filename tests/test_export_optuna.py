@@ -103,3 +103,13 @@ def test_a_real_sweep_with_failures_and_optuna_visualization(tmp_path):
     pytest.importorskip("plotly")
     figure = optuna.visualization.plot_optimization_history(study)
     assert len(figure.data[0].x) == sum(t.state == TrialState.COMPLETE for t in study.trials)
+
+
+def test_optunas_fanova_reads_the_exported_study_and_finds_the_planted_answer(sweep, tmp_path):
+    """Hutter et al.'s fANOVA (Optuna's evaluator) on the export: the synthetic score depends on model/rnn
+    and optimizer.lr_scale only (genarch.analysis.synthetic.single_optimum)."""
+    storage = f"sqlite:///{tmp_path}/f.db"
+    assert main([str(sweep), "--export-optuna", storage]) == 0
+    ranked = list(optuna.importance.get_param_importances(
+        _load(storage), evaluator=optuna.importance.FanovaImportanceEvaluator(seed=0)))
+    assert set(ranked[:2]) == {"model/rnn", "optimizer.lr_scale"}
