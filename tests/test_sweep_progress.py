@@ -78,7 +78,7 @@ def test_the_bar_is_drawn_on_a_terminal():
     assert progress._progress is not None
     progress.batch_done([_Cand(0, _Outcome("ok", 1.0))])
     progress.close()
-    assert "trial 1/2 (job 0)" in buffer.getvalue() and progress.closed
+    assert "trial 1/2 (job 0)" in buffer.getvalue() and progress.closed and progress._progress is None
 
 
 def test_the_console_filter_keeps_warnings_and_drops_detail():

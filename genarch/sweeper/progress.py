@@ -15,7 +15,8 @@ launch, so :func:`route_detail_to_log` adds to that config (in the sweeper proce
 its console handlers and a file handler for ``sweep.log``; every later reconfiguration keeps both.
 
 The sweeper calls three things: :meth:`SweepProgress.begin` once, :meth:`SweepProgress.batch_done`
-after each batch, :meth:`SweepProgress.close` at the end (also registered with ``atexit``).
+after each batch, :meth:`SweepProgress.close` at the end (a sweep that dies before it stops the
+bar at exit, without a last line).
 """
 
 import atexit
@@ -115,7 +116,7 @@ class SweepProgress:
                                       console=self.console, transient=True)
             self._task = self._progress.add_task("sweep", total=self.budget, best="")
             self._progress.start()
-        atexit.register(self.close)
+            atexit.register(self._stop_bar)  # a sweep that dies leaves the terminal as it found it
 
     @classmethod
     def begin(cls, config: Any, sweep_dir: Path, budget: int, **kwargs: Any) -> "SweepProgress":
@@ -175,13 +176,18 @@ class SweepProgress:
         return "best -" if self.best is None else f"best {_number(self.best[0])}"
 
     # ---- the end -----------------------------------------------------------------------------------
+    def _stop_bar(self) -> None:
+        if self._progress is not None:
+            self._progress.stop()
+            atexit.unregister(self._stop_bar)
+            self._progress = None
+
     def close(self, stopped: Optional[str] = None) -> None:
+        """Stop the bar and print the sweep's last line (once)."""
         if self.closed:
             return
         self.closed = True
-        if self._progress is not None:
-            self._progress.stop()
-        atexit.unregister(self.close)
+        self._stop_bar()
         parts = [f"{self.done} trials ({self.done - self.failed} ok, {self.failed} failed)"]
         if self.rejected or self.cached:
             parts.append(f"{self.rejected} rejected, {self.cached} cached")
