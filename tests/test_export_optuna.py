@@ -81,6 +81,7 @@ def test_bad_targets_get_one_line_errors(sweep, tmp_path, capsys):
     assert "give a database URL (sqlite:///path.db) or a journal file" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_a_real_sweep_with_failures_and_optuna_visualization(tmp_path):
     """The sweeper's own ledger (toy task, option c fails): integer range and failures; optuna's plots draw it."""
     sweep = tmp_path / "toy"

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
+import pytest
 from rich.console import Console
 
 from genarch.sweeper.progress import SweepProgress, TrialDetailFilter, clock
@@ -93,6 +94,7 @@ def test_the_console_filter_keeps_warnings_and_drops_detail():
     assert f.filter(record("hydra_plugins.hydra_joblib_launcher._core", logging.ERROR, "worker died"))
 
 
+@pytest.mark.slow
 def test_a_real_sweep_prints_one_line_per_trial_and_logs_the_detail(tmp_path):
     sweep = tmp_path / "s"
     proc = subprocess.run([sys.executable, str(TOY), f"hydra.sweep.dir={sweep}", "hydra.sweeper.budget=4", "-m"],
