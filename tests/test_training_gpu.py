@@ -145,7 +145,8 @@ def test_local_parallel_sweep_gives_each_parallel_trial_its_own_slot(tmp_path):
                           cwd=REPO, capture_output=True, text=True, timeout=300,
                           env={**os.environ, "GENARCH_CACHE": str(tmp_path / "cache"), "HYDRA_FULL_ERROR": "0"})
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    assert f"n_jobs={2 * n_gpus}" in proc.stdout + proc.stderr
+    log = (sweep / "sweep.log").read_text() if (sweep / "sweep.log").exists() else ""
+    assert f"n_jobs={2 * n_gpus}" in proc.stdout + proc.stderr + log  # joblib's launch line
     extras = [json.loads(p.read_text())["extra"] for p in sorted(sweep.glob("*/result.json"))]
     assert len(extras) == 2 * n_gpus
     slots = [e["gpu_slot"] for e in extras]
