@@ -16,7 +16,8 @@ from genarch.data.errors import DataError
 from genarch.io import flatten
 from genarch.model import ConfigError, GenomicNet, count_parameters, validate_model
 from genarch.result import Objective, RunResult
-from genarch.training.batches import make_loader
+from genarch.training.batches import make_loader, predict_on
+from genarch.training.devices import resolve_device, settings_problems
 from genarch.training.metrics import resolve_objective, task_metrics
 from genarch.training.module import BestWeights, SequenceModule, predict
 from genarch.training.threads import apply_threads, choose_threads
@@ -54,6 +55,7 @@ def validate_trainer(trainer_cfg: Any) -> None:
     min_delta = trainer_cfg.get("min_delta", 0.0)
     if not (isinstance(min_delta, (int, float)) and not isinstance(min_delta, bool) and min_delta >= 0):
         problems.append(f"trainer.min_delta={min_delta!r} must be a number >= 0")
+    problems += settings_problems(trainer_cfg)  # accelerator, devices, precision, compile, ...
     if problems:
         raise ConfigError("illegal trainer config:\n  - " + "\n  - ".join(problems))
 
@@ -94,6 +96,7 @@ def train(cfg: DictConfig, out_dir: Path, hydra_cfg: Optional[Any] = None, overr
     seed = int(cfg.seed)
     validate_model(OmegaConf.to_container(cfg.model, resolve=True))  # illegal combinations fail before any data is read
     validate_trainer(cfg.trainer)
+    device = resolve_device(cfg.trainer, hydra_cfg)  # a GPU asked for where there is none fails here
     threads = choose_threads(cfg.trainer.get("threads", "auto"), hydra_cfg)
     apply_threads(threads)
     pl.seed_everything(seed, workers=True, verbose=False)
@@ -103,11 +106,12 @@ def train(cfg: DictConfig, out_dir: Path, hydra_cfg: Optional[Any] = None, overr
     objective_name, direction = resolve_objective(bundle.task, cfg.objective.name, cfg.objective.direction)
     facts.update(objective=(objective_name, direction), task=bundle.task)
     extra: dict[str, Any] = {"threads": threads, "n_train": len(bundle.train), "n_val": len(bundle.val),
-                             "n_test": 0 if bundle.test is None else len(bundle.test), "dataset": bundle.name}
+                             "n_test": 0 if bundle.test is None else len(bundle.test), "dataset": bundle.name,
+                             **device.facts()}
     facts["extra"] = extra
     check_val_can_score(bundle, objective_name)
     torch.manual_seed(seed)
-    net = build_model(cfg.model, bundle)
+    net = device.prepare(build_model(cfg.model, bundle))
     facts["n_params"] = count_parameters(net)
     module = SequenceModule(net, bundle.task, OmegaConf.to_container(cfg.optimizer, resolve=True), bundle.target_names)
 
@@ -119,17 +123,17 @@ def train(cfg: DictConfig, out_dir: Path, hydra_cfg: Optional[Any] = None, overr
     if progress:
         callbacks.append(pl.callbacks.RichProgressBar(leave=False))
     trainer = pl.Trainer(
-        accelerator="cpu", devices=1, max_epochs=int(cfg.trainer.max_epochs), callbacks=callbacks,
+        **device.trainer_kwargs(), max_epochs=int(cfg.trainer.max_epochs), callbacks=callbacks,
         logger=False, enable_checkpointing=False, enable_model_summary=False, enable_progress_bar=progress,
-        deterministic=bool(cfg.trainer.get("deterministic", True)), gradient_clip_val=grad_clip_value(cfg.model),
+        gradient_clip_val=grad_clip_value(cfg.model),
         num_sanity_val_steps=0, default_root_dir=str(out_dir),
     )
     batch_size = int(cfg.trainer.batch_size)
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), device.nondeterminism_recorded(extra):
         warnings.filterwarnings("ignore", ".*does not have many workers.*")
         warnings.filterwarnings("ignore", ".*shuffle.*")
-        trainer.fit(module, make_loader(bundle.train, batch_size, True, seed),
-                    make_loader(bundle.val, int(cfg.trainer.get("eval_batch_size", 1000)), False))
+        trainer.fit(module, make_loader(bundle.train, batch_size, True, seed, device.torch_device),
+                    make_loader(bundle.val, int(cfg.trainer.get("eval_batch_size", 1000)), False, 0, device.torch_device))
     facts["epochs"] = int(trainer.current_epoch)
     extra["best_epoch"] = best.best_epoch
     if best.state is None:
@@ -141,7 +145,8 @@ def train(cfg: DictConfig, out_dir: Path, hydra_cfg: Optional[Any] = None, overr
     facts["metrics"] = metrics  # filled split by split below
     for split_name, split in (("val", bundle.val), ("test", bundle.test)):
         if split is not None and len(split):
-            metrics[split_name] = task_metrics(bundle.task, predict(net, split.x, eval_bs), split.y, bundle.target_names)
+            outputs = predict_on(device.torch_device, net, split.x, eval_bs) if device.is_gpu else predict(net, split.x, eval_bs)
+            metrics[split_name] = task_metrics(bundle.task, outputs, split.y, bundle.target_names)
     prefix, metric = objective_name.split("_", 1)
     value = metrics.get(prefix, {}).get(metric)
     if value is None:
