@@ -12,10 +12,7 @@ import pytest
 from hydra import compose, initialize_config_module
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "experiments"))
-sys.path.insert(0, str(ROOT / "experiments" / "efficiency"))
-import efficiency  # noqa: E402
-import surrogate  # noqa: E402
+from experiments.efficiency import efficiency, surrogate  # noqa: E402
 
 from genarch.training.runner import hparams_of  # noqa: E402
 
@@ -84,7 +81,7 @@ def test_forest_learns_a_planted_effect():
 
 
 # ---- experiments/efficiency/headroom.py: the census of the space and its stage model ----
-import headroom  # noqa: E402
+from experiments.efficiency import headroom  # noqa: E402
 
 from genarch.analysis.space import parse_params  # noqa: E402
 from genarch.sweeper.params import format_value  # noqa: E402

@@ -1,11 +1,11 @@
 """Search efficiency: staged search (hook suggestions applied without hand edits) vs a flat Nevergrad
 search vs random search, at equal total trial budgets, several seeds each.
 
-    python experiments/efficiency/surrogate.py collect && python experiments/efficiency/surrogate.py fit
-    python experiments/efficiency/efficiency.py                          # surrogate task, budget 150, seeds 0-4
-    python experiments/efficiency/efficiency.py --task real --budget 60 --seeds 0 1 2
-    python experiments/efficiency/efficiency.py --aggregate-only
-    python experiments/efficiency/efficiency.py --task real --methods staged_random flat --seeds 0 ... 23 --prior experiments/results/efficiency_real.json
+    python -m experiments.efficiency.surrogate collect && python -m experiments.efficiency.surrogate fit
+    python -m experiments.efficiency.efficiency                          # surrogate task, budget 150, seeds 0-4
+    python -m experiments.efficiency.efficiency --task real --budget 60 --seeds 0 1 2
+    python -m experiments.efficiency.efficiency --aggregate-only
+    python -m experiments.efficiency.efficiency --task real --methods staged_random flat --seeds 0 ... 23 --prior experiments/results/efficiency_real.json
 
 Task: the whole stage-1 space on one real DeepBind ENCODE experiment
 (experiments/efficiency/conf/stage/eff_tfbs.yaml: ARID3A K562, 2,000 training sequences, 4 epochs).
@@ -64,13 +64,12 @@ from scipy.stats import binomtest, wilcoxon
 
 from genarch.ledger import load_trials
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from tables import RESULTS, ROOT, RUNS, best_so_far, fmt, md_table, trials_to_reach, write_json  # noqa: E402
+from experiments.tables import RESULTS, ROOT, RUNS, best_so_far, fmt, md_table, trials_to_reach, write_json
 
 BASE = RUNS / "efficiency"  # + /<task>_b<budget>_st<stage size> (set in main): budgets never share a sweep
 STAGE = "eff_tfbs"
 STAGE_CONF = ROOT / "experiments" / "efficiency" / "conf"
-APPS = {"surrogate": ["experiments/efficiency/surrogate_app.py"], "real": ["-m", "genarch"]}
+APPS = {"surrogate": ["-m", "experiments.efficiency.surrogate_app"], "real": ["-m", "genarch"]}
 TASK = "surrogate"
 NO_CALLBACK = "~hydra.callbacks.analysis"  # the staged method runs the analysis itself; flat/random need none
 # method -> (staged?, optimizer set on the command line for every sweep (None = the stage file's own, NGOpt),
@@ -544,7 +543,7 @@ def _interval_text(iv: "dict | None") -> str:
 
 
 def _command(args) -> str:
-    parts = ["python experiments/efficiency/efficiency.py"]
+    parts = ["python -m experiments.efficiency.efficiency"]
     if args.task != "surrogate":
         parts.append(f"--task {args.task}")
     parts += [f"--budget {args.budget}", f"--stage-size {args.stage_size}", "--methods " + " ".join(args.methods),

@@ -2,7 +2,7 @@
 the one that was applied. Identical suggestions mean the runs replay exactly (every sweep is seeded and
 runs the stage file it was given), so they stand for the current code without being re-run.
 
-    python experiments/efficiency/recheck_suggestions.py experiments/runs/efficiency/surrogate_b150_st25/staged
+    python -m experiments.efficiency.recheck_suggestions experiments/runs/efficiency/surrogate_b150_st25/staged
 
 Prints one line per stage (``seed stage same|DIFFERENT``) and the count of differences; exit status 1
 if any differ. Only the params block is compared (comments carry evidence numbers that may be rounded
@@ -19,8 +19,7 @@ from pathlib import Path
 
 import yaml
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from efficiency import (  # noqa: E402
+from experiments.efficiency.efficiency import (
     METHODS, ROOT, STAGE, STAGE_CONF, applied_suggestions, followed_suggestion, seed_dirs, stage_name,
 )
 

@@ -1,9 +1,9 @@
 """Interpretation of the TFBS head-to-head models: attention maps + JASPAR matches per experiment.
 
-    python experiments/tfbs/interpret_found.py                         # tfbs_found, seed 0, all 13 experiments
-    python experiments/tfbs/interpret_found.py --models tfbs_found attentionnet
-    python experiments/tfbs/interpret_found.py --models tfbs_found attentionnet --seed 1
-    python experiments/tfbs/interpret_found.py --aggregate-only
+    python -m experiments.tfbs.interpret_found                         # tfbs_found, seed 0, all 13 experiments
+    python -m experiments.tfbs.interpret_found --models tfbs_found attentionnet
+    python -m experiments.tfbs.interpret_found --models tfbs_found attentionnet --seed 1
+    python -m experiments.tfbs.interpret_found --aggregate-only
 
 Reads the trained runs of experiments/tfbs/head_to_head.py (``experiments/runs/tfbs_h2h/<protocol>/
 <model>/<experiment>/seed<k>/``, model.pt kept) and runs ``genarch.interpret`` on each (the same
@@ -20,15 +20,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "experiments"))
-sys.path.insert(0, str(ROOT))
 
-from tables import RESULTS, RUNS, fmt, md_table, read_ok, write_json  # noqa: E402
+from experiments.tables import RESULTS, RUNS, fmt, md_table, read_ok, write_json
 
 EXPERIMENTS = [
     "ARID3A_HepG2", "ARID3A_K562", "CTCFL_K562", "ELK1_GM12878", "FOXA1_HepG2", "FOXM1_GM12878",
@@ -71,7 +68,7 @@ def output_stem(seed: int) -> str:
 
 
 def command(args) -> str:
-    parts = ["python experiments/tfbs/interpret_found.py", "--models", *args.models]
+    parts = ["python -m experiments.tfbs.interpret_found", "--models", *args.models]
     if args.seed:
         parts += ["--seed", str(args.seed)]
     if args.protocol != "mt4000_default_ep10":

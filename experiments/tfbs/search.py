@@ -1,7 +1,7 @@
 """TFBS staged search: run stages (sweep + post-sweep analysis) and report every stage.
 
-    python experiments/tfbs/search.py tfbs_1 tfbs_2      # run (or resume) these stages, analyse, report
-    python experiments/tfbs/search.py --report-only      # rebuild the report from the sweeps that exist
+    python -m experiments.tfbs.search tfbs_1 tfbs_2      # run (or resume) these stages, analyse, report
+    python -m experiments.tfbs.search --report-only      # rebuild the report from the sweeps that exist
 
 Each stage ``<name>`` is ``experiments/tfbs/conf/stage/<name>.yaml``, swept into
 ``experiments/runs/tfbs/stage_<name>/`` (git-ignored) with the objective of
@@ -33,12 +33,11 @@ import yaml
 
 from genarch.ledger import load_trials
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from tables import RESULTS, ROOT, RUNS, best_so_far, fmt, md_table, write_json  # noqa: E402
+from experiments.tables import RESULTS, ROOT, RUNS, best_so_far, fmt, md_table, write_json
 
 # --experiment tfbs (default) or regression: where the stage files, sweeps and decisions live
 SETUPS = {
-    "tfbs": {"dir": "tfbs", "app": ["experiments/tfbs/multi.py"], "results": "tfbs_search",
+    "tfbs": {"dir": "tfbs", "app": ["-m", "experiments.tfbs.multi"], "results": "tfbs_search",
              "objective": "mean val AUROC over the stage subset (experiments/tfbs/multi.py)",
              "title": "TFBS staged search (DeepBind ENCODE)"},
     "regression": {"dir": "regression", "app": ["-m", "genarch"], "results": "regression_search",
@@ -130,8 +129,8 @@ def report(stages: list[str]) -> dict:
     flag = "" if SETUP is SETUPS["tfbs"] else " --experiment regression"
     lines = [f"# {SETUP['title']}", "",
              f"Objective: {SETUP['objective']}; the test split is reported for the best trial only and never "
-             f"used to select. Command: `python experiments/tfbs/search.py{flag} <stage> ...`; "
-             f"report only: `python experiments/tfbs/search.py{flag} --report-only`.", ""]
+             f"used to select. Command: `python -m experiments.tfbs.search{flag} <stage> ...`; "
+             f"report only: `python -m experiments.tfbs.search{flag} --report-only`.", ""]
     rows = []
     for r in reports:
         b = r["best"] or {}
