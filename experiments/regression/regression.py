@@ -171,7 +171,9 @@ def aggregate(args) -> dict:
     flag = "full" if p.name == "full" else "small"
     lines = [f"# Regression ({'full data' if p.max_train is None else 'small-data'}): test Pearson r (mean over "
              "outputs), mean over seeds [count]", "",
-             f"Protocol `{protocol_name(args)}`: {p.title}. Command: `python -m experiments.regression.regression "
+             f"Protocol `{protocol_name(args)}`: {p.title}"
+             + (f" (**smoke: training capped at {args.debug_max_train} sequences**)" if args.debug_max_train else "")
+             + ". Command: `python -m experiments.regression.regression "
              f"--protocol {flag}` (`--aggregate-only` to rebuild).", "", md_table(["dataset"] + models, rows), "",
              "Paper on ILSEP (not public; not reproducible here), mean r over 11 lineages: "
              + ", ".join(f"{m} {fmt(v)}" for m, v in paper.items()) + " (../shared/paper/genetic_architect_facts.yaml).", ""]

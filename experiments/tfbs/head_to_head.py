@@ -149,18 +149,20 @@ def aggregate(args) -> dict:
     return out
 
 
-def table1_rows(out: dict) -> list[list[str]]:
-    """Table 1's rows: mean and median AUC and the pairwise win shares, ours beside the paper's."""
+def table1_rows(out: dict) -> tuple[list[list[str]], list[list[str]]]:
+    """Table 1 beside the paper's: mean and median AUC per model, and the paper's pairwise win shares."""
     paper, models, stats = out["paper"], out["models"], out["summary_on_complete_experiments"]
     shares = out["win_shares_on_complete_experiments"]
-    rows = [["mean AUC"] + [f"{fmt(stats[m]['mean'])} ({fmt(paper['mean_auc'].get(m))})" for m in models],
-            ["median AUC"] + [f"{fmt(stats[m]['median'])} ({fmt(paper['median_auc'].get(m))})" for m in models]]
+    summary = [["mean AUC"] + [fmt(stats[m]["mean"]) for m in models],
+               ["mean AUC, paper"] + [fmt(paper["mean_auc"].get(m)) for m in models],
+               ["median AUC"] + [fmt(stats[m]["median"]) for m in models],
+               ["median AUC, paper"] + [fmt(paper["median_auc"].get(m)) for m in models]]
+    pairs = []
     for key, value in paper["win_share"].items():
         a, b = key.split("_over_")
-        ours: Optional[float] = shares.get(a, {}).get(b) if a in shares else None
-        rows.append([f"{a} beats {b}", f"{fmt(ours, pct=True)} (paper {fmt(value, pct=True)})"]
-                    + [""] * (len(models) - 1))
-    return rows
+        ours: Optional[float] = shares.get(a, {}).get(b)
+        pairs.append([f"{a} beats {b}", fmt(ours, pct=True), fmt(value, pct=True)])
+    return summary, pairs
 
 
 def markdown(args, out: dict, name: str) -> str:
@@ -168,7 +170,9 @@ def markdown(args, out: dict, name: str) -> str:
     p = args.protocol
     flags = f"--protocol {'small' if p.name != 'full' else 'full'}"
     lines = [f"# TFBS head-to-head ({'small-data' if p.max_train else 'full data'}): DeepBind ENCODE, test (B file) AUROC",
-             "", f"Protocol `{out['protocol']['name']}`: {p.title}; the best epoch's weights; "
+             "", f"Protocol `{out['protocol']['name']}`: {p.title}"
+             + (f" (**smoke: training capped at {args.debug_max_train} sequences**)" if args.debug_max_train else "")
+             + "; the best epoch's weights; "
              f"{args.threads} torch thread(s), device {out['protocol']['device']}. Each cell is the mean test AUROC over "
              "the seeds that have finished (count in brackets). `tfbs_found` is the architecture the TFBS staged "
              f"search selected on {', '.join(SEARCH_SUBSET)} (validation AUROC only; test files never used for "
@@ -188,9 +192,11 @@ def markdown(args, out: dict, name: str) -> str:
                                                          for m in models])
     rows.append(["mean run time (s)"] + [f"{out['mean_wall_time_s'].get(m, 0):.0f}" for m in models])
     lines += [md_table(["experiment"] + models, rows), "",
-              f"## Table 1 format (complete experiments; the paper's figures in brackets, {paper['n_experiments']} "
-              "experiments, from ../shared/paper/genetic_architect_facts.yaml)", "",
-              md_table([""] + models, table1_rows(out)) if models else "(no runs yet)", "",
+              f"## Table 1 format (complete experiments), beside the paper's ({paper['n_experiments']} experiments; "
+              "../shared/paper/genetic_architect_facts.yaml)", "",
+              *((md_table([""] + models, table1_rows(out)[0]), "",
+                 md_table(["win share (data sets)", "ours", "paper"], table1_rows(out)[1])) if models else ("(no runs yet)",)),
+              "",
               "## Win shares (share of complete experiments on which the row model's AUROC is higher; ties count half)",
               "", win_share_markdown(out["win_shares_on_complete_experiments"]) if models else "(no runs yet)", "",
               f"### Outside the search subset ({len(out['experiments_complete_outside_search_subset'])} complete "
