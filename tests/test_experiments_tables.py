@@ -172,3 +172,84 @@ def test_the_regression_table_takes_cells_without_run_folders_from_a_prior(tmp_p
     other.__dict__.pop("_prior", None)
     with pytest.raises(SystemExit, match="protocol 'mt8000_default', this run's is 'full'"):
         regression.aggregate(other)
+
+
+FAKE_FACTS = """
+tfbs_results:
+  n_datasets: 7
+  mean_auc: {deepbind: 0.801, deepmotif: 0.802, attentionnet: 0.803}
+  median_auc: {deepbind: 0.811, deepmotif: 0.812, attentionnet: 0.813}
+  win_share: {deepmotif_over_deepbind: 0.111, attentionnet_over_deepbind: 0.222, attentionnet_over_deepmotif: 0.333}
+  motifs_from_attention:
+    method: 10 nt around the peak, queried against JASPAR at q < 0.25
+    correct: 3
+    any_tf: 4
+    correct_with_top3_recurring_sequences: 5
+    checkable: 6
+ilsep_results:
+  mean_pearson_r_11_lineages: {promoternet: 0.5, deepbind: 0.4, deepmotif: 0.3}
+"""
+
+
+@pytest.fixture
+def fake_facts(tmp_path, monkeypatch):
+    """A facts file with made-up figures beside a fake data root: every paper figure must come from it."""
+    from experiments import paper_facts
+
+    (tmp_path / "paper").mkdir()
+    (tmp_path / "paper" / "genetic_architect_facts.yaml").write_text(FAKE_FACTS)
+    monkeypatch.setenv("GENARCH_DATA", str(tmp_path / "data"))
+    paper_facts.facts.cache_clear()
+    yield paper_facts
+    paper_facts.facts.cache_clear()
+
+
+def test_paper_figures_are_read_from_the_facts_file(fake_facts):
+    t = fake_facts.tfbs()
+    assert t["win_share"] == {("deepmotif", "deepbind"): 0.111, ("attentionnet", "deepbind"): 0.222,
+                              ("attentionnet", "deepmotif"): 0.333}
+    assert t["n_datasets"] == 7 and t["mean_auc"]["attentionnet"] == 0.803
+    m = fake_facts.motifs()
+    assert m["q_threshold"] == 0.25 and m["correct"] == 3 and m["checkable"] == 6
+    assert fake_facts.ilsep() == {"promoternet": 0.5, "deepbind": 0.4, "deepmotif": 0.3}
+
+
+def test_the_real_facts_file_has_the_papers_win_shares():
+    from experiments import paper_facts
+
+    paper_facts.facts.cache_clear()
+    if not paper_facts.facts_path().exists():
+        pytest.skip(f"no facts file at {paper_facts.facts_path()}")
+    shares = paper_facts.tfbs()["win_share"]
+    assert shares[("attentionnet", "deepbind")] == 0.926 and shares[("attentionnet", "deepmotif")] == 0.676
+    assert shares[("deepmotif", "deepbind")] == 0.852 and paper_facts.motifs()["q_threshold"] == 0.5
+
+
+def test_head_to_head_table_counts_early_stops_and_sets_the_paper_beside(tmp_path, monkeypatch, fake_facts):
+    import json
+
+    from experiments import grid
+    from experiments.tfbs import head_to_head as h2h
+
+    monkeypatch.setattr(h2h, "RUNS", tmp_path / "runs")
+    monkeypatch.setattr(grid, "RESULTS", tmp_path / "results")
+    monkeypatch.setattr(h2h, "plot", lambda out, path: None)
+    auc = {"attentionnet": (0.9, 0.8), "deepbind": (0.7, 0.85)}  # per experiment: attentionnet wins 1 of 2
+    for model, values in auc.items():
+        for experiment, value, epochs in zip(h2h.EXPERIMENTS[:2], values, (12, 100)):
+            run = tmp_path / "runs" / "tfbs_h2h" / "full" / model / experiment / "seed0"
+            run.mkdir(parents=True)
+            (run / "result.json").write_text(json.dumps({
+                "status": "ok", "seed": 0, "epochs": epochs, "wall_time_s": 10.0,
+                "hparams": {"trainer.max_epochs": 100}, "extra": {"best_epoch": epochs - 5},
+                "metrics": {"test": {"auroc": value}, "val": {"auroc": value}}}))
+    args = parse_grid_args(grid_parser(None, models=["attentionnet", "deepbind"], items_flag="--experiments",
+                                       items=h2h.EXPERIMENTS, protocols=h2h.PROTOCOLS), [])
+    out = h2h.aggregate(args)
+    assert out["early_stopping"]["attentionnet"] == {"runs": 2, "stopped_early": 1, "hit_cap": 1, "epochs_max": 100,
+                                                     "epochs_mean": 56.0}
+    assert out["win_shares_on_complete_experiments"]["attentionnet"]["deepbind"] == 0.5
+    md = (tmp_path / "results" / "tfbs_head_to_head_full.md").read_text()
+    assert "| attentionnet beats deepbind | 50.0% | 22.2% |" in md  # ours beside the facts file's (made-up) figure
+    assert "| mean AUC, paper | 0.803 | 0.801 |" in md and "(7 experiments" in md
+    assert "| stopped early / hit the epoch cap | 1 / 1 | 1 / 1 |" in md
