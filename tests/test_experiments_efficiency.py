@@ -357,7 +357,7 @@ def test_each_stage_of_a_warm_run_is_told_every_earlier_stage(tmp_path, monkeypa
     monkeypatch.setattr(efficiency, "BASE", tmp_path)
     calls = []
     monkeypatch.setattr(efficiency, "sweep", lambda sdir, stage, budget, seed, extra, searchpath: calls.append((sdir, extra)))
-    monkeypatch.setattr(efficiency.subprocess, "run", lambda *a, **k: None)  # the analysis; no suggestion is written
+    monkeypatch.setattr(efficiency, "analyse_stage", lambda argv: 2)  # the analysis; no suggestion is written
     efficiency.run_staged(argparse.Namespace(budget=75, stage_size=25), 3, method)
     assert [sdir.name for sdir, _ in calls] == ["stage1", "stage2", "stage3"]
     root = tmp_path / method / "seed3"

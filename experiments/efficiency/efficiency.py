@@ -123,6 +123,19 @@ def ledger_trials(sdir: Path) -> list:
     return [t for t in load_trials(sdir) if t.status != "running" and not t.record.get("rejected")]
 
 
+def analyse_stage(argv: list[str]) -> int:
+    """The post-sweep analysis of one stage, in-process through genarch's analysis entry point (quiet, no HTML or
+    plots: only the suggested next stage is read). Its exit status is not checked: a stage with nothing to
+    analyse writes no suggestion, and the experiment repeats the stage."""
+    import contextlib
+    import io
+
+    from genarch.analyze import main as analyze
+
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+        return analyze([*argv, "--quiet", "--no-html", "--no-plots"])
+
+
 def sweep(sdir: Path, stage: str, budget: int, seed: int, extra: list[str], searchpath: list[Path]) -> None:
     if len(ledger_trials(sdir)) >= budget and (sdir / "optimization_results.yaml").exists():
         return
@@ -130,6 +143,8 @@ def sweep(sdir: Path, stage: str, budget: int, seed: int, extra: list[str], sear
     cmd = [sys.executable, *APPS[TASK], f"hydra.searchpath=[{paths}]", f"+stage={stage}", f"hydra.sweep.dir={sdir}",
            f"hydra.sweeper.budget={budget}", f"hydra.sweeper.seed={seed}", "++summary=false", NO_CALLBACK, *SETS, *extra, "-m"]
     log_path = sdir.parent / f"{sdir.name}.log"
+    # a subprocess on purpose: a sweep is a Hydra multirun (`-m`) with its own sweeper, launcher and callbacks,
+    # started exactly as a user starts one; its process state and a crash stay out of the experiment's loop
     with open(log_path, "a") as log:
         done = subprocess.run(cmd, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, check=False)
     if done.returncode != 0:
@@ -185,8 +200,7 @@ def run_staged(args, seed: int, method: str = "staged") -> None:
         if i + 1 == len(budgets):
             break
         pooled = [f"--pool={root / f'stage{j + 1}'}" for j in range(i)] if pool else []
-        subprocess.run([sys.executable, "-m", "genarch.analyze", str(sdir), *pooled, "--quiet", "--no-html", "--no-plots"],
-                       cwd=ROOT, check=False, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        analyse_stage([str(sdir), *pooled])
         suggestion = followed_suggestion(sdir / "analysis")
         if suggestion is None:
             print(f"{method} seed {seed}: no suggestion after stage {i + 1}; repeating the same stage", flush=True)

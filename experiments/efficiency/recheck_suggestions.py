@@ -12,7 +12,6 @@ differently).
 from __future__ import annotations
 
 import argparse
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -20,7 +19,7 @@ from pathlib import Path
 import yaml
 
 from experiments.efficiency.efficiency import (
-    METHODS, ROOT, STAGE, STAGE_CONF, applied_suggestions, followed_suggestion, seed_dirs, stage_name,
+    METHODS, STAGE, STAGE_CONF, analyse_stage, applied_suggestions, followed_suggestion, seed_dirs, stage_name,
 )
 
 STAGE1 = STAGE_CONF / "stage" / f"{STAGE}.yaml"
@@ -35,9 +34,7 @@ def recheck_seed(seed: int, seed_dir: Path, out: Path, pool: bool) -> list[tuple
     for i, old in applied_suggestions(seed_dir):
         dest = out / f"{seed}_{i}"
         pooled = [f"--pool={seed_dir / f'stage{j}'}" for j in range(1, i)] if pool else []
-        subprocess.run([sys.executable, "-m", "genarch.analyze", str(seed_dir / f"stage{i}"), "--stage", str(stage_file),
-                        *pooled, "--out", str(dest), "--quiet", "--no-html", "--no-plots"], cwd=ROOT, check=False,
-                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        analyse_stage([str(seed_dir / f"stage{i}"), "--stage", str(stage_file), *pooled, "--out", str(dest)])
         rows.append((i, params(followed_suggestion(dest)) == params(old)))
         nxt = seed_dir / "conf" / "stage" / f"{stage_name(seed, i + 1)}.yaml"
         if nxt.exists():

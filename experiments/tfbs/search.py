@@ -71,16 +71,18 @@ def run_stage(stage: str, extra: list[str]) -> None:
     cmd = [sys.executable, *SETUP["app"], f"hydra.searchpath=[file://experiments/{SETUP['dir']}/conf]",
            f"+stage={stage}", f"hydra.sweep.dir={sdir.relative_to(ROOT)}", *extra, "-m"]
     print("+", " ".join(cmd), flush=True)
+    # a subprocess on purpose: a stage is a Hydra multirun (`-m`: sweeper, launcher, callbacks), started as a user would
     subprocess.run(cmd, cwd=ROOT, check=True)
     analyse(stage)
 
 
 def analyse(stage: str) -> None:
     sdir = sweep_dir(stage)
-    cmd = [sys.executable, "-m", "genarch.analyze", str(sdir.relative_to(ROOT)), "--stage",
-           str((STAGES_DIR / f"{stage}.yaml").relative_to(ROOT)), "--quiet"]
-    print("+", " ".join(cmd), flush=True)
-    subprocess.run(cmd, cwd=ROOT, check=False)
+    argv = [str(sdir.relative_to(ROOT)), "--stage", str((STAGES_DIR / f"{stage}.yaml").relative_to(ROOT)), "--quiet"]
+    print("+ python -m genarch.analyze", " ".join(argv), flush=True)
+    from genarch.analyze import main as analyze  # genarch's analysis entry point, in-process
+
+    analyze(argv)
 
 
 def stage_report(stage: str) -> dict:
