@@ -188,7 +188,7 @@ def aggregate(args) -> dict:
     lines = [f"# GUE transcription-factor tasks ({'full data' if p.max_train is None else 'small-data'})", "",
              f"Protocol `{protocol_name(args)}`: {p.title}"
              + (f" (**smoke: training capped at {args.debug_max_train} sequences**)" if args.debug_max_train else "")
-             + "; device {out['protocol']['device']}. Cells: test AUROC / "
+             + f"; device {out['protocol']['device']}. Cells: test AUROC / "
              "test MCC (p = 0.5), mean over the seeds finished [count]. Command: "
              f"`python -m experiments.gue.gue --protocol {flag}` (`--aggregate-only` to rebuild).", "",
              "Runs that stopped early / hit the epoch cap: "
