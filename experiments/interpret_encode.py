@@ -66,12 +66,19 @@ def head_to_head_run(experiment: str, args) -> "Path | None":
     """The TFBS head-to-head's run of this model, experiment and seed under the same protocol, if it is done."""
     if args.model != "+experiment=attentionnet_paper":
         return None
-    run = H2H_RUNS / protocol_name(args) / "attentionnet" / experiment / f"seed{args.seed}"
-    try:
-        ok = json.loads((run / "result.json").read_text()).get("status") == "ok"
-    except (OSError, ValueError):
-        return None
-    return run if ok and (run / "model.pt").exists() else None
+    # the head-to-head names an experiment by its short prefix (CTCFL_K562), the data by its full file name
+    base = H2H_RUNS / protocol_name(args) / "attentionnet"
+    prefixes = [d.name for d in base.iterdir() if experiment == d.name or experiment.startswith(d.name + "_")] \
+        if base.is_dir() else []
+    for prefix in prefixes:
+        run = base / prefix / f"seed{args.seed}"
+        try:
+            ok = json.loads((run / "result.json").read_text()).get("status") == "ok"
+        except (OSError, ValueError):
+            continue
+        if ok and (run / "model.pt").exists():
+            return run
+    return None
 
 
 def trainable_experiments(data_root: Path) -> list[str]:
