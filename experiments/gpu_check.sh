@@ -43,7 +43,7 @@ timeout 240 "$PY" -m pytest tests/test_training_devices.py tests/test_training_g
 TESTS=${PIPESTATUS[0]}
 
 echo "== GPU benchmark ($DEVICE), $((SECONDS - START)) s in"
-timeout 270 "$PY" experiments/bench_throughput.py --device cuda --results-dir "$RESULTS" 2>&1 \
+timeout 270 "$PY" -m experiments.bench_throughput --device cuda --results-dir "$RESULTS" 2>&1 \
   | grep -v "Trainer.fit. stopped\|LOCAL_RANK\|GPU available\|TPU available\|HPU available\|💡" \
   | tee "$RESULTS/throughput_gpu_$DEVICE.log"
 BENCH=${PIPESTATUS[0]}
@@ -51,7 +51,7 @@ BENCH=${PIPESTATUS[0]}
 LEFT=$((560 - (SECONDS - START)))
 if [ "$LEFT" -gt 60 ]; then
   echo "== compile probe, ${LEFT} s left"
-  timeout "$LEFT" "$PY" experiments/bench_throughput.py --device cuda --compile --models attentionnet \
+  timeout "$LEFT" "$PY" -m experiments.bench_throughput --device cuda --compile --models attentionnet \
     --precisions bf16-mixed --rounds 2 --out "$RESULTS/throughput_gpu_${DEVICE}_compile.json" 2>&1 \
     | grep -v "Trainer.fit. stopped\|LOCAL_RANK\|available:\|💡" | tail -n 20 \
     | tee "$RESULTS/throughput_gpu_${DEVICE}_compile.log"
