@@ -55,6 +55,7 @@ def read_tensorboard(run_dir: Path) -> dict[str, list[float]]:
 
     acc = EventAccumulator(str(run_dir / "tensorboard"))
     acc.Reload()
+    assert acc.PluginTagToContent("hparams")  # the HParams tab's data: hyperparameters with the final metrics
     return {tag: [e.value for e in acc.Scalars(tag)] for tag in acc.Tags()["scalars"]}
 
 
@@ -116,6 +117,9 @@ def check_curves(curves: dict[str, list[float]], result: dict) -> None:
     """Two epochs of train loss and validation metrics; the best logged val_auroc is the run's objective."""
     assert len(curves["train_loss"]) == 2 and len(curves["val_auroc"]) == 2 and len(curves["val_loss"]) == 2
     assert max(curves["val_auroc"]) == pytest.approx(result["objective"]["value"], abs=1e-5)
+    # and once, after training, the run's evaluation as in result.json (the objective is final/val_auroc)
+    assert curves["final/val_auroc"] == [pytest.approx(result["objective"]["value"], abs=1e-6)]
+    assert curves["final/test_auroc"] == [pytest.approx(result["metrics"]["test"]["auroc"], abs=1e-6)]
 
 
 @pytest.mark.parametrize("logger", ["csv", "tensorboard", "mlflow", "wandb"])

@@ -13,6 +13,7 @@ arguments). Values left ``null`` are filled from where the run is:
 Every logger gets the run's hyperparameters as the flat dotted keys of ``result.json``.
 """
 
+import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -143,17 +144,41 @@ def build_loggers(logger_cfg: Any, out_dir: Path, hydra_cfg: Optional[Any] = Non
             hint = (" (pip install 'genarch[loggers]')" if isinstance(cause, (ImportError, ModuleNotFoundError))
                     else "")
             raise ConfigError(f"logger.{kind}: cannot build {spec['_target_']}: {cause}{hint}") from err
+        init = getattr(logger, "_wandb_init", None)
+        if isinstance(init, dict) and "anonymous" in init and init["anonymous"] is None:
+            # Lightning 2.6 passes anonymous=None, which W&B >= 0.19 warns about on every run ("has no effect")
+            del init["anonymous"]
         if hparams:
             logger.log_hyperparams(dict(hparams))
         loggers.append(logger)
     return loggers
 
 
-def finish_loggers(loggers: list[Any]) -> None:
-    """Flush and close what Lightning leaves open after ``fit``: the W&B run (so the next trial in this
-    process starts its own)."""
+def final_metrics(metrics: Mapping[str, Mapping[str, Any]]) -> dict[str, float]:
+    """The run's evaluation (the best epoch's weights, as in result.json) as ``final/<split>_<metric>``
+    (``final/val_auroc`` is the objective); per-output and undefined values left out."""
+    out = {}
+    for split, values in metrics.items():
+        for name, value in values.items():
+            if "/" not in name and isinstance(value, (int, float)) and math.isfinite(value):
+                out[f"final/{split}_{name}"] = float(value)
+    return out
+
+
+def finish_loggers(loggers: list[Any], final: Optional[Mapping[str, float]] = None,
+                   hparams: Optional[Mapping[str, Any]] = None, step: Optional[int] = None) -> None:
+    """Log the run's final metrics (TensorBoard: with the hyperparameters, so its HParams tab compares
+    the trials of a sweep) and close what Lightning leaves open after ``fit``: the W&B run (so the next
+    trial in this process starts its own)."""
     for logger in loggers:
-        if type(logger).__name__ == "WandbLogger":
+        kind = type(logger).__name__
+        if final:
+            if kind == "TensorBoardLogger":
+                logger.log_hyperparams(dict(hparams or {}), metrics=dict(final), step=step)
+            else:
+                logger.log_metrics(dict(final), step=step)
+            logger.finalize("success")  # flushes (CSV writes metrics.csv again, TensorBoard closes its writer)
+        if kind == "WandbLogger":
             import wandb
 
             if wandb.run is not None:

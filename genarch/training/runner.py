@@ -18,7 +18,7 @@ from genarch.model import ConfigError, GenomicNet, count_parameters, validate_mo
 from genarch.result import Objective, RunResult
 from genarch.training.batches import make_loader
 from genarch.training.checkpoints import best_ckpt_path, checkpoint_callbacks, load_net_from_ckpt
-from genarch.training.loggers import build_loggers, finish_loggers
+from genarch.training.loggers import build_loggers, final_metrics, finish_loggers
 from genarch.training.metrics import resolve_objective, task_metrics
 from genarch.training.module import BestWeights, SequenceModule, predict
 from genarch.training.threads import apply_threads, choose_threads
@@ -137,7 +137,6 @@ def train(cfg: DictConfig, out_dir: Path, hydra_cfg: Optional[Any] = None, overr
         warnings.filterwarnings("ignore", ".*shuffle.*")
         trainer.fit(module, make_loader(bundle.train, batch_size, True, seed),
                     make_loader(bundle.val, int(cfg.trainer.get("eval_batch_size", 1000)), False))
-    finish_loggers(loggers)
     facts["epochs"] = int(trainer.current_epoch)
     extra["best_epoch"] = best.best_epoch
     if best.state is None:
@@ -157,6 +156,7 @@ def train(cfg: DictConfig, out_dir: Path, hydra_cfg: Optional[Any] = None, overr
                        f"available: {sorted(metrics.get(prefix, {}))}")
     if not np.isfinite(value):
         raise FloatingPointError(f"{objective_name} is {value} after training")
+    finish_loggers(loggers, final_metrics(metrics), hparams_of(cfg), trainer.global_step)
 
     if save_checkpoint:
         partial = out_dir / (MODEL_FILE + ".partial")  # written whole, then renamed: never a torn model.pt
