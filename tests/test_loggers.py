@@ -77,7 +77,8 @@ def wandb_records(run_file: Path):
     from wandb.proto import wandb_internal_pb2
 
     data, block, pos, buf = run_file.read_bytes(), 32768, 7, b""
-    assert data[:4] == b":W&B"
+    if data[:4] != b":W&B":  # not yet written (read_wandb waits for the whole file)
+        return
     while pos + 7 <= len(data):
         left = block - pos % block
         if left < 7:
@@ -87,6 +88,8 @@ def wandb_records(run_file: Path):
         if length == 0 and kind == 0:
             pos += left
             continue
+        if pos + 7 + length > len(data):  # a chunk still being written
+            return
         payload, pos = data[pos + 7:pos + 7 + length], pos + 7 + length
         buf = payload if kind in (1, 2) else buf + payload
         if kind in (1, 4):  # a whole record, or the last chunk of one
@@ -95,11 +98,22 @@ def wandb_records(run_file: Path):
             yield record
 
 
-def read_wandb(run_dir: Path) -> tuple[dict[str, list[float]], dict, dict]:
+def read_wandb(run_dir: Path, wait_s: float = 60) -> tuple[dict[str, list[float]], dict, dict]:
+    """History, config and run record of the W&B offline run in ``run_dir``. ``wandb.finish()`` can return
+    before W&B's service process has written the whole file (seen on a loaded machine): the file is read
+    once it holds its closing ``exit`` record."""
+    import time
+
     (run_file,) = glob.glob(str(run_dir / "wandb" / "offline-run-*" / "run-*.wandb"))
+    deadline = time.monotonic() + wait_s
+    while True:
+        records = list(wandb_records(Path(run_file)))
+        if any(r.WhichOneof("record_type") == "exit" for r in records) or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
     history: dict[str, list[float]] = {}
     config, run = {}, {}
-    for record in wandb_records(Path(run_file)):
+    for record in records:
         kind = record.WhichOneof("record_type")
         if kind == "history":
             for item in record.history.item:
