@@ -32,6 +32,14 @@ def quiet_libraries() -> None:
     """Lightning's banner lines (GPU available: False, tips) say nothing on a CPU run."""
     import warnings
 
+    # importing Lightning sets its loggers to INFO: import first, then lower them (else the banner prints)
+    import importlib
+
+    for name in ("pytorch_lightning", "lightning_fabric"):
+        try:
+            importlib.import_module(name)
+        except ImportError:
+            pass
     for name in ("pytorch_lightning", "lightning", "lightning.pytorch", "lightning_fabric"):
         logging.getLogger(name).setLevel(logging.WARNING)
     # Lightning 2.6 on torch 2.13 warns about torch's own pytree API on every import

@@ -17,7 +17,9 @@ from genarch.io import flatten
 from genarch.model import ConfigError, GenomicNet, count_parameters, validate_model
 from genarch.result import Objective, RunResult
 from genarch.training.batches import make_loader, predict_on
+from genarch.training.checkpoints import best_ckpt_path, checkpoint_callbacks, load_net_from_ckpt
 from genarch.training.devices import resolve_device, settings_problems
+from genarch.training.loggers import build_loggers, final_metrics, finish_loggers
 from genarch.training.metrics import resolve_objective, task_metrics
 from genarch.training.module import BestWeights, SequenceModule, predict
 from genarch.training.threads import apply_threads, choose_threads
@@ -122,10 +124,14 @@ def train(cfg: DictConfig, out_dir: Path, hydra_cfg: Optional[Any] = None, overr
     progress = bool(cfg.trainer.get("progress", True))
     if progress:
         callbacks.append(pl.callbacks.RichProgressBar(leave=False))
+    save_checkpoint = bool(cfg.trainer.get("save_checkpoint", True))
+    if save_checkpoint:  # Lightning's checkpoints/best.ckpt; model.pt is written after evaluation
+        callbacks += checkpoint_callbacks(out_dir, objective_name, best.mode, model_spec(cfg, bundle))
+    loggers = build_loggers(cfg.get("logger"), out_dir, hydra_cfg, hparams_of(cfg))
     trainer = pl.Trainer(
         **device.trainer_kwargs(), max_epochs=int(cfg.trainer.max_epochs), callbacks=callbacks,
-        logger=False, enable_checkpointing=False, enable_model_summary=False, enable_progress_bar=progress,
-        gradient_clip_val=grad_clip_value(cfg.model),
+        logger=loggers or False, log_every_n_steps=1, enable_checkpointing=save_checkpoint, enable_model_summary=False,
+        enable_progress_bar=progress, gradient_clip_val=grad_clip_value(cfg.model),
         num_sanity_val_steps=0, default_root_dir=str(out_dir),
     )
     batch_size = int(cfg.trainer.batch_size)
@@ -154,12 +160,11 @@ def train(cfg: DictConfig, out_dir: Path, hydra_cfg: Optional[Any] = None, overr
                        f"available: {sorted(metrics.get(prefix, {}))}")
     if not np.isfinite(value):
         raise FloatingPointError(f"{objective_name} is {value} after training")
+    finish_loggers(loggers, final_metrics(metrics), hparams_of(cfg), trainer.global_step)
 
-    if cfg.trainer.get("save_checkpoint", True):
+    if save_checkpoint:
         partial = out_dir / (MODEL_FILE + ".partial")  # written whole, then renamed: never a torn model.pt
-        torch.save({"state_dict": net.state_dict(), "model": OmegaConf.to_container(cfg.model, resolve=True),
-                    "seq_len": bundle.seq_len, "n_outputs": bundle.n_outputs, "task": bundle.task,
-                    "target_names": bundle.target_names, "best_epoch": best.best_epoch}, partial)
+        torch.save({"state_dict": net.state_dict(), **model_spec(cfg, bundle), "best_epoch": best.best_epoch}, partial)
         os.replace(partial, out_dir / MODEL_FILE)
 
     return RunResult(
@@ -177,15 +182,26 @@ def train(cfg: DictConfig, out_dir: Path, hydra_cfg: Optional[Any] = None, overr
     )
 
 
+def model_spec(cfg: DictConfig, bundle: DataBundle) -> dict[str, Any]:
+    """What rebuilding the trained network needs, stored in model.pt and in checkpoints/best.ckpt."""
+    return {"model": OmegaConf.to_container(cfg.model, resolve=True), "seq_len": bundle.seq_len,
+            "n_outputs": bundle.n_outputs, "task": bundle.task, "target_names": list(bundle.target_names)}
+
+
 def hparams_of(cfg: DictConfig) -> dict[str, Any]:
-    """Every resolved config value (dataset, model, optimizer, trainer, seed, objective) as dotted keys."""
+    """Every resolved config value (dataset, model, optimizer, trainer, seed, objective) as dotted keys
+    (not ``logger``: where the curves go changes nothing about the run)."""
     container = OmegaConf.to_container(cfg, resolve=True)
     container.pop("hydra", None)
+    container.pop("logger", None)  # where metrics are logged is not a hyperparameter of the run
     return flatten(container)
 
 
 def load_trained(run_dir: "str | Path"):
-    """Rebuild a trained network from a run directory's ``model.pt``: ``(net, checkpoint dict)``."""
+    """Rebuild a trained network from a run directory's ``model.pt`` (or, without one, Lightning's
+    ``checkpoints/best.ckpt``): ``(net, checkpoint dict)``."""
+    if not (Path(run_dir) / MODEL_FILE).exists() and best_ckpt_path(run_dir).exists():
+        return load_net_from_ckpt(best_ckpt_path(run_dir))
     checkpoint = torch.load(Path(run_dir) / MODEL_FILE, map_location="cpu", weights_only=False)
     net = GenomicNet(checkpoint["model"], checkpoint["seq_len"], checkpoint["n_outputs"])
     net.load_state_dict(checkpoint["state_dict"])
