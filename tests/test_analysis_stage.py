@@ -7,7 +7,7 @@ import yaml
 
 from genarch.analysis.next_stage import rewrite_stage, validate_stage_text
 from genarch.analysis.pipeline import Options, analyze, load_sweep, resolve_stage
-from genarch.analysis.space import format_choice, format_value, parse_domain
+from genarch.space import format_choice, parse_domain, stage_value as format_value
 from genarch.analysis.synthetic import write_sweep
 from genarch.analysis.trials import from_csv
 

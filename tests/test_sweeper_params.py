@@ -7,7 +7,8 @@ import pytest
 from hydra.core.override_parser.overrides_parser import OverridesParser
 
 from genarch.sweeper.config import SweeperSettings
-from genarch.sweeper.params import INTEGER_CELL, format_value, render, spec_from_override, spec_from_yaml, to_nevergrad
+from genarch.space import format_value
+from genarch.sweeper.params import INTEGER_CELL, render, spec_from_override, spec_from_yaml, to_nevergrad
 from genarch.sweeper.resume import differences
 
 # (override text as typed on the command line or in a stage file, expected spec)

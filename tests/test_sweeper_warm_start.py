@@ -137,6 +137,6 @@ def test_a_warm_started_sweep_resumes_and_refuses_another_warm_start(tmp_path):
                                    float("nan"), float("inf")])
 def test_the_sweeper_and_the_analysis_agree_on_an_interval(text, spec, value):
     """A pooled earlier trial (analysis) and a warm-start trial (sweeper) are inside the same intervals."""
-    from genarch.analysis.space import parse_domain
+    from genarch.space import parse_domain
 
     assert parse_domain("k", text).contains(value) is spec_contains(spec, value)

@@ -52,17 +52,9 @@ FORK_PARAMS = {
 
 
 def sample(domains: dict[str, str], rng: np.random.Generator) -> dict[str, Any]:
-    from genarch.analysis.space import parse_params
+    from genarch.space import parse_params
 
-    out: dict[str, Any] = {}
-    for key, dom in parse_params(domains).items():
-        if dom.kind in ("choice", "range"):
-            out[key] = dom.values[int(rng.integers(len(dom.values)))]
-        elif dom.log:
-            out[key] = float(math.exp(rng.uniform(math.log(dom.low), math.log(dom.high))))
-        else:
-            out[key] = float(rng.uniform(dom.low, dom.high))
-    return out
+    return {key: dom.sample(rng) for key, dom in parse_params(domains).items()}
 
 
 def single_optimum(params: dict[str, Any]) -> float:

@@ -23,7 +23,8 @@ from genarch.ledger import append_record, iter_records
 from genarch.sweeper import resume
 from genarch.sweeper.config import SweeperSettings
 from genarch.sweeper._compat import patch_nevergrad
-from genarch.sweeper.params import ParamSpec, _plain, spec_contains, spec_from_override, spec_from_yaml, to_nevergrad
+from genarch.space import plain as _plain
+from genarch.sweeper.params import ParamSpec, spec_contains, spec_from_override, spec_from_yaml, to_nevergrad
 
 patch_nevergrad()
 log = logging.getLogger(__name__)
