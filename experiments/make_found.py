@@ -12,7 +12,6 @@ overrides; the published models keep genarch's defaults (Adam, lr 1e-3, batch 12
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
 import yaml
@@ -20,16 +19,18 @@ from omegaconf import OmegaConf
 
 
 def best_job(sweep: Path) -> tuple[int, float]:
-    best = None
-    for line in (sweep / "ledger.jsonl").read_text().splitlines():
-        rec = json.loads(line)
-        if rec.get("event") == "end" and rec.get("status") == "ok" and rec["objective"].get("value") is not None:
-            v = float(rec["objective"]["value"])
-            if best is None or v > best[1]:
-                best = (int(rec["job"]), v)
-    if best is None:
+    """The best finished trial by the direction its objective was recorded with (maximise if none is)."""
+    from genarch.ledger import finished_trials
+
+    ok = [t for t in finished_trials(sweep) if t.ok]
+    if not ok:
         raise SystemExit(f"no finished trial in {sweep}")
-    return best
+    directions = {t.direction for t in ok if t.direction}
+    if len(directions) > 1:
+        raise SystemExit(f"{sweep}: its trials record both directions {sorted(directions)}; give --job")
+    sign = -1.0 if directions == {"minimize"} else 1.0
+    best = max(ok, key=lambda t: sign * t.value)
+    return best.job, best.value
 
 
 def training_overrides(cfg) -> list[str]:

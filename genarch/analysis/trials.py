@@ -262,7 +262,7 @@ def _pooled(pool: Sequence["str | Path"], domains: Optional[Mapping[str, Any]], 
     for path in map(Path, pool):
         if not (path / LEDGER_FILE).exists():
             raise AnalysisInputError(f"{path}: no {LEDGER_FILE} to pool (is this a genarch sweep directory?)")
-        finished = [t for t in load_trials(path) if t.status != "running" and not t.record.get("rejected")]
+        finished = [t for t in load_trials(path) if t.ended and not t.rejected]
         theirs = _objective_of([t for t in finished if t.status == "ok"])
         clash = [f"{what} {b!r} there, {a!r} here" for what, a, b in zip(("objective", "direction"), objective, theirs)
                  if a and b and a != b]  # only what finished trials measured: a failed record may say "auto"
@@ -292,7 +292,7 @@ def from_ledger(
     if not (sweep_dir / LEDGER_FILE).exists():
         raise AnalysisInputError(f"{sweep_dir}: no {LEDGER_FILE} (is this a genarch sweep directory?)")
     recorded = load_trials(sweep_dir)
-    trials = [t for t in recorded if t.status != "running"]
+    trials = [t for t in recorded if t.ended]
     running = len(recorded) - len(trials)
     if not trials:
         raise AnalysisInputError(f"{sweep_dir}: no finished trials in the ledger ({running} still running)")

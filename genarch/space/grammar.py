@@ -98,7 +98,8 @@ def domain_from_entry(key: str, value: Any, parser: Optional[Any] = None) -> tup
     if isinstance(value, Mapping):
         unknown = set(value) - {"lower", "upper", "log", "integer"}
         if unknown or not {"lower", "upper"} <= set(value):
-            raise ValueError(f"{key}: a mapping needs lower and upper (and optionally log, integer), got {sorted(value)}")
+            raise ValueError(f"{key}: a mapping needs lower and upper (and optionally log, integer), "
+                             f"got {sorted(value)}")
         flags = {flag: value.get(flag, False) for flag in ("log", "integer")}
         for flag, given in flags.items():
             if not isinstance(given, bool):  # bool("false") would be True
@@ -142,6 +143,8 @@ def entry_text(value: Any) -> str:
         return ",".join(entry_text(v) for v in value)
     if isinstance(value, Mapping) and {"lower", "upper"} <= set(value):
         lower, upper = value["lower"], value["upper"]
+        if not all(isinstance(b, (int, float)) and math.isfinite(b) for b in (lower, upper)):
+            return str(dict(value))  # not bounds: domain_from_entry says why
         if value.get("integer"):
             text = "int(interval({}, {}))".format(*integer_bounds(float(lower), float(upper)))
         else:

@@ -13,8 +13,6 @@ sweep directory for resuming, and is compared on resume::
 from dataclasses import dataclass
 from typing import Any, Mapping, Optional
 
-import nevergrad as ng
-
 from genarch.space import Domain, domain_from_entry, domain_from_override, format_value
 
 
@@ -54,6 +52,8 @@ INTEGER_CELL = 0.4999
 def to_nevergrad(spec: Mapping[str, Any], integer_cell: float = INTEGER_CELL) -> Any:
     """The nevergrad parameter of a spec (a constant stays a plain value). ``integer_cell``: how far an
     integer interval's draw reaches past its end integers (:data:`INTEGER_CELL`)."""
+    import nevergrad as ng
+
     kind = spec["kind"]
     if kind == "constant":
         return spec["value"]
