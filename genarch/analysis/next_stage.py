@@ -91,7 +91,8 @@ def _round_sig(x: float, sig: int, direction: str) -> float:
     exp = math.floor(math.log10(abs(x))) - sig + 1
     scale = 10.0 ** exp
     fn = math.floor if direction == "down" else math.ceil
-    return float(fn(x / scale) * scale)
+    # as the decimal it stands for (29 * 0.1 is 2.9000000000000004): the suggested domain is the one written
+    return float(f"{fn(x / scale) * scale:.{sig}g}")
 
 
 def _column_key(table: TrialTable, param: str, value: Any) -> Any:
