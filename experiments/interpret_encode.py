@@ -34,7 +34,7 @@ from genarch.interpret.numba_cache import ensure_numba_cache_dir  # noqa: E402
 
 ensure_numba_cache_dir()
 
-from genarch.interpret.jaspar import DEFAULT_RELEASE  # noqa: E402
+from genarch.jaspar import DEFAULT_RELEASE  # noqa: E402
 
 PAPER = {"experiments": 57, "pfm": 30, "pfm_or_kmers": 42}
 Q = 0.05
@@ -94,7 +94,7 @@ def run_one(experiment: str, args, cores: dict) -> dict:
                                                         logos=n_release == 0, n_jobs=args.threads),
                                bundle=bundle, targets=core)
         row["by_release"][release] = evaluate(report, tf, core)
-        row["by_release"][release]["interpret_dir"] = str(out_dir)
+        row["by_release"][release]["interpret_dir"] = portable(out_dir)
     row["interpret_s"] = round(time.perf_counter() - t1, 1)
     return row
 
@@ -144,9 +144,19 @@ def summarise(rows: list[dict], args) -> dict:
     for rel in releases:  # experiments whose TF has a matrix in that release (the denominator there)
         counts[rel]["n_tf_in_release"] = sum(bool(r["by_release"][rel]["tf_in_release"]) for r in done
                                              if rel in r["by_release"])
-    return {"settings": {k: v for k, v in vars(args).items() if k not in ("experiments",)}, "q_threshold": Q,
+    settings = {k: portable(v) if k in PATHS else v for k, v in vars(args).items() if k not in ("experiments",)}
+    return {"settings": settings, "q_threshold": Q,
             "headline_release": releases[0], "n_experiments_with_jaspar": len(done),
             "n_skipped": len(rows) - len(done), "counts": counts, "paper": PAPER, "rows": rows}
+
+
+PATHS = ("data_root", "runs", "out")  # settings that are paths: recorded relative to the repository
+
+
+def portable(path: "str | Path") -> str:
+    """A path as the results file records it: relative to the repository (``experiments/runs/...``, the shared
+    data beside it as ``../shared/data``), not the absolute path of the machine that ran it."""
+    return os.path.relpath(Path(path).resolve(), ROOT)
 
 
 def write(summary: dict, out: Path) -> None:
@@ -217,7 +227,7 @@ def main(argv=None) -> int:
     args = p.parse_args(argv)
 
     from genarch.data.sources import resolve_experiment
-    from genarch.interpret.jaspar import load_core
+    from genarch.jaspar import load_core
 
     available = trainable_experiments(Path(args.data_root))
     names = [resolve_experiment(e, available) for e in args.experiments] if args.experiments else available

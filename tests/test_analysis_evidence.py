@@ -115,7 +115,7 @@ def test_constant_values_are_recorded_in_hydra_spelling(tmp_path):
     (["--q", "1.5"], "--q must be in (0, 1)"),
 ])
 def test_cli_options_that_cannot_work_are_refused_before_any_work(tmp_path, capsys, args, message):
-    from genarch.analyze import main
+    from genarch.analysis.cli import main
 
     assert main([str(tmp_path / "nowhere"), *args]) == 2
     assert message in capsys.readouterr().err
@@ -123,7 +123,7 @@ def test_cli_options_that_cannot_work_are_refused_before_any_work(tmp_path, caps
 
 def test_a_custom_out_folder_writes_no_stage_index_elsewhere(tmp_path):
     from genarch.analysis.synthetic import write_sweep
-    from genarch.analyze import main
+    from genarch.analysis.cli import main
 
     sweep = write_sweep(tmp_path / "sweeps" / "s1", n=30)
     other = tmp_path / "idx" / "other_sweep" / "analysis"

@@ -11,15 +11,16 @@ import logging
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Optional
+from typing import Optional
 
 
-from genarch.analysis.forks import Fork, detect_fork
-from genarch.analysis.importance import Importance, combined, default_evaluators
-from genarch.analysis.next_stage import Proposal, Rules, propose
+from genarch.analysis.findings import Analysis
+from genarch.analysis.forks import detect_fork
+from genarch.analysis.importance import combined, default_evaluators
+from genarch.analysis.next_stage import Rules, propose
 from genarch.analysis.space import Stage, load_stage, stage_from_params
-from genarch.analysis.top_tree import TopTree, fit_top_tree, render, rules_text, to_dot
-from genarch.analysis.trials import AnalysisInputError, TrialTable, from_ledger, label
+from genarch.analysis.top_tree import fit_top_tree, render, rules_text, to_dot
+from genarch.analysis.trials import AnalysisInputError, TrialTable, from_ledger
 from genarch.io import atomic_write_json, atomic_write_text
 
 log = logging.getLogger(__name__)
@@ -37,51 +38,6 @@ class Options:
     plots: bool = True
     html: bool = True
     index: bool = True
-
-
-@dataclass
-class Analysis:
-    table: TrialTable
-    stage: Optional[Stage]
-    tree: TopTree
-    importances: list[Importance]
-    combined: dict[str, float]
-    important: set[str]
-    fork: Optional[Fork]
-    proposals: list[Proposal]
-    out_dir: Path
-    files: dict[str, str] = field(default_factory=dict)
-    warnings: list[str] = field(default_factory=list)
-    proposal_error: Optional[str] = None  # why no next-stage YAML was written, if none could be
-
-    def importance_text(self, param: str) -> str:
-        parts = [f"{imp.method} {imp.mean[param]:.2f}±{imp.sd[param]:.2f}" for imp in self.importances]
-        return f"{self.combined[param]:.2f} ({', '.join(parts)})"
-
-    def ranking(self) -> list[str]:
-        return sorted(self.table.params, key=lambda p: -self.combined[p])
-
-    def top_trials(self, k: int = 10) -> "Any":
-        frame = self.table.frame.copy()
-        frame["top"] = self.tree.mask
-        return frame.sort_values("score", ascending=False).head(k)
-
-    def to_dict(self) -> dict:
-        t = self.table
-        return {
-            "source": t.source, "metric": t.metric, "direction": t.direction,
-            "n_total": t.n_total, "n_failed": t.n_failed, "n_used": t.n, "notes": t.notes,
-            "params": {p: t.kinds[p] for p in t.params}, "constant": {k: label(v) for k, v in t.constant.items()},
-            "stage": str(self.stage.path) if self.stage and self.stage.path else None,
-            "tree": self.tree.to_dict(),
-            "importance": {imp.method: imp.to_dict() for imp in self.importances},
-            "combined_importance": dict(sorted(self.combined.items(), key=lambda kv: -kv[1])),
-            "important": sorted(self.important, key=lambda p: -self.combined[p]),
-            "fork": self.fork.to_dict() if self.fork else None,
-            "next_stage": [p.to_dict() for p in self.proposals],
-            "files": self.files, "warnings": self.warnings,
-            "top_trials": self.top_trials(10).drop(columns=["top"]).to_dict(orient="records"),
-        }
 
 
 def important_set(scores: dict[str, float]) -> set[str]:

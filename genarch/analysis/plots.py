@@ -13,7 +13,8 @@ from genarch.analysis.trials import TrialTable
 from genarch.io import atomic_savefig
 
 
-def _plt():
+def pyplot():
+    """matplotlib's pyplot on the headless Agg backend."""
     import matplotlib
 
     matplotlib.use("Agg", force=True)
@@ -23,7 +24,7 @@ def _plt():
 
 
 def importance_bars(importances: Sequence[Importance], path: Path) -> Path:
-    plt = _plt()
+    plt = pyplot()
     params = sorted(importances[0].params, key=lambda p: -np.mean([imp.mean[p] for imp in importances]))
     y = np.arange(len(params))
     height = 0.8 / len(importances)
@@ -62,7 +63,7 @@ def axis_positions(table: TrialTable, param: str) -> tuple[np.ndarray, list[floa
 
 
 def parallel_coordinates(table: TrialTable, top: np.ndarray, path: Path, params: Sequence[str] = ()) -> Path:
-    plt = _plt()
+    plt = pyplot()
     params = list(params or table.params)
     columns = [axis_positions(table, p) for p in params]
     value = table.values

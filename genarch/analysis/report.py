@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from genarch.io import atomic_write_text
 
 if TYPE_CHECKING:
-    from genarch.analysis.pipeline import Analysis
+    from genarch.analysis.findings import Analysis
 
 CSS = """
 body{font-family:-apple-system,Segoe UI,Helvetica,Arial,sans-serif;margin:2em auto;max-width:1150px;color:#222}

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Optional
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from genarch.analysis.pipeline import Analysis
+    from genarch.analysis.findings import Analysis
 
 
 def _fmt(value) -> str:

@@ -17,7 +17,7 @@ from typing import Any, Optional, Sequence
 import numpy as np
 
 from genarch.interpret.attribution import AttributionResult, make_attribution
-from genarch.interpret.jaspar import DEFAULT_RELEASE, DEFAULT_TAX_GROUP, JasparMotif, load_core
+from genarch.jaspar import DEFAULT_RELEASE, DEFAULT_TAX_GROUP, JasparMotif, load_core
 from genarch.interpret.motifs import MotifSet, read_out, select_top
 from genarch.interpret.tfnames import tf_from_experiment
 from genarch.interpret.tomtom import Match, best_matches, run_tomtom
