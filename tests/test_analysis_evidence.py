@@ -91,7 +91,8 @@ def test_null_in_a_csv_is_the_choice_null_not_a_missing_value(tmp_path):
     lr = [["", "0.01"][i % 2] for i in range(n)]  # an empty cell is missing
     value = [{"null": 0.9, "0.1": 0.5, "0.5": 0.6}[d] + 0.01 * i for i, d in enumerate(drop)]
     path = tmp_path / "t.csv"
-    path.write_text("dropout,act,lr,value\n" + "".join(f"{d},{a},{l},{v}\n" for d, a, l, v in zip(drop, act, lr, value)))
+    rows = "".join(f"{d},{a},{l},{v}\n" for d, a, l, v in zip(drop, act, lr, value))
+    path.write_text("dropout,act,lr,value\n" + rows)
     table = from_csv(path, metric="value")
     assert table.kinds == {"dropout": "categorical", "act": "categorical", "lr": "numeric"}
     assert table.originals["dropout"] == {"null": None, "0.1": 0.1, "0.5": 0.5}

@@ -16,7 +16,8 @@ import yaml
 from genarch.ledger import iter_records, load_trials
 
 REPO = Path(__file__).resolve().parents[1]
-TINY = ["hydra/sweeper=genarch", "trainer=smoke", "dataset.n=400", "++summary=false", "model.stem.filters=choice(4,8,16)",
+TINY = ["hydra/sweeper=genarch", "trainer=smoke", "dataset.n=400", "++summary=false",
+        "model.stem.filters=choice(4,8,16)",
         "optimizer.lr_scale=tag(log,interval(0.3,3))", "hydra.sweeper.budget=4", "hydra.sweeper.num_workers=2"]
 
 pytestmark = pytest.mark.slow
@@ -49,7 +50,8 @@ def check_sweep(sweep: Path, n: int) -> list:
     assert sorted(events) == sorted([(j, e) for j in range(n) for e in ("start", "end")])
     results = yaml.safe_load((sweep / "optimization_results.yaml").read_text())
     best = max(trials, key=lambda t: t.value)
-    assert results["best_evaluated_result"] == pytest.approx(best.value) and results["best_evaluated_params"] == best.params
+    assert results["best_evaluated_result"] == pytest.approx(best.value)
+    assert results["best_evaluated_params"] == best.params
     assert (sweep / "multirun.yaml").exists() and (sweep / "sweep_state.json").exists()
     return trials
 

@@ -181,7 +181,8 @@ def test_a_resume_that_changes_what_is_told_is_refused_naming_it(key, old, new):
     from genarch.sweeper.resume import differences, make_state
 
     def state(value):
-        return make_state(SweeperSettings(**{key: value}), {"a": {"kind": "choice", "values": [1, 2], "ordered": False}},
+        return make_state(SweeperSettings(**{key: value}),
+                          {"a": {"kind": "choice", "values": [1, 2], "ordered": False}},
                           [], 0, None, 10)
 
     assert differences(state(old), state(old)) == []
@@ -336,7 +337,8 @@ def test_a_trial_writes_its_record_only_into_its_own_sweep_dir(tmp_path, monkeyp
     if subdir == "ABS":
         subdir = str(tmp_path / "elsewhere" / "t_0")
     hc = OmegaConf.create({
-        "mode": RunMode.MULTIRUN, "sweeper": {"_target_": "hydra_plugins.genarch_sweeper.genarch_sweeper.NevergradSweeper"},
+        "mode": RunMode.MULTIRUN,
+        "sweeper": {"_target_": "hydra_plugins.genarch_sweeper.genarch_sweeper.NevergradSweeper"},
         "sweep": {"dir": str(sweep), "subdir": subdir}, "job": {"num": 0},
         "runtime": {"output_dir": os.path.abspath(os.path.join(str(sweep), subdir))}})
     monkeypatch.setattr(HydraConfig, "initialized", staticmethod(lambda: True))
@@ -426,13 +428,15 @@ def test_the_console_line_of_a_rejection_gives_its_job_and_reasons_and_a_replay_
 
     monkeypatch.setattr(NevergradSweeperImpl, "_reject", reject)
     caplog.set_level("INFO", logger="genarch.sweeper")
-    _sweeper(tmp_path, lambda job, ovr: 0.1, budget=3, num_workers=1, optimizer="RandomSearch").sweep(["x=interval(0, 1)"])
+    _sweeper(tmp_path, lambda job, ovr: 0.1, budget=3, num_workers=1,
+             optimizer="RandomSearch").sweep(["x=interval(0, 1)"])
     lines = [r.getMessage() for r in caplog.records if r.getMessage().startswith("job ")]
     rejected = [line for line in lines if "rejected" in line]
     assert rejected and all(line.split()[1].isdigit() for line in rejected)  # a job number, not None
     assert "rejected: ConfigError: illegal model config: - model.activation='leaky_rleu' is not one of" in rejected[0]
     caplog.clear()
-    _sweeper(tmp_path, lambda job, ovr: 0.1, budget=4, num_workers=1, optimizer="RandomSearch").sweep(["x=interval(0, 1)"])
+    _sweeper(tmp_path, lambda job, ovr: 0.1, budget=4, num_workers=1,
+             optimizer="RandomSearch").sweep(["x=interval(0, 1)"])
     labels = [r.getMessage().split(")")[0] for r in caplog.records if r.getMessage().startswith("job ")]
     assert any(label.endswith("(replayed") for label in labels) and labels[-1].endswith("(new")
 
@@ -474,7 +478,8 @@ def test_only_errors_before_the_first_launch_are_reported_as_stage_input(tmp_pat
             sweeper.sweeper.launcher.launch = launch
         return sweeper
 
-    with pytest.raises(SweepInputError, match=r"^genarch sweeper: x=interval\(0.5, 0.1\): interval needs lower < upper") as err:
+    refused = r"^genarch sweeper: x=interval\(0.5, 0.1\): interval needs lower < upper"
+    with pytest.raises(SweepInputError, match=refused) as err:
         public(None).sweep(["x=interval(0.5, 0.1)"])
     assert isinstance(err.value, (ValueError, CompactHydraException))
 

@@ -46,7 +46,8 @@ def test_same_seed_same_candidates_other_seed_others(tmp_path):
 
 def test_identical_candidates_are_not_run_twice_and_an_exhausted_space_stops(tmp_path):
     sweep = tmp_path / "s"
-    proc = toy(sweep, "x=choice(0.1,0.3)", "y=2,3", "c=a", "hydra.sweeper.optimizer=RandomSearch", "hydra.sweeper.max_repeated_asks=20")
+    proc = toy(sweep, "x=choice(0.1,0.3)", "y=2,3", "c=a", "hydra.sweeper.optimizer=RandomSearch",
+               "hydra.sweeper.max_repeated_asks=20")
     trials = load_trials(sweep)
     keys = [tuple(sorted(t.params.items())) for t in trials]
     assert len(keys) == len(set(keys)) == 4            # 2 x 2 distinct candidates, each trained once

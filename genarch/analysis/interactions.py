@@ -97,7 +97,8 @@ def plot_interactions(table: TrialTable, params: Sequence[str], top: np.ndarray,
             gb, logb = _numeric_grid(table, b, 20)
             surface = np.array([[pd({a: x, b: y}) for y in gb] for x in ga])
             mesh = ax.pcolormesh(gb, ga, surface, cmap=cmap, shading="auto")
-            ax.scatter(table.frame[b], table.frame[a], c=np.where(top, "red", "white"), s=14, edgecolors="black", lw=0.4)
+            ax.scatter(table.frame[b], table.frame[a], c=np.where(top, "red", "white"), s=14, edgecolors="black",
+                       lw=0.4)
             if loga:
                 ax.set_yscale("log")
             if logb:

@@ -117,7 +117,8 @@ def _decide_choice(param: str, domain: Domain, table: TrialTable, top: np.ndarra
     if important and share >= rules.dominance and p_fix < rules.alpha and len(declared) > 1:
         return Change(param, "fix", domain.raw, format_choice([by_key[best]]),
                       f"fix {param}={stage_value(by_key[best])}: {k}/{n_top} top trials ({_pct(share)}) "
-                      f"vs {counts[best]}/{n} of all trials ({_pct(base)}); binomial p={_p(p_fix)}; importance {importance}")
+                      f"vs {counts[best]}/{n} of all trials ({_pct(base)}); binomial p={_p(p_fix)}; "
+                      f"importance {importance}")
     if not important:
         return None
     if domain.numeric and table.kinds[param] == "numeric":
@@ -168,8 +169,9 @@ def _decide_interval(param: str, domain: Domain, table: TrialTable, top: np.ndar
         low, high = math.floor(low), math.ceil(high)
     new = format_interval(low, high, log=domain.log, integer=domain.integer)
     scale = " (log scale)" if use_log else ""
-    evidence = (f"narrow {param} to [{format_number(low)}, {format_number(high)}]: the {int(top.sum())} top trials lie in "
-                f"[{x[top].min():.3g}, {x[top].max():.3g}] (the {len(x)} trials judged: [{x.min():.3g}, {x.max():.3g}]); "
+    evidence = (f"narrow {param} to [{format_number(low)}, {format_number(high)}]: the {int(top.sum())} top trials "
+                f"lie in [{x[top].min():.3g}, {x[top].max():.3g}] (the {len(x)} trials judged: "
+                f"[{x.min():.3g}, {x.max():.3g}]); "
                 f"KS p={_p(p)}; {_pct(ratio)} of the old width{scale}; importance {importance}")
     return Change(param, "narrow", domain.raw, new, evidence)
 
@@ -330,7 +332,8 @@ def _dead_children(domains: Mapping[str, Domain], params_text: Mapping[str, str]
             best = int(np.argmax(table.score))
             value = table.original(child, table.frame[child].iloc[best])
             if domain.kind != "interval":  # the declared spelling of that value
-                value = {_column_key(table, child, v): v for v in domain.values}.get(_column_key(table, child, value), value)
+                declared = {_column_key(table, child, v): v for v in domain.values}
+                value = declared.get(_column_key(table, child, value), value)
             elif domain.integer:
                 value = int(round(float(value)))
         if value is None:

@@ -114,7 +114,8 @@ def write(analysis: Analysis, options: Options) -> None:
     from genarch.analysis import summary
 
     # the summary lists every file, including the ones written after it
-    files.update({"summary": "summary.txt", "analysis": "analysis.json", **({"report": "report.html"} if options.html else {})})
+    files.update({"summary": "summary.txt", "analysis": "analysis.json",
+                  **({"report": "report.html"} if options.html else {})})
     put("summary", atomic_write_text(out / "summary.txt", summary.render_text(analysis)))
     if options.html:
         from genarch.analysis import report
@@ -131,7 +132,8 @@ def write(analysis: Analysis, options: Options) -> None:
             analysis.warnings.append(f"stage index not written: {exc}")
 
 
-def analyze(table: TrialTable, stage: Optional[Stage], out_dir: "str | Path", options: Optional[Options] = None) -> Analysis:
+def analyze(table: TrialTable, stage: Optional[Stage], out_dir: "str | Path",
+            options: Optional[Options] = None) -> Analysis:
     options = options or Options()
     analysis = compute(table, stage, Path(out_dir), options)
     write(analysis, options)
@@ -199,13 +201,15 @@ def resolve_stage(sweep_dir: "str | Path", stage_path: "str | Path | None" = Non
     if params:
         notes.append("stage file not found: the next stage is written from the params the sweep recorded")
         sweeper = {k: v for k, v in (hydra_cfg.get("sweeper") or {}).items() if k != "params"}
-        return stage_from_params(params, name=str(choice or multirun.get("stage") or "") or None, sweeper=sweeper), notes
+        name = str(choice or multirun.get("stage") or "") or None
+        return stage_from_params(params, name=name, sweeper=sweeper), notes
     notes.append("multirun.yaml records no sweeper params: the declared space is inferred from the trials")
     return None, notes
 
 
 def load_sweep(sweep_dir: "str | Path", stage_path: "str | Path | None" = None,
-               direction: Optional[str] = None, pool: "tuple[str | Path, ...]" = ()) -> tuple[TrialTable, Optional[Stage]]:
+               direction: Optional[str] = None,
+               pool: "tuple[str | Path, ...]" = ()) -> tuple[TrialTable, Optional[Stage]]:
     """The sweep's trials and the stage that was run; ``pool``: earlier sweeps whose trials inside this
     stage's space are analysed with it (the evidence of stage 1 still counts in stage 3)."""
     stage, notes = resolve_stage(sweep_dir, stage_path)

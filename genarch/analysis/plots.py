@@ -77,7 +77,8 @@ def parallel_coordinates(table: TrialTable, top: np.ndarray, path: Path, params:
     for i in np.argsort(shade):  # best drawn last, on top
         ys = [c[0][i] for c in columns] + [vpos[i]]
         ax.plot(xs, ys, color=cmap(shade[i]), alpha=0.9 if top[i] else 0.25, lw=1.8 if top[i] else 0.8)
-    for x, (_, ticks, labels) in zip(xs, columns + [([], [0, 0.5, 1], [f"{vlo:.3g}", f"{(vlo + vhi) / 2:.3g}", f"{vhi:.3g}"])]):
+    metric_axis = ([], [0, 0.5, 1], [f"{vlo:.3g}", f"{(vlo + vhi) / 2:.3g}", f"{vhi:.3g}"])
+    for x, (_, ticks, labels) in zip(xs, columns + [metric_axis]):
         ax.axvline(x, color="black", lw=0.8)
         for t, lab in zip(ticks, labels):
             ax.text(x + 0.03, t, lab, fontsize=7, va="center")

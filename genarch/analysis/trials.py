@@ -192,7 +192,8 @@ def build_table(
             column = [float(v) if not _is_missing(v) else np.nan for v in raw]
             if len(present) < len(raw):
                 fill = float(np.nanmedian(column))
-                notes.append(f"'{name}' is missing in {len(raw) - len(present)} trial(s); filled with its median {fill:g}")
+                notes.append(f"'{name}' is missing in {len(raw) - len(present)} trial(s); "
+                             f"filled with its median {fill:g}")
                 column = [fill if math.isnan(v) else v for v in column]
             kinds[name] = "numeric"
         else:
@@ -225,7 +226,8 @@ def build_table(
     frame[SCORE] = frame[VALUE] if direction == "maximize" else -frame[VALUE]
     frame[JOB] = [jobs[i] if jobs is not None else i for i in keep]
     if frame[VALUE].nunique() == 1:
-        raise AnalysisInputError(f"{source}: all {len(keep)} usable trials have the same '{metric}'; nothing to explain")
+        raise AnalysisInputError(f"{source}: all {len(keep)} usable trials have the same '{metric}'; "
+                                 "nothing to explain")
     active = {}
     for name in params:
         flags = np.array([is_active(name, rows[i]) for i in keep], dtype=bool)
@@ -390,7 +392,8 @@ def from_csv(
     ok = [True] * len(frame)
     for state_col in ("state", "State", "status", "Status"):
         if state_col in frame.columns:
-            ok = [str(s).strip().lower() in ("complete", "completed", "ok", "finished", "success") for s in frame[state_col]]
+            done = ("complete", "completed", "ok", "finished", "success")
+            ok = [str(s).strip().lower() in done for s in frame[state_col]]
             break
     rows = []
     for _, record in frame.iterrows():

@@ -149,7 +149,8 @@ def read_out(x: np.ndarray, peaks: np.ndarray, ids: np.ndarray, chosen: np.ndarr
     strings = window_strings(windows)
     tag = prefix or output
     pfm = pfm_from_windows(windows, f"{tag}:pfm")
-    kmers = [kmer_motif(kmer, count, r + 1) for r, (kmer, count) in enumerate(top_kmers(strings, min(kmer_len, k), n_kmers))]
+    ranked = top_kmers(strings, min(kmer_len, k), n_kmers)
+    kmers = [kmer_motif(kmer, count, r + 1) for r, (kmer, count) in enumerate(ranked)]
     for m in kmers:
         m.name = f"{tag}:{m.name}"
     aligned = None

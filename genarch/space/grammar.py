@@ -41,7 +41,8 @@ def _check_tags(sweep: Any, where: str) -> None:
     if unknown:
         kind = type(sweep).__name__.replace("Sweep", "").lower()
         raise ValueError(f"{where}: tag(s) {unknown} mean nothing for a {kind} sweep here; use tag(log, interval(...)) "
-                         "for a log scale and tag(ordered, choice(...)) or tag(ordered, range(...)) for an ordered choice")
+                         "for a log scale and tag(ordered, choice(...)) or tag(ordered, range(...)) "
+                         "for an ordered choice")
 
 
 def domain_from_override(override: Any) -> tuple[str, str, Domain]:
