@@ -42,6 +42,15 @@ def sweep_context() -> Optional[tuple[Path, int, Path]]:
     return sweep_dir, int(hc.job.num), output_dir
 
 
+def trial_overrides() -> Optional[list[str]]:
+    """The overrides this trial was launched with (Hydra's ``overrides.task``), or None outside a Hydra run."""
+    from hydra.core.hydra_config import HydraConfig
+
+    if not HydraConfig.initialized():
+        return None
+    return [str(o) for o in HydraConfig.get().overrides.task]
+
+
 def own_params(sweep_dir: Path, overrides: Sequence[str]) -> dict[str, Any]:
     """The swept parameters of this trial, read from its own overrides (never looked up by job number: a
     record of another sweep under the same number would lend it the wrong ones). Which keys are swept is
@@ -74,13 +83,11 @@ def record_trial_end(result: Mapping[str, Any], out_dir: "str | os.PathLike[str]
         if context is None:
             return
         sweep_dir, job, output_dir = context
-        from hydra.core.hydra_config import HydraConfig
-
-        overrides = [str(o) for o in HydraConfig.get().overrides.task]
+        overrides = trial_overrides()
         objective = dict(result.get("objective") or {})
         write_record(sweep_dir, EndRecord(
             job=job, status="ok" if result.get("status") == "ok" else "failed",
-            params=own_params(sweep_dir, overrides),
+            params=own_params(sweep_dir, overrides or []),
             objective_name=objective.get("name"), direction=objective.get("direction"),
             value=objective.get("value") if result.get("status") == "ok" else None,
             metrics=result.get("metrics") or {}, n_params=result.get("n_params"), epochs=result.get("epochs"),
