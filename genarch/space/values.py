@@ -77,7 +77,9 @@ def format_number(value: float, min_digits: int = 4) -> str:
     if not math.isfinite(value):
         return _special(value)
     digits = len(Decimal(repr(value)).normalize().as_tuple().digits)
-    text = f"{value:.{max(digits, min_digits)}g}"
+    # up to 15 digits (DBL_DIG) ``%g`` rounds to the shortest text that reads back; past that only repr's
+    # own digits are sure to (5.960464477539063e-08 is %.16g'd as ...062e-08, another float)
+    text = f"{value:.{max(digits, min_digits)}g}" if digits <= 15 else repr(value).replace("e+", "e")
     if "e" in text:
         mantissa, exponent = text.split("e")
         if "." not in mantissa:

@@ -41,10 +41,11 @@ class SweeperSettings:
     # the task's rules (model validation, the direction of an ``auto`` objective, result reading): a class
     # deriving genarch.sweeper.task.TaskRules, by import path; null: none (a task that is not genarch's)
     task_rules: Optional[str] = "genarch.task_rules.GenarchTaskRules"
-    # the search space: {override key: Hydra sweep or value} (a stage file's body)
-    params: Dict[str, Any] = field(default_factory=dict)
+    # the search space: {override key: Hydra sweep or value} (a stage file's body; null: none)
+    params: Optional[Dict[str, Any]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        self.params = dict(self.params or {})
         self.check()
 
     @classmethod
