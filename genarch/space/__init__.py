@@ -15,6 +15,7 @@ helpers, so a suggested stage is read by the sweeper exactly as the analysis mea
 
 from genarch.space.domain import (
     Domain, format_choice, format_interval, format_range, integer_bounds, interval_slack, recorded_in_interval,
+    same_value,
 )
 from genarch.space.grammar import domain_from_entry, domain_from_override, entry_text, parse_domain, parse_params
 from genarch.space.values import format_number, format_value, is_number, plain, quote, stage_value
@@ -22,5 +23,5 @@ from genarch.space.values import format_number, format_value, is_number, plain, 
 __all__ = [
     "Domain", "domain_from_entry", "domain_from_override", "entry_text", "format_choice", "format_interval",
     "format_number", "format_range", "format_value", "integer_bounds", "interval_slack", "is_number",
-    "parse_domain", "parse_params", "plain", "quote", "recorded_in_interval", "stage_value",
+    "parse_domain", "parse_params", "plain", "quote", "recorded_in_interval", "same_value", "stage_value",
 ]

@@ -34,7 +34,8 @@ def integer_bounds(lower: float, upper: float) -> tuple[int, int]:
     return math.ceil(lower), math.floor(upper)
 
 
-def _same_value(a: Any, b: Any) -> bool:
+def same_value(a: Any, b: Any) -> bool:
+    """Whether two recorded values are the same point: numbers within 1e-9, true not 1, null not \"null\"."""
     if is_number(a) and is_number(b):
         return math.isclose(float(a), float(b), rel_tol=1e-9, abs_tol=1e-12)
     if isinstance(a, bool) or isinstance(b, bool) or a is None or b is None:
@@ -99,7 +100,7 @@ class Domain:
         trial): inside an interval (whole for an integer one) or numerically equal to one of the values."""
         if self.kind == "interval":
             return recorded_in_interval(value, self.low, self.high, integer=self.integer)
-        return any(_same_value(value, v) for v in self.values)
+        return any(same_value(value, v) for v in self.values)
 
     def contains_exactly(self, value: Any) -> bool:
         """The sweeper's rule for a warm-start trial: inside an interval, or one of the values written as the

@@ -23,6 +23,7 @@ from genarch.sweeper._compat import patch_nevergrad
 from genarch.sweeper.config import SweeperSettings
 from genarch.sweeper.losses import Losses
 from genarch.sweeper.params import ParamSpec, to_nevergrad
+from genarch.sweeper.progress import SweepProgress
 from genarch.sweeper.resume import open_sweep, save_state
 from genarch.sweeper.run import Candidate, Outcome, SweepRun
 from genarch.sweeper.search_space import search_space
@@ -80,6 +81,7 @@ class NevergradSweeperImpl:
         save_state(sweep_dir, state)
         OmegaConf.save(self.config, sweep_dir / "multirun.yaml")
         save_stage_file(self.config, sweep_dir, stage)
+        progress = SweepProgress.begin(self.config, sweep_dir, st.budget)  # per-trial detail: sweep.log
 
         seed = state["seed"]
         parametrization = ng.p.Dict(**{name: to_nevergrad(s.spec, state["integer_cell"]) for name, s in specs.items()})
@@ -90,7 +92,7 @@ class NevergradSweeperImpl:
                  st.optimizer, st.budget, st.num_workers, seed, stage, len(specs), sweep_dir)
         losses = Losses(st, self.config.get("objective"), self.rules)
         run = self.run = SweepRun(sweep_dir, specs, fixed, stage, seed, finished, losses,
-                                  bool(st.validate and self.rules.validates(self.config)))
+                                  bool(st.validate and self.rules.validates(self.config)), progress)
         run.warm_notes = warm_start(run, optimizer, parametrization, warm_dirs)
         returns: list[Sequence[JobReturn]] = []
         job_idx = trained = failed = repeated = rejected = 0
@@ -137,6 +139,7 @@ class NevergradSweeperImpl:
             trained += len(to_run)
             failed += sum(c.outcome.status == "failed" for c in to_run)
             results.log_batch(run, batch)
+            progress.batch_done(batch, replayed=run.finished)
             if trained and failed / trained > st.max_failure_rate:
                 stopped = (f"stopped: {failed} of {trained} trials failed, over hydra.sweeper.max_failure_rate="
                            f"{st.max_failure_rate}; finished trials are kept in {sweep_dir} (ledger.jsonl); "

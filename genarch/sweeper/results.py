@@ -53,3 +53,5 @@ def write_results(run: SweepRun, settings: Any, optimizer: Any, stopped: Optiona
     atomic_write_text(run.sweep_dir / RESULTS_FILE, OmegaConf.to_yaml(OmegaConf.create(results)))
     if best:
         log.info("best: job %s %s = %.4f  %s", best.job, results["objective"]["name"], best.outcome.value, best.params)
+    if run.progress is not None:
+        run.progress.close(stopped)

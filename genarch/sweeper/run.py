@@ -42,7 +42,8 @@ class SweepRun:
     """One sweep's state, all of it set here: the space, what the ledger already holds, what was evaluated."""
 
     def __init__(self, sweep_dir: Path, specs: dict[str, ParamSpec], fixed: list[str], stage: Optional[str],
-                 seed: int, finished: dict[int, Trial], losses: Losses, validate: bool) -> None:
+                 seed: int, finished: dict[int, Trial], losses: Losses, validate: bool,
+                 progress: Optional[Any] = None) -> None:
         self.sweep_dir = sweep_dir
         self.specs = specs
         self.fixed = fixed
@@ -51,6 +52,7 @@ class SweepRun:
         self.finished = finished              # jobs with an end record (replayed on resume, not re-run)
         self.losses = losses
         self.validate = validate
+        self.progress = progress              # the console's per-trial lines and bar (genarch.sweeper.progress)
         self.cache: dict[tuple[str, ...], Outcome] = {}  # every evaluated point, by its overrides
         self.history: list[Candidate] = []
         self.warm_notes: dict[str, dict[str, int]] = {}
