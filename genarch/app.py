@@ -33,6 +33,14 @@ def quiet_libraries() -> None:
     """Lightning's banner lines (GPU available: False, tips) say nothing on a CPU run."""
     import warnings
 
+    # importing Lightning sets its loggers to INFO: import first, then lower them (else the banner prints)
+    import importlib
+
+    for name in ("pytorch_lightning", "lightning_fabric"):
+        try:
+            importlib.import_module(name)
+        except ImportError:
+            pass
     for name in ("pytorch_lightning", "lightning", "lightning.pytorch", "lightning_fabric"):
         logging.getLogger(name).setLevel(logging.WARNING)
     # Lightning 2.6 on torch 2.13 warns about torch's own pytree API on every import
@@ -52,7 +60,7 @@ def run(cfg: DictConfig, out_dir: Optional[Path] = None) -> float:
     try:
         result = train(cfg, out_dir, hydra_cfg, overrides, facts=facts)
     except BaseException as exc:  # noqa: BLE001 - every failure is recorded, then re-raised
-        extra = {**facts.get("extra", {}), "traceback": traceback.format_exc(limit=20)}
+        extra = {**facts.get("extra", {}), **_device_failure(exc), "traceback": traceback.format_exc(limit=20)}
         if _is_interruption(exc):
             extra["interrupted"] = True  # cut off, not failed: a resumed sweep runs it again
         name, direction = facts.get("objective") or (str(cfg.objective.get("name", "auto")), _direction_or_default(cfg))
@@ -90,6 +98,13 @@ def run(cfg: DictConfig, out_dir: Optional[Path] = None) -> float:
 def _is_interruption(exc: BaseException) -> bool:
     """Ctrl-C, or SIGTERM turned into an exception by Lightning (a killed sweep, a preempted SLURM job)."""
     return type(exc).__name__ in INTERRUPTIONS
+
+
+def _device_failure(exc: BaseException) -> dict[str, Any]:
+    """``failure_reason: out_of_memory`` for a trial that ran out of GPU memory (genarch.training.devices)."""
+    from genarch.training.devices import failure_facts
+
+    return _safe(failure_facts, exc)
 
 
 def _direction_or_default(cfg: DictConfig) -> str:

@@ -1,6 +1,6 @@
 """``python -m genarch`` with the surrogate in place of training (search-efficiency experiment only).
 
-    python experiments/efficiency/surrogate_app.py hydra.searchpath=[file://experiments/efficiency/conf] \\
+    python -m experiments.efficiency.surrogate_app hydra.searchpath=[file://experiments/efficiency/conf] \\
         +stage=eff_tfbs hydra.sweeper.budget=60 -m
 
 Same config tree, same sweeper, launcher, ledger and post-sweep analysis as a real sweep; each
@@ -14,13 +14,11 @@ from __future__ import annotations
 
 import sys
 import time
-from pathlib import Path
 
 import hydra
 from omegaconf import DictConfig, OmegaConf
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from surrogate import Surrogate  # noqa: E402
+from experiments.efficiency.surrogate import Surrogate
 
 _SURROGATE: Surrogate | None = None  # loaded once per process (the basic launcher runs every trial in it)
 
