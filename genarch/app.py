@@ -19,7 +19,8 @@ from genarch.sweeper.ledger_hook import record_trial_end  # the trial's own swee
 log = logging.getLogger("genarch")
 
 
-def _hydra_context() -> tuple[Optional[Any], Path, list[str]]:
+def hydra_context() -> tuple[Optional[Any], Path, list[str]]:
+    """(Hydra's config, the run's output dir, its task overrides): (None, cwd, []) outside a Hydra run."""
     from hydra.core.hydra_config import HydraConfig
 
     if not HydraConfig.initialized():
@@ -51,7 +52,7 @@ def run(cfg: DictConfig, out_dir: Optional[Path] = None) -> float:
     from genarch.training import train
     from genarch.training.runner import hparams_of
 
-    hydra_cfg, hydra_dir, overrides = _hydra_context()
+    hydra_cfg, hydra_dir, overrides = hydra_context()
     out_dir = Path(out_dir or hydra_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()

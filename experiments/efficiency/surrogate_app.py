@@ -25,13 +25,13 @@ _SURROGATE: Surrogate | None = None  # loaded once per process (the basic launch
 
 def score(cfg: DictConfig) -> float:
     global _SURROGATE
-    from genarch.app import _hydra_context
+    from genarch.app import hydra_context
     from genarch.model import validate_model
     from genarch.result import Objective, RunResult
     from genarch.sweeper.ledger_hook import record_trial_end
     from genarch.training.runner import hparams_of
 
-    _, out_dir, overrides = _hydra_context()
+    _, out_dir, overrides = hydra_context()
     out_dir.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
     hparams = hparams_of(cfg)

@@ -45,14 +45,14 @@ def mean_metrics(per: dict[str, dict[str, dict[str, float]]]) -> dict[str, dict[
 
 
 def run_subset(cfg: DictConfig, experiments: list[str]) -> float:
-    from genarch.app import _hydra_context, quiet_libraries
+    from genarch.app import hydra_context, quiet_libraries
     from genarch.result import Objective, RunResult
     from genarch.sweeper.ledger_hook import record_trial_end
     from genarch.training import train
     from genarch.training.runner import hparams_of
 
     quiet_libraries()
-    hydra_cfg, out_dir, overrides = _hydra_context()
+    hydra_cfg, out_dir, overrides = hydra_context()
     out_dir.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
     per_metrics: dict[str, dict[str, dict[str, float]]] = {}
