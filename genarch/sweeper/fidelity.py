@@ -19,8 +19,9 @@ from typing import Any, Mapping, Optional, Sequence
 # (a training-set size such as dataset.max_train) retrains at the higher fidelity
 EPOCH_KEYS = ("trainer.max_epochs",)
 RESUME_KEY = "trainer.resume_from"        # genarch's trainer: a Lightning checkpoint to continue from
+SAVE_KEY = "trainer.save_last"            # genarch's trainer: keep checkpoints/last.ckpt (set below the top rung)
 LAST_CHECKPOINT = "checkpoints/last.ckpt"  # in the job dir: genarch.training.checkpoints writes it each epoch
-_FIELDS = ("key", "min", "max", "eta", "brackets", "resume_key", "checkpoint")
+_FIELDS = ("key", "min", "max", "eta", "brackets", "resume_key", "save_key", "checkpoint")
 
 
 @dataclass(frozen=True)
@@ -32,6 +33,7 @@ class Fidelity:
     brackets: int = 1
     resume_key: Optional[str] = None   # override naming the checkpoint a promoted trial continues from
     checkpoint: str = LAST_CHECKPOINT  # that checkpoint, relative to the previous rung's job dir
+    save_key: Optional[str] = None     # boolean override that makes a job keep that checkpoint (below the top rung)
 
     @property
     def resumes(self) -> bool:
@@ -76,10 +78,13 @@ def parse(value: Any) -> Optional[Fidelity]:
     resume_key = value.get("resume_key", RESUME_KEY if key in EPOCH_KEYS else None)
     if resume_key is not None and (not isinstance(resume_key, str) or not resume_key):
         raise ValueError(f"{where}.resume_key={resume_key!r} must be a config key or null (retrain each rung)")
+    save_key = value.get("save_key", SAVE_KEY if resume_key == RESUME_KEY else None)
+    if save_key is not None and (not isinstance(save_key, str) or not save_key):
+        raise ValueError(f"{where}.save_key={save_key!r} must be a config key or null")
     checkpoint = value.get("checkpoint", LAST_CHECKPOINT)
     if not isinstance(checkpoint, str) or not checkpoint or checkpoint.startswith("/") or ".." in checkpoint:
         raise ValueError(f"{where}.checkpoint={checkpoint!r} must be a path relative to a job dir")
-    return Fidelity(key, lo, hi, eta, n_brackets, resume_key, checkpoint)
+    return Fidelity(key, lo, hi, eta, n_brackets, resume_key, checkpoint, save_key)
 
 
 def fidelity_of(settings: Any, specs: Mapping[str, Any], fixed: Sequence[str]) -> Optional[Fidelity]:

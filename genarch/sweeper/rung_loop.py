@@ -127,6 +127,8 @@ def _rung_job(run: Any, fidelity: Fidelity, levels: list[int], c: Candidate, run
     """The job of candidate ``c`` at ``rung``: its overrides + the rung's fidelity (+ the checkpoint to continue
     from, for a promoted job of an epoch fidelity)."""
     overrides = list(c.overrides) + [f"++{fidelity.key}={levels[rung]}"]
+    if fidelity.resumes and fidelity.save_key and rung < len(levels) - 1:
+        overrides.append(f"++{fidelity.save_key}=true")  # keep the checkpoint a promotion continues from
     resumed_from = None
     if previous_job is not None and fidelity.resumes:
         done = {t.job: t for t in load_trials(run.sweep_dir)}.get(previous_job)
