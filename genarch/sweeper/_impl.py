@@ -20,7 +20,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from genarch.io import atomic_write_text
 from genarch.ledger import append_record, iter_records
-from genarch.sweeper import resume
+from genarch.sweeper import lock, resume, stage_check
 from genarch.sweeper.config import SweeperSettings
 from genarch.sweeper._compat import patch_nevergrad
 from genarch.sweeper.params import ParamSpec, _plain, spec_contains, spec_from_override, spec_from_yaml, to_nevergrad
@@ -66,12 +66,14 @@ class NevergradSweeperImpl:
         self.launcher: Any = None
         self.hydra_context: Optional[HydraContext] = None
         self.worst_loss: Optional[float] = None
+        self.job_guard: Optional[lock.JobLocked] = None  # the task function under its job lock (lock.py)
 
     def setup(self, *, hydra_context: HydraContext, task_function: TaskFunction, config: DictConfig) -> None:
         self.config = config
         self.hydra_context = hydra_context
+        self.job_guard = lock.JobLocked(task_function)
         self.launcher = Plugins.instance().instantiate_launcher(
-            hydra_context=hydra_context, task_function=task_function, config=config)
+            hydra_context=hydra_context, task_function=self.job_guard, config=config)
 
     # ---- search space -------------------------------------------------------------------------------
     def search_space(self, arguments: list[str]) -> tuple[dict[str, ParamSpec], list[str]]:
@@ -107,9 +109,15 @@ class NevergradSweeperImpl:
             raise ValueError("nothing to search: give hydra.sweeper.params (a stage file) or sweep overrides "
                              "such as model.stem.filters=choice(8,16,32)")
         _check_subdir(self.config)
+        stage = self._stage_name()
+        if self.hydra_context is not None:  # the stage file checked like the command line (stage_check.py)
+            stage_check.check_stage(self.config, {n: s.spec for n, s in specs.items()}, fixed,
+                                    self.hydra_context.config_loader, self._stage_source(stage)[1] if stage else None,
+                                    validator=_model_validator() if st.validate and "model" in self.config else None)
         self.sweep_dir = Path(str(self.config.hydra.sweep.dir))
         self.sweep_dir.mkdir(parents=True, exist_ok=True)
-        stage = self._stage_name()
+        # one owner per sweep dir; then wait for any trial still running for a killed sweep (lock.py)
+        self.sweep_lock = lock.own_sweep_dir(self.sweep_dir, self.job_guard)
         old = resume.load_state(self.sweep_dir)
 
         def new_state(old: Optional[dict[str, Any]]) -> tuple[int, dict[str, Any]]:
@@ -303,8 +311,11 @@ class NevergradSweeperImpl:
         for c in batch:
             if c.key in self.cache:
                 c.outcome, c.source = self.cache[c.key], "cached"
-                log.info("candidate already evaluated as job %s, not trained again: %s",
-                         c.outcome.job if c.outcome.job is not None else "of a warm-start sweep", c.params)
+                if c.outcome.status == "rejected":  # said once, when it was rejected
+                    log.debug("candidate already rejected as an illegal model: %s", c.params)
+                else:
+                    log.info("candidate already evaluated as job %s, not trained again: %s",
+                             c.outcome.job if c.outcome.job is not None else "of a warm-start sweep", c.params)
             elif c.key in seen:
                 c.source = "batch-duplicate"
             else:
@@ -544,6 +555,13 @@ class NevergradSweeperImpl:
             text = f"# stage {stage} (source file not readable; composed hydra.sweeper shown)\n" + OmegaConf.to_yaml(
                 OmegaConf.create({"hydra": {"sweeper": OmegaConf.to_container(self.config.hydra.sweeper)}}))
         atomic_write_text(self.sweep_dir / STAGE_FILE, text)
+
+
+def _model_validator():
+    """The task's model validator, passed to the stage check (see issue 35: the task side's rules come in)."""
+    from genarch.model.validate import validate_model
+
+    return validate_model
 
 
 def _override_key(text: str) -> str:
