@@ -54,7 +54,8 @@ def check_stage(config: DictConfig, params: Mapping[str, Mapping[str, Any]], fix
                 continue
             allowed = legal_values(validator, model, name[len("model."):])
             values = spec["values"] if spec["kind"] == "choice" else [spec["value"]]
-            bad = [v for v in values if allowed is not None and v not in allowed]
+            bad = [v for v in values if allowed is not None and v not in allowed
+                   and _refused(validator, model, name[len("model."):], v)]
             if bad:
                 problems.append(f"{name}: {', '.join(map(repr, bad))} {'is' if len(bad) == 1 else 'are'} not an "
                                 f"allowed value (allowed: {', '.join(map(str, allowed))})")
@@ -80,6 +81,17 @@ def legal_values(validator: Validator, model: Mapping[str, Any], key: str) -> Op
             except (ValueError, SyntaxError):
                 return None
     return None
+
+
+def _refused(validator: Validator, model: Mapping[str, Any], key: str, value: Any) -> bool:
+    """Whether the validator names ``value`` at ``model.<key>`` as not one of its legal values (a value outside
+    the enumeration may still be legal: ``null`` for an optional key)."""
+    probe = _with(model, key.split("."), value)
+    try:
+        validator(probe)
+    except ValueError as exc:
+        return f"model.{key}={value!r} is not one of" in str(exc)
+    return False
 
 
 def _with(model: Mapping[str, Any], path: list[str], value: Any) -> Optional[dict[str, Any]]:
@@ -130,7 +142,7 @@ def _key_problems(name: str, spec: Mapping[str, Any], plain: Mapping[str, Any], 
     missing = _missing(plain, name.split("."))
     if missing is None:
         return []
-    return [f"{name}: {missing}"]
+    return [f"{name}: {missing}; a key the config lacks is added as +{name}"]
 
 
 def _missing(plain: Mapping[str, Any], path: list[str]) -> Optional[str]:
@@ -142,8 +154,7 @@ def _missing(plain: Mapping[str, Any], path: list[str]) -> Optional[str]:
         if part not in node:
             where = ".".join(path[:i]) or "the config"
             known = sorted(map(str, node))
-            return (f"not a key of the config ({where} has: {', '.join(known[:30])}{', ...' if len(known) > 30 else ''}); "
-                    "add a new key with a + prefix on the command line")
+            return f"not a key of the config ({where} has: {', '.join(known[:30])}{', ...' if len(known) > 30 else ''})"
         node = node[part]
     return None
 
