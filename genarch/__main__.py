@@ -81,7 +81,8 @@ def run_failure_message(exc: BaseException) -> str:
         todo = "; the training diverged: lower optimizer.lr_scale (or trainer.batch_size up) and run again"
     else:
         todo = "; fix the cause and run again (HYDRA_FULL_ERROR=1 prints the traceback here)"
-    return text + (f" ({'; '.join(kept)})" if kept else "") + todo
+    first, _, rest = text.partition("\n")  # a list below the message (the available experiments) stays below
+    return first + (f" ({'; '.join(kept)})" if kept else "") + todo + (f"\n{rest}" if rest else "")
 
 
 _SEARCHPATH_ARG = re.compile(r"^\+{0,2}hydra\.searchpath=\[?(?P<paths>[^\]]*)\]?$")
