@@ -188,7 +188,7 @@ def test_joblib_workers_that_outlive_a_kill_9_are_waited_for_not_run_twice(tmp_p
     resumed = None
     try:  # kill -9 while jobs 0 and 1 run (held at the gate) in joblib workers
         deadline = time.time() + 180
-        while time.time() < deadline and not all((sweep / str(j) / "trained.txt").exists() for j in (0, 1)):
+        while time.time() < deadline and not all((sweep / str(j) / "started.txt").exists() for j in (0, 1)):
             time.sleep(0.1)
         first.send_signal(signal.SIGKILL)
         first.wait()
