@@ -199,11 +199,12 @@ def _refusal(sweep_dir: Path, holder: Optional[Holder], note: str = "") -> str:
 
 
 def current_holder(sweep_dir: "str | os.PathLike[str]") -> Optional[Holder]:
+    """The holder recorded for ``sweep_dir`` (of the flock file or the O_EXCL stand-in, the one with the
+    latest heartbeat), or None."""
     lock_dir = Path(sweep_dir) / LOCK_DIR
-    holder, _ = _read_holder(lock_dir / SWEEP_LOCK)
-    if holder is None:
-        holder, _ = _read_holder(lock_dir / OWNER_FILE)
-    return holder
+    found = [_read_holder(lock_dir / name) for name in (SWEEP_LOCK, OWNER_FILE)]
+    found = [(beat or 0.0, holder) for holder, beat in found if holder is not None]
+    return max(found, key=lambda pair: pair[0])[1] if found else None
 
 
 # ---------------------------------------------------------------- job locks
@@ -285,7 +286,8 @@ def wait_for_orphans(sweep_dir: "str | os.PathLike[str]", poll_s: float = 0.5) -
         except OSError:
             continue  # flock unsupported: nothing to wait for
         log.warning("job %s is still running in a worker of an earlier sweep process (%s): waiting for it to end, "
-                    "so that it is not trained twice", path.stem, path.read_text(encoding="utf-8").strip())
+                    "so that it is not trained twice (end that process to go on at once; the job then runs again)",
+                    path.stem, path.read_text(encoding="utf-8").strip())
         waited.append(int(path.stem))
         while True:
             try:
