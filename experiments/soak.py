@@ -49,8 +49,10 @@ def _env() -> dict[str, str]:
 
 def _args(sweep: Path, launcher: str, budget: int, sleep: float, seed: int) -> list[str]:
     extra = ["hydra/launcher=joblib", "hydra.launcher.n_jobs=2"] if launcher == "joblib" else []
+    hold = sweep.parent / f"{sweep.name}.hold"  # while it exists, the toy's trials wait (a concurrent start)
     return [f"hydra.sweep.dir={sweep}", f"hydra.sweeper.budget={budget}", "hydra.sweeper.num_workers=2",
-            f"hydra.sweeper.seed={seed}", f"sleep={sleep}", "hydra/hydra_logging=disabled", *extra, "-m"]
+            f"hydra.sweeper.seed={seed}", f"sleep={sleep}", f"+hold={hold}", "hydra/hydra_logging=disabled", *extra,
+            "-m"]
 
 
 def _owns(sweep: Path, pid: int) -> bool:
@@ -79,19 +81,28 @@ def run_round(index: int, root: Path, rng: random.Random, opts: argparse.Namespa
     for start in range(kills + 1):
         proc = subprocess.Popen([*TOY, *args], cwd=REPO, env=_env(), stdout=log, stderr=subprocess.STDOUT)
         owned = _wait_until_owned(proc, sweep, timeout=120)
-        if owned and rng.random() < opts.concurrent:  # a second sweep into the owned directory
-            concurrent_started += 1
-            other = subprocess.run([*TOY, *_args(sweep, launcher, opts.budget, opts.sleep, seed=1)], cwd=REPO,
-                                   env=_env(), capture_output=True, text=True, timeout=300)
-            refused = other.returncode != 0 and "is in use by another sweep" in other.stdout + other.stderr
-            concurrent_refused += refused
-            events.append({"event": "concurrent start", "refused": refused, "rc": other.returncode})
+        if owned and rng.random() < opts.concurrent:  # a second sweep (another seed) into the owned directory
+            hold = sweep.parent / f"{sweep.name}.hold"
+            hold.touch()  # the owner's trials wait meanwhile, so the owner is alive throughout
+            try:
+                other = subprocess.run([*TOY, *_args(sweep, launcher, opts.budget, opts.sleep, seed=1)], cwd=REPO,
+                                       env=_env(), capture_output=True, text=True, timeout=300)
+            finally:
+                hold.unlink()
+            said = [line for line in (other.stdout + other.stderr).splitlines() if line.strip()]
+            if proc.poll() is None:  # the owner lived through the whole attempt: it must have been refused
+                refused = other.returncode != 0 and "is in use by another sweep" in (said or [""])[0]
+                concurrent_started += 1
+                concurrent_refused += refused
+                events.append({"event": "concurrent start", "refused": refused, "rc": other.returncode,
+                               "said": said[:2]})
         if start < kills and proc.poll() is None:
             time.sleep(rng.uniform(0, opts.max_kill_delay))
             if proc.poll() is None:
                 proc.send_signal(signal.SIGKILL)
                 proc.wait()
-                events.append({"event": "kill -9", "after_start": start, "ledger_records": len(list(iter_records(sweep)))})
+                events.append({"event": "kill -9", "after_start": start,
+                               "ledger_records": len(list(iter_records(sweep)))})
                 continue
         rc = proc.wait(timeout=600)
         events.append({"event": "run ended", "rc": rc})

@@ -25,6 +25,9 @@ def toy(cfg: DictConfig, run) -> float:
     deadline = time.time() + 300
     while gate and not os.path.exists(gate) and time.time() < deadline:
         time.sleep(0.05)
+    hold = cfg.get("hold")  # +hold=<file>: the trial waits (at most 300 s) while that file exists
+    while hold and os.path.exists(hold) and time.time() < deadline:
+        time.sleep(0.05)
     if cfg.fail_if_c == cfg.c:
         raise ValueError(f"c={cfg.c} is the failing option")
     value = (cfg.x - 0.3) ** 2 + (cfg.y - 3) ** 2 / 10 + {"a": 0.0, "b": 0.2, "c": 0.4}[cfg.c]

@@ -67,7 +67,7 @@ def test_a_live_holder_on_another_host_is_refused_even_where_flock_is_local(tmp_
     (tmp_path / lock.LOCK_DIR).mkdir()
     (tmp_path / lock.LOCK_DIR / lock.SWEEP_LOCK).write_text(json.dumps(
         {"host": "node17", "pid": 4242, "started": "2026-12-06T05:00:00", "heartbeat": time.time() - 5}))
-    with pytest.raises(lock.SweepLocked, match=r"host node17, pid 4242, started 2026-12-06T05:00:00; heartbeat \d+ s ago"):
+    with pytest.raises(lock.SweepLocked, match=r"host node17, pid 4242, started 2026-12-06T05:00:00; heartbeat \d+ s"):
         lock.acquire_sweep(tmp_path)
     # silent for longer than STALE_S: that holder is gone, the directory is taken over
     (tmp_path / lock.LOCK_DIR / lock.SWEEP_LOCK).write_text(json.dumps(
@@ -166,7 +166,8 @@ def test_python_m_genarch_refuses_a_held_directory_in_one_line_before_anything_r
     sweep = tmp_path / "s"
     holder = _holder_process(sweep)
     try:
-        proc = subprocess.run([sys.executable, "-m", "genarch", "hydra/sweeper=genarch", "trainer=smoke", "model.stem.filters=choice(4,8)",
+        proc = subprocess.run([sys.executable, "-m", "genarch", "hydra/sweeper=genarch", "trainer=smoke",
+                               "model.stem.filters=choice(4,8)",
                                f"hydra.sweep.dir={sweep}", "-m"], cwd=REPO, env=_env(), capture_output=True,
                               text=True, timeout=300)
     finally:

@@ -33,7 +33,8 @@ def test_a_data_error_inside_hydras_instantiation_error_is_genarchs_own_message(
 
     try:
         try:
-            raise DataError("/data/tfbs/deepbind_encode [experiment]: unknown experiment 'NOPE_K562'; available:\n  A\n  B")
+            raise DataError("/data/tfbs/deepbind_encode [experiment]: unknown experiment 'NOPE_K562'; "
+                            "available:\n  A\n  B")
         except DataError as cause:
             raise InstantiationException("Error in call to target 'x':\nDataError(...)\nfull_key: dataset") from cause
     except InstantiationException as exc:

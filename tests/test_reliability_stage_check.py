@@ -111,7 +111,8 @@ def test_legal_values_come_from_the_validator_passed_in():
 
 @pytest.mark.slow
 def test_a_misspelt_stage_stops_before_the_first_trial_naming_the_stage_file(tmp_path):
-    path = _stage(tmp_path, "trainer: {max_epochz: 1}\n" + PARAMS + "      model.activation: choice(relu, leaky_rleu)\n")
+    body = "trainer: {max_epochz: 1}\n" + PARAMS + "      model.activation: choice(relu, leaky_rleu)\n"
+    path = _stage(tmp_path, body)
     sweep = tmp_path / "sweep"
     proc = subprocess.run([sys.executable, "-m", "genarch", f"hydra.searchpath=[file://{path.parent.parent}]",
                            "+stage=s_check", f"hydra.sweep.dir={sweep}", "-m"], cwd=REPO, capture_output=True,

@@ -14,9 +14,14 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import hydra
 from omegaconf import DictConfig, OmegaConf
+
+if TYPE_CHECKING:
+    from genarch.result import RunResult
+    from genarch.task import TaskRun
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from surrogate import Surrogate  # noqa: E402
@@ -30,7 +35,7 @@ def score(cfg: DictConfig) -> float:
     return task_wrapper(_score_task)(cfg)
 
 
-def _score_task(cfg: DictConfig, run) -> "RunResult":
+def _score_task(cfg: DictConfig, run: "TaskRun") -> "RunResult":
     """One trial: refuse an illegal model as training would, else the surrogate's score; genarch's task
     protocol (genarch.task.task_wrapper) writes result.json and the ledger record, failed or not."""
     global _SURROGATE

@@ -134,9 +134,12 @@ def _key_problems(name: str, spec: Mapping[str, Any], plain: Mapping[str, Any], 
         options = _group_options(loader, name)
         if options is None:
             return [f"{name}: not a config group"]
-        values = spec["values"] if spec.get("kind") == "choice" else [spec.get("value")] if spec.get("kind") == "constant" else []
+        kind = spec.get("kind")
+        values = spec["values"] if kind == "choice" else [spec.get("value")] if kind == "constant" else []
         bad = [v for v in values if v is not None and str(v) not in options]
-        return [f"{name}: {', '.join(map(repr, bad))} not an option of the group (options: {', '.join(options)})"] if bad else []
+        if not bad:
+            return []
+        return [f"{name}: {', '.join(map(repr, bad))} not an option of the group (options: {', '.join(options)})"]
     if any(name.startswith(group.replace("/", ".") + ".") for group in swept_groups):
         return []  # the options of a swept group may differ in keys; Hydra composes each trial
     missing = _missing(plain, name.split("."))
@@ -209,7 +212,8 @@ def _base_config(config: DictConfig, loader: Any) -> Optional[dict[str, Any]]:
     """The task config composed with this sweep's config-group choices but without the stage."""
     from hydra.types import RunMode
 
-    choices = OmegaConf.to_container(config.hydra.runtime.choices, resolve=False) if "choices" in config.hydra.runtime else {}
+    runtime = config.hydra.runtime
+    choices = OmegaConf.to_container(runtime.choices, resolve=False) if "choices" in runtime else {}
     overrides = [f"{group}={choice}" for group, choice in choices.items()
                  if choice is not None and not group.startswith("hydra") and group != "stage"]
     try:
