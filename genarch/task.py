@@ -40,6 +40,8 @@ class TaskRun:
     facts: dict[str, Any] = field(default_factory=dict)
     started: float = field(default_factory=time.perf_counter)
     after_success: list[Callable[[RunResult], None]] = field(default_factory=list)
+    # facts about a failure for its result's ``extra`` (genarch.app adds ``failure_reason: out_of_memory``)
+    failure_facts: list[Callable[[BaseException], dict[str, Any]]] = field(default_factory=list)
 
     @property
     def elapsed(self) -> float:
@@ -90,7 +92,13 @@ def task_wrapper(task: Callable[[Any, TaskRun], "RunResult | float"]) -> Callabl
 
 def failed_result(cfg: Any, run: TaskRun, exc: BaseException) -> RunResult:
     facts = run.facts
-    extra = {**facts.get("extra", {}), "traceback": traceback.format_exc(limit=20)}
+    extra = dict(facts.get("extra", {}))
+    for describe in run.failure_facts:
+        try:
+            extra.update(describe(exc) or {})
+        except Exception:  # noqa: BLE001 - describing a failure must not hide it
+            pass
+    extra["traceback"] = traceback.format_exc(limit=20)
     if is_interruption(exc):
         extra["interrupted"] = True  # cut off, not failed: a resumed sweep runs it again
     name, direction = facts.get("objective") or config_objective(cfg)
