@@ -1,19 +1,32 @@
 # The two fresh-machine commands of the README: `make run` and `make test`.
+# Both set up a project-local virtual environment (.venv) first: nothing is installed into the system Python.
+# PYTHON: the interpreter that creates the virtual environment
 PYTHON ?= python3
-PIP := $(PYTHON) -m pip
+VENV ?= .venv
+VPY := $(VENV)/bin/python
+STAMP := $(VENV)/.genarch-installed
 
 .PHONY: setup run test
 
-setup:
+setup: $(STAMP)
+
+$(VPY):
 	@command -v dot >/dev/null 2>&1 || { echo "installing graphviz (dot) from Debian"; \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get install -y -q graphviz >/dev/null 2>&1 || { $$SUDO apt-get update -q >/dev/null && $$SUDO apt-get install -y -q graphviz >/dev/null; }; }
-	# torch first, pinned: a bare `torch` requirement with no torch installed pulls GBs of CUDA packages
-	$(PIP) install -q torch==2.13.0
-	$(PIP) install -q -e ".[test]"
+	$(PYTHON) -m venv $(VENV) || { echo "python3 -m venv failed: installing Debian's python3-venv"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get install -y -q python3-venv >/dev/null && $(PYTHON) -m venv $(VENV); }
+
+# reinstalled when pyproject.toml changes; torch first, pinned: a bare `torch` requirement with no torch
+# installed pulls GBs of CUDA packages
+$(STAMP): pyproject.toml | $(VPY)
+	$(VPY) -m pip install -q torch==2.13.0
+	$(VPY) -m pip install -q -e ".[test]"
+	touch $@
 
 run: setup
-	$(PYTHON) -m genarch
+	$(VPY) -m genarch
 
 test: setup
-	$(PYTHON) -m pytest -q
+	$(VPY) -m pytest -q

@@ -1,6 +1,6 @@
 """Loading benchmark: parse + one-hot encode 100,000 sequences of 101 bp (target: under 2 s).
 
-    python experiments/bench_loading.py [--n 100000] [--length 101] [--repeats 3]
+    python -m experiments.bench_loading [--n 100000] [--length 101] [--repeats 3]
 
 Prints the best-of-``repeats`` wall time of each stage and the size of the compact uint8 tensor.
 Not a timed test: figures depend on the machine.

@@ -10,7 +10,7 @@ the slope (wall(large) - wall(small)) / (large - small), so process start-up and
 Everything a trial costs besides the task is in it: composing the job config, the launcher's job
 directory and .hydra files, logging, and for genarch the optimizer and the ledger.
 
-    python experiments/bench_sweeper_overhead.py [--trials 200] [--small 20] [--repeats 3]
+    python -m experiments.bench_sweeper_overhead [--trials 200] [--small 20] [--repeats 3]
 """
 
 import argparse

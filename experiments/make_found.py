@@ -1,45 +1,78 @@
-"""Freeze a sweep's best trial as a named model config plus its training settings.
+"""Freeze a sweep's best trial as a named model config plus a Hydra experiment config that trains it.
 
-    python experiments/make_found.py experiments/runs/tfbs/stage_tfbs_2 --name tfbs_found --conf experiments/tfbs/conf
-    python experiments/make_found.py <sweep_dir> --job 7 ...          # a chosen trial instead of the best
+    python -m experiments.make_found experiments/runs/tfbs/stage_tfbs_2 --name tfbs_found
+    python -m experiments.make_found <sweep_dir> --job 7 --name ...     # a chosen trial instead of the best
 
-Writes ``<conf>/model/<name>.yaml`` (the trial's resolved ``model`` config, self-contained: every block
-with its ``kind``) and ``<conf>/<name>.training.yaml`` (the optimizer and batch size the trial
-trained with, as override strings). The head-to-head scripts train ``model=<name>`` with those
-overrides; the published models keep genarch's defaults (Adam, lr 1e-3, batch 125).
+Writes, under ``--conf`` (default: genarch's own config dir, so ``python -m genarch`` finds them with no
+search path):
+
+- ``model/<name>.yaml``: the trial's resolved ``model`` config, self-contained (every block with its ``kind``);
+  ``model=<name>`` trains the architecture with genarch's default training (the control of a head-to-head);
+- ``experiment/<name>.yaml``: a ``# @package _global_`` experiment config (lightning-hydra-template style)
+  selecting that model with the optimizer and batch size the trial trained with:
+  ``python -m genarch +experiment=<name>``.
+
+The trial is read from the sweep's ledger with genarch's ledger reader (``genarch.ledger.load_trials``),
+best in the objective direction the sweep recorded.
 """
 
-from __future__ import annotations
-
 import argparse
-import json
 from pathlib import Path
 
 import yaml
 from omegaconf import OmegaConf
 
+from genarch.ledger import load_trials
+
+ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_CONF = ROOT / "genarch" / "conf"
+
 
 def best_job(sweep: Path) -> tuple[int, float]:
-    best = None
-    for line in (sweep / "ledger.jsonl").read_text().splitlines():
-        rec = json.loads(line)
-        if rec.get("event") == "end" and rec.get("status") == "ok" and rec["objective"].get("value") is not None:
-            v = float(rec["objective"]["value"])
-            if best is None or v > best[1]:
-                best = (int(rec["job"]), v)
-    if best is None:
-        raise SystemExit(f"no finished trial in {sweep}")
-    return best
+    """The finished trial with the best objective, in the direction the sweep recorded (maximize by default)."""
+    trials = [t for t in load_trials(sweep) if t.status == "ok" and t.value is not None]
+    if not trials:
+        raise SystemExit(f"{sweep / 'ledger.jsonl'}: no finished trial with an objective value")
+    minimize = (trials[0].direction or "maximize") == "minimize"
+    best = (min if minimize else max)(trials, key=lambda t: t.value)
+    return best.job, best.value
 
 
-def training_overrides(cfg) -> list[str]:
+def training_of(cfg) -> dict:
+    """The trial's optimizer (group choice and its searched values) and batch size."""
     opt = OmegaConf.to_container(cfg.optimizer, resolve=True)
-    out = [f"optimizer={opt['name']}"]
-    for key in ("lr_scale", "l2"):
-        if key in opt:
-            out.append(f"optimizer.{key}={opt[key]}")
-    out.append(f"trainer.batch_size={cfg.trainer.batch_size}")
-    return out
+    return {"optimizer": opt["name"], "optimizer_values": {k: opt[k] for k in ("lr_scale", "l2") if k in opt},
+            "batch_size": int(cfg.trainer.batch_size)}
+
+
+def experiment_yaml(name: str, origin: str, training: dict) -> str:
+    body = {"defaults": [{"override /model": name}, {"override /optimizer": training["optimizer"]}],
+            "optimizer": training["optimizer_values"], "trainer": {"batch_size": training["batch_size"]}}
+    return ("# @package _global_\n"
+            f"# {name}: the architecture the staged search selected, trained as it was selected ({origin}).\n"
+            f"#   python -m genarch +experiment={name} [dataset=...]\n"
+            f"# model={name} alone trains the same architecture with genarch's default training (the control).\n"
+            + yaml.safe_dump(body, sort_keys=False))
+
+
+def write_found(sweep: Path, name: str, conf: Path, job: "int | None" = None, command: str = "") -> tuple[Path, Path]:
+    value = None
+    if job is None:
+        job, value = best_job(sweep)
+    cfg = OmegaConf.load(sweep / str(job) / ".hydra" / "config.yaml")
+    model = OmegaConf.to_container(cfg.model, resolve=True)
+    model["name"] = name
+    origin = (f"trial {job} of sweep {sweep}, stage {cfg.get('stage')}"
+              + (f", objective {value:.4f}" if value is not None else ""))
+    model_path, experiment_path = conf / "model" / f"{name}.yaml", conf / "experiment" / f"{name}.yaml"
+    for path in (model_path, experiment_path):
+        path.parent.mkdir(parents=True, exist_ok=True)
+    model_path.write_text(f"# {name}: the architecture the staged search selected: {origin}.\n"
+                          f"# Written by: {command}\n"
+                          f"# Its training settings: experiment/{name}.yaml (python -m genarch +experiment={name}).\n"
+                          + yaml.safe_dump(model, sort_keys=False))
+    experiment_path.write_text(experiment_yaml(name, origin, training_of(cfg)))
+    return model_path, experiment_path
 
 
 def main() -> None:
@@ -47,26 +80,13 @@ def main() -> None:
     ap.add_argument("sweep")
     ap.add_argument("--job", type=int, default=None)
     ap.add_argument("--name", required=True)
-    ap.add_argument("--conf", required=True)
+    ap.add_argument("--conf", default=str(DEFAULT_CONF), help="config dir to write model/ and experiment/ into")
     args = ap.parse_args()
-    sweep = Path(args.sweep)
-    job, value = best_job(sweep) if args.job is None else (args.job, None)
-    cfg = OmegaConf.load(sweep / str(job) / ".hydra" / "config.yaml")
-    model = OmegaConf.to_container(cfg.model, resolve=True)
-    model["name"] = args.name
-    stage = cfg.get("stage")
-    header = (f"# {args.name}: the architecture the staged search selected: trial {job} of sweep {sweep}"
-              f" (stage {stage}{', objective %.4f' % value if value is not None else ''}).\n"
-              f"# Written by: python experiments/make_found.py {args.sweep} --name {args.name} --conf {args.conf}"
-              f"{' --job %d' % args.job if args.job is not None else ''}\n"
-              f"# Training settings it was selected with: {args.conf}/{args.name}.training.yaml.\n")
-    out = Path(args.conf) / "model"
-    out.mkdir(parents=True, exist_ok=True)
-    (out / f"{args.name}.yaml").write_text(header + yaml.safe_dump(model, sort_keys=False))
-    (Path(args.conf) / f"{args.name}.training.yaml").write_text(
-        f"# optimizer / batch size of trial {job} of {sweep}; used as overrides for model={args.name}\n"
-        + yaml.safe_dump({"overrides": training_overrides(cfg)}, sort_keys=False))
-    print(f"wrote {out / (args.name + '.yaml')} (job {job}) and its training overrides: {training_overrides(cfg)}")
+    command = (f"python -m experiments.make_found {args.sweep} --name {args.name}"
+               + (f" --job {args.job}" if args.job is not None else "")
+               + (f" --conf {args.conf}" if Path(args.conf).resolve() != DEFAULT_CONF else ""))
+    model_path, experiment_path = write_found(Path(args.sweep), args.name, Path(args.conf), args.job, command)
+    print(f"wrote {model_path} and {experiment_path}")
 
 
 if __name__ == "__main__":

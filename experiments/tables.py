@@ -1,17 +1,17 @@
 """Shared, dependency-light code of the experiments: collecting result.json files, Table-1 style
 summaries (per-experiment score, mean, median, win shares), markdown rendering, and the
-"trials needed to reach a target" measure of the search-efficiency experiment.
+"trials needed to reach a target" measure of the search-efficiency experiment. The grid driver
+(command line, resumable slices, one run per cell) is experiments/grid.py.
 
 Pure functions here are tested in tests/test_experiments_tables.py."""
 
 from __future__ import annotations
 
-import argparse
 import json
 import math
 import statistics
 from pathlib import Path
-from typing import Any, Callable, Iterable, Mapping, Optional, Sequence
+from typing import Any, Iterable, Mapping, Optional, Sequence
 
 ROOT = Path(__file__).resolve().parents[1]
 RUNS = ROOT / "experiments" / "runs"
@@ -114,58 +114,6 @@ def trials_to_reach(values: Sequence[Optional[float]], target: float, maximize: 
         if b is not None and (b >= target if maximize else b <= target):
             return i
     return None
-
-
-def model_overrides(conf_dir: Path, model: str) -> list[str]:
-    """Training overrides frozen with a found model (``<conf_dir>/<model>.training.yaml``, see make_found.py)."""
-    import yaml
-
-    path = Path(conf_dir) / f"{model}.training.yaml"
-    if not path.exists():
-        return []
-    return [str(o) for o in (yaml.safe_load(path.read_text()) or {}).get("overrides", [])]
-
-
-def run_grid(seeds: Sequence[int], items: Sequence[str], models: Sequence[str],
-             run_one: Callable[[str, str, int], bool], aggregate: Callable[[], Any]) -> None:
-    """Seed-major, then item (experiment, task, dataset), then model, so a partial run leaves complete
-    items for every model; tables are rebuilt after each new run (``run_one`` returns True when it
-    trained something, False when the run already existed)."""
-    for seed in seeds:
-        for item in items:
-            for model in models:
-                if run_one(model, item, seed):
-                    aggregate()
-
-
-def grid_parser(doc: Optional[str], *, models: Sequence[str], items_flag: str, items: Sequence[str], max_train: int,
-                max_epochs: Optional[int] = None) -> argparse.ArgumentParser:
-    """The command line of a models x items x seeds grid under one training protocol (head-to-head, GUE,
-    regression): ``--models``, ``items_flag`` (``--experiments``, ``--tasks``, ``--datasets``), ``--seeds``,
-    ``--max-train``, ``--max-epochs`` (when the protocol has it), ``--trainer``, ``--threads``,
-    ``--aggregate-only``."""
-    ap = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--models", nargs="+", default=list(models))
-    ap.add_argument(items_flag, nargs="+", default=list(items))
-    ap.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
-    ap.add_argument("--max-train", type=int, default=max_train)
-    if max_epochs is not None:
-        ap.add_argument("--max-epochs", type=int, default=max_epochs,
-                        help="override trainer.max_epochs (part of the protocol name)")
-    ap.add_argument("--trainer", default="default")
-    ap.add_argument("--threads", type=int, default=1)
-    ap.add_argument("--aggregate-only", action="store_true")
-    return ap
-
-
-def grid_main(args: argparse.Namespace, items: Sequence[str], run_one: Callable[[argparse.Namespace, str, str, int], bool],
-              aggregate: Callable[[argparse.Namespace], Any]) -> Any:
-    """A grid driver's body: train what is missing of ``args.models`` x ``items`` x ``args.seeds`` (unless
-    ``--aggregate-only``), then rebuild the tables once more and return the aggregate."""
-    if not args.aggregate_only:
-        run_grid(args.seeds, items, args.models, lambda model, item, seed: run_one(args, model, item, seed),
-                 lambda: aggregate(args))
-    return aggregate(args)
 
 
 def write_json(path: Path, data: Any) -> None:

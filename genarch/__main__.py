@@ -6,7 +6,7 @@ import sys
 from pathlib import Path
 
 import hydra
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 
 # Plain Hydra parses `+stage=3` as the integer 3 and refuses it as a config group option
 # ("Config group override must be a string"). Stage names are file names, so genarch quotes a
@@ -20,6 +20,21 @@ def quote_stage_args(argv: list[str]) -> list[str]:
         match = _STAGE_ARG.match(arg)
         quoted.append(f"{match['prefix']}{match['key']}='{match['value']}'" if match else arg)
     return quoted
+
+
+def _lazy_device_resolver(name: str):
+    """``${genarch_parallel_jobs:...}`` / ``${genarch_ray_gpus:...}`` of the launcher presets, resolved by
+    genarch.training.devices, which is imported (with torch) only when a preset asks."""
+    def resolve(*args):
+        from genarch.training import devices
+
+        return getattr(devices, {"genarch_parallel_jobs": "parallel_jobs", "genarch_ray_gpus": "ray_gpus_per_trial"}[name])(*args)
+    return resolve
+
+
+for _name in ("genarch_parallel_jobs", "genarch_ray_gpus"):
+    if not OmegaConf.has_resolver(_name):
+        OmegaConf.register_new_resolver(_name, _lazy_device_resolver(_name))
 
 
 @hydra.main(version_base="1.3", config_path="conf", config_name="config")

@@ -5,6 +5,8 @@
     python -m genarch.analyze multirun/stage3 --pool multirun/stage1 --pool multirun/stage2
     python -m genarch.analyze --csv optuna_trials.csv --metric value --direction maximize --out analysis/
     python -m genarch.analyze --demo /tmp/demo            # a known-answer synthetic sweep, analysed
+    python -m genarch.analyze multirun/... --export-optuna sqlite:///sweep.db   # an Optuna study (no analysis)
+    python -m genarch.analyze multirun/... --export-optuna journal:sweep.log    # the same, as a journal file
 
 Outputs go to ``<sweep_dir>/analysis/`` (or ``--out``). Exit status: 0 analysed, 2 nothing to
 analyse (the message says why), 1 an unexpected error.
@@ -40,6 +42,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quiet", action="store_true", help="do not print the summary")
     p.add_argument("--demo", metavar="DIR", help="write a known-answer synthetic sweep into DIR and analyse it")
     p.add_argument("--demo-kind", choices=["single", "fork"], default="single")
+    p.add_argument("--export-optuna", metavar="STORAGE",
+                   help="write the sweep as an Optuna study instead of analysing it: a database URL "
+                        "(sqlite:///sweep.db) or a journal file (journal:sweep.log, or a path ending in .log); "
+                        "open it with optuna-dashboard STORAGE")
+    p.add_argument("--study-name", help="--export-optuna: the study's name (default genarch:<parent>/<sweep dir>)")
     return p
 
 
@@ -57,6 +64,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         return 2
     options = Options(q=args.q, seeds=args.seeds, n_estimators=args.trees, plots=not args.no_plots,
                       html=not args.no_html)
+    if args.export_optuna:
+        return _export_optuna(args)
     if args.demo:
         from genarch.analysis.synthetic import write_sweep
 
@@ -102,6 +111,27 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     if analysis.proposal_error:  # everything else was written; say so in the exit status too
         print(f"genarch analyze: {analysis.proposal_error}", file=sys.stderr)
         return 1
+    return 0
+
+
+def _export_optuna(args: argparse.Namespace) -> int:
+    if not args.sweep_dir or args.csv:
+        print("error: --export-optuna needs a sweep directory (not --csv)", file=sys.stderr)
+        return 2
+    try:
+        from genarch.analysis.export_optuna import ExportError, export_study
+    except ImportError as exc:  # optuna is a dependency; a trimmed install may lack it
+        print(f"genarch analyze: --export-optuna needs optuna ({exc}); pip install optuna", file=sys.stderr)
+        return 1
+    try:
+        study = export_study(args.sweep_dir, args.export_optuna, args.study_name, args.stage)
+    except (ExportError, FileNotFoundError, ValueError) as exc:
+        print(f"genarch analyze: {exc}", file=sys.stderr)
+        return 2
+    states = [t.state.name for t in study.get_trials(deepcopy=False)]
+    print(f"exported {len(states)} trials ({states.count('COMPLETE')} complete, {states.count('FAIL')} failed) of "
+          f"{args.sweep_dir} as study '{study.study_name}' to {args.export_optuna}\n"
+          f"open it with: optuna-dashboard {args.export_optuna.removeprefix('journal:')}")
     return 0
 
 

@@ -23,6 +23,14 @@ def quiet_libraries() -> None:
     """Lightning's banner lines (GPU available: False, tips) say nothing on a CPU run."""
     import warnings
 
+    # importing Lightning sets its loggers to INFO: import first, then lower them (else the banner prints)
+    import importlib
+
+    for name in ("pytorch_lightning", "lightning_fabric"):
+        try:
+            importlib.import_module(name)
+        except ImportError:
+            pass
     for name in ("pytorch_lightning", "lightning", "lightning.pytorch", "lightning_fabric"):
         logging.getLogger(name).setLevel(logging.WARNING)
     # Lightning 2.6 on torch 2.13 warns about torch's own pytree API on every import
@@ -41,6 +49,7 @@ def _train(cfg: DictConfig, run: TaskRun) -> RunResult:
     from genarch.training.runner import hparams_of
 
     run.facts["hparams"] = _safe(hparams_of, cfg)  # kept in a failed result too
+    run.failure_facts.append(_device_failure)  # failure_reason: out_of_memory on a GPU
     if cfg.get("summary", True):
         run.after_success.append(lambda result: _print_summary(cfg, result, run.out_dir))
     return train(cfg, run.out_dir, run.hydra_cfg, run.overrides, facts=run.facts)
@@ -53,6 +62,13 @@ def _print_summary(cfg: DictConfig, result: RunResult, out_dir: Path) -> None:
 
 
 _is_interruption = is_interruption
+
+
+def _device_failure(exc: BaseException) -> dict[str, Any]:
+    """``failure_reason: out_of_memory`` for a trial that ran out of GPU memory (genarch.training.devices)."""
+    from genarch.training.devices import failure_facts
+
+    return _safe(failure_facts, exc)
 
 
 def _safe(fn, *args) -> Any:

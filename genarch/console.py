@@ -1,5 +1,11 @@
-"""Rich terminal output of a single run: the architecture as a table, the metrics, the time."""
+"""Rich terminal output of a single run: the architecture as a table, the metrics, the time.
 
+In a sweep (Hydra's multirun) the same summary goes to the trial's log file only
+(``<sweep_dir>/<job>/<task>.log``): the sweep's console shows one line per trial instead
+(:mod:`genarch.sweeper.progress`)."""
+
+import io
+import logging
 from typing import Any, Mapping
 
 from rich.console import Console
@@ -37,8 +43,38 @@ def architecture_rows(model: Mapping[str, Any]) -> list[tuple[str, str]]:
     return rows
 
 
+def in_multirun() -> bool:
+    """Whether this process runs a trial of a Hydra multirun (a sweep)."""
+    try:
+        from hydra.core.hydra_config import HydraConfig
+        from hydra.types import RunMode
+
+        return HydraConfig.initialized() and HydraConfig.get().mode == RunMode.MULTIRUN
+    except Exception:  # noqa: BLE001 - no Hydra: a plain run
+        return False
+
+
+def log_to_files(text: str, logger: str = "genarch.run") -> int:
+    """Write ``text`` as one INFO record to the root logger's file handlers only (a trial's job log);
+    returns how many handlers took it."""
+    record = logging.getLogger(logger).makeRecord(logger, logging.INFO, __file__, 0, "%s", (text,), None)
+    handlers = [h for h in logging.getLogger().handlers if isinstance(h, logging.FileHandler)]
+    for handler in handlers:
+        if record.levelno >= handler.level:
+            handler.handle(record)
+    return len(handlers)
+
+
 def print_run_summary(result: Mapping[str, Any], model: Mapping[str, Any], out_dir: str, console: "Console | None" = None) -> None:
-    console = console or Console()
+    if console is None and in_multirun():  # a sweep's trial: the summary goes to its log file
+        buffer = io.StringIO()
+        _print_run_summary(result, model, out_dir, Console(file=buffer, width=100, color_system=None))
+        log_to_files("run summary:\n" + buffer.getvalue().rstrip())
+        return
+    _print_run_summary(result, model, out_dir, console or Console())
+
+
+def _print_run_summary(result: Mapping[str, Any], model: Mapping[str, Any], out_dir: str, console: Console) -> None:
     arch = Table(title=f"architecture: {model.get('name', '?')}", show_header=False, title_justify="left")
     for key, value in architecture_rows(model):
         arch.add_row(key, value)

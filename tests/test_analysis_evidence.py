@@ -8,7 +8,7 @@ import json
 import numpy as np
 import pytest
 
-from genarch.analysis.importance import FanovaImportance, PermutationImportance
+from genarch.analysis.importance import MainEffectImportance, PermutationImportance
 from genarch.analysis.pipeline import Options, analyze, compute
 from genarch.analysis.top_tree import fit_top_tree
 from genarch.analysis.trials import build_table, from_csv
@@ -64,7 +64,7 @@ def test_a_seed_without_evidence_adds_nothing_instead_of_equal_shares():
     assert not any(all(v == pytest.approx(1 / 3) for v in row.values()) for row in rows)  # ... and are not 1/3 each
 
 
-@pytest.mark.parametrize("evaluator", [PermutationImportance(n_estimators=20), FanovaImportance(n_estimators=20)])
+@pytest.mark.parametrize("evaluator", [PermutationImportance(n_estimators=20), MainEffectImportance(n_estimators=20)])
 def test_every_evaluator_refuses_an_empty_seed_list(evaluator):
     with pytest.raises(ValueError, match="at least one seed"):
         evaluator.evaluate(_signal_table(), seeds=[])
@@ -75,7 +75,7 @@ def test_the_importance_forest_reports_its_held_out_skill(tmp_path):
     noise = PermutationImportance(n_estimators=30).evaluate(_noise_table(40, seed=1), seeds=[0, 1])
     assert signal.held_out_r2 > 0.8 and noise.held_out_r2 <= 0
     assert signal.to_dict()["held_out_r2"] == signal.held_out_r2
-    assert FanovaImportance(n_estimators=10).evaluate(_signal_table(), seeds=[0]).held_out_r2 is None
+    assert MainEffectImportance(n_estimators=10).evaluate(_signal_table(), seeds=[0]).held_out_r2 is None
 
     opts = Options(seeds=2, n_estimators=30, plots=False, html=False)
     quiet = compute(_signal_table(), None, tmp_path / "a", opts)

@@ -66,3 +66,12 @@ def test_single_parameter_gets_everything(evaluator):
     table = build_table(rows, [r["x"] ** 2 for r in rows], [True] * 30, metric="m", direction="minimize", source="t")
     imp = evaluator.evaluate(table, seeds=[0])
     assert imp.mean == {"x": pytest.approx(1.0)}
+
+
+def test_the_old_fanova_name_is_a_deprecated_alias_of_the_main_effect_share():
+    """It is a partial-dependence main-effect share, not Hutter et al.'s fANOVA: named for what it is."""
+    import genarch.analysis.importance as importance
+
+    assert "fanova" not in importance.EVALUATORS and "main_effect" in importance.EVALUATORS
+    with pytest.warns(DeprecationWarning, match="not fANOVA"):
+        assert importance.FanovaImportance is importance.MainEffectImportance

@@ -50,7 +50,7 @@ def test_tree_splits_only_on_the_two_relevant_hyperparameters(single):
     assert (lo or 0.03) < 0.5 < (hi or 10)
 
 
-@pytest.mark.parametrize("method", ["permutation", "fanova"])
+@pytest.mark.parametrize("method", ["permutation", "main_effect"])
 def test_each_importance_method_ranks_the_two_relevant_first(single, method):
     imp = next(i for i in single.importances if i.method == method)
     assert set(imp.ranking()[:2]) == RELEVANT

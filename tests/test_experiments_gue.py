@@ -1,13 +1,8 @@
 """experiments/gue/gue.py: MCC and the (assumed, unconfirmed) GUE -> benchmark-paper task mapping."""
 
-import importlib.util
-from pathlib import Path
-
 import pytest
 
-_spec = importlib.util.spec_from_file_location("gue_experiment", Path(__file__).resolve().parents[1] / "experiments" / "gue" / "gue.py")
-gue = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(gue)
+from experiments.gue import gue
 
 
 def test_mcc_matches_sklearn():

@@ -3,7 +3,6 @@
 AUROC standard error."""
 
 import json
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -11,9 +10,7 @@ import pytest
 from scipy.stats import norm, rankdata
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "experiments"))
-sys.path.insert(0, str(ROOT / "experiments" / "efficiency"))
-import selection_noise as sn  # noqa: E402
+from experiments.efficiency import selection_noise as sn  # noqa: E402
 
 from genarch.ledger import Trial  # noqa: E402
 

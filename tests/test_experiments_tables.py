@@ -1,13 +1,14 @@
 """Aggregation code of the experiments (experiments/tables.py): Table-1 win shares, summaries, trials-to-reach."""
 
-import sys
-from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "experiments"))
-from tables import (best_so_far, grid_parser, mean_over_seeds, md_table, summary_stats, trials_to_reach,  # noqa: E402
-                    win_share_markdown, win_shares)
+from experiments.grid import Protocol, grid_main, grid_parser, parse_grid_args, run_grid, run_overrides, stopping
+from experiments.tables import (best_so_far, mean_over_seeds, md_table, summary_stats, trials_to_reach, win_share_markdown,
+                                win_shares)
+
+PROTOCOLS = {"full": Protocol("full", "all data", None, 100, 5, data_seed=0),
+             "small": Protocol("mt4000_default_ep10", "small", 4000, 10, 3)}
 
 
 def test_win_shares_hand_made_table():
@@ -53,58 +54,88 @@ def test_markdown_renders_every_pair():
     assert md_table(["a", "b"], [[1, 2]]).splitlines()[2] == "| 1 | 2 |"
 
 
-def test_run_grid_is_seed_major_and_reaggregates_only_after_new_runs():
-    from tables import run_grid
+def _grid_args(**kw):
+    from argparse import Namespace
 
+    return Namespace(**{"seeds": [0, 1], "models": ["m1", "m2"], "chunk": None, "limit": None, "aggregate_only": False,
+                        **kw})
+
+
+def _record(done=frozenset()):
     calls, aggregates = [], []
-    done = {("m1", "e1", 0)}
 
     def run_one(model, item, seed):
         calls.append((model, item, seed))
         return (model, item, seed) not in done
 
-    run_grid([0, 1], ["e1", "e2"], ["m1", "m2"], run_one, lambda: aggregates.append(len(calls)))
+    return calls, aggregates, run_one
+
+
+def test_run_grid_is_seed_major_and_reaggregates_only_after_new_runs():
+    calls, aggregates, run_one = _record({("m1", "e1", 0)})
+    assert run_grid(_grid_args(), ["e1", "e2"], run_one, lambda: aggregates.append(len(calls))) == 7
     assert calls[:4] == [("m1", "e1", 0), ("m2", "e1", 0), ("m1", "e2", 0), ("m2", "e2", 0)]
     assert len(calls) == 8 and len(aggregates) == 7
 
 
-@pytest.mark.parametrize("flag, max_epochs, argv, expected", [
-    ("--tasks", 10, [], {"tasks": ["a", "b"], "max_epochs": 10, "seeds": [0, 1, 2], "max_train": 4000}),
-    ("--datasets", None, ["--datasets", "b", "--seeds", "2"], {"datasets": ["b"], "seeds": [2]}),
-    ("--experiments", 10, ["--max-epochs", "3", "--aggregate-only"], {"max_epochs": 3, "aggregate_only": True}),
+def test_chunks_cover_the_grid_once_and_limit_counts_new_trainings_only():
+    seen = []
+    for i in (1, 2, 3):
+        calls, _, run_one = _record()
+        run_grid(_grid_args(chunk=f"{i}/3"), ["e1", "e2"], run_one, lambda: None)
+        seen += calls
+    assert sorted(seen) == sorted((m, e, s) for s in (0, 1) for e in ("e1", "e2") for m in ("m1", "m2"))
+    assert len(seen) == 8
+    calls, aggregates, run_one = _record({("m1", "e1", 0)})  # an existing run does not count against --limit
+    assert run_grid(_grid_args(limit=2), ["e1", "e2"], run_one, lambda: aggregates.append(1)) == 2
+    assert calls == [("m1", "e1", 0), ("m2", "e1", 0), ("m1", "e2", 0)]
+
+
+@pytest.mark.parametrize("chunk", ["0/3", "4/3", "x", "1-3"])
+def test_a_malformed_chunk_is_refused_before_anything_runs(chunk):
+    parser = grid_parser(None, models=["m"], items_flag="--tasks", items=["a"], protocols=PROTOCOLS)
+    with pytest.raises(SystemExit, match="--chunk"):
+        parse_grid_args(parser, ["--chunk", chunk])
+
+
+@pytest.mark.parametrize("argv, expected", [
+    ([], {"tasks": ["a", "b"], "seeds": [0, 1, 2], "threads": "1", "device": None, "debug_max_train": None}),
+    (["--tasks", "b", "--seeds", "2", "--limit", "3"], {"tasks": ["b"], "seeds": [2], "limit": 3}),
+    (["--protocol", "small", "--aggregate-only", "--chunk", "2/5"], {"aggregate_only": True, "chunk": "2/5"}),
 ])
-def test_grid_parser_shared_command_line(flag, max_epochs, argv, expected):
-    args = grid_parser(None, models=["m"], items_flag=flag, items=["a", "b"], max_train=4000,
-                       max_epochs=max_epochs).parse_args(argv)
+def test_grid_parser_shared_command_line(argv, expected):
+    args = parse_grid_args(grid_parser(None, models=["m"], items_flag="--tasks", items=["a", "b"], protocols=PROTOCOLS),
+                           argv)
     for key, value in expected.items():
         assert getattr(args, key) == value
-    assert hasattr(args, "max_epochs") == (max_epochs is not None)
-    assert args.models == ["m"] and args.trainer == "default" and args.threads == 1
+    assert args.protocol is PROTOCOLS["small" if "small" in argv else "full"]
+    assert args.models == ["m"]
+
+
+def test_protocol_overrides_full_small_and_debug(tmp_path):
+    args = parse_grid_args(grid_parser(None, models=["m"], items_flag="--tasks", items=["a"], protocols=PROTOCOLS), [])
+    full = run_overrides(args, tmp_path)
+    assert {"dataset.max_train=null", "trainer.max_epochs=100", "trainer.patience=5", "dataset.seed=0"} <= set(full)
+    args.debug_max_train = 300  # a smoke caps the training set and keeps the rest of the protocol
+    debug = run_overrides(args, tmp_path)
+    assert "dataset.max_train=300" in debug and "dataset.max_train=null" not in debug and "trainer.max_epochs=100" in debug
+    small = PROTOCOLS["small"].overrides()
+    assert small == ["dataset.max_train=4000", "trainer.max_epochs=10", "trainer.patience=3"]
+
+
+@pytest.mark.parametrize("epochs, cap, hit", [(7, 100, False), (100, 100, True), (10, 10, True)])
+def test_stopping_tells_early_stop_from_the_epoch_cap(epochs, cap, hit):
+    info = stopping({"epochs": epochs, "hparams": {"trainer.max_epochs": cap}, "extra": {"best_epoch": 3}})
+    assert info["hit_cap"] is hit and info["best_epoch"] == 3
 
 
 @pytest.mark.parametrize("aggregate_only, trained", [(False, [("m", "e", 0)]), (True, [])])
 def test_grid_main_trains_unless_aggregate_only_then_aggregates(aggregate_only, trained):
-    from argparse import Namespace
-
-    from tables import grid_main
-
     calls = []
-    args = Namespace(seeds=[0], models=["m"], aggregate_only=aggregate_only)
+    args = _grid_args(seeds=[0], models=["m"], aggregate_only=aggregate_only)
     out = grid_main(args, ["e"], lambda a, model, item, seed: calls.append((model, item, seed)) or True,
                     lambda a: "tables")
     assert calls == trained and out == "tables"
-
-
-def test_undefined_scores_are_no_comparison_and_no_mean():
-    """A run can finish with a test metric that is undefined (null in result.json: an output constant on
-    the test file): it is left out of the mean over seeds, and a cell without a defined score is no
-    comparison in the win shares (not a loss for both)."""
-    nan = float("nan")
-    table = mean_over_seeds({"A": {"e1": [0.8, None, nan], "e2": [None]}, "B": {"e1": [0.6], "e2": [0.5]}})
-    assert table == {"A": {"e1": pytest.approx(0.8)}, "B": {"e1": pytest.approx(0.6), "e2": pytest.approx(0.5)}}
-    s = win_shares({"A": {"e1": 0.8, "e2": nan}, "B": {"e1": 0.6, "e2": 0.5}})
-    assert s["A"]["B"] == 1.0 and s["B"]["A"] == 0.0 and s["A"]["B"] + s["B"]["A"] == 1.0
-    assert summary_stats({"A": {"e1": 0.8, "e2": None}})["A"] == {"mean": 0.8, "median": 0.8, "n": 1}
 
 
 def test_the_regression_table_takes_cells_without_run_folders_from_a_prior(tmp_path, monkeypatch):
@@ -113,14 +144,16 @@ def test_the_regression_table_takes_cells_without_run_folders_from_a_prior(tmp_p
     import argparse
     import json
 
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "experiments" / "regression"))
-    import regression
+    from experiments.regression import regression
 
     runs, results = tmp_path / "runs", tmp_path / "results"
     monkeypatch.setattr(regression, "RUNS", runs)
-    monkeypatch.setattr(regression, "RESULTS", results)
-    monkeypatch.setattr(regression, "_plot", lambda table: None)
-    args = argparse.Namespace(models=["a", "b"], max_train=8000, trainer="default", prior=str(tmp_path / "prior.json"))
+    from experiments import grid
+
+    monkeypatch.setattr(grid, "RESULTS", results)
+    monkeypatch.setattr(regression, "_plot", lambda table, path: None)
+    args = argparse.Namespace(models=["a", "b"], protocol=regression.PROTOCOLS["small"], prior=str(tmp_path / "prior.json"),
+                              threads="1", device=None, debug_max_train=None)
     prior = {"protocol": {"name": "mt8000_default"},
              "per_seed": {"a": {"lentimpra": [0.4, 0.2], "deepstarr": [0.9]}, "b": {"lentimpra": [0.1]}},
              "per_output_test_pearson": {"a": {"lentimpra": [{}, {}], "deepstarr": [{"Dev": 0.9, "Hk": 0.9}]},
@@ -135,7 +168,88 @@ def test_the_regression_table_takes_cells_without_run_folders_from_a_prior(tmp_p
     assert table["a"] == {"lentimpra": pytest.approx(0.3), "deepstarr": pytest.approx(0.3)}  # the run, not the prior
     assert table["b"] == {"lentimpra": pytest.approx(0.1)}
     assert out["from_prior"]["cells"] == {"a": ["lentimpra"], "b": ["lentimpra"]}
-    other = argparse.Namespace(**{**vars(args), "max_train": 100})
+    other = argparse.Namespace(**{**vars(args), "protocol": regression.PROTOCOLS["full"]})
     other.__dict__.pop("_prior", None)
-    with pytest.raises(SystemExit, match="protocol 'mt8000_default', this run's is 'mt100_default'"):
+    with pytest.raises(SystemExit, match="protocol 'mt8000_default', this run's is 'full'"):
         regression.aggregate(other)
+
+
+FAKE_FACTS = """
+tfbs_results:
+  n_datasets: 7
+  mean_auc: {deepbind: 0.801, deepmotif: 0.802, attentionnet: 0.803}
+  median_auc: {deepbind: 0.811, deepmotif: 0.812, attentionnet: 0.813}
+  win_share: {deepmotif_over_deepbind: 0.111, attentionnet_over_deepbind: 0.222, attentionnet_over_deepmotif: 0.333}
+  motifs_from_attention:
+    method: 10 nt around the peak, queried against JASPAR at q < 0.25
+    correct: 3
+    any_tf: 4
+    correct_with_top3_recurring_sequences: 5
+    checkable: 6
+ilsep_results:
+  mean_pearson_r_11_lineages: {promoternet: 0.5, deepbind: 0.4, deepmotif: 0.3}
+"""
+
+
+@pytest.fixture
+def fake_facts(tmp_path, monkeypatch):
+    """A facts file with made-up figures beside a fake data root: every paper figure must come from it."""
+    from experiments import paper_facts
+
+    (tmp_path / "paper").mkdir()
+    (tmp_path / "paper" / "genetic_architect_facts.yaml").write_text(FAKE_FACTS)
+    monkeypatch.setenv("GENARCH_DATA", str(tmp_path / "data"))
+    paper_facts.facts.cache_clear()
+    yield paper_facts
+    paper_facts.facts.cache_clear()
+
+
+def test_paper_figures_are_read_from_the_facts_file(fake_facts):
+    t = fake_facts.tfbs()
+    assert t["win_share"] == {("deepmotif", "deepbind"): 0.111, ("attentionnet", "deepbind"): 0.222,
+                              ("attentionnet", "deepmotif"): 0.333}
+    assert t["n_datasets"] == 7 and t["mean_auc"]["attentionnet"] == 0.803
+    m = fake_facts.motifs()
+    assert m["q_threshold"] == 0.25 and m["correct"] == 3 and m["checkable"] == 6
+    assert fake_facts.ilsep() == {"promoternet": 0.5, "deepbind": 0.4, "deepmotif": 0.3}
+
+
+def test_the_real_facts_file_has_the_papers_win_shares():
+    from experiments import paper_facts
+
+    paper_facts.facts.cache_clear()
+    if not paper_facts.facts_path().exists():
+        pytest.skip(f"no facts file at {paper_facts.facts_path()}")
+    shares = paper_facts.tfbs()["win_share"]
+    assert shares[("attentionnet", "deepbind")] == 0.926 and shares[("attentionnet", "deepmotif")] == 0.676
+    assert shares[("deepmotif", "deepbind")] == 0.852 and paper_facts.motifs()["q_threshold"] == 0.5
+
+
+def test_head_to_head_table_counts_early_stops_and_sets_the_paper_beside(tmp_path, monkeypatch, fake_facts):
+    import json
+
+    from experiments import grid
+    from experiments.tfbs import head_to_head as h2h
+
+    monkeypatch.setattr(h2h, "RUNS", tmp_path / "runs")
+    monkeypatch.setattr(grid, "RESULTS", tmp_path / "results")
+    monkeypatch.setattr(h2h, "plot", lambda out, path: None)
+    auc = {"attentionnet": (0.9, 0.8), "deepbind": (0.7, 0.85)}  # per experiment: attentionnet wins 1 of 2
+    for model, values in auc.items():
+        for experiment, value, epochs in zip(h2h.EXPERIMENTS[:2], values, (12, 100)):
+            run = tmp_path / "runs" / "tfbs_h2h" / "full" / model / experiment / "seed0"
+            run.mkdir(parents=True)
+            (run / "result.json").write_text(json.dumps({
+                "status": "ok", "seed": 0, "epochs": epochs, "wall_time_s": 10.0,
+                "hparams": {"trainer.max_epochs": 100}, "extra": {"best_epoch": epochs - 5},
+                "metrics": {"test": {"auroc": value}, "val": {"auroc": value}}}))
+    args = parse_grid_args(grid_parser(None, models=["attentionnet", "deepbind"], items_flag="--experiments",
+                                       items=h2h.EXPERIMENTS, protocols=h2h.PROTOCOLS), [])
+    out = h2h.aggregate(args)
+    assert out["early_stopping"]["attentionnet"] == {"runs": 2, "stopped_early": 1, "hit_cap": 1, "epochs_max": 100,
+                                                     "epochs_mean": 56.0}
+    assert out["win_shares_on_complete_experiments"]["attentionnet"]["deepbind"] == 0.5
+    md = (tmp_path / "results" / "tfbs_head_to_head_full.md").read_text()
+    assert "| attentionnet beats deepbind | 50.0% | 22.2% |" in md  # ours beside the facts file's (made-up) figure
+    assert "| mean AUC, paper | 0.803 | 0.801 |" in md and "(7 experiments" in md
+    assert "| stopped early / hit the epoch cap | 1 / 1 | 1 / 1 |" in md

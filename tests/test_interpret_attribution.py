@@ -13,13 +13,13 @@ from genarch.model import GenomicNet
 L = 60
 
 ARCHS = {
-    "attentionnet": ["model=attentionnet"],
-    "attention_stride4_meanpool": ["model=attentionnet", "model/reduction=meanpool", "model.reduction.stride=4"],
-    "attention_strided_conv3": ["model=attentionnet", "model/reduction=strided_conv", "model.reduction.stride=3"],
-    "attention_no_reduction": ["model=attentionnet", "model/reduction=none"],
+    "attentionnet": ["model=attentionnet_small"],
+    "attention_stride4_meanpool": ["model=attentionnet_small", "model/reduction=meanpool", "model.reduction.stride=4"],
+    "attention_strided_conv3": ["model=attentionnet_small", "model/reduction=strided_conv", "model.reduction.stride=3"],
+    "attention_no_reduction": ["model=attentionnet_small", "model/reduction=none"],
     "deepmotif": ["model=deepmotif"],
     "deepbind_valid_conv": ["model=deepbind"],
-    "attention_lstm": ["model=attentionnet", "model/rnn=lstm"],
+    "attention_lstm": ["model=attentionnet_small", "model/rnn=lstm"],
 }
 
 

@@ -86,6 +86,11 @@ def test_bh_qvalues_match_scipy():
     p = np.random.default_rng(1).random((7, 13)) ** 3
     np.testing.assert_allclose(bh_qvalues(p), false_discovery_control(p.ravel()).reshape(p.shape))
     assert bh_qvalues(np.array([0.01, 0.02, 0.03])).tolist() == pytest.approx([0.03, 0.03, 0.03])
+    # edge cases the library call needs help with: empty, a hair above 1, NaN (left out of the count)
+    assert bh_qvalues(np.zeros((0, 3))).shape == (0, 3)
+    assert bh_qvalues(np.array([1.0 + 1e-12, 0.5])).tolist() == pytest.approx([1.0, 1.0])
+    q = bh_qvalues(np.array([0.01, np.nan, 0.02]))
+    assert np.isnan(q[1]) and q[[0, 2]].tolist() == pytest.approx([0.02, 0.02])
 
 
 @pytest.mark.parametrize("a,b", [("c-Myc", "MYC"), ("USF-1", "USF1"), ("NRSF", "REST"), ("GABP", "GABPA"),

@@ -13,7 +13,7 @@ from omegaconf import OmegaConf
 from genarch.model import ConfigError, GenomicNet, validate_model
 
 CONF = str(Path(__file__).resolve().parents[1] / "genarch" / "conf")
-NAMED = ["attentionnet", "promoternet", "deepbind", "deepmotif", "search"]
+NAMED = ["attentionnet", "promoternet", "attentionnet_small", "promoternet_small", "deepbind", "deepmotif", "search"]
 
 
 def compose_model(*overrides: str) -> dict:

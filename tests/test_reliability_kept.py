@@ -122,11 +122,7 @@ def test_every_task_of_genarch_and_its_experiments_uses_the_one_protocol():
 
 
 def test_multi_records_a_failed_subset_with_what_each_experiment_gave(tmp_path, sweep_ledger, monkeypatch):
-    sys.path.insert(0, str(REPO / "experiments" / "tfbs"))
-    try:
-        import multi
-    finally:
-        sys.path.remove(str(REPO / "experiments" / "tfbs"))
+    from experiments.tfbs import multi
     import genarch.training
     import genarch.training.runner
 

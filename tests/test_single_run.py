@@ -41,7 +41,7 @@ def test_two_epoch_run_writes_complete_result(tmp_path):
     assert result["epochs"] == 2 and result["seed"] == 3 and result["task"] == "binary"
     assert result["n_params"] > 1000 and result["wall_time_s"] > 0
     hp = result["hparams"]
-    assert hp["model.name"] == "attentionnet" and hp["model.stem.filters"] == 32 and hp["trainer.max_epochs"] == 2
+    assert hp["model.name"] == "attentionnet_small" and hp["model.stem.filters"] == 32 and hp["trainer.max_epochs"] == 2
     assert "trainer=smoke" in result["overrides"]
     assert (tmp_path / "run" / "model.pt").exists()
     assert "architecture" in proc.stdout and "objective val_auroc" in proc.stdout
@@ -53,7 +53,7 @@ def test_failed_run_records_error_and_exits_nonzero(tmp_path):
     assert result["status"] == "failed"
     assert "val_nonexistent" in result["error"]
     assert result["objective"]["value"] is None
-    assert result["hparams"]["model.name"] == "attentionnet"
+    assert result["hparams"]["model.name"] == "attentionnet_small"
 
 
 def test_illegal_model_fails_before_training_with_keys(tmp_path):

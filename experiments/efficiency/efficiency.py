@@ -1,11 +1,11 @@
 """Search efficiency: staged search (hook suggestions applied without hand edits) vs a flat Nevergrad
 search vs random search, at equal total trial budgets, several seeds each.
 
-    python experiments/efficiency/surrogate.py collect && python experiments/efficiency/surrogate.py fit
-    python experiments/efficiency/efficiency.py                          # surrogate task, budget 150, seeds 0-4
-    python experiments/efficiency/efficiency.py --task real --budget 60 --seeds 0 1 2
-    python experiments/efficiency/efficiency.py --aggregate-only
-    python experiments/efficiency/efficiency.py --task real --methods staged_random flat --seeds 0 ... 23 --prior experiments/results/efficiency_real.json
+    python -m experiments.efficiency.surrogate collect && python -m experiments.efficiency.surrogate fit
+    python -m experiments.efficiency.efficiency                          # surrogate task, budget 150, seeds 0-4
+    python -m experiments.efficiency.efficiency --task real --budget 60 --seeds 0 1 2
+    python -m experiments.efficiency.efficiency --aggregate-only
+    python -m experiments.efficiency.efficiency --task real --methods staged_random flat --seeds 0 ... 23 --prior experiments/results/efficiency_real.json
 
 Task: the whole stage-1 space on one real DeepBind ENCODE experiment
 (experiments/efficiency/conf/stage/eff_tfbs.yaml: ARID3A K562, 2,000 training sequences, 4 epochs).
@@ -64,13 +64,12 @@ from scipy.stats import binomtest, wilcoxon
 
 from genarch.ledger import load_trials
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from tables import RESULTS, ROOT, RUNS, best_so_far, fmt, md_table, trials_to_reach, write_json  # noqa: E402
+from experiments.tables import RESULTS, ROOT, RUNS, best_so_far, fmt, md_table, trials_to_reach, write_json
 
 BASE = RUNS / "efficiency"  # + /<task>_b<budget>_st<stage size> (set in main): budgets never share a sweep
 STAGE = "eff_tfbs"
 STAGE_CONF = ROOT / "experiments" / "efficiency" / "conf"
-APPS = {"surrogate": ["experiments/efficiency/surrogate_app.py"], "real": ["-m", "genarch"]}
+APPS = {"surrogate": ["-m", "experiments.efficiency.surrogate_app"], "real": ["-m", "genarch"]}
 TASK = "surrogate"
 NO_CALLBACK = "~hydra.callbacks.analysis"  # the staged method runs the analysis itself; flat/random need none
 # method -> (staged?, optimizer set on the command line for every sweep (None = the stage file's own, NGOpt),
@@ -124,6 +123,19 @@ def ledger_trials(sdir: Path) -> list:
     return [t for t in load_trials(sdir) if t.status != "running" and not t.record.get("rejected")]
 
 
+def analyse_stage(argv: list[str]) -> int:
+    """The post-sweep analysis of one stage, in-process through genarch's analysis entry point (quiet, no HTML or
+    plots: only the suggested next stage is read). Its exit status is not checked: a stage with nothing to
+    analyse writes no suggestion, and the experiment repeats the stage."""
+    import contextlib
+    import io
+
+    from genarch.analyze import main as analyze
+
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+        return analyze([*argv, "--quiet", "--no-html", "--no-plots"])
+
+
 def sweep(sdir: Path, stage: str, budget: int, seed: int, extra: list[str], searchpath: list[Path]) -> None:
     if len(ledger_trials(sdir)) >= budget and (sdir / "optimization_results.yaml").exists():
         return
@@ -131,6 +143,8 @@ def sweep(sdir: Path, stage: str, budget: int, seed: int, extra: list[str], sear
     cmd = [sys.executable, *APPS[TASK], f"hydra.searchpath=[{paths}]", f"+stage={stage}", f"hydra.sweep.dir={sdir}",
            f"hydra.sweeper.budget={budget}", f"hydra.sweeper.seed={seed}", "++summary=false", NO_CALLBACK, *SETS, *extra, "-m"]
     log_path = sdir.parent / f"{sdir.name}.log"
+    # a subprocess on purpose: a sweep is a Hydra multirun (`-m`) with its own sweeper, launcher and callbacks,
+    # started exactly as a user starts one; its process state and a crash stay out of the experiment's loop
     with open(log_path, "a") as log:
         done = subprocess.run(cmd, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, check=False)
     if done.returncode != 0:
@@ -186,8 +200,7 @@ def run_staged(args, seed: int, method: str = "staged") -> None:
         if i + 1 == len(budgets):
             break
         pooled = [f"--pool={root / f'stage{j + 1}'}" for j in range(i)] if pool else []
-        subprocess.run([sys.executable, "-m", "genarch.analyze", str(sdir), *pooled, "--quiet", "--no-html", "--no-plots"],
-                       cwd=ROOT, check=False, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        analyse_stage([str(sdir), *pooled])
         suggestion = followed_suggestion(sdir / "analysis")
         if suggestion is None:
             print(f"{method} seed {seed}: no suggestion after stage {i + 1}; repeating the same stage", flush=True)
@@ -544,7 +557,7 @@ def _interval_text(iv: "dict | None") -> str:
 
 
 def _command(args) -> str:
-    parts = ["python experiments/efficiency/efficiency.py"]
+    parts = ["python -m experiments.efficiency.efficiency"]
     if args.task != "surrogate":
         parts.append(f"--task {args.task}")
     parts += [f"--budget {args.budget}", f"--stage-size {args.stage_size}", "--methods " + " ".join(args.methods),

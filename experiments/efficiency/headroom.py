@@ -1,8 +1,8 @@
 """How much can pruning a stage buy on the surrogate task? A census of the search space.
 
-    python experiments/efficiency/headroom.py                 # after efficiency.py --out efficiency_20seeds
-    python experiments/efficiency/headroom.py --samples 200000 --source efficiency_20seeds
-    python experiments/efficiency/headroom.py --render-only  # the markdown again from the JSON
+    python -m experiments.efficiency.headroom                 # after efficiency.py --out efficiency_20seeds
+    python -m experiments.efficiency.headroom --samples 200000 --source efficiency_20seeds
+    python -m experiments.efficiency.headroom --render-only  # the markdown again from the JSON
 
 The efficiency target (staged search reaches the flat search's final best in at most a third of the
 flat search's trials) is missed on the surrogate (ratio 0.57). This script measures why, without
@@ -42,7 +42,6 @@ import argparse
 import json
 import math
 import statistics
-import sys
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
@@ -50,11 +49,9 @@ import numpy as np
 import yaml
 
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE.parent))
-sys.path.insert(0, str(HERE))
-from tables import RESULTS, ROOT, RUNS, fmt, md_table, write_json  # noqa: E402
-from efficiency import final_best, seed_dirs, stage_name  # noqa: E402
-from surrogate import Surrogate, design, encode  # noqa: E402
+from experiments.efficiency.efficiency import final_best, seed_dirs, stage_name
+from experiments.efficiency.surrogate import Surrogate, design, encode
+from experiments.tables import RESULTS, ROOT, RUNS, fmt, md_table, write_json
 
 ORACLE_CUTS = (1, 2, 3, 4)  # cuts an oracle makes after each stage
 SPACE_FILE = HERE / "conf" / "stage" / "eff_tfbs.yaml"
@@ -325,7 +322,7 @@ def main() -> None:
     }
     out = {"source": args.source, "method": args.method, "samples": args.samples, "min_samples": args.min_samples,
            "stage_budgets": sizes, "self_check": check, "summary": summary, "per_seed": per_seed,
-           "command": f"python experiments/efficiency/headroom.py --samples {args.samples} --source {args.source}"}
+           "command": f"python -m experiments.efficiency.headroom --samples {args.samples} --source {args.source}"}
     write_json(RESULTS / "efficiency_headroom.json", out)
     (RESULTS / "efficiency_headroom.md").write_text(render(out))
     print(json.dumps(summary, indent=1))

@@ -2,7 +2,7 @@
 the one that was applied. Identical suggestions mean the runs replay exactly (every sweep is seeded and
 runs the stage file it was given), so they stand for the current code without being re-run.
 
-    python experiments/efficiency/recheck_suggestions.py experiments/runs/efficiency/surrogate_b150_st25/staged
+    python -m experiments.efficiency.recheck_suggestions experiments/runs/efficiency/surrogate_b150_st25/staged
 
 Prints one line per stage (``seed stage same|DIFFERENT``) and the count of differences; exit status 1
 if any differ. Only the params block is compared (comments carry evidence numbers that may be rounded
@@ -12,16 +12,14 @@ differently).
 from __future__ import annotations
 
 import argparse
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
 import yaml
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from efficiency import (  # noqa: E402
-    METHODS, ROOT, STAGE, STAGE_CONF, applied_suggestions, followed_suggestion, seed_dirs, stage_name,
+from experiments.efficiency.efficiency import (
+    METHODS, STAGE, STAGE_CONF, analyse_stage, applied_suggestions, followed_suggestion, seed_dirs, stage_name,
 )
 
 STAGE1 = STAGE_CONF / "stage" / f"{STAGE}.yaml"
@@ -36,9 +34,7 @@ def recheck_seed(seed: int, seed_dir: Path, out: Path, pool: bool) -> list[tuple
     for i, old in applied_suggestions(seed_dir):
         dest = out / f"{seed}_{i}"
         pooled = [f"--pool={seed_dir / f'stage{j}'}" for j in range(1, i)] if pool else []
-        subprocess.run([sys.executable, "-m", "genarch.analyze", str(seed_dir / f"stage{i}"), "--stage", str(stage_file),
-                        *pooled, "--out", str(dest), "--quiet", "--no-html", "--no-plots"], cwd=ROOT, check=False,
-                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        analyse_stage([str(seed_dir / f"stage{i}"), "--stage", str(stage_file), *pooled, "--out", str(dest)])
         rows.append((i, params(followed_suggestion(dest)) == params(old)))
         nxt = seed_dir / "conf" / "stage" / f"{stage_name(seed, i + 1)}.yaml"
         if nxt.exists():

@@ -1,9 +1,9 @@
 """Real-trial search efficiency: how much of the staged-vs-flat comparison the validation set can resolve.
 
-    python experiments/efficiency/selection_noise.py                 # every seed whose run folders are here
-    python experiments/efficiency/selection_noise.py --seeds 18 19 20
-    python experiments/efficiency/selection_noise.py --set dataset.val_fraction=0.333   # the 1,000-sequence-val variant
-    python experiments/efficiency/selection_noise.py --method staged_warm --set dataset.val_fraction=0.333
+    python -m experiments.efficiency.selection_noise                 # every seed whose run folders are here
+    python -m experiments.efficiency.selection_noise --seeds 18 19 20
+    python -m experiments.efficiency.selection_noise --set dataset.val_fraction=0.333   # the 1,000-sequence-val variant
+    python -m experiments.efficiency.selection_noise --method staged_warm --set dataset.val_fraction=0.333
 
 Reads the run folders of ``efficiency.py --task real`` (budget 150, stages of 25; git-ignored, so only
 the seeds run on this machine). Every real trial there was scored on two held-out sets:
@@ -29,17 +29,13 @@ from __future__ import annotations
 import argparse
 import math
 import statistics
-import sys
-from pathlib import Path
 
 from scipy.stats import spearmanr
 
 from genarch.result import RESULT_FILE, read_result
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-import efficiency as eff  # noqa: E402
-from tables import RESULTS, fmt, md_table, trials_to_reach, write_json  # noqa: E402
+from experiments.efficiency import efficiency as eff
+from experiments.tables import RESULTS, fmt, md_table, trials_to_reach, write_json
 
 STAGED, FLAT = "staged_random", "flat"
 
@@ -206,7 +202,7 @@ def main() -> None:
     seeds = args.seeds or sorted({sd for sd, _ in eff.seed_dirs(eff.method_root(STAGED))}
                                  & {sd for sd, _ in eff.seed_dirs(eff.method_root(FLAT))})
     out = analyse(seeds, args.budget, val_size(seeds))
-    command = ("python experiments/efficiency/selection_noise.py --seeds " + " ".join(map(str, out["seeds"]))
+    command = ("python -m experiments.efficiency.selection_noise --seeds " + " ".join(map(str, out["seeds"]))
                + ("" if STAGED == "staged_random" else f" --method {STAGED}") + eff.set_flags(eff.SETS))
     out["command"] = command
     write_json(RESULTS / f"{args.out}.json", out)

@@ -1,8 +1,8 @@
 """A surrogate of the search-efficiency task, fit on real trials (the issue allows one "fit on at
 least 300 real trials and documented as such").
 
-    python experiments/efficiency/surrogate.py collect          # >= 320 real random-search trials (resumable)
-    python experiments/efficiency/surrogate.py fit              # fit + 5-fold cross-validation report
+    python -m experiments.efficiency.surrogate collect          # >= 320 real random-search trials (resumable)
+    python -m experiments.efficiency.surrogate fit              # fit + 5-fold cross-validation report
 
 ``collect`` runs nevergrad's RandomSearch over the whole stage-1 space of
 ``experiments/efficiency/conf/stage/eff_tfbs.yaml`` (real training on ARID3A K562: 2,000 training
@@ -31,8 +31,7 @@ from typing import Any, Mapping
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from tables import RESULTS, ROOT, RUNS, write_json  # noqa: E402
+from experiments.tables import RESULTS, ROOT, RUNS, write_json
 
 COLLECT = RUNS / "efficiency" / "collect"
 MODEL_FILE = RUNS / "efficiency" / "surrogate.joblib"
@@ -132,7 +131,7 @@ def fit(args) -> dict:
     rows, y, failed = load_real_trials()
     if len(rows) < args.min_trials:
         raise SystemExit(f"{COLLECT}: {len(rows)} finished trials, the surrogate needs at least {args.min_trials} "
-                         f"(run `python experiments/efficiency/surrogate.py collect`)")
+                         f"(run `python -m experiments.efficiency.surrogate collect`)")
     X, names, categories = design(rows)
     oof = np.zeros_like(y)
     for train_idx, test_idx in KFold(5, shuffle=True, random_state=0).split(X):
@@ -164,7 +163,7 @@ class Surrogate:
         import joblib
 
         if not path.exists():
-            raise FileNotFoundError(f"{path}: no surrogate yet; run `python experiments/efficiency/surrogate.py fit`")
+            raise FileNotFoundError(f"{path}: no surrogate yet; run `python -m experiments.efficiency.surrogate fit`")
         saved = joblib.load(path)
         self.forest, self.categories, self.quality = saved["forest"], saved["categories"], saved["quality"]
 

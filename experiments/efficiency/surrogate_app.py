@@ -1,6 +1,6 @@
 """``python -m genarch`` with the surrogate in place of training (search-efficiency experiment only).
 
-    python experiments/efficiency/surrogate_app.py hydra.searchpath=[file://experiments/efficiency/conf] \\
+    python -m experiments.efficiency.surrogate_app hydra.searchpath=[file://experiments/efficiency/conf] \\
         +stage=eff_tfbs hydra.sweeper.budget=60 -m
 
 Same config tree, same sweeper, launcher, ledger and post-sweep analysis as a real sweep; each
@@ -13,18 +13,16 @@ model validation), then scores the resolved hyperparameters with the surrogate f
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import hydra
 from omegaconf import DictConfig, OmegaConf
 
+from experiments.efficiency.surrogate import Surrogate
+
 if TYPE_CHECKING:
     from genarch.result import RunResult
     from genarch.task import TaskRun
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from surrogate import Surrogate  # noqa: E402
 
 _SURROGATE: Surrogate | None = None  # loaded once per process (the basic launcher runs every trial in it)
 

@@ -1,8 +1,19 @@
 """GUE transcription-factor tasks: the TFBS search's found architecture against published DNA foundation models.
 
-    python experiments/gue/gue.py                        # found model + 3 baselines, tf/0-4 + mouse/0,2,3,4, seeds 0 1 2
-    python experiments/gue/gue.py --models tfbs_found attentionnet deepbind
-    python experiments/gue/gue.py --aggregate-only
+    python -m experiments.gue.gue                        # protocol full: found model + 3 baselines, tf/0-4 +
+                                                         # mouse/0,2,3,4, seeds 0 1 2
+    python -m experiments.gue.gue --chunk 1/12           # one slice of the grid (resumable)
+    python -m experiments.gue.gue --protocol small       # the small-data table (4,000 sequences, 10 epochs)
+    python -m experiments.gue.gue --models tfbs_found attentionnet deepbind
+    python -m experiments.gue.gue --aggregate-only
+    python -m experiments.gue.gue --tasks tf/0 --seeds 0 --debug-max-train 400    # smoke
+
+Protocols: ``full`` (the headline): the full GUE train split (train + dev; 10% carved for validation),
+early stopping on validation AUROC with patience 5 and at most 100 epochs, the best epoch's weights, the
+GUE test split as test. ``small`` (``mt4000_default_ep10``, small-data): 4,000 training sequences, at most
+10 epochs, patience 3. Models as in the TFBS head-to-head (experiments/tfbs/head_to_head.py ``CONTENDERS``:
+``+experiment=...`` configs). Outputs: experiments/results/gue_full.{json,md,png} and gue.{json,md,png}
+(small-data).
 
 Each (model, task, seed) is one ``python -m genarch`` run in
 ``experiments/runs/gue/<protocol>/<model>/<task>/seed<k>/`` (git-ignored; a run with an ok
@@ -18,21 +29,26 @@ offline confirms it (see experiments/README.md); the mouse sets line up in order
 not confirmed index by index. Our shared data has no mouse/1 (Mouse TFBS 2 is not compared).
 """
 
-from __future__ import annotations
-
 import json
 import math
 import statistics
-import subprocess
-import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from tables import grid_main, grid_parser, model_overrides, RESULTS, ROOT, RUNS, fmt, md_table, read_ok, write_json
+from experiments.grid import (Protocol, grid_main, grid_parser, parse_grid_args, protocol_name, results_dir, run_genarch,
+                              run_overrides, stopping, stopping_summary, timed)
+from experiments.tables import RUNS, fmt, md_table, read_ok, write_json
+from experiments.tfbs.head_to_head import contender
 
 TASKS = ["tf/0", "tf/1", "tf/2", "tf/3", "tf/4", "mouse/0", "mouse/2", "mouse/3", "mouse/4"]
-SEARCHPATH = "hydra.searchpath=[file://experiments/tfbs/conf]"
+MODELS = ["tfbs_found", "attentionnet", "deepbind", "deepmotif"]
+PROTOCOLS = {
+    "full": Protocol("full", "the full GUE train split, early stopping (patience 5, at most 100 epochs)",
+                     max_train=None, max_epochs=100, patience=5),
+    "small": Protocol("mt4000_default_ep10", "small-data: 4,000 training sequences, at most 10 epochs, patience 3",
+                      max_train=4000, max_epochs=10, patience=3),
+}
+RESULT_NAMES = {"full": "gue_full", "mt4000_default_ep10": "gue"}
 FOUNDATION = ["DNABERT-2", "NT-v2", "HyenaDNA", "Caduceus-Ph", "GROVER"]
 # AUC, Human TFBS 1-5 (Table 1) and Mouse TFBS 1-5 (Table 2) of the benchmark paper
 PUBLISHED_AUC = {
@@ -72,10 +88,6 @@ def rank_check(ours: dict[str, float], species: str) -> dict | None:
     perms = list(itertools.permutations(pub))
     at_least = sum(float(stats.spearmanr(mine, list(p)).statistic) >= rho - 1e-12 for p in perms)
     return {"tasks": tasks, "spearman_rho": rho, "permutation_p": at_least / len(perms), "permutations": len(perms)}
-
-
-def protocol_name(args) -> str:
-    return f"mt{args.max_train}_{args.trainer}" + (f"_ep{args.max_epochs}" if args.max_epochs else "")
 
 
 def run_dir(args, model: str, task: str, seed: int) -> Path:
@@ -119,22 +131,15 @@ def run_one(args, model: str, task: str, seed: int) -> bool:
     if read_ok(out) and (out / "gue_metrics.json").exists():
         return False
     if not read_ok(out):
-        out.mkdir(parents=True, exist_ok=True)
-        cmd = [sys.executable, "-m", "genarch", SEARCHPATH, f"model={model}", "dataset=gue", f"dataset.task={task}",
-               f"dataset.max_train={args.max_train}", f"seed={seed}", f"trainer={args.trainer}",
-               "trainer.progress=false", "trainer.save_checkpoint=true", f"trainer.threads={args.threads}",
-               "++summary=false", f"hydra.run.dir={out}",
-               *([f"trainer.max_epochs={args.max_epochs}"] if args.max_epochs else []), *model_overrides(ROOT / "experiments" / "tfbs" / "conf", model)]
-        t0 = time.time()
-        with open(out / "run.log", "w") as log:
-            subprocess.run(cmd, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+        start = time.time()
+        code = run_genarch(out, [*contender(model), "dataset=gue", f"dataset.task={task}", f"seed={seed}",
+                                 "trainer.save_checkpoint=true", *run_overrides(args, out)])
         res = read_ok(out)
-        print(f"[{time.strftime('%H:%M:%S')}] {model} {task} seed {seed}: "
-              f"{'test AUROC ' + fmt(res['metrics']['test']['auroc']) if res else 'FAILED'} ({time.time() - t0:.0f} s)",
-              flush=True)
+        timed(f"{model} {task} seed {seed}", start, f"test AUROC {fmt(res['metrics']['test']['auroc'])}, {res['epochs']} "
+              "epochs" if res else f"FAILED rc={code} (see {out / 'run.log'})")
         if not res:
             return True
-    m = test_mcc(out)
+    m = test_mcc(out)  # in-process through genarch's Python API: the run's best weights on the test split
     print(f"    MCC {m['test_mcc']:.3f}", flush=True)
     return True
 
@@ -142,6 +147,7 @@ def run_one(args, model: str, task: str, seed: int) -> bool:
 def aggregate(args) -> dict:
     base = RUNS / "gue" / protocol_name(args)
     per: dict = {}
+    stops: dict = {}
     for model in args.models:
         for task in TASKS:
             aucs, mccs, seeds = [], [], []
@@ -152,13 +158,18 @@ def aggregate(args) -> dict:
                 aucs.append(res["metrics"]["test"]["auroc"])
                 mccs.append(json.loads((sd / "gue_metrics.json").read_text())["test_mcc"])
                 seeds.append(res["seed"])
+                stops.setdefault(model, []).append(stopping(res))
             if aucs:
                 per.setdefault(model, {})[task] = {"test_auroc": statistics.fmean(aucs), "test_mcc": statistics.fmean(mccs),
                                                    "test_auroc_per_seed": aucs, "test_mcc_per_seed": mccs, "seeds": seeds}
-    out = {"protocol": {"name": protocol_name(args), "max_train": args.max_train, "trainer": args.trainer,
-                        "max_epochs_override": args.max_epochs,
+    p = args.protocol
+    out = {"protocol": {"name": protocol_name(args), "title": p.title, "max_train": p.max_train,
+                        "max_epochs": p.max_epochs, "patience": p.patience, "threads": args.threads,
+                        "device": args.device or "genarch default", "debug_max_train": args.debug_max_train,
                         "split": "GUE train+dev for training (10% carved for validation), GUE test for test"},
+           "contenders": {m: contender(m) for m in args.models},
            "results": per,
+           "early_stopping": stopping_summary(stops),
            "published_auc": PUBLISHED_AUC,
            "mapping": {"assumed": "GUE tf/N -> Human TFBS N+1; GUE mouse/N -> Mouse TFBS N+1",
                        "confirmed": False,
@@ -169,19 +180,26 @@ def aggregate(args) -> dict:
     checks = {sp: rank_check({t: r["test_auroc"] for t, r in per[first].items()}, sp) for sp in ("human", "mouse")} \
         if first else {}
     out["mapping"]["rank_check"] = {"model": first, **checks}
-    write_json(RESULTS / "gue.json", out)
-    lines = ["# GUE transcription-factor tasks", "",
-             f"Protocol `{protocol_name(args)}`: training subsampled to {args.max_train} sequences, trainer={args.trainer}"
-             + (f" with max_epochs={args.max_epochs}" if args.max_epochs else "") + ", "
-             "CPU. Cells: test AUROC / test MCC (p = 0.5), mean over the seeds finished [count]. Command: "
-             "`python experiments/gue/gue.py` (`--aggregate-only` to rebuild).", "",
+    name = RESULT_NAMES.get(p.name, f"gue_{p.name}") + (f"_debug{args.debug_max_train}" if args.debug_max_train else "")
+    folder = results_dir(args)
+    write_json(folder / f"{name}.json", out)
+    flag = "full" if p.name == "full" else "small"
+    training = "the full GUE train split" if p.max_train is None else f"a {p.max_train}-sequence subsample"
+    lines = [f"# GUE transcription-factor tasks ({'full data' if p.max_train is None else 'small-data'})", "",
+             f"Protocol `{protocol_name(args)}`: {p.title}"
+             + (f" (**smoke: training capped at {args.debug_max_train} sequences**)" if args.debug_max_train else "")
+             + f"; device {out['protocol']['device']}. Cells: test AUROC / "
+             "test MCC (p = 0.5), mean over the seeds finished [count]. Command: "
+             f"`python -m experiments.gue.gue --protocol {flag}` (`--aggregate-only` to rebuild).", "",
+             "Runs that stopped early / hit the epoch cap: "
+             + ", ".join(f"{m} {s['stopped_early']} / {s['hit_cap']}" for m, s in out["early_stopping"].items()) + ".", "",
              "**The published columns use an ASSUMED task mapping (GUE tf/N = Human TFBS N+1, mouse/N = Mouse TFBS N+1) "
              "that no source we could reach confirms; for the human tasks in particular the order is not confirmed "
              "index by index. Read the comparison with that caveat.** The published numbers come from the benchmark "
              "paper's own protocol: frozen, zero-shot embeddings of each foundation model (mean token pooling, per "
              "the paper's abstract and the tables' footnote) fed to a downstream classifier, not fine-tuned models; "
-             "its splits and classifier could not be read offline. Ours train a CNN from scratch "
-             f"on a {args.max_train}-sequence subsample on CPU. So this is not a like-for-like comparison.", ""]
+             f"its splits and classifier could not be read offline. Ours train a CNN from scratch on {training}. "
+             "So this is not a like-for-like comparison.", ""]
     for sp, c in checks.items():
         if c:
             lines.append(f"Mapping check ({sp}, {first}): our per-task AUCs rank the {len(c['tasks'])} tasks like the "
@@ -215,13 +233,13 @@ def aggregate(args) -> dict:
                             + [fmt(pubs[f]) for f in FOUNDATION])
     lines += ["Mean over the tasks the model has finished (published means over the same tasks, assumed mapping):", "",
               md_table(["model", "tasks", "mean AUC", "mean MCC"] + [f"{f} mean AUC" for f in FOUNDATION], summary_rows),
-              "", "![GUE AUC](gue.png)", ""]
-    (RESULTS / "gue.md").write_text("\n".join(lines))
-    _plot(per)
+              "", f"![GUE AUC]({name}.png)", ""]
+    (folder / f"{name}.md").write_text("\n".join(lines))
+    _plot(per, folder / f"{name}.png")
     return out
 
 
-def _plot(per: dict) -> None:
+def _plot(per: dict, path: Path) -> None:
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -241,13 +259,13 @@ def _plot(per: dict) -> None:
     ax.legend(fontsize=7, ncol=2)
     ax.set_title("GUE TF tasks: test AUC (published values under an unconfirmed task mapping)")
     fig.tight_layout()
-    fig.savefig(RESULTS / "gue.png", dpi=110)
+    fig.savefig(path, dpi=110)
     plt.close(fig)
 
 
-def main() -> None:
-    args = grid_parser(__doc__, models=["tfbs_found", "attentionnet", "deepbind", "deepmotif"], items_flag="--tasks",
-                       items=TASKS, max_train=4000, max_epochs=10).parse_args()
+def main(argv=None) -> None:
+    args = parse_grid_args(grid_parser(__doc__, models=MODELS, items_flag="--tasks", items=TASKS, protocols=PROTOCOLS),
+                           argv)
     grid_main(args, args.tasks, run_one, aggregate)
 
 

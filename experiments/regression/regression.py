@@ -1,18 +1,32 @@
-"""Regression head-to-head (paper Table 4 analogue): sequence -> expression on the real public sets.
+"""Regression head-to-head (the paper's ILSEP comparison, section 4.3): sequence -> expression on the real
+public sets.
 
-    python experiments/regression/regression.py                        # all sets, all models, seeds 0 1 2
-    python experiments/regression/regression.py --datasets vaishnav_yeast --seeds 0
-    python experiments/regression/regression.py --aggregate-only
-    python experiments/regression/regression.py --datasets deepstarr --prior experiments/results/regression.json
+    python -m experiments.regression.regression                        # protocol full: all sets, models, seeds 0 1 2
+    python -m experiments.regression.regression --chunk 1/12           # one slice of the grid (resumable)
+    python -m experiments.regression.regression --protocol small        # the small-data table (8,000 sequences)
+    python -m experiments.regression.regression --aggregate-only
+    python -m experiments.regression.regression --datasets lentimpra --seeds 0 --debug-max-train 300   # smoke
+    python -m experiments.regression.regression --protocol small --datasets deepstarr \
+        --prior experiments/results/regression.json
         # re-run one set; the other sets' cells come from the committed results (their run folders are
         # not on this machine)
 
-Models: ``reg_found`` (the regression staged search's pick, experiments/regression/conf/model/,
-once the search has run), PromoterNet (paper Table 4 structure), DeepBind and DeepMotif (their
-trunks with a linear output per target: genarch builds the output layer from the task, so the
-"adaptation to regression" is the loss (MSE) and a linear output). Each (model, dataset, seed) run
-lives in ``experiments/runs/regression/<protocol>/<model>/<dataset>/seed<k>/`` (git-ignored; ok runs
-are skipped). Metric: test Pearson r per output and its mean over outputs.
+Protocols: ``full`` (the headline): every training sequence, early stopping on validation Pearson r with
+patience 5 and at most 100 epochs (the tables count runs that stopped early and those that hit the cap), the
+best epoch's weights, and the data split drawn with one fixed data seed (``dataset.seed=0``), so the test
+split is the same for every seed and model and is never used for selection (the seeds vary the model's
+initialisation and batch order). ``small`` (``mt8000_default``, small-data): 8,000 training sequences,
+genarch's default trainer (15 epochs, patience 3), the data split drawn per seed as before.
+Outputs: experiments/results/regression_full.{json,md,png} and regression.{json,md,png} (small-data).
+
+Models: ``reg_found`` = ``+experiment=reg_found`` (the regression staged search's pick with the training
+it was selected with), ``promoternet`` = ``+experiment=promoternet_paper`` (Table 4, one output per target),
+DeepBind and DeepMotif (``+experiment=deepbind_paper`` / ``deepmotif_paper``: their trunks with a linear
+output per target: genarch builds the output layer from the task, so the "adaptation to regression" is the
+loss (MSE) and a linear output). Each (model, dataset, seed) run lives in
+``experiments/runs/regression/<protocol>/<model>/<dataset>/seed<k>/`` (git-ignored; ok runs are skipped).
+Metric: test Pearson r per output and its mean over outputs. The paper's ILSEP figures are read from
+../shared/paper/genetic_architect_facts.yaml.
 
 Splits (from the dataset presets; none leaks): vaishnav_yeast = native promoter tiles, grouped by
 shared 20-mers so overlapping tiles of one promoter stay on one side; lentimpra = the source's own
@@ -23,18 +37,16 @@ reported per lineage; synthetic_ilsep = the embedded ILSEP-shaped default
 (2 kb promoters, 11 lineages). Outputs: experiments/results/regression.{json,md,png}.
 """
 
-from __future__ import annotations
-
 import json
 import statistics
-import subprocess
-import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from tables import (grid_main, grid_parser, model_overrides, RESULTS, ROOT, RUNS, fmt, md_table, mean_over_seeds, read_ok, summary_stats,
-                    win_share_markdown, win_shares, write_json)
+from experiments import paper_facts
+from experiments.grid import (Protocol, grid_main, grid_parser, parse_grid_args, protocol_name, results_dir, run_genarch,
+                              run_overrides, stopping, stopping_summary, timed)
+from experiments.tables import RUNS, fmt, md_table, mean_over_seeds, read_ok, summary_stats, win_share_markdown, win_shares, \
+    write_json
 
 DATASETS = {  # name -> extra overrides (budget) for that set
     "vaishnav_yeast": [],
@@ -43,13 +55,25 @@ DATASETS = {  # name -> extra overrides (budget) for that set
     "aitac": [],
     "synthetic_ilsep": [],
 }
-MODELS = ["reg_found", "promoternet", "deepbind", "deepmotif"]
-SEARCHPATH = "hydra.searchpath=[file://experiments/regression/conf]"
-PAPER = {"ILSEP": {"promoternet": 0.587, "deepbind": 0.506, "deepmotif": 0.441}}
+# row name -> the genarch overrides that select the model and its training recipe
+CONTENDERS = {
+    "reg_found": ["+experiment=reg_found"],
+    "promoternet": ["+experiment=promoternet_paper"],
+    "deepbind": ["+experiment=deepbind_paper"],
+    "deepmotif": ["+experiment=deepmotif_paper"],
+}
+MODELS = list(CONTENDERS)
+PROTOCOLS = {
+    "full": Protocol("full", "all training sequences, early stopping (patience 5, at most 100 epochs), data split "
+                     "fixed across seeds (dataset.seed=0)", max_train=None, max_epochs=100, patience=5, data_seed=0),
+    "small": Protocol("mt8000_default", "small-data: 8,000 training sequences, 15 epochs, patience 3",
+                      max_train=8000, max_epochs=15, patience=3),
+}
+RESULT_NAMES = {"full": "regression_full", "mt8000_default": "regression"}
 
 
-def protocol_name(args) -> str:
-    return f"mt{args.max_train}_{args.trainer}"
+def contender(model: str) -> list[str]:
+    return CONTENDERS.get(model, [f"model={model}"])
 
 
 def run_dir(args, model, dataset, seed) -> Path:
@@ -60,23 +84,13 @@ def run_one(args, model, dataset, seed) -> bool:
     out = run_dir(args, model, dataset, seed)
     if read_ok(out):
         return False
-    model_file = ROOT / "experiments" / "regression" / "conf" / "model" / f"{model}.yaml"
-    if model.startswith("reg_") and not model_file.exists():
-        return False  # the search has not picked one yet
-    out.mkdir(parents=True, exist_ok=True)
-    cmd = [sys.executable, "-m", "genarch", SEARCHPATH, f"model={model}", f"dataset={dataset}", f"seed={seed}",
-           f"trainer={args.trainer}", "trainer.progress=false", f"trainer.threads={args.threads}",
-           "trainer.save_checkpoint=false", "++summary=false", f"hydra.run.dir={out}", *DATASETS[dataset],
-           *model_overrides(ROOT / "experiments" / "regression" / "conf", model)]
-    if args.max_train:
-        cmd.append(f"dataset.max_train={args.max_train}")
-    t0 = time.time()
-    with open(out / "run.log", "w") as log:
-        proc = subprocess.run(cmd, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+    start = time.time()
+    code = run_genarch(out, [*contender(model), f"dataset={dataset}", f"seed={seed}", "trainer.save_checkpoint=false",
+                             *DATASETS[dataset], *run_overrides(args, out)])
     res = read_ok(out)
-    r = res["metrics"]["test"].get("pearson_r") if res else None
-    print(f"[{time.strftime('%H:%M:%S')}] {model:12s} {dataset:16s} seed {seed}: "
-          f"{'test r ' + fmt(r) if res else 'FAILED rc=' + str(proc.returncode)} ({time.time() - t0:.0f} s)", flush=True)
+    what = (f"test r {fmt(res['metrics']['test'].get('pearson_r'))}, {res['epochs']} epochs" if res
+            else f"FAILED rc={code} (see {out / 'run.log'})")
+    timed(f"{model:12s} {dataset:16s} seed {seed}", start, what)
     return True
 
 
@@ -96,6 +110,7 @@ def load_prior(args) -> dict:
 def aggregate(args) -> dict:
     scores: dict = {}
     per_output: dict = {}
+    stops: dict = {}
     for model in args.models:
         for dataset in DATASETS:
             for sd in sorted((RUNS / "regression" / protocol_name(args) / model / dataset).glob("seed*")):
@@ -106,6 +121,7 @@ def aggregate(args) -> dict:
                 scores.setdefault(model, {}).setdefault(dataset, []).append(test["pearson_r"])
                 outs = {k.split("/", 1)[1]: v for k, v in test.items() if k.startswith("pearson_r/")}
                 per_output.setdefault(model, {}).setdefault(dataset, []).append(outs)
+                stops.setdefault(model, []).append(stopping(res))
     prior, from_prior = load_prior(args), {}
     for model, per in prior.get("per_seed", {}).items():  # a cell with run folders here comes only from them
         for dataset, values in per.items():
@@ -114,14 +130,24 @@ def aggregate(args) -> dict:
                 per_output.setdefault(model, {})[dataset] = list(prior["per_output_test_pearson"][model][dataset])
                 from_prior.setdefault(model, []).append(dataset)
     table = mean_over_seeds(scores)
-    out = {"protocol": {"name": protocol_name(args), "max_train": args.max_train, "trainer": args.trainer},
+    p = args.protocol
+    out = {"protocol": {"name": protocol_name(args), "title": p.title, "max_train": p.max_train,
+                        "max_epochs": p.max_epochs, "patience": p.patience, "data_seed": p.data_seed,
+                        "threads": args.threads, "device": args.device or "genarch default",
+                        "debug_max_train": args.debug_max_train},
+           "contenders": {m: contender(m) for m in args.models},
            "per_dataset_test_pearson_mean_over_seeds": table, "per_seed": scores,
            "per_output_test_pearson": per_output,
            "aitac_lineage_means": {m: {k: statistics.fmean(x[k] for x in per["aitac"]) for k in per["aitac"][0]}
                                    for m, per in per_output.items() if per.get("aitac")},
-           "summary": summary_stats(table), "win_shares": win_shares(table), "paper": PAPER,
+           "summary": summary_stats(table), "win_shares": win_shares(table),
+           "early_stopping": stopping_summary(stops),
+           "paper": {"ILSEP_mean_pearson_r_11_lineages": paper_facts.ilsep()},
            **({"from_prior": {"file": args.prior, "cells": from_prior}} if from_prior else {})}
-    write_json(RESULTS / "regression.json", out)
+    name = RESULT_NAMES.get(p.name, f"regression_{p.name}") + (f"_debug{args.debug_max_train}"
+                                                                 if args.debug_max_train else "")
+    folder = results_dir(args)
+    write_json(folder / f"{name}.json", out)
     models = [m for m in args.models if m in table]
     rows = []
     for d in DATASETS:
@@ -138,10 +164,19 @@ def aggregate(args) -> dict:
     stats = out["summary"]
     rows.append(["**mean** over sets"] + [f"{fmt(stats[m]['mean'])} [{stats[m]['n']}]" for m in models])
     rows.append(["**median** over sets"] + [fmt(stats[m]["median"]) for m in models])
-    lines = ["# Regression: test Pearson r (mean over outputs), mean over seeds [count]", "",
-             f"Protocol `{protocol_name(args)}`. Command: `python experiments/regression/regression.py` "
-             "(`--aggregate-only` to rebuild).", "", md_table(["dataset"] + models, rows), "",
-             "Paper on ILSEP (not public; not reproducible here): PromoterNet 0.587, DeepBind 0.506, DeepMotif 0.441.", ""]
+    stop = out["early_stopping"]
+    rows.append(["stopped early / hit the epoch cap"] + [f"{stop[m]['stopped_early']} / {stop[m]['hit_cap']}"
+                                                         if m in stop else "-" for m in models])
+    paper = out["paper"]["ILSEP_mean_pearson_r_11_lineages"]
+    flag = "full" if p.name == "full" else "small"
+    lines = [f"# Regression ({'full data' if p.max_train is None else 'small-data'}): test Pearson r (mean over "
+             "outputs), mean over seeds [count]", "",
+             f"Protocol `{protocol_name(args)}`: {p.title}"
+             + (f" (**smoke: training capped at {args.debug_max_train} sequences**)" if args.debug_max_train else "")
+             + ". Command: `python -m experiments.regression.regression "
+             f"--protocol {flag}` (`--aggregate-only` to rebuild).", "", md_table(["dataset"] + models, rows), "",
+             "Paper on ILSEP (not public; not reproducible here), mean r over 11 lineages: "
+             + ", ".join(f"{m} {fmt(v)}" for m, v in paper.items()) + " (../shared/paper/genetic_architect_facts.yaml).", ""]
     if from_prior:
         lines += [f"Read from `{args.prior}` (run folders not on this machine): "
                   + "; ".join(f"{m}: {', '.join(ds)}" for m, ds in from_prior.items()) + ".", ""]
@@ -152,13 +187,13 @@ def aggregate(args) -> dict:
                   md_table(["lineage"] + list(lin), [[n] + [fmt(lin[m].get(n)) for m in lin] for n in names]), ""]
     if models:
         lines += ["Win shares over datasets (row beats column):", "", win_share_markdown(win_shares(table)), ""]
-    lines += ["![regression](regression.png)", ""]
-    (RESULTS / "regression.md").write_text("\n".join(lines))
-    _plot(table)
+    lines += [f"![regression]({name}.png)", ""]
+    (folder / f"{name}.md").write_text("\n".join(lines))
+    _plot(table, folder / f"{name}.png")
     return out
 
 
-def _plot(table) -> None:
+def _plot(table, path: Path) -> None:
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -176,15 +211,15 @@ def _plot(table) -> None:
     ax.set_ylabel("test Pearson r (mean over outputs)")
     ax.legend(fontsize=8)
     fig.tight_layout()
-    fig.savefig(RESULTS / "regression.png", dpi=110)
+    fig.savefig(path, dpi=110)
     plt.close(fig)
 
 
-def main() -> None:
-    parser = grid_parser(__doc__, models=MODELS, items_flag="--datasets", items=list(DATASETS), max_train=8000)
+def main(argv=None) -> None:
+    parser = grid_parser(__doc__, models=MODELS, items_flag="--datasets", items=list(DATASETS), protocols=PROTOCOLS)
     parser.add_argument("--prior", help="a committed regression.json of this protocol: (model, set) cells with no run "
                                         "folder here are read from it")
-    args = parser.parse_args()
+    args = parse_grid_args(parser, argv)
     grid_main(args, args.datasets, run_one, aggregate)
 
 

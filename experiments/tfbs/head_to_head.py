@@ -1,41 +1,40 @@
-"""TFBS head-to-head (paper Table 1 format) on the DeepBind ENCODE experiments with train + test files.
+"""TFBS head-to-head in the paper's Table 1 format on the 13 DeepBind ENCODE experiments with train + test files.
 
-Each (model, experiment, seed) is one ``python -m genarch`` run under
-``experiments/runs/tfbs_h2h/<protocol>/<model>/<experiment>/seed<k>/`` (git-ignored). A run whose
-result.json has status ok is never repeated, so the command is resumable and can be extended (more
-seeds, more models) by running it again with other options. The aggregation (per-experiment test
-AUROC = mean over the seeds present, mean / median over experiments, win shares) is rewritten from
-whatever runs exist after every run and with ``--aggregate-only``:
+    python -m experiments.tfbs.head_to_head                          # protocol full, 5 models, seeds 0 1 2
+    python -m experiments.tfbs.head_to_head --chunk 1/20             # one slice of the grid (resumable)
+    python -m experiments.tfbs.head_to_head --limit 4 --device gpu   # at most 4 new runs, on a GPU
+    python -m experiments.tfbs.head_to_head --protocol small         # the small-data table
+    python -m experiments.tfbs.head_to_head --aggregate-only         # tables + plot from what exists
+    python -m experiments.tfbs.head_to_head --experiments CTCFL_K562 --seeds 0 --debug-max-train 400   # smoke
 
-    python experiments/tfbs/head_to_head.py                       # the documented protocol, seeds 0 1 2
-    python experiments/tfbs/head_to_head.py --seeds 0             # one seed only
-    python experiments/tfbs/head_to_head.py --seeds 0 1 2 3       # add a seed
-    python experiments/tfbs/head_to_head.py --aggregate-only      # tables + plot from what exists
+Protocols (the same for every model; each has its own run folders and tables):
 
-Outputs: experiments/results/tfbs_head_to_head.{json,md,png}.
+* ``full`` (the headline, the paper's setting): every training sequence of the experiment's AC file (the
+  ChIP peaks plus one dinucleotide shuffle of each; the 10% validation carve-out keeps each peak with its
+  shuffle), early stopping on validation AUROC with patience 5 and at most 100 epochs (the tables count the
+  runs that stopped early and those that hit the cap), the best epoch's weights, the B file as test.
+  Outputs: experiments/results/tfbs_head_to_head_full.{json,md,png}.
+* ``small`` (small-data, ``mt4000_default_ep10``): the same with the training set subsampled to 4,000
+  sequences, at most 10 epochs, patience 3. Outputs: experiments/results/tfbs_head_to_head.{json,md,png}.
 
-Protocol (the same for every model; default ``mt4000_default_ep10``): training sequences subsampled
-to ``--max-train`` (4,000) per experiment (AC peaks + one dinucleotide-shuffled negative each; 10% of
-it carved out for validation / early stopping), ``trainer=<--trainer>`` (default: patience 3 on val
-AUROC, batch 125, the best epoch's weights) with at most ``--max-epochs`` (10) epochs, one torch
-thread (``--threads``); test = the experiment's B file (500 + 500). Sized for 2 CPU cores: one seed of the 4 models
-on the 13 experiments takes about half an hour. The found model trains with the optimizer / batch
-size it was selected with (experiments/tfbs/conf/tfbs_found.training.yaml); the published models
-with genarch's defaults (Adam, lr 1e-3, batch 125). ``tfbs_found_default_training`` is the found
-architecture trained with those same defaults, so architecture and training settings can be told apart.
+Models (rows): ``tfbs_found`` = ``+experiment=tfbs_found`` (the searched architecture with the training
+it was selected with), ``attentionnet`` = ``+experiment=attentionnet_paper`` (Table 3), ``deepbind`` /
+``deepmotif`` = ``+experiment=deepbind_paper`` / ``deepmotif_paper`` (their published recipes where one
+is stated), and the control ``tfbs_found_default_training`` = ``model=tfbs_found`` with genarch's default
+training. Any other name runs as ``model=<name>``. The paper's figures (108 experiments) are read from
+../shared/paper/genetic_architect_facts.yaml. Run folders: experiments/runs/tfbs_h2h/<protocol>/<model>/
+<experiment>/seed<k>/ (git-ignored); a run with an ok result.json is never repeated.
 """
 
-from __future__ import annotations
-
-import os
-import subprocess
-import sys
 import time
 from pathlib import Path
+from typing import Optional
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from tables import (grid_main, grid_parser, model_overrides, RESULTS, ROOT, RUNS, fmt, md_table, mean_over_seeds, read_ok,
-                    summary_stats, win_share_markdown, win_shares, write_json)
+from experiments import paper_facts
+from experiments.grid import (Protocol, grid_main, grid_parser, parse_grid_args, protocol_name, results_dir, run_genarch,
+                              run_overrides, stopping, stopping_summary, timed)
+from experiments.tables import RUNS, fmt, md_table, mean_over_seeds, read_ok, summary_stats, win_share_markdown, win_shares, \
+    write_json
 
 EXPERIMENTS = [
     "ARID3A_HepG2", "ARID3A_K562", "CTCFL_K562", "ELK1_GM12878", "FOXA1_HepG2", "FOXM1_GM12878",
@@ -43,14 +42,26 @@ EXPERIMENTS = [
     "ZBTB7A_HepG2",
 ]
 SEARCH_SUBSET = ["ARID3A_K562", "GATA3_SH-SY5Y", "MYC_H1-hESC"]  # used to select the found model
-MODELS = ["tfbs_found", "attentionnet", "deepbind", "deepmotif", "tfbs_found_default_training"]
-PAPER = {"mean_auc": {"attentionnet": 0.933, "deepbind": 0.904, "deepmotif": 0.927},
-         "attentionnet_beats": {"deepbind": 0.852, "deepmotif": 0.676}, "n_experiments": 108}
-SEARCHPATH = "hydra.searchpath=[file://experiments/tfbs/conf]"
+# row name -> the genarch overrides that select the model and its training recipe
+CONTENDERS = {
+    "tfbs_found": ["+experiment=tfbs_found"],
+    "attentionnet": ["+experiment=attentionnet_paper"],
+    "deepbind": ["+experiment=deepbind_paper"],
+    "deepmotif": ["+experiment=deepmotif_paper"],
+    "tfbs_found_default_training": ["model=tfbs_found"],
+}
+MODELS = list(CONTENDERS)
+PROTOCOLS = {
+    "full": Protocol("full", "all training sequences, early stopping (patience 5, at most 100 epochs)",
+                     max_train=None, max_epochs=100, patience=5),
+    "small": Protocol("mt4000_default_ep10", "small-data: 4,000 training sequences, at most 10 epochs, patience 3",
+                      max_train=4000, max_epochs=10, patience=3),
+}
+RESULT_NAMES = {"full": "tfbs_head_to_head_full", "mt4000_default_ep10": "tfbs_head_to_head"}
 
 
-def protocol_name(args) -> str:
-    return f"mt{args.max_train}_{args.trainer}" + (f"_ep{args.max_epochs}" if args.max_epochs else "")
+def contender(model: str) -> list[str]:
+    return CONTENDERS.get(model, [f"model={model}"])
 
 
 def run_dir(args, model: str, experiment: str, seed: int) -> Path:
@@ -61,41 +72,38 @@ def run_one(args, model: str, experiment: str, seed: int) -> bool:
     out = run_dir(args, model, experiment, seed)
     if read_ok(out):
         return False
-    out.mkdir(parents=True, exist_ok=True)
-    cmd = [sys.executable, "-m", "genarch", SEARCHPATH, f"model={model}", "dataset=deepbind_encode",
-           f"dataset.experiment={experiment}", f"dataset.max_train={args.max_train}", f"seed={seed}",
-           f"trainer={args.trainer}", "trainer.progress=false", f"trainer.threads={args.threads}",
-           "++summary=false", f"hydra.run.dir={out}", *model_overrides(ROOT / "experiments" / "tfbs" / "conf", model)]
-    if args.max_epochs:
-        cmd.append(f"trainer.max_epochs={args.max_epochs}")
-    t0 = time.time()
-    with open(out / "run.log", "w") as log:
-        proc = subprocess.run(cmd, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env=os.environ.copy())
+    start = time.time()
+    code = run_genarch(out, [*contender(model), "dataset=deepbind_encode", f"dataset.experiment={experiment}",
+                             f"seed={seed}", *run_overrides(args, out)])
     res = read_ok(out)
-    auc = res["metrics"]["test"]["auroc"] if res else None
-    print(f"[{time.strftime('%H:%M:%S')}] {model:13s} {experiment:14s} seed {seed}: "
-          f"{'test AUROC ' + fmt(auc) if res else 'FAILED rc=' + str(proc.returncode)} ({time.time() - t0:.0f} s)",
-          flush=True)
+    what = (f"test AUROC {fmt(res['metrics']['test']['auroc'])}, {res['epochs']} epochs" if res
+            else f"FAILED rc={code} (see {out / 'run.log'})")
+    timed(f"{model:28s} {experiment:14s} seed {seed}", start, what)
     return True
 
 
 def collect(args) -> dict:
     base = RUNS / "tfbs_h2h" / protocol_name(args)
-    scores: dict[str, dict[str, list[float]]] = {}
-    val: dict[str, dict[str, list[float]]] = {}
-    seeds_seen: dict[str, dict[str, list[int]]] = {}
-    times: dict[str, list[float]] = {}
+    data: dict = {"test": {}, "val": {}, "seeds": {}, "times": {}, "stops": {}}
     for model in args.models:
         for experiment in EXPERIMENTS:
             for seed_dir in sorted((base / model / experiment).glob("seed*")):
                 res = read_ok(seed_dir)
                 if not res:
                     continue
-                scores.setdefault(model, {}).setdefault(experiment, []).append(res["metrics"]["test"]["auroc"])
-                val.setdefault(model, {}).setdefault(experiment, []).append(res["metrics"]["val"]["auroc"])
-                seeds_seen.setdefault(model, {}).setdefault(experiment, []).append(int(res["seed"]))
-                times.setdefault(model, []).append(float(res["wall_time_s"]))
-    return {"test": scores, "val": val, "seeds": seeds_seen, "times": times}
+                data["test"].setdefault(model, {}).setdefault(experiment, []).append(res["metrics"]["test"]["auroc"])
+                data["val"].setdefault(model, {}).setdefault(experiment, []).append(res["metrics"]["val"]["auroc"])
+                data["seeds"].setdefault(model, {}).setdefault(experiment, []).append(int(res["seed"]))
+                data["times"].setdefault(model, []).append(float(res["wall_time_s"]))
+                data["stops"].setdefault(model, []).append(stopping(res))
+    return data
+
+
+def paper_table1() -> dict:
+    """Table 1 from the facts file, keyed by our row names."""
+    paper = paper_facts.tfbs()
+    return {"n_experiments": paper["n_datasets"], "mean_auc": paper["mean_auc"], "median_auc": paper["median_auc"],
+            "win_share": {f"{a}_over_{b}": v for (a, b), v in paper["win_share"].items()}}
 
 
 def aggregate(args) -> dict:
@@ -105,51 +113,73 @@ def aggregate(args) -> dict:
     models = [m for m in args.models if m in table]
     complete = [e for e in EXPERIMENTS if all(e in table[m] for m in models)] if models else []
     common = {m: {e: table[m][e] for e in complete} for m in models}
-    shares = win_shares(common)
-    stats = summary_stats(common)
-    stats_all = summary_stats(table)
     held_out = [e for e in complete if e not in SEARCH_SUBSET]  # experiments the search never saw
     common_ho = {m: {e: table[m][e] for e in held_out} for m in models}
+    p = args.protocol
     out = {
-        "protocol": {"name": protocol_name(args), "max_train": args.max_train, "trainer": args.trainer,
-                     "max_epochs_override": args.max_epochs, "threads": args.threads,
+        "protocol": {"name": protocol_name(args), "title": p.title, "max_train": p.max_train,
+                     "max_epochs": p.max_epochs, "patience": p.patience, "threads": args.threads,
+                     "device": args.device or "genarch default", "debug_max_train": args.debug_max_train,
                      "test": "B file (500 ChIP peaks + 500 dinucleotide shuffles)",
-                     "selection": "val AUROC (10% carved from the subsampled AC training data)",
+                     "selection": "val AUROC (10% carved from the AC training data, each peak with its shuffle)",
                      "search_subset": SEARCH_SUBSET},
         "models": models,
+        "contenders": {m: contender(m) for m in models},
         "experiments_complete": complete,
         "n_experiments_complete": len(complete),
         "seeds": data["seeds"],
         "per_experiment_test_auroc_mean_over_seeds": table,
         "per_experiment_test_auroc_per_seed": data["test"],
-        "summary_on_complete_experiments": stats,
-        "summary_all_runs": stats_all,
-        "win_shares_on_complete_experiments": shares,
+        "summary_on_complete_experiments": summary_stats(common),
+        "summary_all_runs": summary_stats(table),
+        "win_shares_on_complete_experiments": win_shares(common),
         "experiments_complete_outside_search_subset": held_out,
         "summary_outside_search_subset": summary_stats(common_ho),
         "win_shares_outside_search_subset": win_shares(common_ho),
+        "early_stopping": stopping_summary(data["stops"]),
         "mean_wall_time_s": {m: (sum(t) / len(t)) for m, t in data["times"].items()},
-        "paper": PAPER,
+        "paper": paper_table1(),
     }
-    write_json(RESULTS / "tfbs_head_to_head.json", out)
-    write_markdown(args, out)
-    plot(out)
+    name = RESULT_NAMES.get(p.name, f"tfbs_head_to_head_{p.name}") + (f"_debug{args.debug_max_train}"
+                                                                          if args.debug_max_train else "")
+    folder = results_dir(args)
+    write_json(folder / f"{name}.json", out)
+    (folder / f"{name}.md").write_text(markdown(args, out, name))
+    plot(out, folder / f"{name}.png")
     return out
 
 
-def write_markdown(args, out: dict) -> None:
-    models = out["models"]
-    table = out["per_experiment_test_auroc_mean_over_seeds"]
-    seeds = out["seeds"]
-    lines = ["# TFBS head-to-head: DeepBind ENCODE, test (B file) AUROC", "",
-             f"Protocol `{out['protocol']['name']}`: max_train={args.max_train} training sequences per experiment, "
-             f"trainer={args.trainer}" + (f" with max_epochs={args.max_epochs}" if args.max_epochs else "") +
-             f", {args.threads} torch thread(s), CPU. Each cell is the mean test AUROC over the seeds that "
-             "have finished (count in brackets). `tfbs_found` is the architecture the TFBS staged search "
-             f"selected on {', '.join(SEARCH_SUBSET)} (validation AUROC only; test files never used for selection).",
-             "", f"Complete experiments (every model has >= 1 seed): **{out['n_experiments_complete']} / "
-             f"{len(EXPERIMENTS)}**. Command: `python experiments/tfbs/head_to_head.py` "
-             "(`--aggregate-only` to rebuild these tables).", ""]
+def table1_rows(out: dict) -> tuple[list[list[str]], list[list[str]]]:
+    """Table 1 beside the paper's: mean and median AUC per model, and the paper's pairwise win shares."""
+    paper, models, stats = out["paper"], out["models"], out["summary_on_complete_experiments"]
+    shares = out["win_shares_on_complete_experiments"]
+    summary = [["mean AUC"] + [fmt(stats[m]["mean"]) for m in models],
+               ["mean AUC, paper"] + [fmt(paper["mean_auc"].get(m)) for m in models],
+               ["median AUC"] + [fmt(stats[m]["median"]) for m in models],
+               ["median AUC, paper"] + [fmt(paper["median_auc"].get(m)) for m in models]]
+    pairs = []
+    for key, value in paper["win_share"].items():
+        a, b = key.split("_over_")
+        ours: Optional[float] = shares.get(a, {}).get(b)
+        pairs.append([f"{a} beats {b}", fmt(ours, pct=True), fmt(value, pct=True)])
+    return summary, pairs
+
+
+def markdown(args, out: dict, name: str) -> str:
+    models, table, seeds, paper = out["models"], out["per_experiment_test_auroc_mean_over_seeds"], out["seeds"], out["paper"]
+    p = args.protocol
+    flags = f"--protocol {'small' if p.name != 'full' else 'full'}"
+    lines = [f"# TFBS head-to-head ({'small-data' if p.max_train else 'full data'}): DeepBind ENCODE, test (B file) AUROC",
+             "", f"Protocol `{out['protocol']['name']}`: {p.title}"
+             + (f" (**smoke: training capped at {args.debug_max_train} sequences**)" if args.debug_max_train else "")
+             + "; the best epoch's weights; "
+             f"{args.threads} torch thread(s), device {out['protocol']['device']}. Each cell is the mean test AUROC over "
+             "the seeds that have finished (count in brackets). `tfbs_found` is the architecture the TFBS staged "
+             f"search selected on {', '.join(SEARCH_SUBSET)} (validation AUROC only; test files never used for "
+             "selection).", "",
+             f"Complete experiments (every model has >= 1 seed): **{out['n_experiments_complete']} / {len(EXPERIMENTS)}**. "
+             f"Command: `python -m experiments.tfbs.head_to_head {flags}` (`--aggregate-only` to rebuild these tables).",
+             ""]
     rows = []
     for e in EXPERIMENTS:
         row = [e + (" (search subset)" if e in SEARCH_SUBSET else "")]
@@ -157,25 +187,28 @@ def write_markdown(args, out: dict) -> None:
             v = table.get(m, {}).get(e)
             row.append(f"{fmt(v)} [{len(seeds.get(m, {}).get(e, []))}]" if v is not None else "-")
         rows.append(row)
-    stats = out["summary_on_complete_experiments"]
-    rows.append(["**mean** (complete experiments)"] + [fmt(stats[m]["mean"]) for m in models])
-    rows.append(["**median** (complete experiments)"] + [fmt(stats[m]["median"]) for m in models])
+    stops = out["early_stopping"]
+    rows.append(["stopped early / hit the epoch cap"] + [f"{stops[m]['stopped_early']} / {stops[m]['hit_cap']}"
+                                                         for m in models])
     rows.append(["mean run time (s)"] + [f"{out['mean_wall_time_s'].get(m, 0):.0f}" for m in models])
     lines += [md_table(["experiment"] + models, rows), "",
+              f"## Table 1 format (complete experiments), beside the paper's ({paper['n_experiments']} experiments; "
+              "../shared/paper/genetic_architect_facts.yaml)", "",
+              *((md_table([""] + models, table1_rows(out)[0]), "",
+                 md_table(["win share (data sets)", "ours", "paper"], table1_rows(out)[1])) if models else ("(no runs yet)",)),
+              "",
               "## Win shares (share of complete experiments on which the row model's AUROC is higher; ties count half)",
               "", win_share_markdown(out["win_shares_on_complete_experiments"]) if models else "(no runs yet)", "",
-              f"### Outside the search subset ({len(out['experiments_complete_outside_search_subset'])} complete experiments "
-              "the search never saw)", "",
+              f"### Outside the search subset ({len(out['experiments_complete_outside_search_subset'])} complete "
+              "experiments the search never saw)", "",
               md_table(["", *models], [["mean"] + [fmt(out["summary_outside_search_subset"][m]["mean"]) for m in models],
                                        ["median"] + [fmt(out["summary_outside_search_subset"][m]["median"]) for m in models]]),
               "", win_share_markdown(out["win_shares_outside_search_subset"]) if models else "", "",
-              "Paper (108 experiments, GPU, full training data): mean AUC AttentionNet 0.933, DeepMotif 0.927, "
-              "DeepBind 0.904; AttentionNet beats DeepBind on 85.2% and DeepMotif on 67.6% of experiments.", "",
-              "![per-experiment AUROC](tfbs_head_to_head.png)", ""]
-    (RESULTS / "tfbs_head_to_head.md").write_text("\n".join(lines))
+              f"![per-experiment AUROC]({name}.png)", ""]
+    return "\n".join(lines)
 
 
-def plot(out: dict) -> None:
+def plot(out: dict, path: Path) -> None:
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -197,13 +230,13 @@ def plot(out: dict) -> None:
                  f"{out['n_experiments_complete']}/{len(EXPERIMENTS)} experiments complete)")
     ax.legend(fontsize=8, ncol=len(models))
     fig.tight_layout()
-    fig.savefig(RESULTS / "tfbs_head_to_head.png", dpi=110)
+    fig.savefig(path, dpi=110)
     plt.close(fig)
 
 
-def main() -> None:
-    args = grid_parser(__doc__, models=MODELS, items_flag="--experiments", items=EXPERIMENTS, max_train=4000,
-                       max_epochs=10).parse_args()
+def main(argv=None) -> None:
+    args = parse_grid_args(grid_parser(__doc__, models=MODELS, items_flag="--experiments", items=EXPERIMENTS,
+                                       protocols=PROTOCOLS), argv)
     out = grid_main(args, args.experiments, run_one, aggregate)
     print(f"{out['n_experiments_complete']}/{len(EXPERIMENTS)} experiments complete; "
           + "; ".join(f"{m}: mean {fmt(s['mean'])}, median {fmt(s['median'])}"

@@ -1,7 +1,7 @@
 """TFBS staged search: run stages (sweep + post-sweep analysis) and report every stage.
 
-    python experiments/tfbs/search.py tfbs_1 tfbs_2      # run (or resume) these stages, analyse, report
-    python experiments/tfbs/search.py --report-only      # rebuild the report from the sweeps that exist
+    python -m experiments.tfbs.search tfbs_1 tfbs_2      # run (or resume) these stages, analyse, report
+    python -m experiments.tfbs.search --report-only      # rebuild the report from the sweeps that exist
 
 Each stage ``<name>`` is ``experiments/tfbs/conf/stage/<name>.yaml``, swept into
 ``experiments/runs/tfbs/stage_<name>/`` (git-ignored) with the objective of
@@ -33,12 +33,11 @@ import yaml
 
 from genarch.ledger import load_trials
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from tables import RESULTS, ROOT, RUNS, best_so_far, fmt, md_table, write_json  # noqa: E402
+from experiments.tables import RESULTS, ROOT, RUNS, best_so_far, fmt, md_table, write_json
 
 # --experiment tfbs (default) or regression: where the stage files, sweeps and decisions live
 SETUPS = {
-    "tfbs": {"dir": "tfbs", "app": ["experiments/tfbs/multi.py"], "results": "tfbs_search",
+    "tfbs": {"dir": "tfbs", "app": ["-m", "experiments.tfbs.multi"], "results": "tfbs_search",
              "objective": "mean val AUROC over the stage subset (experiments/tfbs/multi.py)",
              "title": "TFBS staged search (DeepBind ENCODE)"},
     "regression": {"dir": "regression", "app": ["-m", "genarch"], "results": "regression_search",
@@ -72,16 +71,18 @@ def run_stage(stage: str, extra: list[str]) -> None:
     cmd = [sys.executable, *SETUP["app"], f"hydra.searchpath=[file://experiments/{SETUP['dir']}/conf]",
            f"+stage={stage}", f"hydra.sweep.dir={sdir.relative_to(ROOT)}", *extra, "-m"]
     print("+", " ".join(cmd), flush=True)
+    # a subprocess on purpose: a stage is a Hydra multirun (`-m`: sweeper, launcher, callbacks), started as a user would
     subprocess.run(cmd, cwd=ROOT, check=True)
     analyse(stage)
 
 
 def analyse(stage: str) -> None:
     sdir = sweep_dir(stage)
-    cmd = [sys.executable, "-m", "genarch.analyze", str(sdir.relative_to(ROOT)), "--stage",
-           str((STAGES_DIR / f"{stage}.yaml").relative_to(ROOT)), "--quiet"]
-    print("+", " ".join(cmd), flush=True)
-    subprocess.run(cmd, cwd=ROOT, check=False)
+    argv = [str(sdir.relative_to(ROOT)), "--stage", str((STAGES_DIR / f"{stage}.yaml").relative_to(ROOT)), "--quiet"]
+    print("+ python -m genarch.analyze", " ".join(argv), flush=True)
+    from genarch.analyze import main as analyze  # genarch's analysis entry point, in-process
+
+    analyze(argv)
 
 
 def stage_report(stage: str) -> dict:
@@ -130,8 +131,8 @@ def report(stages: list[str]) -> dict:
     flag = "" if SETUP is SETUPS["tfbs"] else " --experiment regression"
     lines = [f"# {SETUP['title']}", "",
              f"Objective: {SETUP['objective']}; the test split is reported for the best trial only and never "
-             f"used to select. Command: `python experiments/tfbs/search.py{flag} <stage> ...`; "
-             f"report only: `python experiments/tfbs/search.py{flag} --report-only`.", ""]
+             f"used to select. Command: `python -m experiments.tfbs.search{flag} <stage> ...`; "
+             f"report only: `python -m experiments.tfbs.search{flag} --report-only`.", ""]
     rows = []
     for r in reports:
         b = r["best"] or {}

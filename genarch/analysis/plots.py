@@ -61,9 +61,13 @@ def axis_positions(table: TrialTable, param: str) -> tuple[np.ndarray, list[floa
     return scaled, ticks, labels
 
 
-def parallel_coordinates(table: TrialTable, top: np.ndarray, path: Path, params: Sequence[str] = ()) -> Path:
+def parallel_coordinates(table: TrialTable, top: np.ndarray, path: Path, params: Sequence[str] = (),
+                         max_axes: int = 8) -> Path:
+    """Every trial as a line over the axes of ``params`` (give them most important first): only the first
+    ``max_axes`` are drawn, so a broad stage's 26 hyperparameters do not make an unreadable strip."""
     plt = _plt()
-    params = list(params or table.params)
+    all_params = list(params or table.params)
+    params = all_params[:max_axes]
     columns = [axis_positions(table, p) for p in params]
     value = table.values
     vlo, vhi = value.min(), value.max()
@@ -83,7 +87,10 @@ def parallel_coordinates(table: TrialTable, top: np.ndarray, path: Path, params:
     ax.set_xticks(xs, params + [table.metric], rotation=20, ha="right", fontsize=8)
     ax.set_yticks([])
     ax.set_xlim(-0.2, len(params) + 0.6)
-    ax.set_title(f"All {table.n} trials (bold: top {int(top.sum())}; colour: better -> yellow)")
+    left = len(all_params) - len(params)
+    ax.set_title(f"All {table.n} trials (bold: top {int(top.sum())}; colour: better -> yellow)"
+                 + (f"\nthe {len(params)} most important hyperparameters; {left} less important ones left out" if left > 0 else ""),
+                 fontsize=10)
     fig.tight_layout()
     atomic_savefig(fig, path, dpi=100)
     plt.close(fig)

@@ -1,5 +1,10 @@
-"""One self-contained HTML report per stage (images as base64 data URIs, no scripts, no CDN) and a
-stage index (``index.html`` in the experiment's sweeps root) linking the stages in order."""
+"""One self-contained HTML report per stage and a stage index (``index.html`` in the experiment's
+sweeps root) linking the stages in order.
+
+The report works offline: images are base64 data URIs and the interactive plots (best-so-far
+history, parallel coordinates of the most important hyperparameters, slice plots; see
+:mod:`genarch.analysis.plots_interactive`) carry plotly.js inline, once; nothing is fetched from a
+network. ``experiments/check_report_browser.py`` opens a report in headless Chromium to check it."""
 
 from __future__ import annotations
 
@@ -21,7 +26,7 @@ h1{font-size:1.5em}h2{font-size:1.2em;border-bottom:1px solid #ddd;padding-botto
 table{border-collapse:collapse;font-size:.85em}td,th{border:1px solid #ddd;padding:3px 7px;text-align:left}
 th{background:#f4f6fb}pre{background:#f7f7f7;padding:.8em;overflow-x:auto;font-size:.82em}
 .add{color:#070}.del{color:#a00}.hunk{color:#55a}.note{color:#8a6d3b}img{max-width:100%}
-.bar{background:#4c9;height:.8em;display:inline-block}.imp{font-weight:bold}
+.bar{background:#4c9;height:.8em;display:inline-block}.imp{font-weight:bold}.scroll{overflow-x:auto}
 """
 
 
@@ -45,6 +50,19 @@ def _diff_html(diff: str) -> str:
     return "<pre>" + "\n".join(rows) + "</pre>"
 
 
+def _interactive(analysis: "Analysis") -> dict[str, str]:
+    """The plotly figures as HTML fragments by section (plotly.js inline in the first); empty, with a
+    warning in the analysis, where they cannot be made."""
+    try:
+        from genarch.analysis import plots_interactive
+
+        figs = plots_interactive.figures(analysis)
+        return dict(zip(figs, plots_interactive.figure_html(list(figs.values()), [f"plot-{k}" for k in figs])))
+    except Exception as exc:  # noqa: BLE001 - the rest of the report is still worth writing
+        analysis.warnings.append(f"interactive plots not made ({type(exc).__name__}: {exc})")
+        return {}
+
+
 def render_html(analysis: "Analysis") -> str:
     t = analysis.table
     e = html.escape
@@ -56,12 +74,25 @@ def render_html(analysis: "Analysis") -> str:
     for note in t.notes + analysis.warnings:
         parts.append(f"<p class=note>note: {e(note)}</p>")
     shown = analysis.ranking()
-    parts.append("<h2>Top trials</h2><table><tr><th>#</th><th>job</th>"
+    parts.append("<h2>Top trials</h2><div class=scroll><table><tr><th>#</th><th>job</th>"
                  f"<th>{e(t.metric)}</th>" + "".join(f"<th>{e(p)}</th>" for p in shown) + "</tr>")
     for rank, (_, row) in enumerate(analysis.top_trials(10).iterrows(), start=1):
         cells = "".join(f"<td>{e(f'{row[p]:.4g}' if isinstance(row[p], float) else str(row[p]))}</td>" for p in shown)
         parts.append(f"<tr><td>{rank}</td><td>{e(str(row['job']))}</td><td>{row['value']:.4g}</td>{cells}</tr>")
-    parts.append("</table>")
+    parts.append("</table></div>")
+    interactive = _interactive(analysis)
+    parts.append("<h2>Best so far (history)</h2>")
+    parts.append(interactive.get("history", "<p class=note>(interactive plots not available)</p>"))
+    parts.append("<h2>All trials (parallel coordinates)</h2>")
+    if "parallel" in interactive:
+        parts.append(interactive["parallel"])
+        parts.append("<details><summary>static image</summary>" + _img(analysis, "parallel_png", "parallel coordinates")
+                     + "</details>")
+    else:
+        parts.append(_img(analysis, "parallel_png", "parallel coordinates"))
+    if "slices" in interactive:
+        parts.append("<h2>Slice plots</h2>")
+        parts.append(interactive["slices"])
     parts.append("<h2>Importance</h2><table><tr><th>hyperparameter</th>"
                  + "".join(f"<th>{e(i.method)} (mean ± sd, {len(i.seeds)} seeds)</th>" for i in analysis.importances)
                  + "<th>combined</th></tr>")
@@ -84,8 +115,6 @@ def render_html(analysis: "Analysis") -> str:
     parts.append("<h2>Interactions of the most important hyperparameters</h2>")
     inter = [k for k in analysis.files if k.startswith("interactions_")]
     parts += [_img(analysis, k, k) for k in sorted(inter)] or ["<p class=note>(fewer than two hyperparameters)</p>"]
-    parts.append("<h2>All trials (parallel coordinates)</h2>")
-    parts.append(_img(analysis, "parallel_png", "parallel coordinates"))
     parts.append("<h2>Suggested next stage</h2>")
     for proposal in analysis.proposals:
         parts.append(f"<h3>{e(proposal.name)}.yaml</h3>")

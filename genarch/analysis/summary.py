@@ -5,7 +5,8 @@ summary rendered as plain text."""
 from __future__ import annotations
 
 import io
-from typing import TYPE_CHECKING, Optional
+import re
+from typing import TYPE_CHECKING, Optional, Sequence
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -19,6 +20,31 @@ def _fmt(value) -> str:
     return str(value)
 
 
+def short_names(params: Sequence[str]) -> dict[str, str]:
+    """Column headers for hyperparameter keys: ``model.`` / ``model/`` dropped, then the shortest
+    unique tail of at least two parts (``model.stem.filter_size`` -> ``stem.filter_size``,
+    ``model/rnn`` -> ``rnn``, ``trainer.batch_size`` stays)."""
+    def parts(p: str) -> list[str]:
+        body = p[len("model."):] if p.startswith(("model.", "model/")) else p
+        return [x for x in re.split(r"[./]", body) if x]
+
+    out = {}
+    for p in params:
+        tokens = parts(p)
+        for k in range(min(2, len(tokens)), len(tokens) + 1):
+            tail = ".".join(tokens[-k:])
+            if sum(".".join(parts(q)[-k:]) == tail for q in params) == 1:
+                out[p] = tail
+                break
+        else:
+            out[p] = p
+    return out
+
+
+def _cell_width(texts: Sequence[str]) -> int:
+    return max((len(t) for t in texts), default=0) + 3  # padding both sides + one border
+
+
 def render(analysis: "Analysis", console: "Console", top_k: int = 10) -> None:
     from rich.panel import Panel
     from rich.rule import Rule
@@ -27,6 +53,7 @@ def render(analysis: "Analysis", console: "Console", top_k: int = 10) -> None:
     from rich.text import Text
 
     t = analysis.table
+    width = console.width
     console.print(Rule(f"genarch analysis: {t.source}"))
     head = (f"{t.n} usable trials of {t.n_total} ({t.n_failed} failed); metric [bold]{t.metric}[/] ({t.direction}); "
             f"top {analysis.tree.q:.0%} = {analysis.tree.n_top} trials")
@@ -34,30 +61,51 @@ def render(analysis: "Analysis", console: "Console", top_k: int = 10) -> None:
     for note in t.notes + analysis.warnings:
         console.print(f"  [yellow]note:[/] {note}", markup=True, highlight=False)
 
-    table = Table(title=f"Top {min(top_k, t.n)} trials", show_lines=False, header_style="bold")
-    table.add_column("#", justify="right")
-    table.add_column("job", justify="right")
-    table.add_column(t.metric, justify="right", no_wrap=True)
+    # top trials: as many of the most important hyperparameters as fit the width, whole cells only
     shown = analysis.ranking()
-    for p in shown[:6]:
-        table.add_column(p, overflow="fold")
-    for rank, (_, row) in enumerate(analysis.top_trials(top_k).iterrows(), start=1):
-        table.add_row(str(rank), str(row["job"]), _fmt(float(row["value"])), *[_fmt(row[p]) for p in shown[:6]])
-    console.print(table)
-
-    imp = Table(title="Importance (share, mean ± sd over seeds)", header_style="bold")
-    imp.add_column("hyperparameter")
-    for i in analysis.importances:
-        imp.add_column(i.method, justify="right")
-    imp.add_column("", no_wrap=True)
-    width = 30
+    top = list(analysis.top_trials(top_k).iterrows())
+    short = short_names(shown)
+    rows = [(str(rank), str(row["job"]), _fmt(float(row["value"]))) for rank, (_, row) in enumerate(top, start=1)]
+    used = 1 + sum(_cell_width([h, *(r[i] for r in rows)]) for i, h in enumerate(("#", "job", t.metric)))
+    columns = []
     for p in shown:
-        bar = "█" * int(round(analysis.combined[p] * width))
+        cells = [_fmt(row[p]) for _, row in top]
+        need = _cell_width([short[p], *cells])
+        if used + need > width:
+            break
+        used += need
+        columns.append((p, cells))
+    table = Table(title=f"Top {len(top)} trials", header_style="bold", title_justify="left")
+    for header, justify in (("#", "right"), ("job", "right"), (t.metric, "right")):
+        table.add_column(header, justify=justify, no_wrap=True)
+    for p, _ in columns:
+        table.add_column(short[p], no_wrap=True)
+    for i, row in enumerate(rows):
+        table.add_row(*row, *(cells[i] for _, cells in columns))
+    console.print(table)
+    if len(columns) < len(shown):
+        console.print(f"  {len(shown) - len(columns)} less important hyperparameters left out at {width} columns "
+                      "(all in report.html)", style="dim", highlight=False)
+
+    names = dict(zip(shown, shown))
+    fixed = 1 + _cell_width([p + " *" for p in shown]) + sum(_cell_width(["0.00 ± 0.00", i.method]) for i in analysis.importances) + 3
+    if width - fixed < 8:  # the full keys leave no room for the bars: the short ones
+        names = short
+        fixed = 1 + _cell_width([short[p] + " *" for p in shown]) + sum(_cell_width(["0.00 ± 0.00", i.method]) for i in analysis.importances) + 3
+    bar_width = max(4, min(30, width - fixed))
+    imp = Table(title="Importance (share, mean ± sd over seeds)", header_style="bold", title_justify="left")
+    imp.add_column("hyperparameter", no_wrap=True)
+    for i in analysis.importances:
+        imp.add_column(i.method, justify="right", no_wrap=True)
+    imp.add_column("", no_wrap=True, width=bar_width)
+    scale = max([analysis.combined[p] for p in shown] + [1e-12])
+    for p in shown:
+        bar = "█" * int(round(analysis.combined[p] / scale * bar_width))
         mark = " *" if p in analysis.important else ""
-        imp.add_row(p + mark, *[f"{i.mean[p]:.2f} ± {i.sd[p]:.2f}" for i in analysis.importances],
+        imp.add_row(names[p] + mark, *[f"{i.mean[p]:.2f} ± {i.sd[p]:.2f}" for i in analysis.importances],
                     Text(bar, style="green" if p in analysis.important else "dim"))
     console.print(imp)
-    console.print("  * important: combined share >= max(5%, half an equal share); only these are pruned", style="dim")
+    console.print("  * important: share >= max(5%, half an equal share); only these get pruned", style="dim")
 
     from genarch.analysis.top_tree import rules_text
 

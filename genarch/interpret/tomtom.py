@@ -25,17 +25,17 @@ from genarch.interpret.tfnames import match_level
 
 
 def bh_qvalues(p: np.ndarray) -> np.ndarray:
-    """Benjamini-Hochberg q-values (step-up, monotone, capped at 1) of any-shaped p-values."""
-    flat = np.asarray(p, dtype=np.float64).ravel()
-    m = flat.size
-    if m == 0:
-        return np.asarray(p, dtype=np.float64).copy()
-    order = np.argsort(flat, kind="stable")
-    ranked = flat[order] * m / np.arange(1, m + 1)
-    ranked = np.minimum.accumulate(ranked[::-1])[::-1]
-    q = np.empty(m)
-    q[order] = np.clip(ranked, 0.0, 1.0)
-    return q.reshape(np.shape(p))
+    """Benjamini-Hochberg q-values of any-shaped p-values, over all of them at once
+    (``scipy.stats.false_discovery_control``). A p-value a numeric routine put a hair outside [0, 1]
+    is clipped; a NaN p-value stays NaN and does not count among the tests."""
+    from scipy.stats import false_discovery_control
+
+    arr = np.asarray(p, dtype=np.float64)
+    q = np.full(arr.shape, np.nan)
+    finite = ~np.isnan(arr)
+    if finite.any():
+        q[finite] = false_discovery_control(np.clip(arr[finite], 0.0, 1.0))
+    return q
 
 
 @dataclass

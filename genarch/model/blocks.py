@@ -109,10 +109,12 @@ class RecurrentBlock(nn.Module):
 class GlobalPool(nn.Module):
     """Global reduction over positions: flatten, soft attention, max or mean."""
 
-    def __init__(self, kind: str, channels: int, hidden: int = 32, kernel_size: int = 1) -> None:
+    def __init__(self, kind: str, channels: int, hidden: int = 32, kernel_size: int = 1, out_kernel_size: int = 1,
+                 conv_bias: bool = True) -> None:
         super().__init__()
         self.kind = kind
-        self.attention = SoftAttentionPool(channels, hidden, kernel_size) if kind == "attention" else None
+        self.attention = (SoftAttentionPool(channels, hidden, kernel_size, out_kernel_size, conv_bias)
+                          if kind == "attention" else None)
 
     def forward(self, h: torch.Tensor, mask: "torch.Tensor | None" = None) -> torch.Tensor:
         """Pool ``h``; with a span ``mask`` (``(batch, length)`` bool) over the span only."""

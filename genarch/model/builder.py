@@ -48,7 +48,8 @@ class GenomicNet(nn.Module):
             self.rnn, channels = block, block.out_channels
             if rnn["output"] == "last":
                 length = 1
-        self.pool = GlobalPool(pool["kind"], channels, int(pool.get("hidden", 32)), int(pool.get("kernel_size", 1)))
+        self.pool = GlobalPool(pool["kind"], channels, int(pool.get("hidden", 32)), int(pool.get("kernel_size", 1)),
+                               int(pool.get("out_kernel_size", 1)), bool(pool.get("conv_bias", True)))
         features = channels * length if pool["kind"] == "flatten" else channels
         self.head = Head(features, n_outputs, int(head["layers"]), int(head["units"]), act,
                          bool(head["batchnorm"]), float(head["dropout"]))

@@ -23,6 +23,7 @@ from genarch.ledger import append_record, iter_records
 from genarch.sweeper import lock, resume, stage_check
 from genarch.sweeper.config import SweeperSettings
 from genarch.sweeper._compat import patch_nevergrad
+from genarch.sweeper.progress import SweepProgress
 from genarch.sweeper.params import ParamSpec, _plain, spec_contains, spec_from_override, spec_from_yaml, to_nevergrad
 
 patch_nevergrad()
@@ -153,6 +154,7 @@ class NevergradSweeperImpl:
         resume.save_state(self.sweep_dir, state)
         OmegaConf.save(self.config, self.sweep_dir / "multirun.yaml")
         self._save_stage_file(stage)
+        self.progress = SweepProgress.begin(self.config, self.sweep_dir, st.budget)  # per-trial detail: sweep.log
 
         cell = state["integer_cell"]
         parametrization = ng.p.Dict(**{name: to_nevergrad(s.spec, cell) for name, s in specs.items()})
@@ -212,6 +214,7 @@ class NevergradSweeperImpl:
             trained += len(to_run)
             failed += sum(c.outcome.status == "failed" for c in to_run)
             self._log_batch(batch)
+            self.progress.batch_done(batch, replayed=self.finished)
             if trained and failed / trained > st.max_failure_rate:
                 stopped = (f"stopped: {failed} of {trained} trials failed, over hydra.sweeper.max_failure_rate="
                            f"{st.max_failure_rate}; finished trials are kept in {self.sweep_dir} (ledger.jsonl); "
@@ -524,6 +527,8 @@ class NevergradSweeperImpl:
         atomic_write_text(self.sweep_dir / RESULTS_FILE, OmegaConf.to_yaml(OmegaConf.create(results)))
         if best:
             log.info("best: job %s %s = %.4f  %s", best.job, results["objective"]["name"], best.outcome.value, best.params)
+        if getattr(self, "progress", None) is not None:
+            self.progress.close(stopped)
 
     def _stage_name(self) -> Optional[str]:
         choices = self.config.hydra.runtime.get("choices") or {}

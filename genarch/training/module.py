@@ -25,6 +25,7 @@ class SequenceModule(pl.LightningModule):
         self._val_outputs: list[torch.Tensor] = []
         self._val_targets: list[torch.Tensor] = []
         self._train_loss_sum, self._train_seen = torch.zeros(()), 0
+        self._train_finite = torch.ones((), dtype=torch.bool)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.net(x)
@@ -32,16 +33,22 @@ class SequenceModule(pl.LightningModule):
     def training_step(self, batch, batch_idx: int) -> torch.Tensor:
         x, y = batch
         loss = self.loss_fn(self.net(to_float(x)), y)
-        if not torch.isfinite(loss):
-            raise NonFiniteLoss(f"non-finite training loss ({loss.item()}) at epoch {self.current_epoch}, batch {batch_idx}")
+        if loss.device.type == "cpu":
+            if not torch.isfinite(loss):
+                raise NonFiniteLoss(f"non-finite training loss ({loss.item()}) at epoch {self.current_epoch}, batch {batch_idx}")
+        else:  # on an accelerator a per-step check would wait for the device every step: checked per epoch
+            self._train_finite &= torch.isfinite(loss.detach())
         self._train_loss_sum += loss.detach() * len(x)
         self._train_seen += len(x)
         return loss
 
     def on_train_epoch_start(self) -> None:
-        self._train_loss_sum, self._train_seen = torch.zeros(()), 0
+        self._train_loss_sum, self._train_seen = torch.zeros((), device=self.device), 0
+        self._train_finite = torch.ones((), dtype=torch.bool, device=self.device)
 
     def on_train_epoch_end(self) -> None:
+        if self.device.type != "cpu" and not bool(self._train_finite):
+            raise NonFiniteLoss(f"non-finite training loss in epoch {self.current_epoch}")
         # one log call per epoch: per-step logging costs more than a small model's step on CPU
         if self._train_seen:
             self.log("train_loss", self._train_loss_sum / self._train_seen, prog_bar=True)
@@ -54,7 +61,7 @@ class SequenceModule(pl.LightningModule):
     def on_validation_epoch_end(self) -> None:
         if not self._val_outputs:
             return
-        outputs = torch.cat(self._val_outputs).cpu().numpy()
+        outputs = torch.cat(self._val_outputs).float().cpu().numpy()  # bfloat16 under bf16-mixed
         targets = torch.cat(self._val_targets).cpu().numpy()
         self._val_outputs.clear()
         self._val_targets.clear()

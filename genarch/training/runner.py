@@ -16,7 +16,10 @@ from genarch.data.errors import DataError
 from genarch.io import flatten
 from genarch.model import ConfigError, GenomicNet, count_parameters, validate_model
 from genarch.result import Objective, RunResult
-from genarch.training.batches import make_loader
+from genarch.training.batches import make_loader, predict_on
+from genarch.training.checkpoints import best_ckpt_path, checkpoint_callbacks, load_net_from_ckpt
+from genarch.training.devices import resolve_device, settings_problems
+from genarch.training.loggers import build_loggers, final_metrics, finish_loggers
 from genarch.training.metrics import resolve_objective, task_metrics
 from genarch.training.module import BestWeights, SequenceModule, predict
 from genarch.training.threads import apply_threads, choose_threads
@@ -54,6 +57,7 @@ def validate_trainer(trainer_cfg: Any) -> None:
     min_delta = trainer_cfg.get("min_delta", 0.0)
     if not (isinstance(min_delta, (int, float)) and not isinstance(min_delta, bool) and min_delta >= 0):
         problems.append(f"trainer.min_delta={min_delta!r} must be a number >= 0")
+    problems += settings_problems(trainer_cfg)  # accelerator, devices, precision, compile, ...
     if problems:
         raise ConfigError("illegal trainer config:\n  - " + "\n  - ".join(problems))
 
@@ -94,6 +98,7 @@ def train(cfg: DictConfig, out_dir: Path, hydra_cfg: Optional[Any] = None, overr
     seed = int(cfg.seed)
     validate_model(OmegaConf.to_container(cfg.model, resolve=True))  # illegal combinations fail before any data is read
     validate_trainer(cfg.trainer)
+    device = resolve_device(cfg.trainer, hydra_cfg)  # a GPU asked for where there is none fails here
     threads = choose_threads(cfg.trainer.get("threads", "auto"), hydra_cfg)
     apply_threads(threads)
     pl.seed_everything(seed, workers=True, verbose=False)
@@ -103,11 +108,12 @@ def train(cfg: DictConfig, out_dir: Path, hydra_cfg: Optional[Any] = None, overr
     objective_name, direction = resolve_objective(bundle.task, cfg.objective.name, cfg.objective.direction)
     facts.update(objective=(objective_name, direction), task=bundle.task)
     extra: dict[str, Any] = {"threads": threads, "n_train": len(bundle.train), "n_val": len(bundle.val),
-                             "n_test": 0 if bundle.test is None else len(bundle.test), "dataset": bundle.name}
+                             "n_test": 0 if bundle.test is None else len(bundle.test), "dataset": bundle.name,
+                             **device.facts()}
     facts["extra"] = extra
     check_val_can_score(bundle, objective_name)
     torch.manual_seed(seed)
-    net = build_model(cfg.model, bundle)
+    net = device.prepare(build_model(cfg.model, bundle))
     facts["n_params"] = count_parameters(net)
     module = SequenceModule(net, bundle.task, OmegaConf.to_container(cfg.optimizer, resolve=True), bundle.target_names)
 
@@ -118,18 +124,22 @@ def train(cfg: DictConfig, out_dir: Path, hydra_cfg: Optional[Any] = None, overr
     progress = bool(cfg.trainer.get("progress", True))
     if progress:
         callbacks.append(pl.callbacks.RichProgressBar(leave=False))
+    save_checkpoint = bool(cfg.trainer.get("save_checkpoint", True))
+    if save_checkpoint:  # Lightning's checkpoints/best.ckpt; model.pt is written after evaluation
+        callbacks += checkpoint_callbacks(out_dir, objective_name, best.mode, model_spec(cfg, bundle))
+    loggers = build_loggers(cfg.get("logger"), out_dir, hydra_cfg, hparams_of(cfg))
     trainer = pl.Trainer(
-        accelerator="cpu", devices=1, max_epochs=int(cfg.trainer.max_epochs), callbacks=callbacks,
-        logger=False, enable_checkpointing=False, enable_model_summary=False, enable_progress_bar=progress,
-        deterministic=bool(cfg.trainer.get("deterministic", True)), gradient_clip_val=grad_clip_value(cfg.model),
+        **device.trainer_kwargs(), max_epochs=int(cfg.trainer.max_epochs), callbacks=callbacks,
+        logger=loggers or False, log_every_n_steps=1, enable_checkpointing=save_checkpoint, enable_model_summary=False,
+        enable_progress_bar=progress, gradient_clip_val=grad_clip_value(cfg.model),
         num_sanity_val_steps=0, default_root_dir=str(out_dir),
     )
     batch_size = int(cfg.trainer.batch_size)
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), device.nondeterminism_recorded(extra):
         warnings.filterwarnings("ignore", ".*does not have many workers.*")
         warnings.filterwarnings("ignore", ".*shuffle.*")
-        trainer.fit(module, make_loader(bundle.train, batch_size, True, seed),
-                    make_loader(bundle.val, int(cfg.trainer.get("eval_batch_size", 1000)), False))
+        trainer.fit(module, make_loader(bundle.train, batch_size, True, seed, device.torch_device),
+                    make_loader(bundle.val, int(cfg.trainer.get("eval_batch_size", 1000)), False, 0, device.torch_device))
     facts["epochs"] = int(trainer.current_epoch)
     extra["best_epoch"] = best.best_epoch
     if best.state is None:
@@ -141,7 +151,8 @@ def train(cfg: DictConfig, out_dir: Path, hydra_cfg: Optional[Any] = None, overr
     facts["metrics"] = metrics  # filled split by split below
     for split_name, split in (("val", bundle.val), ("test", bundle.test)):
         if split is not None and len(split):
-            metrics[split_name] = task_metrics(bundle.task, predict(net, split.x, eval_bs), split.y, bundle.target_names)
+            outputs = predict_on(device.torch_device, net, split.x, eval_bs) if device.is_gpu else predict(net, split.x, eval_bs)
+            metrics[split_name] = task_metrics(bundle.task, outputs, split.y, bundle.target_names)
     prefix, metric = objective_name.split("_", 1)
     value = metrics.get(prefix, {}).get(metric)
     if value is None:
@@ -149,12 +160,11 @@ def train(cfg: DictConfig, out_dir: Path, hydra_cfg: Optional[Any] = None, overr
                        f"available: {sorted(metrics.get(prefix, {}))}")
     if not np.isfinite(value):
         raise FloatingPointError(f"{objective_name} is {value} after training")
+    finish_loggers(loggers, final_metrics(metrics), hparams_of(cfg), trainer.global_step)
 
-    if cfg.trainer.get("save_checkpoint", True):
+    if save_checkpoint:
         partial = out_dir / (MODEL_FILE + ".partial")  # written whole, then renamed: never a torn model.pt
-        torch.save({"state_dict": net.state_dict(), "model": OmegaConf.to_container(cfg.model, resolve=True),
-                    "seq_len": bundle.seq_len, "n_outputs": bundle.n_outputs, "task": bundle.task,
-                    "target_names": bundle.target_names, "best_epoch": best.best_epoch}, partial)
+        torch.save({"state_dict": net.state_dict(), **model_spec(cfg, bundle), "best_epoch": best.best_epoch}, partial)
         os.replace(partial, out_dir / MODEL_FILE)
 
     return RunResult(
@@ -172,15 +182,26 @@ def train(cfg: DictConfig, out_dir: Path, hydra_cfg: Optional[Any] = None, overr
     )
 
 
+def model_spec(cfg: DictConfig, bundle: DataBundle) -> dict[str, Any]:
+    """What rebuilding the trained network needs, stored in model.pt and in checkpoints/best.ckpt."""
+    return {"model": OmegaConf.to_container(cfg.model, resolve=True), "seq_len": bundle.seq_len,
+            "n_outputs": bundle.n_outputs, "task": bundle.task, "target_names": list(bundle.target_names)}
+
+
 def hparams_of(cfg: DictConfig) -> dict[str, Any]:
-    """Every resolved config value (dataset, model, optimizer, trainer, seed, objective) as dotted keys."""
+    """Every resolved config value (dataset, model, optimizer, trainer, seed, objective) as dotted keys
+    (not ``logger``: where the curves go changes nothing about the run)."""
     container = OmegaConf.to_container(cfg, resolve=True)
     container.pop("hydra", None)
+    container.pop("logger", None)  # where metrics are logged is not a hyperparameter of the run
     return flatten(container)
 
 
 def load_trained(run_dir: "str | Path"):
-    """Rebuild a trained network from a run directory's ``model.pt``: ``(net, checkpoint dict)``."""
+    """Rebuild a trained network from a run directory's ``model.pt`` (or, without one, Lightning's
+    ``checkpoints/best.ckpt``): ``(net, checkpoint dict)``."""
+    if not (Path(run_dir) / MODEL_FILE).exists() and best_ckpt_path(run_dir).exists():
+        return load_net_from_ckpt(best_ckpt_path(run_dir))
     checkpoint = torch.load(Path(run_dir) / MODEL_FILE, map_location="cpu", weights_only=False)
     net = GenomicNet(checkpoint["model"], checkpoint["seq_len"], checkpoint["n_outputs"])
     net.load_state_dict(checkpoint["state_dict"])

@@ -1,7 +1,12 @@
 """How many torch threads a trial gets: the machine's cores split among the trials running at once.
 
 joblib sets OMP_NUM_THREADS=1 in its workers and two trials each using every core doubled the wall
-time on a 2-core machine, so a trial asks for ``max(1, cores // parallel_trials)`` threads."""
+time on a 2-core machine, so a trial asks for ``max(1, cores // parallel_trials)`` threads.
+
+GPU trials: under ``hydra/launcher=local_parallel`` the number of parallel trials is ``n_jobs``, which
+the preset sets to GPUs * ``trainer.trials_per_gpu`` (genarch.training.devices), so each GPU trial gets
+its share of the cores to feed its GPU; on a local Ray cluster trials that reserve ``ray.remote.num_gpus``
+are also bounded by the GPUs; a SLURM GPU task gets the CPUs of its allocation."""
 
 import os
 from typing import Any, Optional
@@ -35,8 +40,17 @@ def parallel_trials(hydra_cfg: Optional[Any]) -> int:
     if "ray" in target:
         cores, per_trial = _ray_local_cores(launcher)
         fits = max(1, int(cores // per_trial))  # a fractional num_cpus packs several trials on a CPU
+        gpus_per_trial = float(_ray_settings(launcher)[1].get("num_gpus") or 0)
+        if gpus_per_trial > 0:  # GPU trials: no more at once than the GPUs hold
+            fits = min(fits, max(1, int(_local_gpus() // gpus_per_trial)))
         return min(batch or fits, fits)
     return 1
+
+
+def _local_gpus() -> int:
+    from genarch.training.devices import gpu_count
+
+    return gpu_count()
 
 
 def _launcher(hydra_cfg: Optional[Any]) -> tuple[Any, str]:

@@ -1,10 +1,15 @@
-"""fANOVA-style main-effect variance decomposition over a random-forest surrogate.
+"""Main-effect (partial-dependence) share of variance over a random-forest surrogate.
 
-Functional ANOVA writes the surrogate ``f(x)`` as a sum of a constant, one main effect per
-parameter, and interaction terms. The main effect of parameter ``j`` is its marginal
-``f_j(v) = E[f(x) | x_j = v] - E[f]``, estimated here as the forest's mean prediction over all
-trials with ``x_j`` set to ``v`` (the trials stand in for the distribution of the other
-parameters). The importance of ``j`` is the share of the surrogate's variance that its main
+This is *not* Hutter et al.'s fANOVA (2014), which integrates each tree's partition over the whole
+configuration space (uniformly) and also measures interaction terms; Optuna implements that one
+(``optuna.importance.FanovaImportanceEvaluator``: run it on a sweep exported with
+``python -m genarch.analyze <sweep> --export-optuna ...``). It was called ``fanova`` in genarch
+until issue 34; ``FanovaImportance`` is kept as a deprecated alias of :class:`MainEffectImportance`.
+
+The main effect of parameter ``j`` is its marginal ``f_j(v) = E[f(x) | x_j = v] - E[f]`` (the
+partial dependence of Friedman 2001), estimated as the forest's mean prediction over all trials
+with ``x_j`` set to ``v`` (the trials, not a uniform grid, stand in for the distribution of the
+other parameters). The importance of ``j`` is the share of the surrogate's variance that its main
 effect explains, ``Var_v f_j(v) / Var f``, with ``v`` over every category (weighted by frequency)
 or over quantiles of a numeric parameter. Unlike permutation importance this looks only at how
 the *average* score moves with one parameter, so the two methods cross-check each other.
@@ -30,9 +35,9 @@ def main_effect(model, enc: Encoded, table: TrialTable, param: str, size: int = 
     return values, weights, marginal
 
 
-class FanovaImportance(ImportanceEvaluator):
-    name = "fanova"
-    title = "fANOVA main-effect share of variance (random-forest surrogate)"
+class MainEffectImportance(ImportanceEvaluator):
+    name = "main_effect"
+    title = "Main-effect (partial-dependence) share of variance (random-forest surrogate)"
 
     def __init__(self, n_estimators: int = 100, grid_size: int = 20) -> None:
         super().__init__(n_estimators)

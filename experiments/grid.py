@@ -1,0 +1,183 @@
+"""A models x items x seeds benchmark grid under one named training protocol (TFBS head-to-head,
+regression, GUE): the shared command line, resumable slices of the grid, and one genarch run per cell.
+
+Resumable: every (model, item, seed) run keeps its result.json; a run with status ok is skipped, so a
+command stopped at any point is continued by running it again. ``--chunk I/N`` runs only the I-th of N
+contiguous slices of the grid (seed-major, so early chunks complete whole items for every model) and
+``--limit K`` stops after K new trainings, to fit a session; ``--aggregate-only`` rebuilds the tables.
+``--debug-max-train N`` caps the training sequences for a smoke run: its runs and tables go to
+separate ``*_debugN`` folders under experiments/runs and never mix with real results."""
+
+import argparse
+import dataclasses
+import math
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Mapping, Optional, Sequence
+
+from experiments.tables import RESULTS, ROOT, RUNS
+
+
+@dataclass(frozen=True)
+class Protocol:
+    """How every model of a grid is trained and tested; ``name`` names its run folders and tables."""
+
+    name: str
+    title: str
+    max_train: Optional[int]   # None: all training sequences
+    max_epochs: int
+    patience: int              # early stopping on the validation objective; the best epoch's weights are kept
+    data_seed: Optional[int] = None  # fixed: the data split (test included) stays the same across seeds
+
+    def overrides(self) -> list[str]:
+        out = [f"dataset.max_train={'null' if self.max_train is None else self.max_train}",
+               f"trainer.max_epochs={self.max_epochs}", f"trainer.patience={self.patience}"]
+        if self.data_seed is not None:
+            out.append(f"dataset.seed={self.data_seed}")
+        return out
+
+
+def protocol_name(args: argparse.Namespace) -> str:
+    debug = getattr(args, "debug_max_train", None)
+    return args.protocol.name + (f"_debug{debug}" if debug else "")
+
+
+def results_dir(args: argparse.Namespace) -> Path:
+    """experiments/results for real runs; a smoke (``--debug-max-train``) writes its tables beside its runs."""
+    return RUNS / "debug_results" if getattr(args, "debug_max_train", None) else RESULTS
+
+
+def grid_parser(doc: Optional[str], *, models: Sequence[str], items_flag: str, items: Sequence[str],
+                protocols: Mapping[str, Protocol], default_protocol: str = "full") -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--models", nargs="+", default=list(models))
+    ap.add_argument(items_flag, nargs="+", default=list(items))
+    ap.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
+    ap.add_argument("--protocol", choices=list(protocols), default=default_protocol,
+                    help="; ".join(f"{k}: {p.title}" for k, p in protocols.items()))
+    ap.add_argument("--threads", default="1", help="torch threads per run (an integer or 'auto')")
+    ap.add_argument("--device", default=None, help="passed as trainer.accelerator (cpu, gpu, auto); default: genarch's")
+    ap.add_argument("--chunk", default=None, metavar="I/N", help="run only the I-th of N contiguous slices of the grid")
+    ap.add_argument("--limit", type=int, default=None, help="stop after this many new trainings")
+    ap.add_argument("--debug-max-train", type=int, default=None, metavar="N",
+                    help="smoke run: at most N training sequences, separate *_debugN run and table folders")
+    ap.add_argument("--aggregate-only", action="store_true")
+    ap.set_defaults(_protocols=dict(protocols))
+    return ap
+
+
+def parse_grid_args(parser: argparse.ArgumentParser, argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
+    args = parser.parse_args(argv)
+    args.protocol = args._protocols[args.protocol]
+    if args.chunk is not None:
+        chunk_bounds(args.chunk, 1)  # a malformed --chunk fails before anything runs
+    if args.device is not None:
+        check_device(args.device)
+    return args
+
+
+def plan(seeds: Sequence[int], items: Sequence[str], models: Sequence[str]) -> list[tuple[str, str, int]]:
+    """Seed-major, then item, then model: a partial grid leaves whole items for every model."""
+    return [(model, item, seed) for seed in seeds for item in items for model in models]
+
+
+def chunk_bounds(chunk: str, size: int) -> tuple[int, int]:
+    try:
+        i, n = (int(x) for x in chunk.split("/"))
+    except ValueError:
+        raise SystemExit(f"--chunk {chunk!r}: expected I/N, e.g. 2/10") from None
+    if not 1 <= i <= n:
+        raise SystemExit(f"--chunk {chunk!r}: I must be in 1..N")
+    step = math.ceil(size / n)
+    return (i - 1) * step, min(size, i * step)
+
+
+def run_grid(args: argparse.Namespace, items: Sequence[str], run_one: Callable[[str, str, int], bool],
+             aggregate: Callable[[], Any]) -> int:
+    """Train what is missing of the (chunk of the) grid; ``run_one`` returns True when it trained. Tables are
+    rebuilt after every new run. Returns the number of new trainings."""
+    cells = plan(args.seeds, items, args.models)
+    if getattr(args, "chunk", None):
+        lo, hi = chunk_bounds(args.chunk, len(cells))
+        cells = cells[lo:hi]
+    trained = 0
+    for model, item, seed in cells:
+        if getattr(args, "limit", None) is not None and trained >= args.limit:
+            print(f"--limit {args.limit} reached; run the same command again to continue", flush=True)
+            break
+        if run_one(model, item, seed):
+            trained += 1
+            aggregate()
+    return trained
+
+
+def grid_main(args: argparse.Namespace, items: Sequence[str], run_one: Callable[[argparse.Namespace, str, str, int], bool],
+              aggregate: Callable[[argparse.Namespace], Any]) -> Any:
+    if not args.aggregate_only:
+        run_grid(args, items, lambda model, item, seed: run_one(args, model, item, seed), lambda: aggregate(args))
+    return aggregate(args)
+
+
+def check_device(device: str) -> None:
+    """``--device`` becomes ``trainer.accelerator``; a genarch without that setting is refused in one line."""
+    from hydra import compose, initialize_config_module
+
+    with initialize_config_module("genarch.conf", version_base=None):
+        trainer = compose("config").trainer
+    if "accelerator" not in trainer:
+        raise SystemExit(f"--device {device}: this genarch's trainer config (genarch/conf/trainer/default.yaml) has no "
+                         "'accelerator' setting to pass it to")
+
+
+def run_overrides(args: argparse.Namespace, out: Path) -> list[str]:
+    """The protocol and run settings every cell of a grid gets, after the model's own overrides."""
+    protocol = args.protocol
+    if getattr(args, "debug_max_train", None):
+        protocol = dataclasses.replace(protocol, max_train=args.debug_max_train)
+    out_list = [*protocol.overrides(), "trainer.progress=false", f"trainer.threads={args.threads}",
+                "++summary=false", f"hydra.run.dir={out}"]
+    if getattr(args, "device", None):
+        out_list.append(f"trainer.accelerator={args.device}")
+    return out_list
+
+
+def run_genarch(out: Path, overrides: Sequence[str]) -> int:
+    """One ``python -m genarch`` job writing ``out/result.json`` and ``out/run.log``.
+
+    A subprocess on purpose (not genarch's Python API): each run of a long grid gets a fresh process, so a
+    crash, an out-of-memory kill or a stuck device in one run loses that run only, torch's process-wide state
+    (thread count, deterministic algorithms, CUDA context) never leaks from one model to the next, the memory of
+    a full training set goes back to the system between runs, and each run is the exact command a user would
+    type (recorded in run.log and the run's .hydra folder)."""
+    out.mkdir(parents=True, exist_ok=True)
+    with open(out / "run.log", "w") as log:
+        return subprocess.run([sys.executable, "-m", "genarch", *overrides], cwd=ROOT, stdout=log,
+                              stderr=subprocess.STDOUT).returncode
+
+
+def timed(label: str, start: float, what: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {label}: {what} ({time.time() - start:.0f} s)", flush=True)
+
+
+def stopping(result: Mapping[str, Any]) -> dict[str, Any]:
+    """Did this run stop early (patience) or hit the epoch cap? From its result.json."""
+    epochs = int(result.get("epochs") or 0)
+    cap = (result.get("hparams") or {}).get("trainer.max_epochs")
+    best = (result.get("extra") or {}).get("best_epoch")
+    return {"epochs": epochs, "max_epochs": cap, "best_epoch": best,
+            "hit_cap": cap is not None and epochs >= int(cap)}
+
+
+def stopping_summary(stops: Mapping[str, Sequence[Mapping[str, Any]]]) -> dict[str, dict[str, Any]]:
+    """Per model: runs that stopped early vs hit the epoch cap, and the epochs they ran."""
+    out = {}
+    for model, runs in stops.items():
+        epochs = [r["epochs"] for r in runs]
+        out[model] = {"runs": len(runs), "stopped_early": sum(not r["hit_cap"] for r in runs),
+                      "hit_cap": sum(bool(r["hit_cap"]) for r in runs),
+                      "epochs_max": max(epochs) if epochs else None,
+                      "epochs_mean": sum(epochs) / len(epochs) if epochs else None}
+    return out

@@ -1,0 +1,55 @@
+"""Lightning-format checkpoints of a run: ``<run dir>/checkpoints/best.ckpt``.
+
+Written by Lightning's :class:`ModelCheckpoint` (the epoch with the best validation objective, the same
+epoch :class:`~genarch.training.module.BestWeights` keeps) when ``trainer.save_checkpoint`` is true.
+The checkpoint is self-describing: besides Lightning's own keys (``state_dict`` with ``net.``-prefixed
+weights, optimizer states, epoch, callbacks) it carries ``genarch``: the model config, sequence length,
+outputs, task and target names, so :func:`load_net_from_ckpt` rebuilds the network without the config.
+``model.pt`` (the plain state dict, no Lightning needed to read it) is still written next to it.
+"""
+
+from pathlib import Path
+from typing import Any, Mapping
+
+import pytorch_lightning as pl
+import torch
+
+CKPT_DIR = "checkpoints"
+BEST_CKPT = "best"  # -> checkpoints/best.ckpt
+
+
+class ModelSpecInCheckpoint(pl.Callback):
+    """Adds what rebuilding the network needs (``checkpoint["genarch"]``) to every Lightning checkpoint."""
+
+    def __init__(self, spec: Mapping[str, Any]) -> None:
+        self.spec = dict(spec)
+
+    def on_save_checkpoint(self, trainer: pl.Trainer, pl_module: pl.LightningModule, checkpoint: dict) -> None:
+        checkpoint["genarch"] = dict(self.spec)
+
+
+def checkpoint_callbacks(out_dir: Path, monitor: str, mode: str, spec: Mapping[str, Any]) -> list[pl.Callback]:
+    """ModelCheckpoint keeping the best epoch by ``monitor`` as ``checkpoints/best.ckpt``, and the spec writer."""
+    best = pl.callbacks.ModelCheckpoint(
+        dirpath=str(Path(out_dir) / CKPT_DIR), filename=BEST_CKPT, monitor=monitor, mode=mode, save_top_k=1,
+        save_last=False, auto_insert_metric_name=False, enable_version_counter=False)
+    return [best, ModelSpecInCheckpoint(spec)]
+
+
+def best_ckpt_path(run_dir: "str | Path") -> Path:
+    return Path(run_dir) / CKPT_DIR / f"{BEST_CKPT}.ckpt"
+
+
+def load_net_from_ckpt(path: "str | Path"):
+    """``(net, spec)`` rebuilt from a Lightning checkpoint written by a genarch run."""
+    from genarch.model import GenomicNet
+
+    checkpoint = torch.load(Path(path), map_location="cpu", weights_only=False)
+    spec = checkpoint.get("genarch")
+    if spec is None:
+        raise ValueError(f"{path}: not a genarch checkpoint (no 'genarch' entry with the model config)")
+    net = GenomicNet(spec["model"], spec["seq_len"], spec["n_outputs"])
+    state = {k.removeprefix("net."): v for k, v in checkpoint["state_dict"].items() if k.startswith("net.")}
+    net.load_state_dict(state)
+    net.eval()
+    return net, {**spec, "best_epoch": checkpoint.get("epoch")}

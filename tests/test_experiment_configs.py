@@ -1,0 +1,110 @@
+"""Hydra experiment configs (genarch/conf/experiment/): each composes, selects its model and training
+recipe, and builds; experiments.make_found writes a model + experiment pair that composes the same way."""
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+import yaml
+from hydra import compose, initialize_config_module
+from omegaconf import OmegaConf
+
+from experiments.make_found import write_found
+from genarch.model import GenomicNet
+
+CONF = Path(__file__).resolve().parents[1] / "genarch" / "conf"
+EXPERIMENTS = sorted(p.stem for p in (CONF / "experiment").glob("*.yaml"))
+
+# experiment -> (model it selects, optimizer, lr_scale, batch size): the recipes the YAML comments cite
+RECIPES = {
+    "attentionnet_paper": ("attentionnet", "adam", 1.0, 125),
+    "promoternet_paper": ("promoternet", "adam", 1.0, 125),
+    "deepbind_paper": ("deepbind", "adam", 1.0, 125),
+    "deepmotif_paper": ("deepmotif", "adam", 10.0, 256),
+    "tfbs_found": ("tfbs_found", "adam", 1.1575883538359413, 25),
+    "reg_found": ("reg_found", "adam", 1.5772062316187605, 125),
+}
+
+
+def compose_experiment(name: str, *overrides: str):
+    with initialize_config_module("genarch.conf", version_base=None):
+        return compose("config", overrides=[f"+experiment={name}", *overrides])
+
+
+def test_every_experiment_config_is_listed():
+    assert EXPERIMENTS == sorted(RECIPES)
+
+
+@pytest.mark.parametrize("name", EXPERIMENTS)
+def test_experiment_composes_with_its_recipe_and_builds(name):
+    model, optimizer, lr_scale, batch = RECIPES[name]
+    text = (CONF / "experiment" / f"{name}.yaml").read_text()
+    assert text.startswith("# @package _global_")
+    cfg = compose_experiment(name)
+    assert (cfg.model.name, cfg.optimizer.name, cfg.optimizer.lr_scale, cfg.trainer.batch_size) == \
+        (model, optimizer, lr_scale, batch)
+    assert cfg.dataset._target_.endswith("SyntheticTFBS"), "an experiment config leaves the dataset to the command line"
+    for length, outputs in ((101, 1), (2000, 11)):
+        net = GenomicNet(OmegaConf.to_container(cfg.model, resolve=True), length, outputs).eval()
+        with torch.no_grad():
+            assert net(torch.rand(2, 4, length)).shape == (2, outputs)
+
+
+def test_command_line_overrides_win_over_the_experiment():
+    cfg = compose_experiment("deepmotif_paper", "trainer.batch_size=50", "optimizer.lr_scale=0.3",
+                             "dataset=deepbind_encode")
+    assert (cfg.trainer.batch_size, cfg.optimizer.lr_scale) == (50, 0.3)
+    assert cfg.dataset._target_.endswith("DeepBindENCODE")
+
+
+def test_the_control_is_the_model_with_default_training():
+    with initialize_config_module("genarch.conf", version_base=None):
+        control = compose("config", overrides=["model=tfbs_found"])
+        default = compose("config")
+    found = compose_experiment("tfbs_found")
+    assert control.model == found.model
+    assert control.optimizer == default.optimizer and control.trainer == default.trainer
+    assert (found.optimizer.l2, found.trainer.batch_size) != (control.optimizer.l2, control.trainer.batch_size)
+
+
+def _fake_sweep(tmp_path: Path, values: dict) -> Path:
+    """A sweep dir as genarch writes it: ledger.jsonl plus each job's composed .hydra/config.yaml."""
+    sweep = tmp_path / "sweep"
+    records = []
+    for job, (value, batch, l2) in values.items():
+        with initialize_config_module("genarch.conf", version_base=None):
+            cfg = compose("config", overrides=["model=search", "optimizer=sgd", f"optimizer.l2={l2}",
+                                               f"trainer.batch_size={batch}", f"model.stem.filters={8 * (job + 1)}"])
+        (sweep / str(job) / ".hydra").mkdir(parents=True)
+        (sweep / str(job) / ".hydra" / "config.yaml").write_text(OmegaConf.to_yaml(cfg))
+        records.append({"job": job, "event": "start"})
+        records.append({"job": job, "event": "end", "status": "ok",
+                        "objective": {"name": "val_loss", "direction": "minimize", "value": value}})
+    records.append({"job": 9, "event": "end", "status": "failed", "objective": {"name": "val_loss", "value": None}})
+    (sweep / "ledger.jsonl").write_text("\n".join(json.dumps(r) for r in records) + "\n")
+    return sweep
+
+
+def test_make_found_writes_a_model_and_an_experiment_that_compose(tmp_path):
+    # minimised objective: job 1 (0.2) is the best, not job 0 (0.9)
+    sweep = _fake_sweep(tmp_path, {0: (0.9, 50, 0.001), 1: (0.2, 25, 0.0001)})
+    conf = tmp_path / "conf"
+    model_path, experiment_path = write_found(sweep, "found_x", conf, command="test")
+    model = yaml.safe_load(model_path.read_text())
+    assert model["name"] == "found_x" and model["stem"]["filters"] == 16  # job 1's architecture
+    with initialize_config_module("genarch.conf", version_base=None):
+        cfg = compose("config", overrides=[f"hydra.searchpath=[file://{conf}]", "+experiment=found_x"])
+    experiment = yaml.safe_load(experiment_path.read_text())
+    assert experiment_path.read_text().startswith("# @package _global_")
+    assert experiment["defaults"] == [{"override /model": "found_x"}, {"override /optimizer": "sgd"}]
+    assert experiment["optimizer"] == {"lr_scale": 1.0, "l2": 0.0001} and experiment["trainer"] == {"batch_size": 25}
+    assert cfg.model.name == "found_x" and cfg.optimizer.name == "sgd" and cfg.trainer.batch_size == 25
+
+
+def test_make_found_refuses_a_sweep_with_no_finished_trial(tmp_path):
+    sweep = tmp_path / "empty"
+    sweep.mkdir()
+    (sweep / "ledger.jsonl").write_text(json.dumps({"job": 0, "event": "start"}) + "\n")
+    with pytest.raises(SystemExit, match="no finished trial"):
+        write_found(sweep, "x", tmp_path / "conf")
