@@ -50,7 +50,7 @@ PARAMS = "hydra:\n  sweeper:\n    params:\n"
 
 @pytest.mark.parametrize("body, expected", [
     ("trainer: {max_epochz: 1}\n" + PARAMS + "      model.stem.filters: choice(4, 8)\n",
-     "trainer.max_epochz: not a key of the config (trainer has: batch_size, "),
+     "trainer.max_epochz: not a key of the config (trainer has: "),
     ("dataset: {nn: 1000}\n" + PARAMS + "      model.stem.filters: choice(4, 8)\n",
      "dataset.nn: not a key of the config (dataset has: "),
     (PARAMS + "      model.activation: choice(relu, leaky_rleu)\n",
