@@ -42,7 +42,7 @@ from genarch.interpret.numba_cache import ensure_numba_cache_dir  # noqa: E402
 ensure_numba_cache_dir()
 
 from experiments import paper_facts  # noqa: E402
-from genarch.interpret.jaspar import DEFAULT_RELEASE  # noqa: E402
+from genarch.jaspar import DEFAULT_RELEASE  # noqa: E402
 
 H2H_RUNS = ROOT / "experiments" / "runs" / "tfbs_h2h"
 
@@ -284,7 +284,7 @@ def main(argv=None) -> int:
         args.out = str(folder / f"interpret_encode_{protocol_name(args)}")
 
     from genarch.data.sources import resolve_experiment
-    from genarch.interpret.jaspar import load_core
+    from genarch.jaspar import load_core
 
     available = trainable_experiments(Path(args.data_root))
     names = [resolve_experiment(e, available) for e in args.experiments] if args.experiments else available

@@ -12,7 +12,7 @@ search path):
   selecting that model with the optimizer and batch size the trial trained with:
   ``python -m genarch +experiment=<name>``.
 
-The trial is read from the sweep's ledger with genarch's ledger reader (``genarch.ledger.load_trials``),
+The trial is read from the sweep's ledger with genarch's ledger reader (``genarch.ledger.finished_trials``),
 best in the objective direction the sweep recorded.
 """
 
@@ -22,19 +22,22 @@ from pathlib import Path
 import yaml
 from omegaconf import OmegaConf
 
-from genarch.ledger import load_trials
+from genarch.ledger import finished_trials
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_CONF = ROOT / "genarch" / "conf"
 
 
 def best_job(sweep: Path) -> tuple[int, float]:
-    """The finished trial with the best objective, in the direction the sweep recorded (maximize by default)."""
-    trials = [t for t in load_trials(sweep) if t.status == "ok" and t.value is not None]
-    if not trials:
+    """The best finished trial by the direction its objective was recorded with (maximise if none is)."""
+    ok = [t for t in finished_trials(sweep) if t.ok]
+    if not ok:
         raise SystemExit(f"{sweep / 'ledger.jsonl'}: no finished trial with an objective value")
-    minimize = (trials[0].direction or "maximize") == "minimize"
-    best = (min if minimize else max)(trials, key=lambda t: t.value)
+    directions = {t.direction for t in ok if t.direction}
+    if len(directions) > 1:
+        raise SystemExit(f"{sweep}: its trials record both directions {sorted(directions)}; give --job")
+    sign = -1.0 if directions == {"minimize"} else 1.0
+    best = max(ok, key=lambda t: sign * t.value)
     return best.job, best.value
 
 

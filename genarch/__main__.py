@@ -194,10 +194,10 @@ def _folder_of(exc: BaseException) -> "Path | None":
 
     tb, found = exc.__traceback__, None
     while tb is not None:
-        owner = tb.tb_frame.f_locals.get("self")
-        sweep_dir = getattr(owner, "sweep_dir", None)
-        if isinstance(sweep_dir, Path) and sweep_dir.is_dir():
-            found = sweep_dir
+        local = tb.tb_frame.f_locals
+        for sweep_dir in (local.get("sweep_dir"), getattr(local.get("self"), "sweep_dir", None)):
+            if isinstance(sweep_dir, Path) and sweep_dir.is_dir():
+                found = sweep_dir
         tb = tb.tb_next
     return found
 

@@ -5,15 +5,28 @@ Every trial appends a ``start`` record when it is launched and an ``end`` record
 parallel trials (joblib, submitit, Ray on one filesystem) never interleave, and a sweep that is
 killed leaves at worst a trial with a ``start`` and no ``end`` (an in-flight trial to re-run).
 
+Records are typed (:class:`StartRecord`, :class:`EndRecord`) and written by one writer,
+:func:`write_record`; the sweeper, the trial (``genarch.sweeper.ledger_hook``), the synthetic sweeps of the
+analysis and the experiments all go through it. They are read by one reader: :func:`finished_trials` (the
+trials that ended), on top of :func:`load_trials` (every job folded to one :class:`Trial`, running ones
+too). The reader reads every ledger written since the format began (records with fewer fields, end
+records without ``overrides``). A ``rung`` record (an intermediate result of a multi-fidelity trial) is
+reserved: the reader skips events it does not know, so a ledger with them still reads.
+
 Record fields::
 
     job          int, Hydra's job number within the sweep
     event        "start" | "end"
     status       "running" | "ok" | "failed"
-    params       {override key: value} of the swept parameters ("model/rnn": "lstm", "optimizer.lr_scale": 0.5)
+    params       {override key: value} of the swept parameters ("model/rnn": "lstm", "optimizer.lr_scale": 0.5);
+                 an end record carries its own (from the trial's own overrides), never copied from a start record
+    overrides    the job's override list as launched (start records; end records since params are their own)
+    stage        the stage's name (start records, rejected records)
     objective    {"name", "direction", "value"} (value null unless status is ok)
     metrics      {"val": {...}, "test": {...}}
     n_params, epochs, wall_time_s, error, dir (the job's output directory, relative to the sweep dir)
+    writer       "trial" (the trial process wrote its own end record) | "sweeper" (from the job's return)
+    rejected     true on the ``end`` record of a candidate refused as an illegal model before launch
     interrupted  true on the ``end`` record of a trial stopped by SIGTERM or Ctrl-C (status "failed"): the
                  trial did not fail, it was cut off, and a resumed sweep runs it again
     time         unix time of the record
@@ -51,9 +64,103 @@ class Trial:
     def ok(self) -> bool:
         return self.status == "ok" and self.value is not None and math.isfinite(self.value)
 
+    @property
+    def ended(self) -> bool:
+        """An ``end`` record came after the job's latest ``start``."""
+        return self.record.get("event") == "end"
+
+    @property
+    def interrupted(self) -> bool:
+        """Cut off from outside (SIGTERM, Ctrl-C): it did not finish, and a resumed sweep runs it again."""
+        return self.ended and is_interrupted(self.record)
+
+    @property
+    def finished(self) -> bool:
+        return self.ended and not self.interrupted
+
+    @property
+    def rejected(self) -> bool:
+        return bool(self.record.get("rejected"))
+
+    @property
+    def overrides(self) -> Optional[list[str]]:
+        recorded = self.record.get("overrides")
+        return None if recorded is None else list(recorded)
+
+    @property
+    def stage(self) -> Optional[str]:
+        return self.record.get("stage")
+
+
+@dataclass
+class StartRecord:
+    """A job handed to the launcher (written by the sweeper before it launches)."""
+
+    job: int
+    params: dict[str, Any]
+    overrides: list[str]
+    stage: Optional[str] = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"job": self.job, "event": "start", "status": "running", "params": dict(self.params),
+                "overrides": list(self.overrides), "stage": self.stage}
+
+
+@dataclass
+class EndRecord:
+    """A job that ended: ok, failed, rejected before launch, or interrupted (and so to be run again)."""
+
+    job: int
+    status: str  # "ok" | "failed"
+    params: dict[str, Any]
+    objective_name: Optional[str] = None
+    direction: Optional[str] = None
+    value: Optional[float] = None  # kept only for status ok
+    metrics: dict[str, Any] = field(default_factory=dict)
+    n_params: Optional[int] = None
+    epochs: Optional[int] = None
+    wall_time_s: Optional[float] = None
+    error: Optional[str] = None
+    dir: Optional[str] = None  # the job's output dir, relative to the sweep dir
+    writer: str = "trial"  # "trial" | "sweeper"
+    overrides: Optional[list[str]] = None
+    stage: Optional[str] = None
+    rejected: bool = False
+    interrupted: bool = False
+
+    def __post_init__(self) -> None:
+        if self.status not in ("ok", "failed"):
+            raise ValueError(f"an end record's status is ok or failed, not {self.status!r}")
+
+    def to_json(self) -> dict[str, Any]:
+        out = {"job": self.job, "event": "end", "status": self.status, "params": dict(self.params),
+               "objective": {"name": self.objective_name, "direction": self.direction,
+                             "value": self.value if self.status == "ok" else None},
+               "metrics": dict(self.metrics or {}), "n_params": self.n_params, "epochs": self.epochs,
+               "wall_time_s": self.wall_time_s, "error": self.error, "dir": self.dir, "writer": self.writer}
+        if self.overrides is not None:
+            out["overrides"] = list(self.overrides)
+        if self.stage is not None:
+            out["stage"] = self.stage
+        if self.rejected:
+            out["rejected"] = True
+        if self.interrupted:
+            out["interrupted"] = True
+        return out
+
+
+# events the reader folds; any other (``rung``, planned for multi-fidelity trials) is skipped by it
+EVENTS = ("start", "end")
+
+
+def write_record(sweep_dir: "str | os.PathLike[str]", record: "StartRecord | EndRecord") -> None:
+    """The one writer of ledger records."""
+    append_record(sweep_dir, record.to_json())
+
 
 def append_record(sweep_dir: "str | os.PathLike[str]", record: dict[str, Any]) -> None:
-    """Append one record to the sweep's ledger atomically (safe across processes)."""
+    """Append one record (a JSON object) to the sweep's ledger atomically (safe across processes); genarch's
+    own records go through :func:`write_record`, this writes the line (and lets tests write foreign ones)."""
     path = Path(sweep_dir) / LEDGER_FILE
     path.parent.mkdir(parents=True, exist_ok=True)
     record = {**record, "time": record.get("time", time.time())}
@@ -136,9 +243,11 @@ def load_trials(sweep_dir: "str | os.PathLike[str]") -> list[Trial]:
     """Fold the ledger into one :class:`Trial` per job, ordered by job number."""
     latest: dict[int, dict[str, Any]] = {}
     for record in iter_records(sweep_dir):
-        job = int(record["job"])
-        # a start record begins the job afresh: a re-run of an interrupted job keeps nothing of its old end
-        latest[job] = dict(record) if record.get("event") == "start" else {**latest.get(job, {}), **record}
+        job, event = int(record["job"]), record.get("event")
+        if event == "start":  # begins the job afresh: a re-run of an interrupted job keeps nothing of its old end
+            latest[job] = dict(record)
+        elif event == "end" or event is None:
+            latest[job] = {**latest.get(job, {}), **record}
     trials = []
     for job in sorted(latest):
         rec = latest[job]
@@ -161,6 +270,12 @@ def load_trials(sweep_dir: "str | os.PathLike[str]") -> list[Trial]:
     return trials
 
 
+def finished_trials(sweep_dir: "str | os.PathLike[str]") -> list[Trial]:
+    """The one reader of what a sweep measured: every job whose latest record is an ``end`` record and that was
+    not cut off from outside (ok, failed or rejected), by job number."""
+    return [t for t in load_trials(sweep_dir) if t.finished]
+
+
 def _default(value: Any) -> Any:
     if hasattr(value, "item"):
         return value.item()
@@ -178,26 +293,3 @@ def is_interrupted(record: Mapping[str, Any]) -> bool:
         return True
     error = record.get("error") or ""
     return record.get("status") == "failed" and str(error).startswith(INTERRUPTIONS)
-
-
-def recorded_in_interval(value: Any, low: float, high: float, integer: bool = False) -> bool:
-    """Whether a recorded parameter value is a point of the interval [low, high] (a whole number if
-    ``integer``). The ends are widened by a relative 1e-9, so a bound written back as override text
-    and read again still counts as inside; a bool, a string or a non-finite number never does."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        return False
-    if integer and float(value) != int(value):
-        return False
-    slack = interval_slack(low, high)
-    return float(low) - slack <= float(value) <= float(high) + slack
-
-
-def integer_bounds(lower: float, upper: float) -> tuple[int, int]:
-    """The integers an integer interval with these bounds sweeps: those inside them (``0.5..8`` is ``1..8``)."""
-    return math.ceil(lower), math.floor(upper)
-
-
-def interval_slack(low: float, high: float) -> float:
-    """How far past its ends an interval still counts a value as inside: a relative 1e-9, the rounding
-    a bound picks up when it is written as override text and read again."""
-    return 1e-9 * max(1.0, abs(float(low)), abs(float(high)))

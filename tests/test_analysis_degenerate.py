@@ -83,7 +83,8 @@ def test_csv_with_nan_metric(tmp_path):
 @pytest.mark.parametrize("direction", ["up", "", "MAX"])
 def test_bad_direction(direction):
     with pytest.raises(AnalysisInputError, match="direction"):
-        build_table([{"a": i} for i in range(6)], list(range(6)), [True] * 6, metric="m", direction=direction, source="s")
+        build_table([{"a": i} for i in range(6)], list(range(6)), [True] * 6, metric="m", direction=direction,
+                    source="s")
 
 
 def test_command_exits_2_with_the_message(tmp_path, capsys):

@@ -91,7 +91,8 @@ def test_null_in_a_csv_is_the_choice_null_not_a_missing_value(tmp_path):
     lr = [["", "0.01"][i % 2] for i in range(n)]  # an empty cell is missing
     value = [{"null": 0.9, "0.1": 0.5, "0.5": 0.6}[d] + 0.01 * i for i, d in enumerate(drop)]
     path = tmp_path / "t.csv"
-    path.write_text("dropout,act,lr,value\n" + "".join(f"{d},{a},{l},{v}\n" for d, a, l, v in zip(drop, act, lr, value)))
+    rows = "".join(f"{d},{a},{l},{v}\n" for d, a, l, v in zip(drop, act, lr, value))
+    path.write_text("dropout,act,lr,value\n" + rows)
     table = from_csv(path, metric="value")
     assert table.kinds == {"dropout": "categorical", "act": "categorical", "lr": "numeric"}
     assert table.originals["dropout"] == {"null": None, "0.1": 0.1, "0.5": 0.5}
@@ -115,7 +116,7 @@ def test_constant_values_are_recorded_in_hydra_spelling(tmp_path):
     (["--q", "1.5"], "--q must be in (0, 1)"),
 ])
 def test_cli_options_that_cannot_work_are_refused_before_any_work(tmp_path, capsys, args, message):
-    from genarch.analyze import main
+    from genarch.analysis.cli import main
 
     assert main([str(tmp_path / "nowhere"), *args]) == 2
     assert message in capsys.readouterr().err
@@ -123,7 +124,7 @@ def test_cli_options_that_cannot_work_are_refused_before_any_work(tmp_path, caps
 
 def test_a_custom_out_folder_writes_no_stage_index_elsewhere(tmp_path):
     from genarch.analysis.synthetic import write_sweep
-    from genarch.analyze import main
+    from genarch.analysis.cli import main
 
     sweep = write_sweep(tmp_path / "sweeps" / "s1", n=30)
     other = tmp_path / "idx" / "other_sweep" / "analysis"

@@ -8,7 +8,7 @@ import pytest
 import yaml
 
 from genarch.analysis.pipeline import Options, analyze, load_sweep
-from genarch.analysis.space import parse_params
+from genarch.space import parse_params
 from genarch.analysis.synthetic import BASE_PARAMS, FORK_PARAMS, write_sweep
 
 RELEVANT = {"model/rnn", "optimizer.lr_scale"}

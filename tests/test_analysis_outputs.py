@@ -6,7 +6,7 @@ import re
 import pytest
 
 from genarch.analysis.synthetic import write_sweep
-from genarch.analyze import main
+from genarch.analysis.cli import main
 
 
 @pytest.fixture(scope="module")

@@ -3,9 +3,9 @@
 import pytest
 
 from genarch.analysis.pipeline import load_sweep
-from genarch.analysis.space import parse_domain
+from genarch.space import parse_domain
 from genarch.analysis.trials import AnalysisInputError, from_ledger
-from genarch.analyze import main
+from genarch.analysis.cli import main
 from genarch.ledger import append_record
 
 

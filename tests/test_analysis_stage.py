@@ -7,7 +7,7 @@ import yaml
 
 from genarch.analysis.next_stage import rewrite_stage, validate_stage_text
 from genarch.analysis.pipeline import Options, analyze, load_sweep, resolve_stage
-from genarch.analysis.space import format_choice, format_value, parse_domain
+from genarch.space import format_choice, parse_domain, stage_value as format_value
 from genarch.analysis.synthetic import write_sweep
 from genarch.analysis.trials import from_csv
 
@@ -31,7 +31,8 @@ def test_domains_parse_and_round_trip(text, kind, values, low, high, log):
     if low is not None:
         assert (domain.low, domain.high) == (low, high)
     again = parse_domain("k", domain.format())
-    assert (again.kind, again.values, again.low, again.high, again.log) == (domain.kind, domain.values, domain.low, domain.high, domain.log)
+    assert (again.kind, again.values, again.low, again.high, again.log) == \
+        (domain.kind, domain.values, domain.low, domain.high, domain.log)
 
 
 @pytest.mark.parametrize("value", ["lstm", "none", "1", "true", "null", "a b", True, False, 3, 0.25, 1e-5, None])
@@ -171,7 +172,8 @@ def test_a_suggestion_of_a_suggestion_keeps_one_title_and_one_header():
     of the first suggestion left under those of the second."""
     new = {"model/rnn": "choice(lstm)", "optimizer.lr_scale": "tag(log, interval(0.1, 10))"}
     first = rewrite_stage(STAGE, new, {}, ["Suggested by genarch.analyze from 3.yaml.", "Changes: fix model/rnn."])
-    second = rewrite_stage(first, new, {}, ["Suggested by genarch.analyze from 4.yaml.", "Changes: narrow optimizer.lr_scale."])
+    second = rewrite_stage(first, new, {},
+                           ["Suggested by genarch.analyze from 4.yaml.", "Changes: narrow optimizer.lr_scale."])
     head = second.splitlines()[:5]
     assert head == ["# @package _global_", "# Stage 5: suggested from stage 4 (LSTM only)",
                     "# Suggested by genarch.analyze from 4.yaml.", "# Changes: narrow optimizer.lr_scale.", "defaults:"]

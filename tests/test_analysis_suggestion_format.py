@@ -4,7 +4,7 @@ a float unit count would make every candidate of the suggested stage an illegal 
 import pytest
 from hydra.core.override_parser.overrides_parser import OverridesParser
 
-from genarch.analysis.space import format_interval, parse_domain
+from genarch.space import format_interval, parse_domain
 
 
 @pytest.mark.parametrize(

@@ -10,7 +10,7 @@ import pytest
 
 from genarch.data import load_dataset
 from genarch.data.encode import decode
-from genarch.data.jaspar import fetch_motif
+from genarch.jaspar import fetch_motif
 from genarch.data.shuffle import dinucleotide_counts
 from genarch.data.synthetic import SyntheticILSEP, SyntheticTFBS
 
@@ -25,9 +25,9 @@ def test_jaspar_works_offline(monkeypatch):
 
     monkeypatch.setattr(socket.socket, "connect", no_network)
     monkeypatch.setattr(socket, "create_connection", no_network)
-    from genarch.data import jaspar
+    from genarch import jaspar
 
-    jaspar._db.cache_clear()
+    jaspar.database.cache_clear()
     fetch_motif.cache_clear()
     motif = fetch_motif("MA0139.2")
     assert motif.name == "CTCF" and motif.length == 15 and motif.consensus == "GCCACCAGGGGGCGC"
@@ -91,7 +91,8 @@ def test_tfbs_cache_hit_and_seed_keying(small_tfbs, monkeypatch):
 def test_the_cache_key_holds_the_resolved_jaspar_matrices_and_release(cls, kwargs, tmp_path, monkeypatch):
     """A bare JASPAR ID means the latest version: when a newer pyjaspar resolves it (or any planted ID) to
     another matrix or release, the cached data of the old one is not reused."""
-    from genarch.data import jaspar, synthetic
+    from genarch import jaspar
+    from genarch.data import synthetic
 
     first = cls(seed=0, cache_dir=str(tmp_path), **kwargs)
     first.generated()

@@ -8,7 +8,7 @@ from genarch.interpret.numba_cache import ensure_numba_cache_dir
 ensure_numba_cache_dir()
 
 from genarch.interpret.alignment import align_windows, seed_counts  # noqa: E402
-from genarch.interpret.jaspar import load_core  # noqa: E402
+from genarch.jaspar import load_core  # noqa: E402
 from genarch.interpret.motifs import (extract_windows, pfm_from_windows, reverse_complement, select_top,  # noqa: E402
                                       top_kmers, window_starts, window_strings)
 from genarch.interpret.tfnames import components, match_level, normalise, tf_from_experiment  # noqa: E402

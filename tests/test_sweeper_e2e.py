@@ -16,7 +16,8 @@ import yaml
 from genarch.ledger import iter_records, load_trials
 
 REPO = Path(__file__).resolve().parents[1]
-TINY = ["hydra/sweeper=genarch", "trainer=smoke", "dataset.n=400", "++summary=false", "model.stem.filters=choice(4,8,16)",
+TINY = ["hydra/sweeper=genarch", "trainer=smoke", "dataset.n=400", "++summary=false",
+        "model.stem.filters=choice(4,8,16)",
         "optimizer.lr_scale=tag(log,interval(0.3,3))", "hydra.sweeper.budget=4", "hydra.sweeper.num_workers=2"]
 
 pytestmark = pytest.mark.slow
@@ -47,9 +48,15 @@ def check_sweep(sweep: Path, n: int) -> list:
         assert t.metrics["val"]["auroc"] == pytest.approx(t.value) and t.record["n_params"] > 0
     events = [(r["job"], r["event"]) for r in iter_records(sweep)]
     assert sorted(events) == sorted([(j, e) for j in range(n) for e in ("start", "end")])
+    # each end record carries the trial's own params and overrides (read from its launch), the start's exactly
+    starts = {r["job"]: r for r in iter_records(sweep) if r["event"] == "start"}
+    for r in iter_records(sweep):
+        if r["event"] == "end":
+            assert (r["params"], r["overrides"]) == (starts[r["job"]]["params"], starts[r["job"]]["overrides"])
     results = yaml.safe_load((sweep / "optimization_results.yaml").read_text())
     best = max(trials, key=lambda t: t.value)
-    assert results["best_evaluated_result"] == pytest.approx(best.value) and results["best_evaluated_params"] == best.params
+    assert results["best_evaluated_result"] == pytest.approx(best.value)
+    assert results["best_evaluated_params"] == best.params
     assert (sweep / "multirun.yaml").exists() and (sweep / "sweep_state.json").exists()
     return trials
 

@@ -7,7 +7,8 @@ import pytest
 from hydra.core.override_parser.overrides_parser import OverridesParser
 
 from genarch.sweeper.config import SweeperSettings
-from genarch.sweeper.params import INTEGER_CELL, format_value, render, spec_from_override, spec_from_yaml, to_nevergrad
+from genarch.space import format_value
+from genarch.sweeper.params import INTEGER_CELL, render, spec_from_override, spec_from_yaml, to_nevergrad
 from genarch.sweeper.resume import differences
 
 # (override text as typed on the command line or in a stage file, expected spec)
@@ -19,7 +20,8 @@ TABLE = [
     ("optimizer.l2=choice(0, 1e-3, 1e-4)", {"kind": "choice", "values": [0, 1e-3, 1e-4], "ordered": False}),
     ("model.stem.convs_before=range(1, 6)", {"kind": "choice", "values": [1, 2, 3, 4, 5], "ordered": False}),
     ("model.head.layers=range(0, 4, 2)", {"kind": "choice", "values": [0, 2], "ordered": False}),
-    ("trainer.batch_size=tag(ordered, choice(25, 50, 125))", {"kind": "choice", "values": [25, 50, 125], "ordered": True}),
+    ("trainer.batch_size=tag(ordered, choice(25, 50, 125))",
+     {"kind": "choice", "values": [25, 50, 125], "ordered": True}),
     ("model.head.dropout=interval(0, 0.6)",
      {"kind": "scalar", "lower": 0.0, "upper": 0.6, "log": False, "integer": False}),
     ("optimizer.lr_scale=tag(log, interval(0.03, 10))",
@@ -55,7 +57,8 @@ def test_override_to_spec_and_nevergrad(text, expected):
     samples = [param.spawn_child().set_standardized_data([z]).value for z in (-3.0, -0.5, 0.0, 0.7, 3.0)]
     tol = 1e-9 * max(1.0, abs(expected["upper"]))
     assert all(expected["lower"] - tol <= s <= expected["upper"] + tol for s in samples)
-    assert min(samples) == pytest.approx(expected["lower"], abs=1e-9) and max(samples) == pytest.approx(expected["upper"])
+    assert min(samples) == pytest.approx(expected["lower"], abs=1e-9)
+    assert max(samples) == pytest.approx(expected["upper"])
     assert all(isinstance(s, int) for s in samples) == expected["integer"]
     if expected["log"]:  # the middle of a log interval is the geometric mean
         mid = param.spawn_child().set_standardized_data([0.0]).value
@@ -72,7 +75,8 @@ def _share(lower: float, upper: float, log: bool) -> float:
 EVEN_TABLE = [
     ("int(interval(1, 4))", {k: 0.25 for k in (1, 2, 3, 4)}),
     ("int(interval(0, 2))", {k: 1 / 3 for k in (0, 1, 2)}),
-    ("tag(log, int(interval(1, 4)))", {k: _share(k - 0.5, k + 0.5, True) / _share(0.5, 4.5, True) for k in (1, 2, 3, 4)}),
+    ("tag(log, int(interval(1, 4)))",
+     {k: _share(k - 0.5, k + 0.5, True) / _share(0.5, 4.5, True) for k in (1, 2, 3, 4)}),
 ]
 
 
@@ -201,7 +205,8 @@ def test_a_stage_parameter_that_cannot_be_read_names_its_key(key, value, message
 
 @pytest.mark.parametrize("text, message", [
     ("model.stem.filters=range(1, 5, 0)", r"model.stem.filters=range\(1, 5, 0\): range\(\) arg 3 must not be zero"),
-    ("model.stem.filters=choice(8,16),32", r"model.stem.filters=choice\(8,16\),32: a sweep cannot be one of the values"),
+    ("model.stem.filters=choice(8,16),32",
+     r"model.stem.filters=choice\(8,16\),32: a sweep cannot be one of the values"),
 ])
 def test_a_sweep_python_cannot_expand_names_the_override(text, message):
     """Before: a bare ValueError from range() and a TypeError from formatting a ChoiceSweep, without the key."""

@@ -49,7 +49,7 @@ def test_a_space_of_only_illegal_models_stops_and_names_the_last_rejection(tmp_p
 
     def reject(self, c):
         c.outcome = Outcome("rejected", error="ConfigError: model.stem.filters too wide")
-        self.cache[c.key] = c.outcome
+        self.run.cache[c.key] = c.outcome
         return True
 
     monkeypatch.setattr(NevergradSweeperImpl, "_reject", reject)
@@ -140,7 +140,10 @@ def test_integer_bounds_are_the_integers_inside_them(value, expected):
     # a fixed penalty is told at once whatever the direction
     ({"name": "val_loss", "direction": "minimize"}, {"failure_penalty": 1e9}, False),
 ])
-def test_a_failure_before_any_success_never_looks_like_the_best_point(tmp_path, objective, settings, held):
+def test_a_failure_before_any_success_never_looks_like_the_best_point(tmp_path, monkeypatch, objective, settings,
+                                                                      held):
+    from genarch.sweeper.losses import Losses
+
     told = []
 
     def result(job, ovr):
@@ -148,8 +151,9 @@ def test_a_failure_before_any_success_never_looks_like_the_best_point(tmp_path, 
 
     sweeper = _sweeper(tmp_path, result, objective=objective, budget=4, num_workers=1, max_failure_rate=1.0,
                        optimizer="RandomSearch", **settings)
-    original = sweeper._loss
-    sweeper._loss = lambda outcome: told.append((outcome.status, original(outcome))) or told[-1][1]
+    original = Losses.loss
+    monkeypatch.setattr(Losses, "loss",
+                        lambda self, outcome: told.append((outcome.status, original(self, outcome))) or told[-1][1])
     sweeper.sweep(["x=choice(1, 2, 3, 4, 5, 6, 7, 8)"])
     first_ok = next(i for i, (status, _) in enumerate(told) if status == "ok")
     failure = next(loss for status, loss in told if status == "failed")
@@ -177,7 +181,8 @@ def test_a_resume_that_changes_what_is_told_is_refused_naming_it(key, old, new):
     from genarch.sweeper.resume import differences, make_state
 
     def state(value):
-        return make_state(SweeperSettings(**{key: value}), {"a": {"kind": "choice", "values": [1, 2], "ordered": False}},
+        return make_state(SweeperSettings(**{key: value}),
+                          {"a": {"kind": "choice", "values": [1, 2], "ordered": False}},
                           [], 0, None, 10)
 
     assert differences(state(old), state(old)) == []
@@ -226,7 +231,7 @@ def test_a_delete_on_the_command_line_is_passed_to_every_trial():
 
 
 def test_warm_start_compares_trial_by_trial_what_a_sweep_sets_in_its_params():
-    from genarch.sweeper._impl import _task_differences
+    from genarch.sweeper.task_config import task_differences as _task_differences
 
     def cfg(stride, epochs, params):
         return OmegaConf.create({"model": {"reduction": {"stride": stride}}, "trainer": {"max_epochs": epochs},
@@ -332,7 +337,8 @@ def test_a_trial_writes_its_record_only_into_its_own_sweep_dir(tmp_path, monkeyp
     if subdir == "ABS":
         subdir = str(tmp_path / "elsewhere" / "t_0")
     hc = OmegaConf.create({
-        "mode": RunMode.MULTIRUN, "sweeper": {"_target_": "hydra_plugins.genarch_sweeper.genarch_sweeper.NevergradSweeper"},
+        "mode": RunMode.MULTIRUN,
+        "sweeper": {"_target_": "hydra_plugins.genarch_sweeper.genarch_sweeper.NevergradSweeper"},
         "sweep": {"dir": str(sweep), "subdir": subdir}, "job": {"num": 0},
         "runtime": {"output_dir": os.path.abspath(os.path.join(str(sweep), subdir))}})
     monkeypatch.setattr(HydraConfig, "initialized", staticmethod(lambda: True))
@@ -377,7 +383,7 @@ def test_a_sweep_that_stopped_before_its_first_trial_does_not_block_the_correcte
     assert (tmp_path / "sweep_state.json").exists()
     assert [t.status for t in load_trials(tmp_path)] == ["running"]  # started, never ended
     fixed = _sweeper(tmp_path, lambda job, ovr: 0.1 * job, budget=3, num_workers=1, optimizer="RandomSearch")
-    caplog.set_level("INFO", logger="genarch.sweeper._impl")
+    caplog.set_level("INFO", logger="genarch.sweeper")
     fixed.sweep(["model.stem.filters=interval(1, 2)"])
     assert [job for job, _ in fixed.launcher.calls] == [0, 1, 2]
     said = [r.getMessage() for r in caplog.records]
@@ -417,18 +423,20 @@ def test_the_console_line_of_a_rejection_gives_its_job_and_reasons_and_a_replay_
             return False
         c.outcome = Outcome("rejected", error="ConfigError: illegal model config:\n  - model.activation='leaky_rleu' "
                                               "is not one of ['relu', 'elu']")
-        self.cache[c.key] = c.outcome
+        self.run.cache[c.key] = c.outcome
         return True
 
     monkeypatch.setattr(NevergradSweeperImpl, "_reject", reject)
-    caplog.set_level("INFO", logger="genarch.sweeper._impl")
-    _sweeper(tmp_path, lambda job, ovr: 0.1, budget=3, num_workers=1, optimizer="RandomSearch").sweep(["x=interval(0, 1)"])
+    caplog.set_level("INFO", logger="genarch.sweeper")
+    _sweeper(tmp_path, lambda job, ovr: 0.1, budget=3, num_workers=1,
+             optimizer="RandomSearch").sweep(["x=interval(0, 1)"])
     lines = [r.getMessage() for r in caplog.records if r.getMessage().startswith("job ")]
     rejected = [line for line in lines if "rejected" in line]
     assert rejected and all(line.split()[1].isdigit() for line in rejected)  # a job number, not None
     assert "rejected: ConfigError: illegal model config: - model.activation='leaky_rleu' is not one of" in rejected[0]
     caplog.clear()
-    _sweeper(tmp_path, lambda job, ovr: 0.1, budget=4, num_workers=1, optimizer="RandomSearch").sweep(["x=interval(0, 1)"])
+    _sweeper(tmp_path, lambda job, ovr: 0.1, budget=4, num_workers=1,
+             optimizer="RandomSearch").sweep(["x=interval(0, 1)"])
     labels = [r.getMessage().split(")")[0] for r in caplog.records if r.getMessage().startswith("job ")]
     assert any(label.endswith("(replayed") for label in labels) and labels[-1].endswith("(new")
 
@@ -452,7 +460,7 @@ def test_a_sweep_killed_before_any_trial_ended_resumes_with_its_stored_seed(tmp_
     again = _sweeper(tmp_path, lambda job, ovr: 0.1 * job, budget=3, num_workers=1, optimizer="RandomSearch")
     again.settings = dataclasses.replace(again.settings, seed=None)
     again.sweep(["x=interval(0, 1)"])
-    assert again.seed == drawn and [job for job, _ in again.launcher.calls] == [0, 1, 2]
+    assert again.run.seed == drawn and [job for job, _ in again.launcher.calls] == [0, 1, 2]
 
 
 def test_only_errors_before_the_first_launch_are_reported_as_stage_input(tmp_path):
@@ -470,7 +478,8 @@ def test_only_errors_before_the_first_launch_are_reported_as_stage_input(tmp_pat
             sweeper.sweeper.launcher.launch = launch
         return sweeper
 
-    with pytest.raises(SweepInputError, match=r"^genarch sweeper: x=interval\(0.5, 0.1\): interval needs lower < upper") as err:
+    refused = r"^genarch sweeper: x=interval\(0.5, 0.1\): interval needs lower < upper"
+    with pytest.raises(SweepInputError, match=refused) as err:
         public(None).sweep(["x=interval(0.5, 0.1)"])
     assert isinstance(err.value, (ValueError, CompactHydraException))
 

@@ -46,7 +46,8 @@ def test_same_seed_same_candidates_other_seed_others(tmp_path):
 
 def test_identical_candidates_are_not_run_twice_and_an_exhausted_space_stops(tmp_path):
     sweep = tmp_path / "s"
-    proc = toy(sweep, "x=choice(0.1,0.3)", "y=2,3", "c=a", "hydra.sweeper.optimizer=RandomSearch", "hydra.sweeper.max_repeated_asks=20")
+    toy(sweep, "x=choice(0.1,0.3)", "y=2,3", "c=a", "hydra.sweeper.optimizer=RandomSearch",
+        "hydra.sweeper.max_repeated_asks=20")
     trials = load_trials(sweep)
     keys = [tuple(sorted(t.params.items())) for t in trials]
     assert len(keys) == len(set(keys)) == 4            # 2 x 2 distinct candidates, each trained once
@@ -85,19 +86,19 @@ def test_failures_get_a_penalty_and_the_sweep_stops_past_max_failure_rate(tmp_pa
 
 
 def test_failure_penalty_is_worse_than_every_loss_told():
-    from genarch.sweeper._impl import NevergradSweeperImpl, Outcome
     from genarch.sweeper.config import SweeperSettings
+    from genarch.sweeper.losses import Losses
+    from genarch.sweeper.run import Outcome
+    from genarch.sweeper.task import TaskRules
 
-    sweeper = NevergradSweeperImpl(SweeperSettings(direction="maximize"))
-    sweeper.config = None
-    assert sweeper._loss(Outcome("failed")) == 1.0                  # nothing told yet: 0 + 1
-    assert sweeper._loss(Outcome("ok", value=0.8)) == -0.8          # maximize: loss = -value
-    assert sweeper._loss(Outcome("ok", value=0.6)) == -0.6
-    assert sweeper._loss(Outcome("rejected")) == pytest.approx(-0.6 + 1.0)
-    fixed = NevergradSweeperImpl(SweeperSettings(failure_penalty=5.0))
-    fixed.config = None
-    assert fixed._loss(Outcome("failed")) == 5.0
-    assert fixed._loss(Outcome("ok", value=0.25, direction="minimize")) == 0.25
+    losses = Losses(SweeperSettings(direction="maximize"), None, TaskRules())
+    assert losses.loss(Outcome("failed")) == 1.0                  # nothing told yet: 0 + 1
+    assert losses.loss(Outcome("ok", value=0.8)) == -0.8          # maximize: loss = -value
+    assert losses.loss(Outcome("ok", value=0.6)) == -0.6
+    assert losses.loss(Outcome("rejected")) == pytest.approx(-0.6 + 1.0)
+    fixed = Losses(SweeperSettings(failure_penalty=5.0), None, TaskRules())
+    assert fixed.loss(Outcome("failed")) == 5.0
+    assert fixed.loss(Outcome("ok", value=0.25, direction="minimize")) == 0.25
 
 
 def test_hydra_keys_cannot_be_swept(tmp_path):

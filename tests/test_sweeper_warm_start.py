@@ -77,13 +77,15 @@ def test_trials_inside_the_narrowed_space_are_told_and_not_trained_again(tmp_pat
 
 def test_a_key_fixed_earlier_and_swept_now_takes_its_fixed_value(tmp_path):
     fixed = tmp_path / "fixed"
-    toy(fixed, "x=interval(0,1)", "y=choice(2,3)", "c=b", "hydra.sweeper.optimizer=RandomSearch", "hydra.sweeper.budget=8")
+    toy(fixed, "x=interval(0,1)", "y=choice(2,3)", "c=b", "hydra.sweeper.optimizer=RandomSearch",
+        "hydra.sweeper.budget=8")
     widened = tmp_path / "widened"
     toy(widened, "x=interval(0,1)", "y=choice(2,3)", "c=choice(a,b)", "hydra.sweeper.budget=2",
         f"hydra.sweeper.warm_start=[{fixed}]")
     assert results(widened)["warm_start"][str(fixed.resolve())] == {"finished": 8, "inside": 8}
     other = tmp_path / "other"  # c fixed to another value: none of them is a point of this space
-    toy(other, "x=interval(0,1)", "y=choice(2,3)", "c=a", "hydra.sweeper.budget=2", f"hydra.sweeper.warm_start=[{fixed}]")
+    toy(other, "x=interval(0,1)", "y=choice(2,3)", "c=a", "hydra.sweeper.budget=2",
+        f"hydra.sweeper.warm_start=[{fixed}]")
     assert results(other)["warm_start"][str(fixed.resolve())]["inside"] == 0
 
 
@@ -137,6 +139,6 @@ def test_a_warm_started_sweep_resumes_and_refuses_another_warm_start(tmp_path):
                                    float("nan"), float("inf")])
 def test_the_sweeper_and_the_analysis_agree_on_an_interval(text, spec, value):
     """A pooled earlier trial (analysis) and a warm-start trial (sweeper) are inside the same intervals."""
-    from genarch.analysis.space import parse_domain
+    from genarch.space import parse_domain
 
     assert parse_domain("k", text).contains(value) is spec_contains(spec, value)

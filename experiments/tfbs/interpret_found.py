@@ -129,7 +129,7 @@ def main() -> None:
     ap.add_argument("--aggregate-only", action="store_true")
     args = ap.parse_args()
     if not args.aggregate_only:
-        from genarch.interpret.jaspar import load_core
+        from genarch.jaspar import load_core
 
         core = list(load_core(args.release, "vertebrates"))
         for model in args.models:

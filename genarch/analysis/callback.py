@@ -58,9 +58,8 @@ class AnalysisCallback(Callback):
             return None
         out = sweep_dir / "analysis"
         try:
-            analysis = analyze_sweep(sweep_dir, self.stage, out, Options(q=self.q, seeds=self.seeds,
-                                                                         n_estimators=self.n_estimators, html=self.html),
-                                     pool=self.pool)
+            options = Options(q=self.q, seeds=self.seeds, n_estimators=self.n_estimators, html=self.html)
+            analysis = analyze_sweep(sweep_dir, self.stage, out, options, pool=self.pool)
         except AnalysisInputError as exc:
             log.warning("genarch analysis: %s", exc)
             try:

@@ -25,7 +25,8 @@ import warnings
 from pathlib import Path
 from typing import Any, Mapping, Optional, Sequence
 
-from genarch.ledger import Trial, integer_bounds, load_trials
+from genarch.ledger import Trial, load_trials
+from genarch.space import integer_bounds, same_value
 
 JOURNAL_PREFIX = "journal:"
 
@@ -56,13 +57,11 @@ def storage_from_text(text: str) -> Any:
 
 
 def _same(a: Any, b: Any) -> bool:
-    from genarch.analysis.space import _same_value
-
-    return _same_value(a, b)
+    return same_value(a, b)
 
 
 def distribution_for(domain: Any) -> Any:
-    """The Optuna distribution of a stage's declared domain (:class:`genarch.analysis.space.Domain`)."""
+    """The Optuna distribution of a stage's declared domain (:class:`genarch.space.Domain`)."""
     from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
 
     if domain.kind == "interval":
@@ -70,7 +69,8 @@ def distribution_for(domain: Any) -> Any:
             low, high = integer_bounds(domain.low, domain.high)
             return IntDistribution(low, high, log=domain.log)
         return FloatDistribution(domain.low, domain.high, log=domain.log)
-    if domain.kind == "range" and domain.values and all(isinstance(v, int) and not isinstance(v, bool) for v in domain.values):
+    integers = all(isinstance(v, int) and not isinstance(v, bool) for v in domain.values)
+    if domain.kind == "range" and domain.values and integers:
         return IntDistribution(min(domain.values), max(domain.values), step=abs(int(domain.step or 1)))
     return CategoricalDistribution(_choices(domain.values))
 

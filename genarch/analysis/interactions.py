@@ -21,7 +21,7 @@ import numpy as np
 
 from genarch.analysis.features import encode
 from genarch.analysis.forest import fit_forest, partial_dependence
-from genarch.analysis.plots import _plt
+from genarch.analysis.plots import pyplot
 from genarch.analysis.trials import TrialTable
 from genarch.io import atomic_savefig
 
@@ -42,7 +42,7 @@ def _numeric_grid(table: TrialTable, param: str, size: int = 25) -> tuple[np.nda
 
 def plot_interactions(table: TrialTable, params: Sequence[str], top: np.ndarray, out_dir: Path,
                       n_estimators: int = 100) -> list[Path]:
-    plt = _plt()
+    plt = pyplot()
     params = [p for p in params if p in table.params]
     if len(params) < 2:
         return []
@@ -97,7 +97,8 @@ def plot_interactions(table: TrialTable, params: Sequence[str], top: np.ndarray,
             gb, logb = _numeric_grid(table, b, 20)
             surface = np.array([[pd({a: x, b: y}) for y in gb] for x in ga])
             mesh = ax.pcolormesh(gb, ga, surface, cmap=cmap, shading="auto")
-            ax.scatter(table.frame[b], table.frame[a], c=np.where(top, "red", "white"), s=14, edgecolors="black", lw=0.4)
+            ax.scatter(table.frame[b], table.frame[a], c=np.where(top, "red", "white"), s=14, edgecolors="black",
+                       lw=0.4)
             if loga:
                 ax.set_yscale("log")
             if logb:

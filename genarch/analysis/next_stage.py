@@ -33,9 +33,8 @@ from scipy import stats
 
 from genarch.analysis.conditions import acts_for, parent_of
 from genarch.analysis.forks import Fork
-from genarch.analysis.space import (
-    Domain, Stage, format_choice, format_float, format_interval, format_range, format_value, infer_domain, parse_params,
-)
+from genarch.analysis.space import Stage, infer_domain
+from genarch.space import Domain, format_choice, format_interval, format_number, format_range, parse_params, stage_value
 from genarch.analysis.trials import TrialTable, label
 
 
@@ -92,7 +91,8 @@ def _round_sig(x: float, sig: int, direction: str) -> float:
     exp = math.floor(math.log10(abs(x))) - sig + 1
     scale = 10.0 ** exp
     fn = math.floor if direction == "down" else math.ceil
-    return float(fn(x / scale) * scale)
+    # as the decimal it stands for (29 * 0.1 is 2.9000000000000004): the suggested domain is the one written
+    return float(f"{fn(x / scale) * scale:.{sig}g}")
 
 
 def _column_key(table: TrialTable, param: str, value: Any) -> Any:
@@ -116,8 +116,9 @@ def _decide_choice(param: str, domain: Domain, table: TrialTable, top: np.ndarra
     p_fix = float(stats.binom.sf(k - 1, n_top, base)) if 0 < base < 1 else 1.0
     if important and share >= rules.dominance and p_fix < rules.alpha and len(declared) > 1:
         return Change(param, "fix", domain.raw, format_choice([by_key[best]]),
-                      f"fix {param}={format_value(by_key[best])}: {k}/{n_top} top trials ({_pct(share)}) "
-                      f"vs {counts[best]}/{n} of all trials ({_pct(base)}); binomial p={_p(p_fix)}; importance {importance}")
+                      f"fix {param}={stage_value(by_key[best])}: {k}/{n_top} top trials ({_pct(share)}) "
+                      f"vs {counts[best]}/{n} of all trials ({_pct(base)}); binomial p={_p(p_fix)}; "
+                      f"importance {importance}")
     if not important:
         return None
     if domain.numeric and table.kinds[param] == "numeric":
@@ -133,14 +134,14 @@ def _decide_choice(param: str, domain: Domain, table: TrialTable, top: np.ndarra
     if p_drop >= rules.alpha:
         return None
     new_values = [by_key[k_] for k_ in keep]
-    dropped_text = ", ".join(f"{format_value(by_key[k_])} (0/{counts[k_]} top)" for k_ in dropped)
+    dropped_text = ", ".join(f"{stage_value(by_key[k_])} (0/{counts[k_]} top)" for k_ in dropped)
     evidence = (f"narrow {param}: dropped {dropped_text}; they held {_pct(mass)} of trials but none of the "
                 f"{n_top} top (chance p={_p(p_drop)}); importance {importance}")
     if domain.kind == "range" and domain.step == 1 and all(isinstance(v, int) for v in new_values) \
             and new_values == list(range(min(new_values), max(new_values) + 1)):
-        new = format_range(min(new_values), max(new_values) + 1)
-    else:
-        new = format_choice(new_values)
+        new = format_range(min(new_values), max(new_values) + 1, ordered=domain.ordered)
+    else:  # an ordered choice stays ordered (with no null in it: Hydra's grammar cannot tag that)
+        new = format_choice(new_values, domain.ordered and None not in new_values)
     action = "fix" if len(new_values) == 1 else "narrow"
     return Change(param, action, domain.raw, format_choice(new_values) if action == "fix" else new, evidence)
 
@@ -168,8 +169,9 @@ def _decide_interval(param: str, domain: Domain, table: TrialTable, top: np.ndar
         low, high = math.floor(low), math.ceil(high)
     new = format_interval(low, high, log=domain.log, integer=domain.integer)
     scale = " (log scale)" if use_log else ""
-    evidence = (f"narrow {param} to [{format_float(low)}, {format_float(high)}]: the {int(top.sum())} top trials lie in "
-                f"[{x[top].min():.3g}, {x[top].max():.3g}] (the {len(x)} trials judged: [{x.min():.3g}, {x.max():.3g}]); "
+    evidence = (f"narrow {param} to [{format_number(low)}, {format_number(high)}]: the {int(top.sum())} top trials "
+                f"lie in [{x[top].min():.3g}, {x[top].max():.3g}] (the {len(x)} trials judged: "
+                f"[{x.min():.3g}, {x.max():.3g}]); "
                 f"KS p={_p(p)}; {_pct(ratio)} of the old width{scale}; importance {importance}")
     return Change(param, "narrow", domain.raw, new, evidence)
 
@@ -330,14 +332,15 @@ def _dead_children(domains: Mapping[str, Domain], params_text: Mapping[str, str]
             best = int(np.argmax(table.score))
             value = table.original(child, table.frame[child].iloc[best])
             if domain.kind != "interval":  # the declared spelling of that value
-                value = {_column_key(table, child, v): v for v in domain.values}.get(_column_key(table, child, value), value)
+                declared = {_column_key(table, child, v): v for v in domain.values}
+                value = declared.get(_column_key(table, child, value), value)
             elif domain.integer:
                 value = int(round(float(value)))
         if value is None:
             continue
-        off = format_value(parent_domain.values[0]) if len(parent_domain.values) == 1 else parent_domain.raw
+        off = stage_value(parent_domain.values[0]) if len(parent_domain.values) == 1 else parent_domain.raw
         out.append(Change(child, "fix", domain.raw, format_choice([value]),
-                          f"fix {child}={format_value(value)}: it acts only when {parent} switches its block on, and "
+                          f"fix {child}={stage_value(value)}: it acts only when {parent} switches its block on, and "
                           f"the next stage has {parent}={off}, so it is a dead dimension (the value is the best "
                           "trial's)"))
     return out
@@ -347,7 +350,7 @@ def validate_stage_text(text: str, expected: Mapping[str, str]) -> None:
     """The suggested file must load as YAML, declare exactly the expected params, and parse in Hydra's grammar."""
     data = yaml.safe_load(text)
     params = data["hydra"]["sweeper"]["params"]
-    from genarch.analysis.space import param_text
+    from genarch.space import entry_text as param_text
 
     got = {str(k): param_text(v) for k, v in params.items()}
     if got != dict(expected):

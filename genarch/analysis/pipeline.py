@@ -14,15 +14,16 @@ import shutil
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Optional
+from typing import Optional
 
 
-from genarch.analysis.forks import Fork, detect_fork
-from genarch.analysis.importance import Importance, combined, default_evaluators
-from genarch.analysis.next_stage import Proposal, Rules, propose
+from genarch.analysis.findings import Analysis
+from genarch.analysis.forks import detect_fork
+from genarch.analysis.importance import combined, default_evaluators
+from genarch.analysis.next_stage import Rules, propose
 from genarch.analysis.space import Stage, load_stage, stage_from_params
-from genarch.analysis.top_tree import TopTree, fit_top_tree, render, rules_text, to_dot
-from genarch.analysis.trials import AnalysisInputError, TrialTable, from_ledger, label
+from genarch.analysis.top_tree import fit_top_tree, render, rules_text, to_dot
+from genarch.analysis.trials import AnalysisInputError, TrialTable, from_ledger
 from genarch.io import atomic_write_json, atomic_write_text
 
 log = logging.getLogger(__name__)
@@ -40,51 +41,6 @@ class Options:
     plots: bool = True
     html: bool = True
     index: bool = True
-
-
-@dataclass
-class Analysis:
-    table: TrialTable
-    stage: Optional[Stage]
-    tree: TopTree
-    importances: list[Importance]
-    combined: dict[str, float]
-    important: set[str]
-    fork: Optional[Fork]
-    proposals: list[Proposal]
-    out_dir: Path
-    files: dict[str, str] = field(default_factory=dict)
-    warnings: list[str] = field(default_factory=list)
-    proposal_error: Optional[str] = None  # why no next-stage YAML was written, if none could be
-
-    def importance_text(self, param: str) -> str:
-        parts = [f"{imp.method} {imp.mean[param]:.2f}±{imp.sd[param]:.2f}" for imp in self.importances]
-        return f"{self.combined[param]:.2f} ({', '.join(parts)})"
-
-    def ranking(self) -> list[str]:
-        return sorted(self.table.params, key=lambda p: -self.combined[p])
-
-    def top_trials(self, k: int = 10) -> "Any":
-        frame = self.table.frame.copy()
-        frame["top"] = self.tree.mask
-        return frame.sort_values("score", ascending=False).head(k)
-
-    def to_dict(self) -> dict:
-        t = self.table
-        return {
-            "source": t.source, "metric": t.metric, "direction": t.direction,
-            "n_total": t.n_total, "n_failed": t.n_failed, "n_used": t.n, "notes": t.notes,
-            "params": {p: t.kinds[p] for p in t.params}, "constant": {k: label(v) for k, v in t.constant.items()},
-            "stage": str(self.stage.path) if self.stage and self.stage.path else None,
-            "tree": self.tree.to_dict(),
-            "importance": {imp.method: imp.to_dict() for imp in self.importances},
-            "combined_importance": dict(sorted(self.combined.items(), key=lambda kv: -kv[1])),
-            "important": sorted(self.important, key=lambda p: -self.combined[p]),
-            "fork": self.fork.to_dict() if self.fork else None,
-            "next_stage": [p.to_dict() for p in self.proposals],
-            "files": self.files, "warnings": self.warnings,
-            "top_trials": self.top_trials(10).drop(columns=["top"]).to_dict(orient="records"),
-        }
 
 
 def important_set(scores: dict[str, float]) -> set[str]:
@@ -200,7 +156,8 @@ def _write_files(analysis: Analysis, options: Options, out: Path) -> None:
     from genarch.analysis import summary
 
     # the summary lists every file, including the ones written after it
-    files.update({"summary": "summary.txt", "analysis": "analysis.json", **({"report": "report.html"} if options.html else {})})
+    files.update({"summary": "summary.txt", "analysis": "analysis.json",
+                  **({"report": "report.html"} if options.html else {})})
     put("summary", atomic_write_text(out / "summary.txt", summary.render_text(analysis)))
     if options.html:
         from genarch.analysis import report
@@ -230,7 +187,8 @@ def _umask() -> int:
     return mask
 
 
-def analyze(table: TrialTable, stage: Optional[Stage], out_dir: "str | Path", options: Optional[Options] = None) -> Analysis:
+def analyze(table: TrialTable, stage: Optional[Stage], out_dir: "str | Path",
+            options: Optional[Options] = None) -> Analysis:
     options = options or Options()
     analysis = compute(table, stage, Path(out_dir), options)
     write(analysis, options)
@@ -298,13 +256,15 @@ def resolve_stage(sweep_dir: "str | Path", stage_path: "str | Path | None" = Non
     if params:
         notes.append("stage file not found: the next stage is written from the params the sweep recorded")
         sweeper = {k: v for k, v in (hydra_cfg.get("sweeper") or {}).items() if k != "params"}
-        return stage_from_params(params, name=str(choice or multirun.get("stage") or "") or None, sweeper=sweeper), notes
+        name = str(choice or multirun.get("stage") or "") or None
+        return stage_from_params(params, name=name, sweeper=sweeper), notes
     notes.append("multirun.yaml records no sweeper params: the declared space is inferred from the trials")
     return None, notes
 
 
 def load_sweep(sweep_dir: "str | Path", stage_path: "str | Path | None" = None,
-               direction: Optional[str] = None, pool: "tuple[str | Path, ...]" = ()) -> tuple[TrialTable, Optional[Stage]]:
+               direction: Optional[str] = None,
+               pool: "tuple[str | Path, ...]" = ()) -> tuple[TrialTable, Optional[Stage]]:
     """The sweep's trials and the stage that was run; ``pool``: earlier sweeps whose trials inside this
     stage's space are analysed with it (the evidence of stage 1 still counts in stage 3)."""
     stage, notes = resolve_stage(sweep_dir, stage_path)

@@ -13,7 +13,8 @@ from genarch.analysis.trials import TrialTable
 from genarch.io import atomic_savefig
 
 
-def _plt():
+def pyplot():
+    """matplotlib's pyplot on the headless Agg backend."""
     import matplotlib
 
     matplotlib.use("Agg", force=True)
@@ -23,7 +24,7 @@ def _plt():
 
 
 def importance_bars(importances: Sequence[Importance], path: Path) -> Path:
-    plt = _plt()
+    plt = pyplot()
     params = sorted(importances[0].params, key=lambda p: -np.mean([imp.mean[p] for imp in importances]))
     y = np.arange(len(params))
     height = 0.8 / len(importances)
@@ -65,7 +66,7 @@ def parallel_coordinates(table: TrialTable, top: np.ndarray, path: Path, params:
                          max_axes: int = 8) -> Path:
     """Every trial as a line over the axes of ``params`` (give them most important first): only the first
     ``max_axes`` are drawn, so a broad stage's 26 hyperparameters do not make an unreadable strip."""
-    plt = _plt()
+    plt = pyplot()
     all_params = list(params or table.params)
     params = all_params[:max_axes]
     columns = [axis_positions(table, p) for p in params]
@@ -80,7 +81,8 @@ def parallel_coordinates(table: TrialTable, top: np.ndarray, path: Path, params:
     for i in np.argsort(shade):  # best drawn last, on top
         ys = [c[0][i] for c in columns] + [vpos[i]]
         ax.plot(xs, ys, color=cmap(shade[i]), alpha=0.9 if top[i] else 0.25, lw=1.8 if top[i] else 0.8)
-    for x, (_, ticks, labels) in zip(xs, columns + [([], [0, 0.5, 1], [f"{vlo:.3g}", f"{(vlo + vhi) / 2:.3g}", f"{vhi:.3g}"])]):
+    metric_axis = ([], [0, 0.5, 1], [f"{vlo:.3g}", f"{(vlo + vhi) / 2:.3g}", f"{vhi:.3g}"])
+    for x, (_, ticks, labels) in zip(xs, columns + [metric_axis]):
         ax.axvline(x, color="black", lw=0.8)
         for t, lab in zip(ticks, labels):
             ax.text(x + 0.03, t, lab, fontsize=7, va="center")
@@ -89,7 +91,8 @@ def parallel_coordinates(table: TrialTable, top: np.ndarray, path: Path, params:
     ax.set_xlim(-0.2, len(params) + 0.6)
     left = len(all_params) - len(params)
     ax.set_title(f"All {table.n} trials (bold: top {int(top.sum())}; colour: better -> yellow)"
-                 + (f"\nthe {len(params)} most important hyperparameters; {left} less important ones left out" if left > 0 else ""),
+                 + (f"\nthe {len(params)} most important hyperparameters; {left} less important ones left out"
+                    if left > 0 else ""),
                  fontsize=10)
     fig.tight_layout()
     atomic_savefig(fig, path, dpi=100)

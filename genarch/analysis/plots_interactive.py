@@ -15,7 +15,7 @@ import numpy as np
 if TYPE_CHECKING:
     import plotly.graph_objects as go
 
-    from genarch.analysis.pipeline import Analysis
+    from genarch.analysis.findings import Analysis
     from genarch.analysis.trials import TrialTable
 
 TOP_AXES = 8     # parallel coordinates: the most important hyperparameters, not every one of a broad stage
@@ -43,7 +43,8 @@ def history(table: "TrialTable") -> "go.Figure":
     jobs = [str(j) for j in table.frame["job"]]
     fig = go.Figure()
     fig.add_trace(go.Scatter(x=x, y=values, mode="markers", name="trial", customdata=jobs,
-                             hovertemplate="trial %{x} (job %{customdata})<br>" + table.metric + " %{y:.4g}<extra></extra>"))
+                             hovertemplate="trial %{x} (job %{customdata})<br>" + table.metric
+                             + " %{y:.4g}<extra></extra>"))
     fig.add_trace(go.Scatter(x=x, y=best, mode="lines", name="best so far", line={"shape": "hv", "width": 2}))
     fig.update_layout(title=f"{table.metric} per trial and best so far ({table.direction})",
                       xaxis_title="trial (in the order they ran)", yaxis_title=table.metric, height=380,
@@ -107,7 +108,8 @@ def slices(table: "TrialTable", ranking: Sequence[str], stage=None, top: int = T
         fig.add_trace(go.Scatter(x=x, y=table.values, mode="markers", showlegend=False, customdata=jobs,
                                  marker={"color": order, "colorscale": "Blues", "size": 7, "line": {"width": 0.5},
                                          "showscale": i == 0, "colorbar": {"title": {"text": "trial #"}}},
-                                 hovertemplate=param + " %{x}<br>" + table.metric + " %{y:.4g}<br>job %{customdata}<extra></extra>"),
+                                 hovertemplate=param + " %{x}<br>" + table.metric
+                                 + " %{y:.4g}<br>job %{customdata}<extra></extra>"),
                       row=row, col=col)
         if categorical:
             fig.update_xaxes(type="category", categoryorder="array",

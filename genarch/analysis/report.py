@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 from genarch.io import atomic_write_text
 
 if TYPE_CHECKING:
-    from genarch.analysis.pipeline import Analysis
+    from genarch.analysis.findings import Analysis
 
 CSS = """
 body{font-family:-apple-system,Segoe UI,Helvetica,Arial,sans-serif;margin:2em auto;max-width:1150px;color:#222}
@@ -45,7 +45,8 @@ def _img(analysis: "Analysis", key: str, alt: str) -> str:
 def _diff_html(diff: str) -> str:
     rows = []
     for line in diff.splitlines():
-        cls = "hunk" if line.startswith("@@") else "add" if line.startswith("+") else "del" if line.startswith("-") else ""
+        cls = ("hunk" if line.startswith("@@") else "add" if line.startswith("+")
+               else "del" if line.startswith("-") else "")
         rows.append(f'<span class="{cls}">{html.escape(line)}</span>' if cls else html.escape(line))
     return "<pre>" + "\n".join(rows) + "</pre>"
 
@@ -69,7 +70,8 @@ def render_html(analysis: "Analysis") -> str:
     parts = [f"<!doctype html><html><head><meta charset=utf-8><title>genarch analysis: {e(t.source)}</title>",
              f"<style>{CSS}</style></head><body>",
              f"<h1>Stage analysis: {e(Path(t.source).name)}</h1>",
-             f"<p>{e(t.source)}<br>{t.n} usable trials of {t.n_total} ({t.n_failed} failed); metric <b>{e(t.metric)}</b> "
+             f"<p>{e(t.source)}<br>{t.n} usable trials of {t.n_total} ({t.n_failed} failed); "
+             f"metric <b>{e(t.metric)}</b> "
              f"({e(t.direction)}); top {analysis.tree.q:.0%} = {analysis.tree.n_top} trials.</p>"]
     for note in t.notes + analysis.warnings:
         parts.append(f"<p class=note>note: {e(note)}</p>")
@@ -98,7 +100,8 @@ def render_html(analysis: "Analysis") -> str:
                  + "<th>combined</th></tr>")
     for p in shown:
         cls = ' class="imp"' if p in analysis.important else ""
-        parts.append(f"<tr><td{cls}>{e(p)}</td>" + "".join(f"<td>{i.mean[p]:.3f} ± {i.sd[p]:.3f}</td>" for i in analysis.importances)
+        cells = "".join(f"<td>{i.mean[p]:.3f} ± {i.sd[p]:.3f}</td>" for i in analysis.importances)
+        parts.append(f"<tr><td{cls}>{e(p)}</td>" + cells
                      + f'<td><span class="bar" style="width:{int(200 * analysis.combined[p])}px"></span> '
                      f"{analysis.combined[p]:.2f}</td></tr>")
     parts.append("</table><p>Bold: important (combined share >= max(5%, half an equal share)); only important "
@@ -111,7 +114,8 @@ def render_html(analysis: "Analysis") -> str:
     parts.append(f"<pre>{e(rules_text(analysis.tree))}</pre>")
     if analysis.fork:
         parts.append(f"<p><b>Fork</b> on {e(analysis.fork.param)}: " + "; ".join(
-            e(" AND ".join(f"{k}={v}" for k, v in b.conditions.items())) + f" ({b.n_top} top)" for b in analysis.fork.branches) + "</p>")
+            e(" AND ".join(f"{k}={v}" for k, v in b.conditions.items())) + f" ({b.n_top} top)"
+            for b in analysis.fork.branches) + "</p>")
     parts.append("<h2>Interactions of the most important hyperparameters</h2>")
     inter = [k for k in analysis.files if k.startswith("interactions_")]
     parts += [_img(analysis, k, k) for k in sorted(inter)] or ["<p class=note>(fewer than two hyperparameters)</p>"]
@@ -121,7 +125,8 @@ def render_html(analysis: "Analysis") -> str:
         parts.append("<ul>" + "".join(f"<li>{e(c.evidence)}</li>" for c in proposal.changes) + "</ul>"
                      if proposal.changes else "<p>No change is supported by the evidence.</p>")
         parts.append(_diff_html(proposal.diff) if proposal.diff else "")
-    parts.append("<h2>Files</h2><ul>" + "".join(f"<li>{e(n)}</li>" for n in sorted(set(analysis.files.values()))) + "</ul>")
+    files = "".join(f"<li>{e(n)}</li>" for n in sorted(set(analysis.files.values())))
+    parts.append("<h2>Files</h2><ul>" + files + "</ul>")
     parts.append("</body></html>")
     return "\n".join(parts)
 
@@ -151,10 +156,12 @@ def write_index(root: "str | Path") -> Path:
         suggestion = ", ".join(n["file"] for n in info.get("next_stage", []))
         rows.append(
             f"<tr><td><a href=\"{html.escape(str(report.relative_to(root)))}\">{html.escape(str(stage_dir))}</a></td>"
-            f"<td>{info.get('n_used', '')}/{info.get('n_total', '')}</td><td>{html.escape(str(info.get('metric', '')))}</td>"
+            f"<td>{info.get('n_used', '')}/{info.get('n_total', '')}</td>"
+            f"<td>{html.escape(str(info.get('metric', '')))}</td>"
             f"<td>{'' if best is None else f'{best:.4g}'}</td>"
             f"<td>{html.escape(', '.join(info.get('important', [])))}</td>"
-            f"<td>{'fork on ' + html.escape(fork['param']) if fork else ''}</td><td>{html.escape(suggestion)}</td></tr>")
+            f"<td>{'fork on ' + html.escape(fork['param']) if fork else ''}</td>"
+            f"<td>{html.escape(suggestion)}</td></tr>")
     text = (f"<!doctype html><html><head><meta charset=utf-8><title>Stages of {html.escape(root.name)}</title>"
             f"<style>{CSS}</style></head><body><h1>Stages of {html.escape(str(root))}</h1>"
             "<table><tr><th>stage</th><th>trials used/total</th><th>metric</th><th>best</th><th>important</th>"

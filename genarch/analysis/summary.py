@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Optional, Sequence
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from genarch.analysis.pipeline import Analysis
+    from genarch.analysis.findings import Analysis
 
 
 def _fmt(value) -> str:
@@ -88,10 +88,11 @@ def render(analysis: "Analysis", console: "Console", top_k: int = 10) -> None:
                       "(all in report.html)", style="dim", highlight=False)
 
     names = dict(zip(shown, shown))
-    fixed = 1 + _cell_width([p + " *" for p in shown]) + sum(_cell_width(["0.00 ± 0.00", i.method]) for i in analysis.importances) + 3
+    methods = sum(_cell_width(["0.00 ± 0.00", i.method]) for i in analysis.importances)
+    fixed = 1 + _cell_width([p + " *" for p in shown]) + methods + 3
     if width - fixed < 8:  # the full keys leave no room for the bars: the short ones
         names = short
-        fixed = 1 + _cell_width([short[p] + " *" for p in shown]) + sum(_cell_width(["0.00 ± 0.00", i.method]) for i in analysis.importances) + 3
+        fixed = 1 + _cell_width([short[p] + " *" for p in shown]) + methods + 3
     bar_width = max(4, min(30, width - fixed))
     imp = Table(title="Importance (share, mean ± sd over seeds)", header_style="bold", title_justify="left")
     imp.add_column("hyperparameter", no_wrap=True)

@@ -2,7 +2,7 @@
 
 Used by the tests and by ``python -m genarch.analyze --demo DIR`` to show what the analysis
 produces when the right answer is known. Every ledger is written with
-:func:`genarch.ledger.append_record` exactly as a real sweep writes it, next to the stage file
+:func:`genarch.ledger.write_record` exactly as a real sweep writes it, next to the stage file
 that "was run" (``stage.yaml``) and a ``multirun.yaml`` pointing at it.
 """
 
@@ -14,7 +14,8 @@ from typing import Any, Callable, Optional
 
 import numpy as np
 
-from genarch.ledger import append_record
+from genarch.ledger import EndRecord, StartRecord, write_record
+from genarch.space import format_value
 
 STAGE_TEXT = """\
 # @package _global_
@@ -52,17 +53,9 @@ FORK_PARAMS = {
 
 
 def sample(domains: dict[str, str], rng: np.random.Generator) -> dict[str, Any]:
-    from genarch.analysis.space import parse_params
+    from genarch.space import parse_params
 
-    out: dict[str, Any] = {}
-    for key, dom in parse_params(domains).items():
-        if dom.kind in ("choice", "range"):
-            out[key] = dom.values[int(rng.integers(len(dom.values)))]
-        elif dom.log:
-            out[key] = float(math.exp(rng.uniform(math.log(dom.low), math.log(dom.high))))
-        else:
-            out[key] = float(rng.uniform(dom.low, dom.high))
-    return out
+    return {key: dom.sample(rng) for key, dom in parse_params(domains).items()}
 
 
 def single_optimum(params: dict[str, Any]) -> float:
@@ -106,12 +99,11 @@ def write_sweep(
         value = None if failed else fn(params) + float(rng.normal(0.0, noise))
         if value is not None and direction == "minimize":
             value = 1.0 - value
-        append_record(sweep_dir, {"job": job, "event": "start", "status": "running", "params": params})
-        append_record(sweep_dir, {
-            "job": job, "event": "end", "status": "failed" if failed else "ok", "params": params,
-            "objective": {"name": name, "direction": direction, "value": value},
-            "error": "RuntimeError: CUDA out of memory" if failed else None,
-        })
+        overrides = [f"{key}={format_value(v)}" for key, v in params.items()]
+        write_record(sweep_dir, StartRecord(job, params, overrides))
+        write_record(sweep_dir, EndRecord(job, "failed" if failed else "ok", params, objective_name=name,
+                                          direction=direction, value=value, overrides=overrides,
+                                          error="RuntimeError: CUDA out of memory" if failed else None))
     title = "two branches" if kind == "fork" else "architecture + learning rate"
     body = "\n".join(f"      {k}: {v}" for k, v in domains.items())
     stage = sweep_dir / "stage.yaml"

@@ -294,8 +294,10 @@ def _merge(leaf: Leaf, table: TrialTable) -> None:
 def rules_text(tree: TopTree) -> str:
     cmp = ">=" if tree.direction == "maximize" else "<="
     lines = [
-        f"Top {tree.q:.0%} = {tree.n_top} of {tree.n} trials ({tree.metric} {cmp} {tree.threshold:.4g}, {tree.direction})",
-        f"Tree splits on: {', '.join(tree.params_used) if tree.params_used else '(nothing: no split separates top from rest)'}",
+        f"Top {tree.q:.0%} = {tree.n_top} of {tree.n} trials "
+        f"({tree.metric} {cmp} {tree.threshold:.4g}, {tree.direction})",
+        "Tree splits on: " + (', '.join(tree.params_used) if tree.params_used
+                              else '(nothing: no split separates top from rest)'),
         "",
     ]
     for leaf in tree.leaves:
@@ -317,7 +319,8 @@ def to_dot(tree: TopTree) -> str:
     lines = [
         "digraph toptree {",
         '  graph [rankdir=TB, fontname="Helvetica", label="' + _quote(
-            f"Top {tree.q:.0%} of {tree.n} trials by {tree.metric} ({tree.direction}): {tree.n_top} top") + '", labelloc=t];',
+            f"Top {tree.q:.0%} of {tree.n} trials by {tree.metric} ({tree.direction}): {tree.n_top} top")
+        + '", labelloc=t];',
         '  node [shape=box, style="rounded,filled", fontname="Helvetica", fontsize=11];',
         '  edge [fontname="Helvetica", fontsize=10];',
     ]

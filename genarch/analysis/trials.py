@@ -192,7 +192,8 @@ def build_table(
             column = [float(v) if not _is_missing(v) else np.nan for v in raw]
             if len(present) < len(raw):
                 fill = float(np.nanmedian(column))
-                notes.append(f"'{name}' is missing in {len(raw) - len(present)} trial(s); filled with its median {fill:g}")
+                notes.append(f"'{name}' is missing in {len(raw) - len(present)} trial(s); "
+                             f"filled with its median {fill:g}")
                 column = [fill if math.isnan(v) else v for v in column]
             kinds[name] = "numeric"
         else:
@@ -225,7 +226,8 @@ def build_table(
     frame[SCORE] = frame[VALUE] if direction == "maximize" else -frame[VALUE]
     frame[JOB] = [jobs[i] if jobs is not None else i for i in keep]
     if frame[VALUE].nunique() == 1:
-        raise AnalysisInputError(f"{source}: all {len(keep)} usable trials have the same '{metric}'; nothing to explain")
+        raise AnalysisInputError(f"{source}: all {len(keep)} usable trials have the same '{metric}'; "
+                                 "nothing to explain")
     active = {}
     for name in params:
         flags = np.array([is_active(name, rows[i]) for i in keep], dtype=bool)
@@ -262,7 +264,7 @@ def _pooled(pool: Sequence["str | Path"], domains: Optional[Mapping[str, Any]], 
     for path in map(Path, pool):
         if not (path / LEDGER_FILE).exists():
             raise AnalysisInputError(f"{path}: no {LEDGER_FILE} to pool (is this a genarch sweep directory?)")
-        finished = [t for t in load_trials(path) if t.status != "running" and not t.record.get("rejected")]
+        finished = [t for t in load_trials(path) if t.ended and not t.rejected]
         theirs = _objective_of([t for t in finished if t.status == "ok"])
         clash = [f"{what} {b!r} there, {a!r} here" for what, a, b in zip(("objective", "direction"), objective, theirs)
                  if a and b and a != b]  # only what finished trials measured: a failed record may say "auto"
@@ -292,7 +294,7 @@ def from_ledger(
     if not (sweep_dir / LEDGER_FILE).exists():
         raise AnalysisInputError(f"{sweep_dir}: no {LEDGER_FILE} (is this a genarch sweep directory?)")
     recorded = load_trials(sweep_dir)
-    trials = [t for t in recorded if t.status != "running"]
+    trials = [t for t in recorded if t.ended]
     running = len(recorded) - len(trials)
     if not trials:
         raise AnalysisInputError(f"{sweep_dir}: no finished trials in the ledger ({running} still running)")
@@ -390,7 +392,8 @@ def from_csv(
     ok = [True] * len(frame)
     for state_col in ("state", "State", "status", "Status"):
         if state_col in frame.columns:
-            ok = [str(s).strip().lower() in ("complete", "completed", "ok", "finished", "success") for s in frame[state_col]]
+            done = ("complete", "completed", "ok", "finished", "success")
+            ok = [str(s).strip().lower() in done for s in frame[state_col]]
             break
     rows = []
     for _, record in frame.iterrows():

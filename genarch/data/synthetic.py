@@ -30,7 +30,7 @@ from genarch.io import atomic_write_bytes
 from genarch.data.dataset import SequenceDataset
 from genarch.data.encode import BASES, codes_to_onehot, encode_codes
 from genarch.data.errors import DataError
-from genarch.data.jaspar import Motif, fetch_motif, revcomp_codes, sample_instances
+from genarch.jaspar import Motif, fetch_motif, revcomp_codes, sample_instances
 from genarch.data.readers import RawSeqs
 from genarch.data.shuffle import dinuc_shuffle_many
 

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from genarch.interpret.motifs import BASES, extract_windows
+from genarch.interpret.windows import BASES, extract_windows
 
 
 @dataclass

@@ -51,7 +51,8 @@ def write_figures(report, x: np.ndarray, ids: np.ndarray, truth, cache: dict, me
                                  f"top {len(r.chosen)} by prediction": r.top_profile},
                                 maps / f"{stem}_mean.png", f"{r.output}: mean {what} ({report.split} split)",
                                 ylabel=f"mean {ylabel}", tss=tss)
-        files.append(_entry(path, out_dir, "mean_map", f"mean {what} over {scope} and over the top sequences", r.output))
+        files.append(_entry(path, out_dir, "mean_map", f"mean {what} over {scope} and over the top sequences",
+                            r.output))
         show = r.chosen[: config.n_examples]
         sites = [truth.get(str(ids[i]), []) for i in show] if truth is not None else None
         path = am.plot_sequences(res.scores[show], [f"{ids[i]}" for i in show], maps / f"{stem}_examples.png",

@@ -9,7 +9,7 @@ from typing import Optional
 
 import numpy as np
 
-from genarch.interpret.jaspar import JasparMotif
+from genarch.jaspar import JasparMotif
 from genarch.interpret.tomtom import Match
 from genarch.io import atomic_savefig
 

@@ -16,7 +16,9 @@ from typing import Optional
 
 import numpy as np
 
-BASES = "ACGT"
+from genarch.interpret.alignment import align_windows, seed_counts
+from genarch.interpret.windows import BASES, extract_windows, window_starts  # noqa: F401 - part of this API
+
 _COMPLEMENT = str.maketrans("ACGT", "TGCA")
 
 
@@ -56,20 +58,6 @@ class Motif:
         return {"name": self.name, "source": self.source, "length": self.length, "n_sites": self.n_sites,
                 "consensus": self.consensus, "information_content": round(self.information_content(), 4),
                 "counts": self.counts.round(6).tolist(), "pfm": self.pfm.round(6).tolist(), **self.meta}
-
-
-def window_starts(peaks: np.ndarray, k: int, length: int) -> np.ndarray:
-    """Start of the k-bp window centred on each peak (``peak - k // 2``), shifted to fit in ``[0, length)``."""
-    if k > length:
-        raise ValueError(f"window k={k} is longer than the sequences ({length} bp)")
-    return np.clip(np.asarray(peaks, dtype=int) - k // 2, 0, length - k)
-
-
-def extract_windows(x: np.ndarray, peaks: np.ndarray, k: int) -> np.ndarray:
-    """One-hot windows ``(n, 4, k)`` of ``x`` ``(n, 4, L)`` around ``peaks``."""
-    starts = window_starts(peaks, k, x.shape[2])
-    cols = starts[:, None] + np.arange(k)[None, :]
-    return np.take_along_axis(x, np.broadcast_to(cols[:, None, :], (len(x), 4, k)), axis=2)
 
 
 def window_strings(windows: np.ndarray) -> list[str]:
@@ -161,13 +149,13 @@ def read_out(x: np.ndarray, peaks: np.ndarray, ids: np.ndarray, chosen: np.ndarr
     strings = window_strings(windows)
     tag = prefix or output
     pfm = pfm_from_windows(windows, f"{tag}:pfm")
-    kmers = [kmer_motif(kmer, count, r + 1) for r, (kmer, count) in enumerate(top_kmers(strings, min(kmer_len, k), n_kmers))]
+    ranked = top_kmers(strings, min(kmer_len, k), n_kmers)
+    kmers = [kmer_motif(kmer, count, r + 1) for r, (kmer, count) in enumerate(ranked)]
     for m in kmers:
         m.name = f"{tag}:{m.name}"
     aligned = None
     extra: dict = {}
     if align and kmers:
-        from genarch.interpret.alignment import align_windows, seed_counts
 
         result = align_windows(x[chosen], peaks[chosen], k, seed_counts(kmers[0].meta["kmer"], k), margin)
         aligned = Motif(f"{tag}:pfm_aligned", result.counts, "pfm_aligned", len(chosen),

@@ -17,7 +17,7 @@ from typing import Any, Optional, Sequence
 import numpy as np
 
 from genarch.interpret.attribution import AttributionResult, make_attribution
-from genarch.interpret.jaspar import DEFAULT_RELEASE, DEFAULT_TAX_GROUP, JasparMotif, load_core
+from genarch.jaspar import DEFAULT_RELEASE, DEFAULT_TAX_GROUP, JasparMotif, load_core
 from genarch.interpret.motifs import MotifSet, read_out, select_top
 from genarch.interpret.tfnames import tf_from_experiment
 from genarch.interpret.tomtom import Match, best_matches, run_tomtom
@@ -67,7 +67,8 @@ class InterpretConfig:
         if self.max_sequences is not None and (not isinstance(self.max_sequences, int) or self.max_sequences < 1):
             bad.append(f"--max-sequences must be an integer >= 1, got {self.max_sequences!r}")
         if isinstance(self.kmer_len, int) and isinstance(self.k, int) and self.kmer_len > self.k:
-            bad.append(f"--kmer-len {self.kmer_len} is longer than the window -k {self.k}: k-mers are counted inside it")
+            bad.append(f"--kmer-len {self.kmer_len} is longer than the window -k {self.k}: "
+                       "k-mers are counted inside it")
         if not (self.n_jobs == -1 or (isinstance(self.n_jobs, int) and 1 <= self.n_jobs <= (os.cpu_count() or 1))):
             bad.append(f"--threads must be -1 (all) or 1..{os.cpu_count() or 1}, got {self.n_jobs!r}")
         if self.blur_sigma < 0:
@@ -117,7 +118,8 @@ def load_run(run_dir: Path):
     net, checkpoint = load_trained(run_dir)
     cfg_path = run_dir / ".hydra" / "config.yaml"
     if not cfg_path.exists():
-        raise FileNotFoundError(f"{cfg_path} not found: interpretation needs the run's composed config to reload its data")
+        raise FileNotFoundError(f"{cfg_path} not found: interpretation needs the run's composed config to reload "
+                                "its data")
     return net, checkpoint, OmegaConf.load(cfg_path)
 
 
@@ -196,7 +198,8 @@ def interpret_run(run_dir: "str | Path", config: Optional[InterpretConfig] = Non
     target_names = list(checkpoint.get("target_names") or bundle.target_names)
     if not config.outputs and len(target_names) > config.max_outputs:
         say(f"{len(target_names)} outputs: the first {config.max_outputs} are interpreted; name others with --outputs")
-    tss = config.tss if config.tss is not None else (x.shape[2] // 2 if str(bundle.name).startswith("synthetic_ilsep") else None)
+    ilsep = str(bundle.name).startswith("synthetic_ilsep")
+    tss = config.tss if config.tss is not None else (x.shape[2] // 2 if ilsep else None)
     truth = load_truth(bundle.info, x.shape[2])
     seconds["load"] = time.perf_counter() - t0
 
@@ -354,9 +357,10 @@ def compare_models(run_dir: Path, others: Sequence[str], x: np.ndarray, y: np.nd
                 raise ValueError(f"--compare {other}: the model has {checkpoint['n_outputs']} output(s), "
                                  f"so it has no output {r.index} ({r.output}) to compare")
             res = shared if shared is not None else method(net, x, r.index)
-            candidates = np.flatnonzero(y[:, r.index] > 0.5) if y.shape[1] and set(np.unique(y[:, r.index])) <= {0.0, 1.0} \
-                else np.arange(len(x))
-            out.setdefault(r.output, {})[f"{labels[other]} ({method.name})"] = res.scores[candidates].mean(axis=0).tolist()
+            binary = y.shape[1] and set(np.unique(y[:, r.index])) <= {0.0, 1.0}
+            candidates = np.flatnonzero(y[:, r.index] > 0.5) if binary else np.arange(len(x))
+            mean = res.scores[candidates].mean(axis=0).tolist()
+            out.setdefault(r.output, {})[f"{labels[other]} ({method.name})"] = mean
     return out
 
 

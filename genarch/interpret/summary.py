@@ -114,8 +114,8 @@ def recovery_lines(report) -> list[str]:
                      f"{rec['n_peak_on_site']}/{rec['n_with_site']} = {rec['rate']:.1%} of sequences with a site "
                      f"(top {rec['top_n']['n_with_site']}: {rec['top_n']['rate']:.1%})")
         for source, check in rec.get("motifs", {}).items():
-            lines.append(f"  {source}: best match {check['best_match']} {check['best_name']} q={check['q_value']:.2g} -> "
-                         f"{recovery_verdict(check, r.planted)}")
+            lines.append(f"  {source}: best match {check['best_match']} {check['best_name']} "
+                         f"q={check['q_value']:.2g} -> {recovery_verdict(check, r.planted)}")
         if "aligned_windows" in rec:
             aw = rec["aligned_windows"]
             lines.append(f"  aligned windows: centre on the planted site {aw['centre_on_site']:.1%}, "

@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from typing import Iterable, Optional, Sequence
 
-from genarch.interpret.jaspar import JasparMotif
+from genarch.jaspar import JasparMotif
 
 ALIASES = {"NRSF": "REST", "GABP": "GABPA", "CMYC": "MYC", "POL2": "POLR2A", "POLII": "POLR2A",
            "PU1": "SPI1", "AP2ALPHA": "TFAP2A", "AP2GAMMA": "TFAP2C", "NFKB": "NFKB1", "CEBPB": "CEBPB"}

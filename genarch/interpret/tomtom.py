@@ -20,7 +20,7 @@ from typing import Optional, Sequence
 import numpy as np
 
 from genarch.interpret.numba_cache import ensure_numba_cache_dir
-from genarch.interpret.jaspar import JasparMotif
+from genarch.jaspar import JasparMotif
 from genarch.interpret.tfnames import match_level
 
 

@@ -6,7 +6,9 @@ import torch
 from torch import nn
 
 from genarch.model.activations import make_activation
-from genarch.model.blocks import ConvUnit, GlobalPool, Head, RecurrentBlock, ResidualBlock, make_reduction, reduced_length
+from genarch.model.blocks import (
+    ConvUnit, GlobalPool, Head, RecurrentBlock, ResidualBlock, make_reduction, reduced_length,
+)
 from genarch.model.masking import align_phase, run_masked, span_mask, total_stride
 from genarch.model.validate import validate_model
 
@@ -21,7 +23,8 @@ class GenomicNet(nn.Module):
         super().__init__()
         validate_model(model, seq_len)
         act = model["activation"]
-        stem, res, red, rnn, pool, head = (model[k] for k in ("stem", "residual", "reduction", "rnn", "pooling", "head"))
+        stem, res, red, rnn, pool, head = (model[k] for k in
+                                           ("stem", "residual", "reduction", "rnn", "pooling", "head"))
         bn, k = bool(stem["batchnorm"]), int(stem["filter_size"])
         c = int(stem.get("filters", 0) or 0)
         first_act = stem.get("first_activation") or act
@@ -44,7 +47,8 @@ class GenomicNet(nn.Module):
         channels = c
         self.rnn: nn.Module = nn.Identity()
         if rnn["kind"] != "none":
-            block = RecurrentBlock(rnn["kind"], c, int(rnn["units"]), int(rnn["layers"]), bool(rnn["bidirectional"]), rnn["output"])
+            block = RecurrentBlock(rnn["kind"], c, int(rnn["units"]), int(rnn["layers"]), bool(rnn["bidirectional"]),
+                                   rnn["output"])
             self.rnn, channels = block, block.out_channels
             if rnn["output"] == "last":
                 length = 1

@@ -104,7 +104,8 @@ def batch_norm_masked(bn: nn.Module, h: torch.Tensor, mask: Optional[torch.Tenso
     batch and move the running statistics as ``nn.BatchNorm1d`` does (momentum, or the cumulative
     average when momentum is None; the running variance unbiased). In evaluation, or with no mask,
     it is ``bn(h)`` itself."""
-    if mask is None or h.dim() != 3 or not isinstance(bn, nn.BatchNorm1d) or not (bn.training or bn.running_mean is None):
+    if mask is None or h.dim() != 3 or not isinstance(bn, nn.BatchNorm1d) \
+            or not (bn.training or bn.running_mean is None):
         return bn(h)
     count = int(mask.sum())
     if count <= 1:  # as nn.BatchNorm1d refuses batch statistics from one value
@@ -141,7 +142,8 @@ def run_masked(modules, h: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tens
         if out.shape[-1] != h.shape[-1]:
             mask = shrink(mask, *_window(module))
             if mask.shape[-1] != out.shape[-1]:
-                raise ValueError(f"{type(module).__name__}: mask length {mask.shape[-1]} != track length {out.shape[-1]}")
+                raise ValueError(f"{type(module).__name__}: mask length {mask.shape[-1]} != "
+                                 f"track length {out.shape[-1]}")
             # a span shorter than this layer's window leaves no position: that sequence is read whole,
             # padding included, as without masks (it is shorter than the network can read)
             mask[~mask.any(dim=1)] = True

@@ -61,12 +61,15 @@ def validate_model(model: Mapping[str, Any], seq_len: Optional[int] = None) -> N
         for i, layer in enumerate(layers or []):
             for key in ("width", "filters"):
                 value = layer.get(key) if isinstance(layer, Mapping) else None
-                need(isinstance(value, int) and value >= 1, f"model.stem.layers[{i}].{key}={value!r} must be a positive integer")
+                need(isinstance(value, int) and value >= 1,
+                     f"model.stem.layers[{i}].{key}={value!r} must be a positive integer")
             if padding == "same" and isinstance(layer, Mapping) and isinstance(layer.get("width"), int):
-                need(layer["width"] % 2 == 1, f"model.stem.layers[{i}].width={layer['width']} must be odd with model.stem.padding='same'")
+                need(layer["width"] % 2 == 1,
+                     f"model.stem.layers[{i}].width={layer['width']} must be odd with model.stem.padding='same'")
             if isinstance(layer, Mapping):
                 pool_size = layer.get("pool")
-                need(pool_size is None or (isinstance(pool_size, int) and not isinstance(pool_size, bool) and pool_size >= 1),
+                positive = isinstance(pool_size, int) and not isinstance(pool_size, bool) and pool_size >= 1
+                need(pool_size is None or positive,
                      f"model.stem.layers[{i}].pool={pool_size!r} must be a positive integer (1 or null: no pooling)")
                 rate = layer.get("dropout")
                 need(rate is None or (isinstance(rate, (int, float)) and not isinstance(rate, bool) and 0 <= rate < 1),
@@ -84,7 +87,8 @@ def validate_model(model: Mapping[str, Any], seq_len: Optional[int] = None) -> N
                 problems.append(f"model.stem.layers leave no positions of a {seq_len}-bp input")
     else:
         kernel = integer("stem.filter_size", 1, 64)
-        need(kernel % 2 == 1, f"model.stem.filter_size={kernel} must be odd ('same' padding keeps positions aligned with bases)")
+        need(kernel % 2 == 1,
+             f"model.stem.filter_size={kernel} must be odd ('same' padding keeps positions aligned with bases)")
         integer("stem.filters", 1, 4096)
         integer("stem.convs_before", 1, 16)
     kernel = int(model["stem"].get("filter_size", 3) or 3)

@@ -1,16 +1,17 @@
-"""The trial's own ``end`` record in the sweep ledger, appended by the trial process itself.
+"""The trial's own ``end`` record in the sweep ledger, written by the trial process itself.
 
 :func:`genarch.app.run` calls :func:`record_trial_end` after writing ``result.json`` (ok or failed),
 so a trial that finished is in the ledger even if the sweeper process is killed a moment later
 (joblib / submitit workers outlive a killed parent). Outside a genarch sweep it does nothing, and it
-never raises: the ledger must not turn a finished run into a failed one."""
+never raises: the ledger must not turn a finished run into a failed one. The record carries the trial's
+own overrides and the swept params read from them."""
 
 import logging
 import os
 from pathlib import Path
-from typing import Any, Mapping, Optional
+from typing import Any, Mapping, Optional, Sequence
 
-from genarch.ledger import append_record, iter_records
+from genarch.ledger import EndRecord, write_record
 
 log = logging.getLogger(__name__)
 SWEEPER_TARGET_PREFIX = "hydra_plugins.genarch_sweeper."
@@ -41,38 +42,57 @@ def sweep_context() -> Optional[tuple[Path, int, Path]]:
     return sweep_dir, int(hc.job.num), output_dir
 
 
-def _start_params(sweep_dir: Path, job: int) -> dict[str, Any]:
+def trial_overrides() -> Optional[list[str]]:
+    """The overrides this trial was launched with (Hydra's ``overrides.task``), or None outside a Hydra run."""
+    from hydra.core.hydra_config import HydraConfig
+
+    if not HydraConfig.initialized():
+        return None
+    return [str(o) for o in HydraConfig.get().overrides.task]
+
+
+def own_params(sweep_dir: Path, overrides: Sequence[str]) -> dict[str, Any]:
+    """The swept parameters of this trial, read from its own overrides (never looked up by job number: a
+    record of another sweep under the same number would lend it the wrong ones). Which keys are swept is
+    stored in the sweep's ``sweep_state.json``; without it, every override but the stage's."""
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    from genarch.space import domain_from_override
+    from genarch.sweeper.resume import load_state
+
+    try:
+        swept: Optional[set[str]] = set((load_state(sweep_dir) or {}).get("param_order") or []) or None
+    except (OSError, ValueError, RuntimeError):
+        swept = None
+    parser = OverridesParser.create()
     params: dict[str, Any] = {}
-    for record in iter_records(sweep_dir):
-        if record.get("job") == job and record.get("event") == "start":
-            params = dict(record.get("params") or {})
+    for text in overrides:
+        override = parser.parse_override(text)
+        if override.is_delete():
+            continue
+        name, _, domain = domain_from_override(override)
+        if (name in swept) if swept is not None else name != "stage":
+            params[name] = domain.values[0]
     return params
 
 
 def record_trial_end(result: Mapping[str, Any], out_dir: "str | os.PathLike[str]") -> None:
-    """Append the ``end`` record of this trial from its result dict (the content of result.json)."""
+    """Write the ``end`` record of this trial from its result dict (the content of result.json)."""
     try:
         context = sweep_context()
         if context is None:
             return
         sweep_dir, job, output_dir = context
+        overrides = trial_overrides()
         objective = dict(result.get("objective") or {})
-        interrupted = {"interrupted": True} if (result.get("extra") or {}).get("interrupted") else {}
-        append_record(sweep_dir, {
-            "job": job,
-            "event": "end",
-            "status": "ok" if result.get("status") == "ok" else "failed",
-            "params": _start_params(sweep_dir, job),
-            "objective": {"name": objective.get("name"), "direction": objective.get("direction"),
-                          "value": objective.get("value") if result.get("status") == "ok" else None},
-            "metrics": result.get("metrics") or {},
-            "n_params": result.get("n_params"),
-            "epochs": result.get("epochs"),
-            "wall_time_s": result.get("wall_time_s"),
-            "error": result.get("error"),
-            "dir": os.path.relpath(Path(out_dir).resolve(), sweep_dir),
-            "writer": "trial",
-            **interrupted,
-        })
+        write_record(sweep_dir, EndRecord(
+            job=job, status="ok" if result.get("status") == "ok" else "failed",
+            params=own_params(sweep_dir, overrides or []),
+            objective_name=objective.get("name"), direction=objective.get("direction"),
+            value=objective.get("value") if result.get("status") == "ok" else None,
+            metrics=result.get("metrics") or {}, n_params=result.get("n_params"), epochs=result.get("epochs"),
+            wall_time_s=result.get("wall_time_s"), error=result.get("error"),
+            dir=os.path.relpath(Path(out_dir).resolve(), sweep_dir), writer="trial", overrides=overrides,
+            interrupted=bool((result.get("extra") or {}).get("interrupted"))))
     except Exception as exc:  # noqa: BLE001 - the sweeper writes the record from the job's return instead
         log.warning("could not append this trial to the sweep ledger: %s", exc)

@@ -61,7 +61,8 @@ def route_detail_to_log(config: Any, sweep_dir: Path) -> Optional[Path]:
     path = (Path(sweep_dir) / LOG_FILE).resolve()
     with read_write(config), open_dict(config):
         if HANDLER_NAME not in logging_cfg.handlers:
-            logging_cfg.filters = {**(logging_cfg.get("filters") or {}), FILTER_NAME: {"()": f"{__name__}.TrialDetailFilter"}}
+            logging_cfg.filters = {**(logging_cfg.get("filters") or {}),
+                                   FILTER_NAME: {"()": f"{__name__}.TrialDetailFilter"}}
             for handler in logging_cfg.handlers.values():
                 if str(handler.get("class", "")).endswith("StreamHandler"):  # the console ones, not files
                     handler.filters = [*(handler.get("filters") or []), FILTER_NAME]

@@ -11,13 +11,16 @@ message that names it. The budget may change (to extend a sweep); the optimizer 
 still built with the budget it started with, so its internal choices replay identically."""
 
 import json
+import logging
+import random
 from pathlib import Path
 from typing import Any, Mapping, Optional
 
 from genarch.io import atomic_write_json
-from genarch.ledger import LEDGER_FILE, Trial, is_interrupted, load_trials
+from genarch.ledger import LEDGER_FILE, Trial, load_trials
 from genarch.sweeper.params import INTEGER_CELL, render
 
+log = logging.getLogger(__name__)
 STATE_FILE = "sweep_state.json"
 STATE_VERSION = 1
 # keys whose change makes the stored trials meaningless for this sweep
@@ -111,9 +114,53 @@ def ended_trials(sweep_dir: Path) -> tuple[dict[int, Trial], list[int]]:
     finished: dict[int, Trial] = {}
     cut_off: list[int] = []
     for t in load_trials(sweep_dir):
-        if t.record.get("event") == "end":
-            if is_interrupted(t.record):
-                cut_off.append(t.job)
-            else:
-                finished[t.job] = t
+        if t.interrupted:
+            cut_off.append(t.job)
+        elif t.finished:
+            finished[t.job] = t
     return finished, cut_off
+
+
+def open_sweep(sweep_dir: Path, settings: Any, specs: Mapping[str, Any], fixed: list[str], stage: Optional[str],
+               config: Any) -> tuple[dict[str, Any], dict[int, Trial], list[int], bool]:
+    """The state this sweep runs with, the finished trials to replay, the cut-off jobs to run again, and
+    whether it resumes an earlier sweep in ``sweep_dir``. A resume of a different search is refused with
+    the differences; a directory whose sweep ended no trial is started afresh."""
+    from omegaconf import OmegaConf
+
+    from genarch.sweeper.task_config import task_differences
+
+    old = load_state(sweep_dir)
+    space = {n: s.spec for n, s in specs.items()}
+
+    def new_state(old: Optional[dict[str, Any]]) -> dict[str, Any]:
+        seed = settings.seed if settings.seed is not None else (
+            old["seed"] if old else random.SystemRandom().randrange(2**31))
+        state = make_state(settings, space, fixed, seed, stage, old["optimizer_budget"] if old else settings.budget)
+        state["integer_cell"] = integer_cell(old)
+        return state
+
+    state = new_state(old)
+    finished: dict[int, Trial] = {}
+    cut_off: list[int] = []
+    if old is not None:
+        diffs = differences(old, state)
+        ran = Path(sweep_dir) / "multirun.yaml"  # the task config the sweep's trials ran with
+        if ran.exists():  # an edit of the stage file's body (trainer, dataset...) would mix two tasks
+            diffs += [f"task config {d}" for d in task_differences(OmegaConf.load(ran), config)]
+        finished, cut_off = ended_trials(sweep_dir)
+        if diffs and not finished:
+            # the sweep here ended no trial (it stopped at its first launch: a misspelled key): nothing to
+            # keep, so the corrected command starts afresh instead of being refused
+            log.warning("%s: the sweep started here ended no trial; its search differs from this command's "
+                        "(%s); starting afresh", sweep_dir, "; ".join(diffs))
+            old = None
+            state = new_state(None)
+        elif diffs:
+            raise ValueError(f"cannot resume the sweep in {sweep_dir}: its search differs from this command's:\n  - "
+                             + "\n  - ".join(diffs)
+                             + "\nrun the original command again, or choose a new hydra.sweep.dir")
+    if old is not None:
+        log.info("resuming %s: %d finished jobs are replayed, not re-run%s", sweep_dir, len(finished),
+                 f"; interrupted jobs {cut_off} run again" if cut_off else "")
+    return state, finished, cut_off, old is not None

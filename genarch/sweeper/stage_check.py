@@ -63,6 +63,17 @@ def check_stage(config: DictConfig, params: Mapping[str, Mapping[str, Any]], fix
         raise StageCheckError("; ".join(problems))
 
 
+def validator_of(rules: Any) -> Validator:
+    """A model validator (``validator(model)`` raises ValueError naming the problems) from the task's rules
+    (``hydra.sweeper.task_rules``: :meth:`genarch.sweeper.task.TaskRules.reject` of a config with that model)."""
+    def validator(model: Mapping[str, Any]) -> None:
+        error = rules.reject(OmegaConf.create({"model": dict(model)}))
+        if error:
+            raise ValueError(error)
+
+    return validator
+
+
 def legal_values(validator: Validator, model: Mapping[str, Any], key: str) -> Optional[list[Any]]:
     """The enumerated legal values of ``model.<key>`` as ``validator`` states them, or None where the key
     has no enumerated set (a number, a key the validator does not read). The validator is asked about the

@@ -25,7 +25,8 @@ from genarch.analysis.importance.base import ImportanceEvaluator
 from genarch.analysis.trials import TrialTable
 
 
-def main_effect(model, enc: Encoded, table: TrialTable, param: str, size: int = 20) -> tuple[list, np.ndarray, np.ndarray]:
+def main_effect(model, enc: Encoded, table: TrialTable, param: str,
+                size: int = 20) -> tuple[list, np.ndarray, np.ndarray]:
     """Grid, weights and marginal mean prediction of ``param``, over the trials where it acted."""
     values, weights = grid(table, param, size)
     X = enc.X[enc.active[param]] if param in enc.active else enc.X

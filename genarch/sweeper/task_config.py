@@ -1,0 +1,46 @@
+"""Comparing two sweeps' task configs (a resumed sweep with its earlier self, a warm start with its source)."""
+
+from typing import Any, Sequence
+
+from omegaconf import DictConfig, OmegaConf
+
+
+def override_key(text: str) -> str:
+    return text.split("=", 1)[0].lstrip("+~")
+
+
+def without_stage(overrides: Sequence[str]) -> set[str]:
+    """A trial's overrides as a set, the stage's own (``+stage=...``: its name differs per stage) left out."""
+    return {o for o in overrides if override_key(o) != "stage"}
+
+
+def task_differences(earlier: DictConfig, now: DictConfig) -> list[str]:
+    """Keys where two sweeps' task configs differ. Left out: ``hydra``, the stage's name, and every key a
+    command-line override or a ``hydra.sweeper.params`` entry of either sweep sets: those reach every
+    trial as overrides, and a trial's overrides are compared one by one instead (the composed config
+    still holds the base value, which no trial of that sweep ran with)."""
+    skip: set[tuple[str, ...]] = {("stage",)}
+    for cfg in (earlier, now):
+        keys = [override_key(str(text)) for text in OmegaConf.select(cfg, "hydra.overrides.task", default=None) or []]
+        keys += [str(k).lstrip("+") for k in (OmegaConf.select(cfg, "hydra.sweeper.params", default=None) or {})]
+        for key in keys:
+            skip.add(tuple(key.split("@", 1)[0].replace("/", ".").split(".")))
+
+    def plain(cfg: DictConfig) -> dict[str, Any]:
+        data = OmegaConf.to_container(cfg, resolve=False)
+        data.pop("hydra", None)
+        return data
+
+    out: list[str] = []
+
+    def walk(a: Any, b: Any, path: tuple[str, ...]) -> None:
+        if path in skip:
+            return
+        if isinstance(a, dict) and isinstance(b, dict):
+            for key in sorted(set(a) | set(b), key=str):
+                walk(a.get(key, "<absent>"), b.get(key, "<absent>"), path + (str(key),))
+        elif a != b:
+            out.append(f"{'.'.join(path)}: was {a!r}, now {b!r}")
+
+    walk(plain(earlier), plain(now), ())
+    return out

@@ -1,0 +1,97 @@
+"""Warm start: tell the optimizer the finished trials of earlier sweeps (``hydra.sweeper.warm_start``) that
+are points of this sweep's space, before its first ask. They enter the cache, so an ask that repeats one is
+not trained again, and they count neither towards the budget nor in this sweep's ledger."""
+
+import logging
+from pathlib import Path
+from typing import Any, Optional, Sequence
+
+from hydra.core.override_parser.overrides_parser import OverridesParser
+from omegaconf import OmegaConf
+
+from genarch.ledger import LEDGER_FILE, Trial
+from genarch.sweeper import resume
+from genarch.sweeper.params import spec_contains, spec_from_override
+from genarch.sweeper.run import Candidate, Outcome, SweepRun
+from genarch.sweeper.task_config import task_differences, without_stage
+
+log = logging.getLogger(__name__)
+
+
+def warm_start_dirs(entries: Sequence[str], sweep_dir: Path, config: Any) -> list[Path]:
+    """``hydra.sweeper.warm_start`` checked before anything is written: each entry a genarch sweep
+    directory other than this one, of the same task config (else its results describe another task)."""
+    dirs = []
+    for i, entry in enumerate(entries):
+        where = f"hydra.sweeper.warm_start[{i}]={entry}"
+        earlier = Path(entry).resolve()
+        if earlier == sweep_dir.resolve():
+            raise ValueError(f"{where}: that is this sweep's own directory; give earlier sweeps")
+        if not (earlier / LEDGER_FILE).exists() or not (earlier / "multirun.yaml").exists():
+            raise ValueError(f"{where}: no ledger.jsonl and multirun.yaml there (is it a genarch sweep directory?)")
+        differs = task_differences(OmegaConf.load(earlier / "multirun.yaml"), config)
+        if differs:
+            raise ValueError(f"{where}: that sweep ran another task config, so its results do not describe this "
+                             "one:\n  - " + "\n  - ".join(differs[:8]) + ("\n  - ..." if len(differs) > 8 else ""))
+        dirs.append(earlier)
+    return dirs
+
+
+def warm_start(run: SweepRun, optimizer: Any, parametrization: Any, dirs: list[Path]) -> dict[str, dict[str, int]]:
+    """Tell ``optimizer`` the earlier trials inside this space (same overrides otherwise, the stage's name
+    aside); return per directory how many finished and how many lay inside."""
+    notes: dict[str, dict[str, int]] = {}
+    told: list[tuple[Candidate, Outcome]] = []
+    parser = OverridesParser.create()
+    for sweep_dir in dirs:
+        finished, _ = resume.ended_trials(sweep_dir)
+        inside = 0
+        for _, trial in sorted(finished.items()):
+            if trial.rejected:
+                continue
+            c = _warm_candidate(run, parametrization, trial, parser)
+            if c is None:
+                continue
+            outcome = Outcome.of_trial(trial, None)
+            if c.key not in run.cache:
+                run.cache[c.key] = outcome
+                told.append((c, outcome))
+            inside += 1
+        notes[str(sweep_dir)] = {"finished": len(finished), "inside": inside}
+        log.info("warm start: %d of the %d finished trials of %s lie in this sweep's space", inside, len(finished),
+                 sweep_dir)
+    # successes first: a failure's penalty is set from the worst loss told so far
+    for c, outcome in sorted(told, key=lambda pair: pair[1].status != "ok"):
+        if not run.losses.hold_back(outcome):  # earlier failures with no success at all say nothing of the scale
+            optimizer.tell(c.cand, run.losses.loss(outcome))
+    return notes
+
+
+def _warm_candidate(run: SweepRun, parametrization: Any, trial: Trial, parser: Any) -> Optional[Candidate]:
+    """An earlier trial as a candidate of this sweep, or None if it is not a point of this space."""
+    recorded = trial.overrides or []
+    known = {**_fixed_values(recorded, parser), **trial.params}  # a key may have been fixed there, swept here
+    if any(name not in known or not spec_contains(spec.spec, known[name]) for name, spec in run.specs.items()):
+        return None
+    params = {name: known[name] for name in run.specs}
+    c = run.candidate(None, source="warm-start", params=params)
+    if without_stage(c.overrides) != without_stage(recorded):
+        return None  # another fixed value, or a key this sweep does not set
+    try:
+        c.cand = parametrization.spawn_child(new_value=params)
+    except (ValueError, TypeError, KeyError):
+        return None
+    return c
+
+
+def _fixed_values(overrides: Sequence[str], parser: Any) -> dict[str, Any]:
+    """The values of an earlier trial's plain (not swept) overrides, by parameter name."""
+    out: dict[str, Any] = {}
+    for text in overrides:
+        try:
+            spec = spec_from_override(parser.parse_override(text))
+        except Exception:  # noqa: BLE001 - an override this sweep cannot read is simply not a known value
+            continue
+        if not spec.swept:
+            out[spec.name] = spec.spec["value"]
+    return out

@@ -1,0 +1,35 @@
+"""genarch's task as the sweeper sees it (``hydra.sweeper.task_rules``): the model check before launch, the
+direction of an ``auto`` objective, and result.json. The sweeper imports none of these packages itself."""
+
+from pathlib import Path
+from typing import Any, Mapping, Optional
+
+from genarch.sweeper.task import TaskRules
+
+
+class GenarchTaskRules(TaskRules):
+    def validates(self, config: Any) -> bool:
+        return "model" in config
+
+    def reject(self, cfg: Any) -> Optional[str]:
+        from omegaconf import DictConfig, OmegaConf
+
+        from genarch.model.validate import ConfigError, validate_model
+
+        length = cfg.get("dataset", {}).get("length") if isinstance(cfg.get("dataset"), DictConfig) else None
+        try:
+            validate_model(OmegaConf.to_container(cfg.model, resolve=True),
+                           seq_len=length if isinstance(length, int) else None)
+        except ConfigError as exc:
+            return f"ConfigError: {exc}"
+        return None
+
+    def auto_direction(self, objective_name: str) -> Optional[str]:
+        from genarch.training.metrics import MINIMIZED  # the rule resolve_objective applies to an auto direction
+
+        return "minimize" if objective_name.endswith(MINIMIZED) else "maximize"
+
+    def read_result(self, out_dir: Path) -> Mapping[str, Any]:
+        from genarch.result import read_result
+
+        return read_result(out_dir)
