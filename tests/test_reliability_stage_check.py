@@ -132,7 +132,7 @@ def test_a_repeated_rejected_candidate_is_not_logged_as_a_warm_start(tmp_path, m
 
     def reject(self, c):
         c.outcome = Outcome("rejected", error="ConfigError: illegal")
-        self.cache[c.key] = c.outcome
+        self.run.cache[c.key] = c.outcome
         return True
 
     monkeypatch.setattr(NevergradSweeperImpl, "_reject", reject)
