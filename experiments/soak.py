@@ -1,9 +1,10 @@
 """Soak test of a sweep's ownership and resume: random ``kill -9``s and concurrent starts, N kills in all.
 
-    nice -n 10 python experiments/soak.py --kills 50 --out experiments/results/soak
+    nice -n 10 python -m experiments.soak --kills 55 --out experiments/results/soak
 
 Each round runs one stage of the toy task (tests/reliability_toy.py: genarch's sweeper, the task protocol of
-genarch.task, Hydra's basic or joblib launcher, in turn; ``--launchers``) into a fresh sweep directory until it finishes:
+genarch.task, Hydra's basic or joblib launcher, in turn; ``--launchers``) into a fresh sweep directory until
+it finishes:
 
 * the sweep is started; once it owns its directory it is killed with SIGKILL after a random delay (mid-batch,
   or between batches), 1 to ``--max-kills-per-round`` times, and resumed *at once* with the same command
@@ -24,7 +25,8 @@ training, ``trained.txt`` when it completed, ``result.json``) and the ledger:
 
 All must be 0. Also counted: jobs a kill cut off that were started again (expected), and jobs of a killed
 sweep still training in a joblib worker that the resume waited for (``--launchers joblib --sleep 8``
-makes those common: a trial outlasts the resume's start-up). Results: ``<out>.json`` (every round) and ``<out>.md`` (the table)."""
+makes those common: a trial outlasts the resume's start-up). Results: ``<out>.json`` (every round) and
+``<out>.md`` (the table)."""
 
 import argparse
 import json
@@ -37,11 +39,11 @@ import time
 from pathlib import Path
 from typing import Any
 
-REPO = Path(__file__).resolve().parents[1]
-TOY = [sys.executable, str(REPO / "tests" / "reliability_toy.py")]
-
 from genarch.ledger import iter_records, load_trials
 from genarch.sweeper import lock
+
+REPO = Path(__file__).resolve().parents[1]
+TOY = [sys.executable, str(REPO / "tests" / "reliability_toy.py")]
 
 
 def _env() -> dict[str, str]:

@@ -28,7 +28,8 @@ def _lazy_device_resolver(name: str):
     def resolve(*args):
         from genarch.training import devices
 
-        return getattr(devices, {"genarch_parallel_jobs": "parallel_jobs", "genarch_ray_gpus": "ray_gpus_per_trial"}[name])(*args)
+        function = {"genarch_parallel_jobs": "parallel_jobs", "genarch_ray_gpus": "ray_gpus_per_trial"}[name]
+        return getattr(devices, function)(*args)
     return resolve
 
 
