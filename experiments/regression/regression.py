@@ -43,10 +43,10 @@ import time
 from pathlib import Path
 
 from experiments import paper_facts
-from experiments.grid import (Protocol, grid_main, grid_parser, parse_grid_args, protocol_name, results_dir, run_genarch,
-                              run_overrides, stopping, stopping_summary, timed)
-from experiments.tables import RUNS, fmt, md_table, mean_over_seeds, read_ok, summary_stats, win_share_markdown, win_shares, \
-    write_json
+from experiments.grid import (Protocol, grid_main, grid_parser, parse_grid_args, protocol_name, results_dir,
+                              run_genarch, run_overrides, stopping, stopping_summary, timed)
+from experiments.tables import (RUNS, fmt, md_table, mean_over_seeds, read_ok, summary_stats, win_share_markdown,
+                                win_shares, write_json)
 
 DATASETS = {  # name -> extra overrides (budget) for that set
     "vaishnav_yeast": [],
@@ -158,7 +158,8 @@ def aggregate(args) -> dict:
             extra = ""
             if v is not None and d == "deepstarr":
                 outs = per_output[m][d]
-                extra = " (" + ", ".join(f"{k.split('_')[0]} {fmt(statistics.fmean(o[k] for o in outs))}" for k in outs[0]) + ")"
+                extra = " (" + ", ".join(f"{k.split('_')[0]} {fmt(statistics.fmean(o[k] for o in outs))}"
+                                         for k in outs[0]) + ")"
             row.append(f"{fmt(v)}{extra} [{n}]" if v is not None else "-")
         rows.append(row)
     stats = out["summary"]
@@ -176,7 +177,8 @@ def aggregate(args) -> dict:
              + ". Command: `python -m experiments.regression.regression "
              f"--protocol {flag}` (`--aggregate-only` to rebuild).", "", md_table(["dataset"] + models, rows), "",
              "Paper on ILSEP (not public; not reproducible here), mean r over 11 lineages: "
-             + ", ".join(f"{m} {fmt(v)}" for m, v in paper.items()) + " (../shared/paper/genetic_architect_facts.yaml).", ""]
+             + ", ".join(f"{m} {fmt(v)}" for m, v in paper.items())
+             + " (../shared/paper/genetic_architect_facts.yaml).", ""]
     if from_prior:
         lines += [f"Read from `{args.prior}` (run folders not on this machine): "
                   + "; ".join(f"{m}: {', '.join(ds)}" for m, ds in from_prior.items()) + ".", ""]

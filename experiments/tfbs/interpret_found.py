@@ -23,9 +23,9 @@ import json
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
-
 from experiments.tables import RESULTS, RUNS, fmt, md_table, read_ok, write_json
+
+ROOT = Path(__file__).resolve().parents[2]
 
 Q_THRESHOLD = 0.05  # the cached experiment_eval.json files were scored at this threshold (the paper's is 0.5:
 #                    experiments/interpret_encode.py)
@@ -82,7 +82,8 @@ def aggregate(args) -> dict:
     rows = {}
     for model in args.models:
         for e in EXPERIMENTS:
-            f = RUNS / "tfbs_h2h" / args.protocol / model / e / f"seed{args.seed}" / "interpret" / "experiment_eval.json"
+            f = (RUNS / "tfbs_h2h" / args.protocol / model / e / f"seed{args.seed}" / "interpret"
+                 / "experiment_eval.json")
             if f.exists():
                 row = json.loads(f.read_text())
                 index = f.parent / "index.json"
