@@ -40,7 +40,7 @@ def last_checkpoint_callback(out_dir: Path) -> pl.Callback:
     """``checkpoints/last.ckpt`` rewritten after every epoch (weights, optimizer, epoch, early-stopping and
     best-weights state): what a promoted multi-fidelity rung continues from (``trainer.resume_from``), asked
     for by ``trainer.save_last`` (genarch.sweeper.fidelity passes it to every rung below the top)."""
-    # saved after validation (not at the train epoch's end), so the epoch's early-stopping and best-weights state is in it
+    # saved after validation (not at the train epoch's end): the epoch's early-stopping and best-weights state
     return pl.callbacks.ModelCheckpoint(dirpath=str(Path(out_dir) / CKPT_DIR), save_top_k=0, save_last=True,
                                         save_on_train_epoch_end=False,
                                         enable_version_counter=False)

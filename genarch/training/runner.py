@@ -134,7 +134,8 @@ def train(cfg: DictConfig, out_dir: Path, hydra_cfg: Optional[Any] = None, overr
     loggers = build_loggers(cfg.get("logger"), out_dir, hydra_cfg, hparams_of(cfg))
     trainer = pl.Trainer(
         **device.trainer_kwargs(), max_epochs=int(cfg.trainer.max_epochs), callbacks=callbacks,
-        logger=loggers or False, log_every_n_steps=1, enable_checkpointing=save_checkpoint or save_last, enable_model_summary=False,
+        logger=loggers or False, log_every_n_steps=1, enable_checkpointing=save_checkpoint or save_last,
+        enable_model_summary=False,
         enable_progress_bar=progress, gradient_clip_val=grad_clip_value(cfg.model),
         num_sanity_val_steps=0, default_root_dir=str(out_dir),
     )
@@ -142,6 +143,9 @@ def train(cfg: DictConfig, out_dir: Path, hydra_cfg: Optional[Any] = None, overr
     with warnings.catch_warnings(), device.nondeterminism_recorded(extra):
         warnings.filterwarnings("ignore", ".*does not have many workers.*")
         warnings.filterwarnings("ignore", ".*shuffle.*")
+        # a rung resumed from the previous rung's job dir (trainer.resume_from): its checkpoint callbacks differ
+        warnings.filterwarnings("ignore", ".*when using `ckpt_path`, callbacks used to create the checkpoint.*")
+        warnings.filterwarnings("ignore", ".*The dirpath has changed from.*")
         trainer.fit(module, make_loader(bundle.train, batch_size, True, seed, device.torch_device),
                     make_loader(bundle.val, int(cfg.trainer.get("eval_batch_size", 1000)), False, 0,
                                 device.torch_device),
