@@ -15,7 +15,7 @@ import pytest
 
 from genarch.ledger import iter_records, rung_records
 from genarch.sweeper.config import SweeperSettings
-from genarch.sweeper.fidelity import brackets, parse, promotions, rungs
+from genarch.sweeper.fidelity import brackets, parse, planned_jobs, promotions, rungs
 
 TOY = Path(__file__).parent / "sweeper_toy.py"
 FIDELITY = "hydra.sweeper.fidelity={key: epochs, min: 1, max: 9, eta: 3, resume_key: resume_from}"
@@ -78,6 +78,12 @@ def test_a_bad_fidelity_is_refused_naming_the_key(value, message):
     with pytest.raises(ValueError, match="hydra.sweeper.fidelity") as err:
         SweeperSettings(fidelity=value)
     assert message in str(err.value)
+
+
+@pytest.mark.parametrize("budget, brackets_, jobs", [(9, 1, 13), (14, 2, 19), (4, 1, 6), (27, 1, 39)])
+def test_the_planned_rung_jobs_count_every_rung(budget, brackets_, jobs):
+    fidelity = parse({"key": "epochs", "min": 1, "max": 9, "brackets": brackets_})
+    assert planned_jobs(fidelity, budget) == jobs
 
 
 def test_epochs_resume_from_a_checkpoint_and_a_training_size_retrains():
@@ -163,3 +169,14 @@ def test_a_warm_start_from_a_multi_fidelity_sweep_trains_none_of_its_candidates_
     assert not candidates(first) & candidates(second)  # the same seed asks the same points first: all told
     results = (second / "optimization_results.yaml").read_text()
     assert "inside: 9" in results
+
+
+def test_hyperband_brackets_enter_later_rungs_fresh(tmp_path):
+    sweep = tmp_path / "hyperband"
+    toy(sweep, *[o.replace("resume_from}", "resume_from, brackets: 2}") for o in RUNGS], "hydra.sweeper.budget=14")
+    rungs_ = rung_records(sweep)
+    second = [r for r in rungs_.values() if r["trial"] >= 13]  # bracket s=1: 5 candidates enter at rung 1
+    assert Counter(r["rung"] for r in second) == {1: 5, 2: 1}
+    assert all(r["resumed_from"] is None for r in second if r["rung"] == 1)  # entered fresh at 3 epochs
+    top = next(r for r in second if r["rung"] == 2)
+    assert rungs_[top["resumed_from"]]["rung"] == 1 and rungs_[top["resumed_from"]]["promoted"]

@@ -21,7 +21,7 @@ from genarch.ledger import load_trials
 from genarch.sweeper import job_records, lock, results, stage_check
 from genarch.sweeper._compat import patch_nevergrad
 from genarch.sweeper.config import SweeperSettings
-from genarch.sweeper.fidelity import fidelity_of
+from genarch.sweeper.fidelity import fidelity_of, planned_jobs
 from genarch.sweeper.losses import Losses
 from genarch.sweeper.params import ParamSpec, to_nevergrad
 from genarch.sweeper.progress import SweepProgress
@@ -94,7 +94,8 @@ class NevergradSweeperImpl:
         save_state(sweep_dir, state)
         OmegaConf.save(self.config, sweep_dir / "multirun.yaml")
         save_stage_file(self.config, sweep_dir, stage)
-        progress = SweepProgress.begin(self.config, sweep_dir, st.budget)  # per-trial detail: sweep.log
+        jobs = st.budget if fidelity is None else planned_jobs(fidelity, st.budget)  # rungs: one job per rung
+        progress = SweepProgress.begin(self.config, sweep_dir, jobs)  # per-trial detail: sweep.log
 
         seed = state["seed"]
         parametrization = ng.p.Dict(**{name: to_nevergrad(s.spec, state["integer_cell"]) for name, s in specs.items()})

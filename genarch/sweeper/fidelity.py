@@ -124,6 +124,20 @@ def brackets(n_rungs: int, eta: int, n_brackets: int = 1) -> list[tuple[int, int
     return [(s_max - s, math.ceil((s_max + 1) / (s + 1) * eta**s)) for s in range(s_max, s_max - n_brackets, -1)]
 
 
+def planned_jobs(fidelity: Fidelity, budget: int) -> int:
+    """How many rung jobs a sweep of ``budget`` candidates runs when none fails (the progress bar's total)."""
+    levels, total, entered, bracket = fidelity.rungs(), 0, 0, 0
+    schedule = brackets(len(levels), fidelity.eta, fidelity.brackets)
+    while entered < budget:
+        first, n = schedule[bracket % len(schedule)]
+        n, bracket = min(n, budget - entered), bracket + 1
+        entered += n
+        for _ in range(first, len(levels)):
+            total += n
+            n = max(1, n // fidelity.eta)
+    return total
+
+
 def promotions(scores: Sequence[Optional[float]], eta: int, direction: str = "minimize") -> list[int]:
     """Indices of the candidates promoted from a rung: the best ``floor(len(scores) / eta)`` (at least one when
     any succeeded) by ``direction``; a failed candidate (None or not finite) is never promoted. Ties keep
