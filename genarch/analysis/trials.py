@@ -258,6 +258,7 @@ def _pooled(pool: Sequence["str | Path"], domains: Optional[Mapping[str, Any]], 
     here, every value inside its declared domain): samples of the current space too, so they add evidence.
     A pooled sweep must report the same objective (name and direction) as this one."""
     from genarch.ledger import LEDGER_FILE, load_trials
+    from genarch.sweeper.rung_trials import last_rungs
 
     if pool and not domains:
         raise AnalysisInputError("pooling earlier sweeps needs the stage that was run (its space decides which "
@@ -267,6 +268,8 @@ def _pooled(pool: Sequence["str | Path"], domains: Optional[Mapping[str, Any]], 
         if not (path / LEDGER_FILE).exists():
             raise AnalysisInputError(f"{path}: no {LEDGER_FILE} to pool (is this a genarch sweep directory?)")
         finished = [t for t in load_trials(path) if t.ended and not t.rejected]
+        # a multi-fidelity sweep: each candidate once, at the last rung it reached (genarch.sweeper.rung_trials)
+        finished = list(last_rungs(path, {t.job: t for t in finished}).values())
         theirs = _objective_of([t for t in finished if t.status == "ok"])
         clash = [f"{what} {b!r} there, {a!r} here" for what, a, b in zip(("objective", "direction"), objective, theirs)
                  if a and b and a != b]  # only what finished trials measured: a failed record may say "auto"
