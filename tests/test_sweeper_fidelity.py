@@ -180,3 +180,24 @@ def test_hyperband_brackets_enter_later_rungs_fresh(tmp_path):
     assert all(r["resumed_from"] is None for r in second if r["rung"] == 1)  # entered fresh at 3 epochs
     top = next(r for r in second if r["rung"] == 2)
     assert rungs_[top["resumed_from"]]["rung"] == 1 and rungs_[top["resumed_from"]]["promoted"]
+
+
+@pytest.mark.slow
+def test_a_genarch_stage_with_epoch_fidelity_continues_promoted_trials_with_lightning(tmp_path):
+    sweep = tmp_path / "genarch"
+    args = ["hydra/sweeper=genarch", "trainer=smoke", "dataset.n=400", "++summary=false",
+            "model.stem.filters=choice(4,8,16)", "optimizer.lr_scale=tag(log,interval(0.3,3))",
+            "hydra.sweeper.budget=3", "hydra.sweeper.fidelity={key: trainer.max_epochs, min: 1, max: 3, eta: 3}"]
+    proc = subprocess.run([sys.executable, "-m", "genarch", *args, f"hydra.sweep.dir={sweep}", "-m"],
+                          cwd=Path(__file__).resolve().parents[1], capture_output=True, text=True, timeout=400,
+                          env={**os.environ, "GENARCH_CACHE": str(tmp_path / "cache"), "HYDRA_FULL_ERROR": "0"})
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    rungs_ = rung_records(sweep)
+    assert Counter(r["rung"] for r in rungs_.values()) == {0: 3, 1: 1}
+    top = next(r for r in rungs_.values() if r["rung"] == 1)
+    before = rungs_[top["resumed_from"]]
+    assert before["promoted"] and (sweep / str(before["job"]) / "checkpoints" / "last.ckpt").exists()
+    result = json.loads((sweep / str(top["job"]) / "result.json").read_text())
+    assert result["epochs"] == 3 and top["cost"]["epochs"] == 2  # continued: epochs 2-3 only
+    assert top["cost"]["sequences"] == result["extra"]["n_train"] > 0
+    assert top["cost"]["epoch_sequences"] == 2 * result["extra"]["n_train"]
