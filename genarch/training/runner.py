@@ -18,7 +18,7 @@ from genarch.model import ConfigError, GenomicNet, count_parameters, validate_mo
 from genarch.result import Objective, RunResult
 from genarch.training.batches import make_loader, predict_on
 from genarch.training.checkpoints import best_ckpt_path, checkpoint_callbacks, load_net_from_ckpt
-from genarch.training.devices import resolve_device, settings_problems
+from genarch.training.devices import TrainingDevice, resolve_device, settings_problems
 from genarch.training.loggers import build_loggers, final_metrics, finish_loggers
 from genarch.training.metrics import resolve_objective, task_metrics
 from genarch.training.module import BestWeights, SequenceModule, predict
@@ -92,13 +92,24 @@ def train(cfg: DictConfig, out_dir: Path, hydra_cfg: Optional[Any] = None, overr
     ``extra``, ``metrics``), so that a run that fails late (a NaN objective after evaluation, a full
     disk while saving the model) still records what it had measured."""
     facts = {} if facts is None else facts
-    import pytorch_lightning as pl
-
     start = time.perf_counter()
-    seed = int(cfg.seed)
-    validate_model(OmegaConf.to_container(cfg.model, resolve=True))  # illegal combinations fail before any data is read
+    # illegal combinations fail before any data is read
+    validate_model(OmegaConf.to_container(cfg.model, resolve=True))
     validate_trainer(cfg.trainer)
     device = resolve_device(cfg.trainer, hydra_cfg)  # a GPU asked for where there is none fails here
+    try:
+        return _train_on(device, cfg, out_dir, hydra_cfg, overrides, bundle, facts, start)
+    finally:
+        device.release()  # the trial's GPU slot goes back now, not when its worker process exits
+
+
+def _train_on(device: TrainingDevice, cfg: DictConfig, out_dir: Path, hydra_cfg: Optional[Any],
+              overrides: Optional[list[str]], bundle: Optional[DataBundle], facts: dict[str, Any],
+              start: float) -> RunResult:
+    """:func:`train` once the device is resolved (and, in a local parallel sweep, its GPU slot leased)."""
+    import pytorch_lightning as pl
+
+    seed = int(cfg.seed)
     threads = choose_threads(cfg.trainer.get("threads", "auto"), hydra_cfg)
     apply_threads(threads)
     pl.seed_everything(seed, workers=True, verbose=False)
