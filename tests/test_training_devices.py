@@ -384,6 +384,36 @@ def test_out_of_gpu_memory_is_a_failed_trial_with_that_reason(tmp_path, monkeypa
     assert result["n_params"] > 0 and result["extra"]["device"]
 
 
+def test_a_failed_trial_leaves_no_model_alive_in_the_exception_the_launcher_keeps(tmp_path, monkeypatch):
+    """Hydra's basic launcher keeps a failed trial's exception until the batch ends; its traceback must not
+    keep the network, its best weights, the trainer and the (device-resident) data alive for the next trial."""
+    import gc
+    import traceback
+    import weakref
+
+    from genarch.training import runner
+
+    alive, build = [], runner.build_model
+
+    def build_and_watch(model_cfg, bundle):
+        net = build(model_cfg, bundle)
+        alive.append(weakref.ref(net))
+        return net
+
+    def out_of_memory(*args, **kwargs):
+        raise torch.OutOfMemoryError("CUDA out of memory during the final evaluation")
+
+    monkeypatch.setattr(runner, "build_model", build_and_watch)
+    monkeypatch.setattr(runner, "task_metrics", out_of_memory)  # fails after fit: module, trainer, best weights
+    monkeypatch.setenv("GENARCH_CACHE", str(tmp_path / "cache"))
+    with pytest.raises(torch.OutOfMemoryError) as kept:
+        runner.train(_compose("trainer.threads=1", "trainer.save_checkpoint=false"), tmp_path / "run")
+    gc.collect()
+    assert len(alive) == 1 and alive[0]() is None
+    text = "".join(traceback.format_exception(kept.value))
+    assert "_train_on" in text and "out_of_memory" in text  # the traceback still says where it failed
+
+
 OOM_SWEEP = """
 import os, sys, torch
 from genarch.training.module import SequenceModule

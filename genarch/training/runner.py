@@ -3,6 +3,7 @@
 import logging
 import os
 import time
+import traceback
 import warnings
 from pathlib import Path
 from typing import Any, Optional
@@ -18,7 +19,7 @@ from genarch.model import ConfigError, GenomicNet, count_parameters, validate_mo
 from genarch.result import Objective, RunResult
 from genarch.training.batches import make_loader, predict_on
 from genarch.training.checkpoints import best_ckpt_path, checkpoint_callbacks, load_net_from_ckpt
-from genarch.training.devices import TrainingDevice, resolve_device, settings_problems
+from genarch.training.devices import TrainingDevice, free_gpu_memory, resolve_device, settings_problems
 from genarch.training.loggers import build_loggers, final_metrics, finish_loggers
 from genarch.training.metrics import resolve_objective, task_metrics
 from genarch.training.module import BestWeights, SequenceModule, predict
@@ -99,8 +100,28 @@ def train(cfg: DictConfig, out_dir: Path, hydra_cfg: Optional[Any] = None, overr
     device = resolve_device(cfg.trainer, hydra_cfg)  # a GPU asked for where there is none fails here
     try:
         return _train_on(device, cfg, out_dir, hydra_cfg, overrides, bundle, facts, start)
+    except BaseException as exc:
+        drop_trial_frames(exc)  # the caller keeps the exception; the trial's model and data go now
+        raise
     finally:
         device.release()  # the trial's GPU slot goes back now, not when its worker process exits
+        if device.is_gpu:
+            free_gpu_memory()  # after an out-of-memory failure the next trial in this process starts clean
+
+
+def drop_trial_frames(exc: BaseException) -> None:
+    """Clears the local variables of the finished frames below :func:`train` in ``exc``'s traceback (and in
+    the exceptions it chains): the network, its best weights, the trainer and the device-resident data
+    they hold would otherwise stay alive, on the GPU, as long as the launcher keeps the exception (Hydra's
+    basic launcher: until the batch ends). The traceback's text is unchanged."""
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        tb = exc.__traceback__
+        if tb is not None and tb.tb_frame.f_code is train.__code__:
+            tb = tb.tb_next  # train()'s own frame is still running
+        traceback.clear_frames(tb)
+        exc = exc.__cause__ or exc.__context__
 
 
 def _train_on(device: TrainingDevice, cfg: DictConfig, out_dir: Path, hydra_cfg: Optional[Any],
