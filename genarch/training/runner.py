@@ -98,15 +98,26 @@ def train(cfg: DictConfig, out_dir: Path, hydra_cfg: Optional[Any] = None, overr
     validate_model(OmegaConf.to_container(cfg.model, resolve=True))
     validate_trainer(cfg.trainer)
     device = resolve_device(cfg.trainer, hydra_cfg)  # a GPU asked for where there is none fails here
+    loggers: list[Any] = []  # filled by _train_on; closed as failed here when the trial fails
     try:
-        return _train_on(device, cfg, out_dir, hydra_cfg, overrides, bundle, facts, start)
+        return _train_on(device, loggers, cfg, out_dir, hydra_cfg, overrides, bundle, facts, start)
     except BaseException as exc:
+        close_failed(loggers)
         drop_trial_frames(exc)  # the caller keeps the exception; the trial's model and data go now
         raise
     finally:
         device.release()  # the trial's GPU slot goes back now, not when its worker process exits
         if device.is_gpu:
             free_gpu_memory()  # after an out-of-memory failure the next trial in this process starts clean
+
+
+def close_failed(loggers: list[Any]) -> None:
+    """Ends a failed trial's loggers with status ``failed`` (a problem doing so is logged, never raised over
+    the trial's own error)."""
+    try:
+        finish_loggers(loggers, status="failed")
+    except Exception as exc:  # noqa: BLE001 - the trial's own error is the one to report
+        log.warning("closing the loggers of a failed trial: %s: %s", type(exc).__name__, exc)
 
 
 def drop_trial_frames(exc: BaseException) -> None:
@@ -124,7 +135,7 @@ def drop_trial_frames(exc: BaseException) -> None:
         exc = exc.__cause__ or exc.__context__
 
 
-def _train_on(device: TrainingDevice, cfg: DictConfig, out_dir: Path, hydra_cfg: Optional[Any],
+def _train_on(device: TrainingDevice, loggers: list[Any], cfg: DictConfig, out_dir: Path, hydra_cfg: Optional[Any],
               overrides: Optional[list[str]], bundle: Optional[DataBundle], facts: dict[str, Any],
               start: float) -> RunResult:
     """:func:`train` once the device is resolved (and, in a local parallel sweep, its GPU slot leased)."""
@@ -159,7 +170,7 @@ def _train_on(device: TrainingDevice, cfg: DictConfig, out_dir: Path, hydra_cfg:
     save_checkpoint = bool(cfg.trainer.get("save_checkpoint", True))
     if save_checkpoint:  # Lightning's checkpoints/best.ckpt; model.pt is written after evaluation
         callbacks += checkpoint_callbacks(out_dir, objective_name, best.mode, model_spec(cfg, bundle))
-    loggers = build_loggers(cfg.get("logger"), out_dir, hydra_cfg, hparams_of(cfg))
+    loggers += build_loggers(cfg.get("logger"), out_dir, hydra_cfg, hparams_of(cfg))
     trainer = pl.Trainer(
         **device.trainer_kwargs(), max_epochs=int(cfg.trainer.max_epochs), callbacks=callbacks,
         logger=loggers or False, log_every_n_steps=1, enable_checkpointing=save_checkpoint, enable_model_summary=False,
