@@ -12,6 +12,7 @@ import numpy as np
 import torch
 from omegaconf import DictConfig, OmegaConf
 
+from genarch.console import in_multirun
 from genarch.data import DataBundle, load_dataset
 from genarch.data.errors import DataError
 from genarch.io import flatten
@@ -111,6 +112,12 @@ def train(cfg: DictConfig, out_dir: Path, hydra_cfg: Optional[Any] = None, overr
             free_gpu_memory()  # after an out-of-memory failure the next trial in this process starts clean
 
 
+def show_progress(trainer_cfg: Any) -> bool:
+    """Lightning's per-epoch progress bar: ``trainer.progress``, but never in a trial of a Hydra multirun,
+    where the sweep's own live display holds the terminal (the trial's detail goes to its log)."""
+    return bool(trainer_cfg.get("progress", True)) and not in_multirun()
+
+
 def close_failed(loggers: list[Any]) -> None:
     """Ends a failed trial's loggers with status ``failed`` (a problem doing so is logged, never raised over
     the trial's own error)."""
@@ -164,7 +171,7 @@ def _train_on(device: TrainingDevice, loggers: list[Any], cfg: DictConfig, out_d
     callbacks: list[Any] = [best, pl.callbacks.EarlyStopping(
         monitor=objective_name, mode=best.mode, patience=int(cfg.trainer.patience),
         min_delta=float(cfg.trainer.get("min_delta", 0.0)), check_finite=False)]
-    progress = bool(cfg.trainer.get("progress", True))
+    progress = show_progress(cfg.trainer)
     if progress:
         callbacks.append(pl.callbacks.RichProgressBar(leave=False))
     save_checkpoint = bool(cfg.trainer.get("save_checkpoint", True))
