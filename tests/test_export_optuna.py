@@ -114,3 +114,12 @@ def test_optunas_fanova_reads_the_exported_study_and_finds_the_planted_answer(sw
     ranked = list(optuna.importance.get_param_importances(
         _load(storage), evaluator=optuna.importance.FanovaImportanceEvaluator(seed=0)))
     assert set(ranked[:2]) == {"model/rnn", "optimizer.lr_scale"}
+
+
+def test_without_optuna_the_export_is_one_line_naming_the_extra(sweep, tmp_path, capsys, monkeypatch):
+    monkeypatch.setitem(sys.modules, "optuna", None)  # as if optuna were not installed: import optuna fails
+    assert main([str(sweep), "--export-optuna", f"sqlite:///{tmp_path}/s.db"]) == 1
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    assert "needs optuna" in err and "pip install 'genarch[explore]'" in err
+    assert not (tmp_path / "s.db").exists()
