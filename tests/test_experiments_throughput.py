@@ -30,6 +30,8 @@ def test_cpu_mode_writes_a_side_by_side_report(bench, tmp_path):
     assert all(r > 0 for r in report["seq_per_s"]["genarch"] + report["seq_per_s"]["bare"])
     assert report["ratio_genarch_over_bare"] == pytest.approx(float(np.median(report["paired_ratios"])))
     assert report["command"].endswith(f"--out {out}") and report["target"] == 0.95
+    # the same form as experiments/README.md and gpu_check.sh use
+    assert report["command"].startswith("python -m experiments.bench_throughput ")
 
 
 def test_promoternet_regression_case_trains_in_both_loops(bench):

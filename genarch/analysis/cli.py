@@ -45,7 +45,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--export-optuna", metavar="STORAGE",
                    help="write the sweep as an Optuna study instead of analysing it: a database URL "
                         "(sqlite:///sweep.db) or a journal file (journal:sweep.log, or a path ending in .log); "
-                        "open it with optuna-dashboard STORAGE")
+                        "open it with optuna-dashboard URL (for a journal: its bare path, without journal:)")
     p.add_argument("--study-name", help="--export-optuna: the study's name (default genarch:<parent>/<sweep dir>)")
     return p
 
