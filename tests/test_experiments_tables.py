@@ -236,7 +236,8 @@ def test_head_to_head_leaves_out_runs_of_another_config_and_names_the_hardware(t
     _run(base / "attentionnet" / e1 / "seed0", h2h.cell_overrides(args, "attentionnet", e1, 0), 0.9)
     _run(base / "attentionnet" / e2 / "seed0", ["model=attentionnet_small", *h2h.cell_overrides(args, "x", e2, 0)[1:]],
          0.99)  # made with the old row's network: left out, not mixed into the row
-    _run(base / "deepbind" / e1 / "seed0", h2h.cell_overrides(args, "deepbind", e1, 0), 0.7, ("AMD EPYC 7B13", "32-true"))
+    _run(base / "deepbind" / e1 / "seed0", h2h.cell_overrides(args, "deepbind", e1, 0), 0.7,
+         ("AMD EPYC 7B13", "32-true"))
     data = h2h.collect(args)
     assert data["test"]["attentionnet"] == {e1: [0.9]} and data["stale"] == {"attentionnet": 1}
     out = h2h.aggregate(args)
