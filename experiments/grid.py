@@ -8,7 +8,8 @@ running it again. "The config" is the hash of the run's composed ``model`` + ``o
 ...), written with the overrides to ``cell.json``; a run made with another contender or an old preset
 hashes differently and counts as missing: it is retrained, and the tables never mix it with current runs.
 ``--chunk I/N`` runs only the I-th of N contiguous slices of the grid (seed-major, so early chunks complete
-whole items for every model) and ``--limit K`` stops after K new trainings, to fit a session; ``--aggregate-only`` rebuilds the tables.
+whole items for every model) and ``--limit K`` stops after K new trainings, to fit a session;
+``--aggregate-only`` rebuilds the tables.
 ``--debug-max-train N`` caps the training sequences for a smoke run: its runs and tables go to
 separate ``*_debugN`` folders under experiments/runs and never mix with real results."""
 
