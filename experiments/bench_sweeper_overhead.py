@@ -98,7 +98,8 @@ def main() -> None:
             small, large = statistics.median(by_n[opts.small]), statistics.median(by_n[opts.trials])
             report[name] = {"wall_small_s": round(small, 3), "wall_large_s": round(large, 3),
                             "per_trial_s": round((large - small) / (opts.trials - opts.small), 4)}
-        report["sweeper_minus_basic_per_trial_s"] = round(report["genarch"]["per_trial_s"] - report["basic"]["per_trial_s"], 4)
+        report["sweeper_minus_basic_per_trial_s"] = round(report["genarch"]["per_trial_s"]
+                                                          - report["basic"]["per_trial_s"], 4)
         print(json.dumps(report, indent=2))
         print(f"genarch sweeper: {report['genarch']['per_trial_s'] * 1000:.1f} ms per trial "
               f"(BasicSweeper over the same trials: {report['basic']['per_trial_s'] * 1000:.1f} ms; "

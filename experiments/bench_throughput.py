@@ -122,7 +122,8 @@ def bare_epoch(model_cfg, optimizer_cfg, split: ArraySplit, batch_size: int, see
     loss_fn = torch.nn.BCEWithLogitsLoss() if task == "binary" else torch.nn.MSELoss()
     x_all, y_all = resident or (torch.from_numpy(split.x).to(where), torch.from_numpy(split.y).to(where))
     autocast = (torch.autocast(where.type, dtype=torch.bfloat16) if device.precision == "bf16-mixed"
-                else torch.autocast(where.type, dtype=torch.float16) if device.precision == "16-mixed" else nullcontext())
+                else torch.autocast(where.type, dtype=torch.float16) if device.precision == "16-mixed"
+                else nullcontext())
     scaler = torch.amp.GradScaler(where.type, enabled=device.precision == "16-mixed")
     generator = torch.Generator().manual_seed(seed)
     synchronize(device)
@@ -204,7 +205,8 @@ def side_by_side(model_cfg, optimizer_cfg, split: ArraySplit, batch_size: int, r
     bare_epoch(model_cfg, optimizer_cfg, warm, batch_size, 0, device, task)
     resident = None
     if device.is_gpu:  # the bare loop's copy of the split, made once like genarch's
-        resident = (torch.from_numpy(split.x).to(device.torch_device), torch.from_numpy(split.y).to(device.torch_device))
+        resident = (torch.from_numpy(split.x).to(device.torch_device),
+                    torch.from_numpy(split.y).to(device.torch_device))
     rates: dict[str, list[float]] = {"genarch": [], "bare": []}
     utilisation: dict[str, list[float]] = {"genarch": [], "bare": []}
     for round_ in range(rounds):
@@ -226,8 +228,8 @@ def side_by_side(model_cfg, optimizer_cfg, split: ArraySplit, batch_size: int, r
     if device.is_gpu:
         report["gpu_utilisation_pct"] = {k: (statistics.mean(v) if v else None) for k, v in utilisation.items()}
         big = split.subset(np.arange(min(len(split), 4 * batch_size * max(1, len(split) // (4 * batch_size)))))
-        report["bare_seq_per_s_at_4x_batch"] = bare_epoch(model_cfg, optimizer_cfg, big, 4 * batch_size, 0, device, task,
-                                                          (resident[0][: len(big)], resident[1][: len(big)]))
+        report["bare_seq_per_s_at_4x_batch"] = bare_epoch(model_cfg, optimizer_cfg, big, 4 * batch_size, 0, device,
+                                                          task, (resident[0][: len(big)], resident[1][: len(big)]))
         report["speedup_at_4x_batch"] = report["bare_seq_per_s_at_4x_batch"] / report["median_seq_per_s"]["bare"]
         del resident
         torch.cuda.empty_cache()
@@ -287,7 +289,8 @@ def main(argv: Optional[list[str]] = None) -> dict[str, Any]:
     parser.add_argument("--batch-size", type=int, default=125, help="CPU mode; the GPU cases fix their own")
     parser.add_argument("--threads", type=int, default=0, help="torch threads on CPU (0: every core)")
     parser.add_argument("--models", nargs="+", choices=sorted(GPU_CASES), default=list(GPU_CASES))
-    parser.add_argument("--precisions", nargs="+", choices=("32", "bf16-mixed", "16-mixed"), default=["32", "bf16-mixed"])
+    parser.add_argument("--precisions", nargs="+", choices=("32", "bf16-mixed", "16-mixed"),
+                        default=["32", "bf16-mixed"])
     parser.add_argument("--matmul-precision", default="high", choices=("highest", "high", "medium"))
     parser.add_argument("--compile", action="store_true", help="torch.compile the network (both loops)")
     parser.add_argument("--no-deterministic", dest="deterministic", action="store_false",
@@ -312,7 +315,8 @@ def main(argv: Optional[list[str]] = None) -> dict[str, Any]:
     out = save(report)
     if not gpu:
         print(f"median: genarch {report['median_seq_per_s']['genarch']:.0f} seq/s, bare loop "
-              f"{report['median_seq_per_s']['bare']:.0f} seq/s, median paired ratio {report['ratio_genarch_over_bare']:.3f} "
+              f"{report['median_seq_per_s']['bare']:.0f} seq/s, median paired ratio "
+              f"{report['ratio_genarch_over_bare']:.3f} "
               f"(target >= {TARGET['cpu']}); per round {[round(r, 3) for r in report['paired_ratios']]}")
     print(f"wrote {out}")
     return report

@@ -129,7 +129,8 @@ def run_grid(args: argparse.Namespace, items: Sequence[str], run_one: Callable[[
     return trained
 
 
-def grid_main(args: argparse.Namespace, items: Sequence[str], run_one: Callable[[argparse.Namespace, str, str, int], bool],
+def grid_main(args: argparse.Namespace, items: Sequence[str],
+              run_one: Callable[[argparse.Namespace, str, str, int], bool],
               aggregate: Callable[[argparse.Namespace], Any]) -> Any:
     if not args.aggregate_only:
         run_grid(args, items, lambda model, item, seed: run_one(args, model, item, seed), lambda: aggregate(args))

@@ -50,7 +50,8 @@ H2H_RUNS = ROOT / "experiments" / "runs" / "tfbs_h2h"
 def paper_counts() -> dict:
     """The paper's counts (Sec. 4.1) from the facts file."""
     m = paper_facts.motifs()
-    return {"experiments": m["checkable"], "pfm": m["correct"], "pfm_or_kmers": m["correct_with_top3_recurring_sequences"],
+    return {"experiments": m["checkable"], "pfm": m["correct"],
+            "pfm_or_kmers": m["correct_with_top3_recurring_sequences"],
             "any_tf": m["any_tf"], "q_threshold": m["q_threshold"], "method": m["method"]}
 
 
@@ -229,7 +230,8 @@ def write(summary: dict, out: Path) -> None:
                   f"{paper['pfm']} / {paper['experiments']} |",
                   f"| PFM or top-3 k-mers | {c['pfm_or_kmers']} / {n} | {c['pfm_or_kmers_family']} / {n} | "
                   f"{c['pfm_or_kmers_top3']} / {n} | {paper['pfm_or_kmers']} / {paper['experiments']} |",
-                  f"| aligned PFM (genarch) | {c['aligned']} / {n} | {c['aligned_family']} / {n} | {c['aligned_top3']} / {n} | - |",
+                  f"| aligned PFM (genarch) | {c['aligned']} / {n} | {c['aligned_family']} / {n} | "
+                  f"{c['aligned_top3']} / {n} | - |",
                   ""]
     head = summary["headline_release"]
     lines += [f"## Per experiment ({head})", "",
@@ -262,7 +264,8 @@ def main(argv=None) -> int:
     p.add_argument("--max-train", type=int, default=None, help="training sequences (default: all, the full protocol)")
     p.add_argument("--epochs", type=int, default=100)
     p.add_argument("--patience", type=int, default=5)
-    p.add_argument("--q", type=float, default=None, help="TOMTOM q-value threshold (default: the paper's, from the facts file)")
+    p.add_argument("--q", type=float, default=None,
+                   help="TOMTOM q-value threshold (default: the paper's, from the facts file)")
     p.add_argument("--debug-max-train", type=int, default=None, metavar="N",
                    help="smoke run: at most N training sequences, separate *_debugN run folder and table")
     p.add_argument("--threads", type=int, default=1)
@@ -300,8 +303,8 @@ def main(argv=None) -> int:
         write(summarise(rows, args), Path(args.out))
         head = row.get("by_release", {}).get(args.releases[0], {})
         flags = {k: head.get(k) for k in ("pfm", "pfm_or_kmers", "aligned")}
-        print(f"{name}: {row.get('status')} {flags} auroc={row.get('test_auroc')} ({time.perf_counter() - start:.0f} s)",
-              flush=True)
+        print(f"{name}: {row.get('status')} {flags} auroc={row.get('test_auroc')} "
+              f"({time.perf_counter() - start:.0f} s)", flush=True)
     summary = summarise(rows, args)
     print(json.dumps({"n": summary["n_experiments_with_jaspar"], **summary["counts"]}))
     return 0

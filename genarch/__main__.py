@@ -1,7 +1,9 @@
 """``python -m genarch [overrides] [-m]``: one run, or a search stage with ``+stage=N -m``."""
 
+import os
 import re
 import sys
+from pathlib import Path
 
 import hydra
 from omegaconf import DictConfig, OmegaConf
@@ -26,7 +28,8 @@ def _lazy_device_resolver(name: str):
     def resolve(*args):
         from genarch.training import devices
 
-        return getattr(devices, {"genarch_parallel_jobs": "parallel_jobs", "genarch_ray_gpus": "ray_gpus_per_trial"}[name])(*args)
+        function = {"genarch_parallel_jobs": "parallel_jobs", "genarch_ray_gpus": "ray_gpus_per_trial"}[name]
+        return getattr(devices, function)(*args)
     return resolve
 
 
@@ -41,18 +44,61 @@ def main(cfg: DictConfig) -> float:
     from hydra.types import RunMode
 
     from genarch.app import run
-    from genarch.data.errors import DataError
-    from genarch.model import ConfigError
 
     try:
         return run(cfg)
-    except (DataError, ConfigError) as exc:
-        # bad input in a single run: the message names the file/line or the keys; no traceback.
+    except Exception as exc:  # noqa: BLE001 - a single run ends with a message; the traceback is in its log
         # In a sweep the error propagates so the trial is recorded as failed.
         if HydraConfig.get().mode == RunMode.MULTIRUN:
             raise
-        print(f"genarch: {exc}", file=sys.stderr)
+        print(f"genarch: {run_failure_message(exc)}", file=sys.stderr)
         sys.exit(2)
+
+
+def bad_input(exc: BaseException) -> "BaseException | None":
+    """The DataError or ConfigError behind ``exc`` (Hydra wraps one raised while it instantiates the dataset in
+    an InstantiationException whose text repeats it with its own frame), or None."""
+    from genarch.data.errors import DataError
+    from genarch.model import ConfigError
+
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        if isinstance(exc, (DataError, ConfigError)):
+            return exc
+        seen.add(id(exc))
+        exc = exc.__cause__ or exc.__context__
+    return None
+
+
+def run_failure_message(exc: BaseException) -> str:
+    """What happened, what was kept and what to do, for a single run that failed."""
+    from pathlib import Path
+
+    from genarch.task import log_file
+
+    recorded = getattr(exc, "genarch_result", None)
+    logged = log_file()
+    cause = bad_input(exc)
+    if cause is not None:  # bad input: its message names the file, line or key
+        text = str(cause)
+    else:
+        first = next((line.strip() for line in str(exc).splitlines() if line.strip()), "")
+        text = f"the run failed: {type(exc).__name__}{': ' + first if first else ''}"
+    kept = []
+    if recorded is not None:
+        recorded = Path(recorded)
+        kept.append(f"recorded in {recorded}" + (" (the successful result.json beside it is kept)"
+                                                 if recorded.name == "result.failed.json" else ""))
+    if logged is not None and cause is None:
+        kept.append(f"the traceback is in {logged}")
+    if cause is not None:
+        todo = ""
+    elif isinstance(exc, FloatingPointError):  # genarch's NonFiniteLoss: training diverged
+        todo = "; the training diverged: lower optimizer.lr_scale (or trainer.batch_size up) and run again"
+    else:
+        todo = "; fix the cause and run again (HYDRA_FULL_ERROR=1 prints the traceback here)"
+    first, _, rest = text.partition("\n")  # a list below the message (the available experiments) stays below
+    return first + (f" ({'; '.join(kept)})" if kept else "") + todo + (f"\n{rest}" if rest else "")
 
 
 _SEARCHPATH_ARG = re.compile(r"^\+{0,2}hydra\.searchpath=\[?(?P<paths>[^\]]*)\]?$")
@@ -96,7 +142,65 @@ def cli() -> None:
         print(f"genarch: {error}", file=sys.stderr)
         sys.exit(2)
     sys.argv = [sys.argv[0], *argv]
-    main()
+    if os.environ.get("HYDRA_FULL_ERROR") == "1":  # the user asked for Hydra's own full tracebacks
+        main()
+        return
+    os.environ["HYDRA_FULL_ERROR"] = "1"  # Hydra re-raises instead of printing; genarch reports below
+    try:
+        main()
+    except Exception as exc:  # noqa: BLE001 - every stop is a message
+        sys.exit(report_stop(exc))
+    finally:
+        os.environ.pop("HYDRA_FULL_ERROR", None)
+
+
+def report_stop(exc: BaseException) -> int:
+    """Print why the command stopped; return the exit status. An input error Hydra reports compactly (an
+    unknown key, a bad override, a sweep refused before its first trial) is printed as Hydra prints it
+    (status 1); anything else as ``genarch: ...`` (status 2), its traceback written to the sweep's or the
+    run's folder (``error.log``)."""
+    from hydra.errors import CompactHydraException
+    from omegaconf.errors import OmegaConfBaseException
+
+    if isinstance(exc, CompactHydraException):
+        print(str(exc), file=sys.stderr)
+        if isinstance(exc.__cause__, OmegaConfBaseException):
+            print(str(exc.__cause__), file=sys.stderr)
+        return 1
+    where = _folder_of(exc)
+    logged = None
+    if where is not None:
+        import traceback
+
+        try:
+            logged = where / "error.log"
+            with open(logged, "a", encoding="utf-8") as handle:
+                handle.write("".join(traceback.format_exception(type(exc), exc, exc.__traceback__)) + "\n")
+        except OSError:
+            logged = None
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    if type(exc).__name__ == "SweepStopped":  # its message says what is kept and what to do
+        text = " ".join(lines)
+    else:
+        text = (f"stopped by an error: {type(exc).__name__}{': ' + lines[0] if lines else ''}"
+                + (f"; what finished is kept in {where}" if where is not None else "")
+                + "; HYDRA_FULL_ERROR=1 prints the traceback here")
+    print(f"genarch: {text}" + (f" (traceback in {logged})" if logged else ""), file=sys.stderr)
+    return 2
+
+
+def _folder_of(exc: BaseException) -> "Path | None":
+    """The sweep directory (or run directory) the failing code worked in, from its frames."""
+    from pathlib import Path
+
+    tb, found = exc.__traceback__, None
+    while tb is not None:
+        local = tb.tb_frame.f_locals
+        for sweep_dir in (local.get("sweep_dir"), getattr(local.get("self"), "sweep_dir", None)):
+            if isinstance(sweep_dir, Path) and sweep_dir.is_dir():
+                found = sweep_dir
+        tb = tb.tb_next
+    return found
 
 
 if __name__ == "__main__":

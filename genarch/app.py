@@ -1,32 +1,22 @@
 """The task function Hydra calls for every run (single or one trial of a sweep).
 
-It trains the composed architecture, writes ``result.json`` in the run's output directory whether
-the run succeeds or fails, and returns the objective for a sweeper. A failed run re-raises its
+It trains the composed architecture and returns the objective for a sweeper; writing ``result.json``
+(whether the run succeeds or fails), the trial's ledger record and the failure report are
+:func:`genarch.task.task_wrapper`'s, the protocol every genarch task follows. A failed run re-raises its
 error after recording it, so Hydra marks the job failed and the sweeper can tell the optimizer."""
 
 import logging
-import time
-import traceback
 from pathlib import Path
 from typing import Any, Optional
 
 from omegaconf import DictConfig, OmegaConf
 
-from genarch.ledger import INTERRUPTIONS
-from genarch.result import Objective, RunResult
-from genarch.sweeper.ledger_hook import record_trial_end  # the trial's own sweep-ledger record
+from genarch.result import RunResult
+from genarch.sweeper.ledger_hook import record_trial_end  # noqa: F401 - the wrapper's ledger record (tests patch it)
+from genarch.task import TaskRun, hydra_context, is_interruption, task_wrapper
 
 log = logging.getLogger("genarch")
-
-
-def hydra_context() -> tuple[Optional[Any], Path, list[str]]:
-    """(Hydra's config, the run's output dir, its task overrides): (None, cwd, []) outside a Hydra run."""
-    from hydra.core.hydra_config import HydraConfig
-
-    if not HydraConfig.initialized():
-        return None, Path.cwd(), []
-    hydra_cfg = HydraConfig.get()
-    return hydra_cfg, Path(hydra_cfg.runtime.output_dir), list(hydra_cfg.overrides.task)
+_hydra_context = hydra_context  # the name experiments used before genarch.task
 
 
 def quiet_libraries() -> None:
@@ -48,56 +38,30 @@ def quiet_libraries() -> None:
 
 
 def run(cfg: DictConfig, out_dir: Optional[Path] = None) -> float:
+    """Train ``cfg``'s architecture; its ``result.json`` goes to ``out_dir`` (default: Hydra's run dir)."""
+    return _train(cfg, out_dir)
+
+
+@task_wrapper
+def _train(cfg: DictConfig, run: TaskRun) -> RunResult:
     quiet_libraries()
     from genarch.training import train
     from genarch.training.runner import hparams_of
 
-    hydra_cfg, hydra_dir, overrides = hydra_context()
-    out_dir = Path(out_dir or hydra_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    start = time.perf_counter()
-    facts: dict[str, Any] = {}  # what train() measured before it failed, kept in the failed result
-    try:
-        result = train(cfg, out_dir, hydra_cfg, overrides, facts=facts)
-    except BaseException as exc:  # noqa: BLE001 - every failure is recorded, then re-raised
-        extra = {**facts.get("extra", {}), **_device_failure(exc), "traceback": traceback.format_exc(limit=20)}
-        if _is_interruption(exc):
-            extra["interrupted"] = True  # cut off, not failed: a resumed sweep runs it again
-        name, direction = facts.get("objective") or (str(cfg.objective.get("name", "auto")), _direction_or_default(cfg))
-        failed = RunResult(
-            status="failed",
-            objective=Objective(name, direction),
-            hparams=_safe(hparams_of, cfg),
-            overrides=overrides,
-            metrics=facts.get("metrics", {}),
-            n_params=facts.get("n_params"),
-            epochs=facts.get("epochs", 0),
-            wall_time_s=time.perf_counter() - start,
-            seed=cfg.get("seed"),
-            task=facts.get("task"),
-            error=f"{type(exc).__name__}: {exc}",
-            extra=extra,
-        )
-        failed.write(out_dir)
-        record_trial_end(failed.to_dict(), out_dir)
-        if extra.get("interrupted"):  # not a failure of the trial: a resumed sweep runs it again
-            log.warning("run interrupted (%s): recorded in %s as interrupted, not failed (in a sweep, a resume "
-                        "runs it again)", type(exc).__name__, out_dir / "result.json")
-        else:
-            log.error("run failed: %s (recorded in %s)", failed.error, out_dir / "result.json")
-        raise
-    result.write(out_dir)
-    record_trial_end(result.to_dict(), out_dir)
+    run.facts["hparams"] = _safe(hparams_of, cfg)  # kept in a failed result too
+    run.failure_facts.append(_device_failure)  # failure_reason: out_of_memory on a GPU
     if cfg.get("summary", True):
-        from genarch.console import print_run_summary
-
-        print_run_summary(result.to_dict(), OmegaConf.to_container(cfg.model, resolve=True), str(out_dir))
-    return float(result.objective.value)
+        run.after_success.append(lambda result: _print_summary(cfg, result, run.out_dir))
+    return train(cfg, run.out_dir, run.hydra_cfg, run.overrides, facts=run.facts)
 
 
-def _is_interruption(exc: BaseException) -> bool:
-    """Ctrl-C, or SIGTERM turned into an exception by Lightning (a killed sweep, a preempted SLURM job)."""
-    return type(exc).__name__ in INTERRUPTIONS
+def _print_summary(cfg: DictConfig, result: RunResult, out_dir: Path) -> None:
+    from genarch.console import print_run_summary
+
+    print_run_summary(result.to_dict(), OmegaConf.to_container(cfg.model, resolve=True), str(out_dir))
+
+
+_is_interruption = is_interruption
 
 
 def _device_failure(exc: BaseException) -> dict[str, Any]:
@@ -105,11 +69,6 @@ def _device_failure(exc: BaseException) -> dict[str, Any]:
     from genarch.training.devices import failure_facts
 
     return _safe(failure_facts, exc)
-
-
-def _direction_or_default(cfg: DictConfig) -> str:
-    direction = cfg.objective.get("direction", "auto")
-    return direction if direction in ("maximize", "minimize") else "maximize"
 
 
 def _safe(fn, *args) -> Any:

@@ -21,7 +21,8 @@ def architecture_rows(model: Mapping[str, Any]) -> list[tuple[str, str]]:
     else:
         trunk = (f"{stem['convs_before']} conv(s) of {stem['filters']} x {stem['filter_size']}"
                  + (", batch norm" if stem["batchnorm"] else ""))
-    rows = [("activation", str(model["activation"]) + (f" (first layer {stem['first_activation']})" if stem.get("first_activation") else "")),
+    first_layer = f" (first layer {stem['first_activation']})" if stem.get("first_activation") else ""
+    rows = [("activation", str(model["activation"]) + first_layer),
             ("conv trunk", trunk)]
     if res["kind"] != "none" and res["before"]:
         rows.append(("residual before", f"{res['before']} block(s)"))
@@ -31,7 +32,8 @@ def architecture_rows(model: Mapping[str, Any]) -> list[tuple[str, str]]:
     if res["kind"] != "none" and res["after"]:
         rows.append(("residual after", f"{res['after']} block(s)"))
     if rnn["kind"] != "none":
-        rows.append(("recurrent", f"{rnn['layers']} x {rnn['kind']}({rnn['units']})" + (", bidirectional" if rnn["bidirectional"] else "")
+        rows.append(("recurrent", f"{rnn['layers']} x {rnn['kind']}({rnn['units']})"
+                     + (", bidirectional" if rnn["bidirectional"] else "")
                      + f", output {rnn['output']}" + (f", clip {rnn['grad_clip']}" if rnn["grad_clip"] else "")))
     rows.append(("global pooling", pool["kind"]))
     dropout = f"dropout {float(head['dropout']):.3g}" if head["dropout"] else "no dropout"
@@ -65,7 +67,8 @@ def log_to_files(text: str, logger: str = "genarch.run") -> int:
     return len(handlers)
 
 
-def print_run_summary(result: Mapping[str, Any], model: Mapping[str, Any], out_dir: str, console: "Console | None" = None) -> None:
+def print_run_summary(result: Mapping[str, Any], model: Mapping[str, Any], out_dir: str,
+                      console: "Console | None" = None) -> None:
     if console is None and in_multirun():  # a sweep's trial: the summary goes to its log file
         buffer = io.StringIO()
         _print_run_summary(result, model, out_dir, Console(file=buffer, width=100, color_system=None))
@@ -92,7 +95,8 @@ def _print_run_summary(result: Mapping[str, Any], model: Mapping[str, Any], out_
     console.print(metrics)
     objective = result["objective"]
     value = objective.get("value")
-    status = "[green]ok[/green]" if result["status"] == "ok" else f"[red]{result['status']}[/red]: {result.get('error')}"
+    status = ("[green]ok[/green]" if result["status"] == "ok"
+              else f"[red]{result['status']}[/red]: {result.get('error')}")
     console.print(f"objective {objective['name']} ({objective['direction']}) = "
                   f"{value if value is None else round(value, 4)}   status {status}   "
                   f"epochs {result.get('epochs')}   time {result.get('wall_time_s', 0):.1f} s")

@@ -57,7 +57,8 @@ def load_run(run_dir: "str | Path") -> TrainedRun:
     if not run_dir.is_dir():
         raise FileNotFoundError(f"{run_dir}: not a run directory")
     if not (run_dir / MODEL_FILE).exists() and not best_ckpt_path(run_dir).exists():
-        raise FileNotFoundError(f"{run_dir}: no trained model ({MODEL_FILE} or {best_ckpt_path(run_dir).relative_to(run_dir)}); "
+        raise FileNotFoundError(f"{run_dir}: no trained model "
+                                f"({MODEL_FILE} or {best_ckpt_path(run_dir).relative_to(run_dir)}); "
                                 "was the run trained with trainer.save_checkpoint=false?")
     net, spec = load_trained(run_dir)
     dataset = _run_dataset_config(run_dir)
@@ -228,8 +229,10 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("run_dir", type=Path, help="a training run directory (model.pt, .hydra/config.yaml)")
     p.add_argument("input", type=Path, help="FASTA, DeepBind .seq, CSV/TSV table (optionally .gz) or one-hot .npy")
-    p.add_argument("--out", type=Path, default=None, help="output table (.csv: commas, else tabs; default: TSV on stdout)")
-    p.add_argument("--rc-average", action="store_true", help="average each sequence's and its reverse complement's output")
+    p.add_argument("--out", type=Path, default=None,
+                   help="output table (.csv: commas, else tabs; default: TSV on stdout)")
+    p.add_argument("--rc-average", action="store_true",
+                   help="average each sequence's and its reverse complement's output")
     p.add_argument("--batch-size", type=int, default=1000, help="sequences per forward pass (default %(default)s)")
     p.add_argument("--device", choices=("cpu", "gpu", "auto"), default="cpu", help="default %(default)s")
     p.add_argument("--format", choices=FORMATS, default="auto", help="input format (default: from the file name)")

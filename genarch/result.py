@@ -17,6 +17,9 @@ Schema (every key always present)::
     version       genarch version
     task          "binary" | "regression"
     extra         run facts: best_epoch, threads, split sizes, dataset name
+
+A failed run never replaces a successful ``result.json``: pointed at a directory that holds one, it writes
+``result.failed.json`` beside it (same schema) and says so.
 """
 
 import math
@@ -28,6 +31,7 @@ from genarch import __version__
 from genarch.io import atomic_write_json
 
 RESULT_FILE = "result.json"
+FAILED_BESIDE_FILE = "result.failed.json"  # a failure in a directory whose result.json is a success
 
 
 @dataclass
@@ -65,7 +69,23 @@ class RunResult:
         return data
 
     def write(self, directory: "str | Path") -> Path:
-        return atomic_write_json(Path(directory) / RESULT_FILE, self.to_dict())
+        """Write ``result.json``; the path written. A failure never replaces a successful result: in a
+        directory whose ``result.json`` says ``ok``, a failed run is written beside it as
+        ``result.failed.json`` (the success, and the model.pt it describes, stay)."""
+        directory = Path(directory)
+        if self.status != "ok" and _status_of(directory / RESULT_FILE) == "ok":
+            return atomic_write_json(directory / FAILED_BESIDE_FILE, self.to_dict())
+        return atomic_write_json(directory / RESULT_FILE, self.to_dict())
+
+
+def _status_of(path: Path) -> Optional[str]:
+    import json
+
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data.get("status") if isinstance(data, dict) else None
 
 
 def finite_or_none(value: Any) -> Any:

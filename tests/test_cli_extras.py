@@ -143,7 +143,8 @@ def test_recovery_lines_never_say_not_recovered_for_the_planted_tf():
 
     from genarch.interpret.summary import recovery_lines
 
-    check = {"best_match": "MA1930.2", "best_name": "CTCF", "q_value": 0.003, "matches_planted": False, "recovered": False}
+    check = {"best_match": "MA1930.2", "best_name": "CTCF", "q_value": 0.003, "matches_planted": False,
+             "recovered": False}
     output = SimpleNamespace(output="bound", planted=CTCF, recovery={
         "tolerance_bp": 3, "n_peak_on_site": 40, "n_with_site": 50, "rate": 0.8,
         "top_n": {"n_with_site": 20, "rate": 0.9}, "motifs": {"pfm": check}})

@@ -86,12 +86,14 @@ def test_registry_matches_shared_data():
 
 def test_fetch_source_verifies_every_file(server, tmp_path):
     url, state = server
-    results = fetch_source("deepbind_encode", tmp_path, base_url=url, only=lambda rel: "/test/" in rel, log=lambda s: None)
+    results = fetch_source("deepbind_encode", tmp_path, base_url=url, only=lambda rel: "/test/" in rel,
+                           log=lambda s: None)
     assert len(results) == 13 and {r.status for r in results} == {"downloaded"}
     for r in results:
         rel = str(r.path.relative_to(tmp_path))
         assert sha256_file(r.path) == sha256_file(DATA / rel)
-    again = fetch_source("deepbind_encode", tmp_path, base_url=url, only=lambda rel: "/test/" in rel, log=lambda s: None)
+    again = fetch_source("deepbind_encode", tmp_path, base_url=url, only=lambda rel: "/test/" in rel,
+                         log=lambda s: None)
     assert {r.status for r in again} == {"present"}
     assert not list(tmp_path.rglob("*.part"))
 
@@ -165,7 +167,8 @@ def test_cli_fetch_then_load(server, tmp_path, capsys, monkeypatch):
 def test_cli_list(capsys):
     assert cli(["list", "deepbind_encode", "--data-root", str(DATA)]) == 0
     out = capsys.readouterr().out
-    assert "CTCFL_K562_CTCFL_(SC-98982)_HudsonAlpha\ttrain+test" in out and "STAT3_HeLa-S3_STAT3_Stanford\ttest only" in out
+    assert "CTCFL_K562_CTCFL_(SC-98982)_HudsonAlpha\ttrain+test" in out
+    assert "STAT3_HeLa-S3_STAT3_Stanford\ttest only" in out
     assert cli(["list", "gue", "--data-root", str(DATA)]) == 0
     assert "mouse/2" in capsys.readouterr().out
     assert cli(["list"]) == 0

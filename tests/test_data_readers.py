@@ -68,7 +68,8 @@ def test_gue(task, n_test):
 @pytest.mark.parametrize(
     "kwargs, n_outputs, length",
     [
-        (dict(train="expression/vaishnav2022_yeast/Native_defined.csv", target_columns=["Measured Expression"]), 1, 110),
+        (dict(train="expression/vaishnav2022_yeast/Native_defined.csv", target_columns=["Measured Expression"]),
+         1, 110),
         (dict(train="expression/vaishnav2022_yeast/Random_defined.csv", seq_column="seq110",
               target_columns=["Measured Expression"]), 1, 110),
         (dict(train="expression/lentimpra_wtc11/WTC11_valid.tsv", test="expression/lentimpra_wtc11/WTC11_test.tsv",
@@ -117,7 +118,8 @@ def test_fasta_with_targets(tmp_path):
     fasta.write_text("".join(f">el{i} desc\n{line.split()[0][:100]}\n{line.split()[0][100:]}\n"
                              for i, line in enumerate(src)))
     targets = tmp_path / "targets.tsv"
-    targets.write_text("id\tmean_value\n" + "".join(f"el{i}\t{line.split()[1]}\n" for i, line in reversed(list(enumerate(src)))))
+    targets.write_text("id\tmean_value\n" + "".join(f"el{i}\t{line.split()[1]}\n"
+                                                    for i, line in reversed(list(enumerate(src)))))
     raw = read_fasta_with_targets(fasta, targets)
     assert raw.seqs[3] == src[3].split()[0] and raw.y[3, 0] == np.float32(src[3].split()[1])
     b = FastaDataset(fasta=str(fasta), targets=str(targets), split={"kind": "kfold", "k": 5, "fold": 1}).load()
@@ -331,5 +333,6 @@ def test_row_names_and_long_separators_read(tmp_path, name, content, sep):
     ("sequence,label\nACGT,1\nACGA,0\nACGG,1,x\n", 4, "'x'"),  # was pandas' 'Expected 2 fields in line 4'
 ])
 def test_a_value_in_a_field_beyond_the_header_is_refused_at_its_line(tmp_path, content, line, extra):
-    with pytest.raises(DataError, match=rf"t.csv:{line}: 3 fields but the header names 2 columns \(extra value {extra}\)"):
+    with pytest.raises(DataError,
+                       match=rf"t.csv:{line}: 3 fields but the header names 2 columns \(extra value {extra}\)"):
         read_table(_write(tmp_path / "t.csv", content))

@@ -105,7 +105,8 @@ def _promoter_files(tmp_path, roles=("train", "test"), n_promoters=20, per_file=
     promoters = ["".join(rnd.choice("ACGT") for _ in range(length)) for _ in range(n_promoters)]
     paths = {}
     for role in roles:
-        rows = [(f"{role}_p{p}_{k}", mutant(seq), rnd.random()) for p, seq in enumerate(promoters) for k in range(per_file)]
+        rows = [(f"{role}_p{p}_{k}", mutant(seq), rnd.random())
+                for p, seq in enumerate(promoters) for k in range(per_file)]
         rnd.shuffle(rows)
         paths[role] = tmp_path / f"{role}.csv"
         paths[role].write_text("id,sequence,y\n" + "".join(f"{i},{s},{y}\n" for i, s, y in rows))
@@ -182,7 +183,8 @@ def test_a_table_with_a_test_file_keeps_it_as_the_fixed_test_split(tmp_path):
         without = compose("config", overrides=["dataset=table", f"dataset.train={train}", "dataset.target_columns=[y]",
                                                "dataset.id_column=id"])
     bundle = load_dataset(with_test.dataset)
-    assert bundle.info["split"] == "fixed test file" and sorted(map(str, bundle.test.ids)) == [f"t{i}" for i in range(10)]
+    assert bundle.info["split"] == "fixed test file"
+    assert sorted(map(str, bundle.test.ids)) == [f"t{i}" for i in range(10)]
     assert load_dataset(without.dataset).info["split"].startswith("random split")
 
 
@@ -209,7 +211,8 @@ def test_deepbind_test_pairs_stay_together_when_the_files_are_pooled():
 
     from genarch.data.sources import DeepBindENCODE
 
-    bundle = DeepBindENCODE(experiment="MYC_H1", data_root=str(DATA), split={"kind": "random", "test_fraction": 0.1}).load()
+    bundle = DeepBindENCODE(experiment="MYC_H1", data_root=str(DATA),
+                            split={"kind": "random", "test_fraction": 0.1}).load()
     side = {}
     for name, split in (("train", bundle.train), ("val", bundle.val), ("test", bundle.test)):
         for i in map(str, split.ids):
@@ -317,7 +320,8 @@ def test_an_id_in_two_files_pooled_into_one_role_is_refused_naming_both(tmp_path
     with pytest.raises(DataError, match=r"b.csv:2 \[r19\]: duplicate id 'r19' \(first seen in .*a.csv line 21\)"):
         data.load()
     (tmp_path / "b.csv").write_text("id,sequence,y\n" + "".join(f"s{i},ACGTACGT,{i % 2}\n" for i in range(20)))
-    assert len(TableDataset(**roles, id_column="id", data_root=str(tmp_path), split={"kind": "random"}).load().train) > 0
+    assert len(TableDataset(**roles, id_column="id", data_root=str(tmp_path),
+                            split={"kind": "random"}).load().train) > 0
 
 
 def _npy_files(tmp_path, x=None, ids=None, names=None):
@@ -332,7 +336,8 @@ def _npy_files(tmp_path, x=None, ids=None, names=None):
 
 
 @pytest.mark.parametrize("case, kwargs, message", [
-    ("npz", {"x": "x.npz"}, r"^\S*/x.npz: expected one array \(.npy\), found an .npz archive of \['x'\]"),  # was AttributeError
+    # was AttributeError
+    ("npz", {"x": "x.npz"}, r"^\S*/x.npz: expected one array \(.npy\), found an .npz archive of \['x'\]"),
     ("names", {"target_names": "names.npy", "target_names_column": 5},
      r"names.npy \[target_names_column\]: target_names_column 5 is out of range for the 2 columns"),  # was IndexError
     ("two_bases", {}, r"x.npy \[\[2\]\]: sequence 2 has 2 bases set at position 3"),  # was accepted

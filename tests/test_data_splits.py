@@ -67,7 +67,8 @@ def test_groups_from_shared_kmers_joins_tiles_and_mutants():
 
 def _table(tmp_path, n=60):
     rng = np.random.default_rng(1)
-    rows = ["id,sequence,y"] + [f"prom{i // 3}_tile{i % 3},{''.join(rng.choice(list('ACGT'), 12))},{i}" for i in range(n)]
+    rows = ["id,sequence,y"] + [f"prom{i // 3}_tile{i % 3},{''.join(rng.choice(list('ACGT'), 12))},{i}"
+                                for i in range(n)]
     path = tmp_path / "t.csv"
     path.write_text("\n".join(rows) + "\n")
     return path

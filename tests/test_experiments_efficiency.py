@@ -75,7 +75,8 @@ def test_forest_learns_a_planted_effect():
     y = np.array([kinds[r["model.rnn.kind"]] for r in rows])
     X, _, categories = surrogate.design(rows)
     forest = surrogate.new_forest().fit(X, y)
-    probe = {k: float(forest.predict(surrogate.design([surrogate.encode(_hparams(f"model/rnn={k}"))], categories)[0])[0])
+    probe = {k: float(forest.predict(surrogate.design([surrogate.encode(_hparams(f"model/rnn={k}"))],
+                                                      categories)[0])[0])
              for k in kinds}
     assert probe["none"] > probe["lstm"] > probe["gru"]
 
@@ -196,7 +197,8 @@ def test_bootstrap_median_ratio_needs_two_paired_seeds():
 @pytest.mark.parametrize("ours, flat, budget, expected", [
     # ends higher on all 3 seeds: the smallest two-sided p three pairs allow, 2 * 1/8
     ({0: [0.9], 1: [0.8], 2: [0.7]}, {0: [0.5], 1: [0.5], 2: [0.5]}, 1,
-     {"seeds": 3, "higher": 3, "lower": 0, "level": 0, "mean_difference": 0.3, "sign_test_p": 0.25, "wilcoxon_p": 0.25}),
+     {"seeds": 3, "higher": 3, "lower": 0, "level": 0, "mean_difference": 0.3, "sign_test_p": 0.25,
+      "wilcoxon_p": 0.25}),
     # a level seed counts as a seed but not in either test
     ({0: [0.5], 1: [0.6]}, {0: [0.5], 1: [0.5]}, 1,
      {"seeds": 2, "higher": 1, "lower": 0, "level": 1, "mean_difference": 0.05, "sign_test_p": 1.0, "wilcoxon_p": 1.0}),
@@ -211,7 +213,8 @@ def test_final_best_vs_flat(ours, flat, budget, expected):
 
 def test_final_best_vs_flat_sign_test_on_16_of_24():
     ours = {sd: [0.8 if sd < 16 else 0.7] for sd in range(24)}
-    assert efficiency.final_best_vs_flat(ours, {sd: [0.75] for sd in range(24)}, 1)["sign_test_p"] == pytest.approx(0.1516, abs=1e-4)
+    compared = efficiency.final_best_vs_flat(ours, {sd: [0.75] for sd in range(24)}, 1)
+    assert compared["sign_test_p"] == pytest.approx(0.1516, abs=1e-4)
 
 
 def test_final_best_vs_flat_needs_two_paired_seeds():
@@ -260,7 +263,8 @@ def test_prior_results_stand_in_for_missing_run_folders(tmp_path, monkeypatch):
     assert "--prior" in out["command"] and "Read from" in md
     # seed 0 ends level (0.8 / 0.8), seed 1 lower (0.8 / 0.9)
     assert out["final_best_vs_flat"]["staged_random"] == pytest.approx(
-        {"seeds": 2, "higher": 0, "lower": 1, "level": 1, "mean_difference": -0.05, "sign_test_p": 1.0, "wilcoxon_p": 1.0})
+        {"seeds": 2, "higher": 0, "lower": 1, "level": 1, "mean_difference": -0.05, "sign_test_p": 1.0,
+         "wilcoxon_p": 1.0})
     assert "higher on 0 of 2 seeds, lower on 1, level on 1" in md
 
 
@@ -305,7 +309,8 @@ def test_variant_suffix(sets, expected):
 
 
 def _variant_args(**kw):
-    return argparse.Namespace(**{"task": "real", "budget": 150, "stage_size": 25, "set": ["dataset.val_fraction=0.333"], **kw})
+    return argparse.Namespace(**{"task": "real", "budget": 150, "stage_size": 25,
+                                 "set": ["dataset.val_fraction=0.333"], **kw})
 
 
 def test_a_variant_sweeps_with_its_overrides_into_its_own_folders(tmp_path, monkeypatch):
@@ -356,7 +361,8 @@ def test_a_plain_prior_is_refused_by_a_variant(tmp_path, monkeypatch):
 def test_each_stage_of_a_warm_run_is_told_every_earlier_stage(tmp_path, monkeypatch, method, optimizer, warm):
     monkeypatch.setattr(efficiency, "BASE", tmp_path)
     calls = []
-    monkeypatch.setattr(efficiency, "sweep", lambda sdir, stage, budget, seed, extra, searchpath: calls.append((sdir, extra)))
+    monkeypatch.setattr(efficiency, "sweep",
+                        lambda sdir, stage, budget, seed, extra, searchpath: calls.append((sdir, extra)))
     monkeypatch.setattr(efficiency, "analyse_stage", lambda argv: 2)  # the analysis; no suggestion is written
     efficiency.run_staged(argparse.Namespace(budget=75, stage_size=25), 3, method)
     assert [sdir.name for sdir, _ in calls] == ["stage1", "stage2", "stage3"]
@@ -365,7 +371,8 @@ def test_each_stage_of_a_warm_run_is_told_every_earlier_stage(tmp_path, monkeypa
         told = [e for e in extra if e.startswith("hydra.sweeper.warm_start=")]
         assert ([optimizer] if optimizer else []) == [e for e in extra if e.startswith("hydra.sweeper.optimizer=")]
         if warm and i:
-            assert told == ["hydra.sweeper.warm_start=[" + ",".join(repr(str(root / f"stage{j + 1}")) for j in range(i)) + "]"]
+            assert told == ["hydra.sweeper.warm_start=["
+                            + ",".join(repr(str(root / f"stage{j + 1}")) for j in range(i)) + "]"]
         else:
             assert told == []
 
@@ -376,7 +383,8 @@ def test_between_methods_pairs_the_seeds_both_finished():
     reach = {"a": {0: 3, 1: None, 2: 1}, "b": {0: 1, 1: None, 3: 2}}   # seeds 0 and 1 are shared
     c = efficiency.between_methods(curves, reach, "a", "b", budget=3)
     # seed 1: neither reached flat's best, which is not "as many trials"
-    assert c["seeds"] == 2 and (c["reached_sooner"], c["reached_later"], c["reached_same"], c["neither_reached"]) == (1, 0, 0, 1)
+    assert c["seeds"] == 2
+    assert (c["reached_sooner"], c["reached_later"], c["reached_same"], c["neither_reached"]) == (1, 0, 0, 1)
     same = efficiency.between_methods(curves, {"a": {0: 2, 1: None}, "b": {0: 2, 1: 3}}, "a", "b", budget=3)
     assert (same["reached_sooner"], same["reached_same"], same["neither_reached"]) == (1, 1, 0)
     assert c["final_best"]["higher"] == 1 and c["final_best"]["lower"] == 1
@@ -386,7 +394,8 @@ def test_between_methods_pairs_the_seeds_both_finished():
 
 def test_mean_by_stage_averages_each_window_over_the_seeds():
     curves = {0: [0.5, None, 0.7, 0.9, 0.1], 1: [0.7, 0.6, 0.8, 0.6, 0.3], 2: [0.0] * 5}
-    assert efficiency.mean_by_stage(curves, [2, 3], [0, 1]) == pytest.approx([0.6, (0.7 + 0.9 + 0.1 + 0.8 + 0.6 + 0.3) / 6])
+    assert efficiency.mean_by_stage(curves, [2, 3], [0, 1]) == pytest.approx(
+        [0.6, (0.7 + 0.9 + 0.1 + 0.8 + 0.6 + 0.3) / 6])
     assert efficiency.mean_by_stage({0: [None, None, 0.4]}, [2, 1], [0]) == [None, pytest.approx(0.4)]
 
 
@@ -438,7 +447,8 @@ def test_a_rerun_has_its_own_folders(monkeypatch):
 def _rerun_args(tmp_path, monkeypatch, prior_path):
     args = _prior_args(tmp_path, monkeypatch, prior_path)
     args.rerun = "new"
-    monkeypatch.setattr(efficiency, "values_of", lambda m, seed: {0: [0.6, 0.8, 0.9, 0.9], 1: [0.55, 0.6, 0.95, 0.95]}[seed])
+    monkeypatch.setattr(efficiency, "values_of",
+                        lambda m, seed: {0: [0.6, 0.8, 0.9, 0.9], 1: [0.55, 0.6, 0.95, 0.95]}[seed])
     monkeypatch.setattr(efficiency, "_suggestions_of",
                         lambda m, seeds: {"0": ["after stage 1: fix a"], "1": ["after stage 1: fix b"]})
     for seed in (0, 1):
@@ -459,7 +469,8 @@ def test_a_rerun_takes_flat_from_the_prior_and_compares_its_staged_seeds(tmp_pat
     # before: the original staged against the original flat (reached at 4 and 1); after: against this table's flat
     assert c["over_flat_median_ratio_before"] == pytest.approx(((2 + 5) / 2) / 2.5)
     assert c["over_flat_median_ratio_after"] == pytest.approx(2.5 / 2.5)
-    assert (c["final_best"]["higher"], c["final_best"]["lower"], c["final_best"]["level"]) == (2, 0, 0)  # 0.9/0.8, 0.95/0.8
+    # 0.9/0.8, 0.95/0.8
+    assert (c["final_best"]["higher"], c["final_best"]["lower"], c["final_best"]["level"]) == (2, 0, 0)
     assert out["rerun_seeds"] == {"staged_random": [0, 1], "flat": []} and "flat" not in out["before_rerun"]
     md = (tmp_path / "results" / "t.md").read_text()
     assert "re-run `new` against the run it re-runs" in md and "--rerun new" in out["command"]
@@ -529,7 +540,8 @@ def _main(monkeypatch, tmp_path, *argv):
 
 def test_seeds_the_prior_holds_are_not_trained_again(tmp_path, monkeypatch):
     prior = _prior(tmp_path)   # flat seeds 0-2 and staged_random seeds 0-1, all with the full budget
-    ran = _main(monkeypatch, tmp_path, "--methods", "staged_random", "flat", "--seeds", "0", "1", "2", "3", "--prior", str(prior))
+    ran = _main(monkeypatch, tmp_path, "--methods", "staged_random", "flat", "--seeds", "0", "1", "2", "3",
+                "--prior", str(prior))
     assert ran == [("staged_random", 2), ("staged_random", 3), ("flat", 3)]
     (tmp_path / "runs" / "efficiency" / "surrogate_b4" / "flat" / "seed0").mkdir(parents=True)  # a folder here resumes
     ran = _main(monkeypatch, tmp_path, "--methods", "flat", "--seeds", "0", "--prior", str(prior))
@@ -538,10 +550,12 @@ def test_seeds_the_prior_holds_are_not_trained_again(tmp_path, monkeypatch):
 
 def test_a_rerun_trains_every_method_it_names_into_its_own_folders(tmp_path, monkeypatch):
     prior = _prior(tmp_path)
-    ran = _main(monkeypatch, tmp_path, "--rerun", "x", "--methods", "staged_random", "flat", "--seeds", "0", "--prior", str(prior))
+    ran = _main(monkeypatch, tmp_path, "--rerun", "x", "--methods", "staged_random", "flat", "--seeds", "0",
+                "--prior", str(prior))
     assert ran == [("staged_random", 0), ("flat", 0)]   # though the prior holds both
     assert efficiency.method_root("flat").parent.name == "surrogate_b4_rerun-x"
-    assert _main(monkeypatch, tmp_path, "--rerun", "x", "--methods", "staged_random", "--seeds", "0") == [("staged_random", 0)]
+    assert _main(monkeypatch, tmp_path, "--rerun", "x", "--methods", "staged_random",
+                 "--seeds", "0") == [("staged_random", 0)]
 
 
 def test_a_rerun_of_flat_is_compared_with_the_original_flat(tmp_path, monkeypatch):
@@ -555,7 +569,8 @@ def test_a_rerun_of_flat_is_compared_with_the_original_flat(tmp_path, monkeypatc
     assert "from_prior" not in out and out["rerun_seeds"] == {"staged_random": [0, 1], "flat": [0, 1]}
     flat = out["before_rerun"]["flat"]
     assert (flat["first_stage_trials"], flat["first_stage_trials_equal"]) == (4, 2)
-    assert (flat["final_best"]["higher"], flat["final_best"]["level"]) == (1, 1) and "trials_to_reach_before" not in flat
+    assert (flat["final_best"]["higher"], flat["final_best"]["level"]) == (1, 1)
+    assert "trials_to_reach_before" not in flat
     staged = out["before_rerun"]["staged_random"]
     # before: the original staged against the original flat (targets 0.8 and 0.9, flat reached them at 4 and 1)
     assert staged["trials_to_reach_before"] == {0: 2, 1: None}
@@ -588,8 +603,9 @@ def test_a_rerun_of_several_methods_trains_them_all(tmp_path, monkeypatch):
     monkeypatch.setattr(efficiency, "values_of", lambda m, seed: [0.5, 0.6, 0.7, 0.8])
     for name in ("BASE", "FLAT_BASE", "SETS", "RERUN", "TASK"):
         monkeypatch.setattr(efficiency, name, getattr(efficiency, name))
-    monkeypatch.setattr(sys, "argv", ["efficiency.py", "--budget", "4", "--stage-size", "2", "--rerun", "x", "--methods",
-                                      "flat", "staged", "staged_random", "--seeds", "0", "--prior", str(_prior(tmp_path))])
+    monkeypatch.setattr(sys, "argv", ["efficiency.py", "--budget", "4", "--stage-size", "2", "--rerun", "x",
+                                      "--methods", "flat", "staged", "staged_random", "--seeds", "0",
+                                      "--prior", str(_prior(tmp_path))])
     efficiency.main()
     assert ran == [("staged", 0), ("staged_random", 0), ("flat", 0)]   # staged first, flat last
 

@@ -92,7 +92,8 @@ def test_the_val_standard_error_is_for_the_runs_val_size(monkeypatch):
     runs = {("staged_random", 0): [(0.8, 0.8)], ("flat", 0): [(0.7, 0.7)],
             ("staged_random", 1): [(0.8, 0.8)], ("flat", 1): [(0.7, 0.7)]}
     monkeypatch.setattr(sn.eff, "trials_of", lambda m, sd: [_trial(j, v, t) for j, (v, t) in enumerate(runs[(m, sd)])])
-    small, large = sn.analyse([0, 1], budget=1)["auroc_standard_error"], sn.analyse([0, 1], 1, n_val=1000)["auroc_standard_error"]
+    small = sn.analyse([0, 1], budget=1)["auroc_standard_error"]
+    large = sn.analyse([0, 1], 1, n_val=1000)["auroc_standard_error"]
     assert list(small)[0] == "val (112 + 112)" and list(large)[0] == "val (500 + 500)"
     assert large["val (500 + 500)"] == pytest.approx(large["test (500 + 500)"])   # same size, same AUROC mean here
 
@@ -100,7 +101,8 @@ def test_the_val_standard_error_is_for_the_runs_val_size(monkeypatch):
 def test_val_size_reads_result_json_and_names_the_folder_when_none(tmp_path, monkeypatch):
     monkeypatch.setattr(sn.eff, "method_root", lambda m: tmp_path / m)
     sdir = tmp_path / "flat" / "seed3"
-    monkeypatch.setattr(sn.eff, "ledger_trials", lambda d: [Trial(job=0, status="ok", params={}, value=0.7, dir="0")] if d == sdir else [])
+    monkeypatch.setattr(sn.eff, "ledger_trials",
+                        lambda d: [Trial(job=0, status="ok", params={}, value=0.7, dir="0")] if d == sdir else [])
     with pytest.raises(SystemExit, match="no result.json with extra.n_val under .*flat"):
         sn.val_size([3])
     (sdir / "0").mkdir(parents=True)

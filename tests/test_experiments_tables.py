@@ -4,8 +4,8 @@
 import pytest
 
 from experiments.grid import Protocol, grid_main, grid_parser, parse_grid_args, run_grid, run_overrides, stopping
-from experiments.tables import (best_so_far, mean_over_seeds, md_table, summary_stats, trials_to_reach, win_share_markdown,
-                                win_shares)
+from experiments.tables import (best_so_far, mean_over_seeds, md_table, summary_stats, trials_to_reach,
+                                win_share_markdown, win_shares)
 
 PROTOCOLS = {"full": Protocol("full", "all data", None, 100, 5, data_seed=0),
              "small": Protocol("mt4000_default_ep10", "small", 4000, 10, 3)}
@@ -118,7 +118,8 @@ def test_protocol_overrides_full_small_and_debug(tmp_path):
     assert {"dataset.max_train=null", "trainer.max_epochs=100", "trainer.patience=5", "dataset.seed=0"} <= set(full)
     args.debug_max_train = 300  # a smoke caps the training set and keeps the rest of the protocol
     debug = run_overrides(args, tmp_path)
-    assert "dataset.max_train=300" in debug and "dataset.max_train=null" not in debug and "trainer.max_epochs=100" in debug
+    assert "dataset.max_train=300" in debug and "dataset.max_train=null" not in debug
+    assert "trainer.max_epochs=100" in debug
     small = PROTOCOLS["small"].overrides()
     assert small == ["dataset.max_train=4000", "trainer.max_epochs=10", "trainer.patience=3"]
 
@@ -153,7 +154,8 @@ def test_the_regression_table_takes_cells_without_run_folders_from_a_prior(tmp_p
     monkeypatch.setattr(grid, "RESULTS", results)
     monkeypatch.setattr(regression, "_plot", lambda table, path: None)
     a, b = "deepbind", "deepmotif"
-    args = argparse.Namespace(models=[a, b], protocol=regression.PROTOCOLS["small"], prior=str(tmp_path / "prior.json"),
+    args = argparse.Namespace(models=[a, b], protocol=regression.PROTOCOLS["small"],
+                              prior=str(tmp_path / "prior.json"),
                               threads="1", device=None, debug_max_train=None)
     prior = {"protocol": {"name": "mt8000_default"},
              "contenders": {a: regression.contender(a), b: regression.contender(b)},

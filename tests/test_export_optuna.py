@@ -85,8 +85,8 @@ def test_bad_targets_get_one_line_errors(sweep, tmp_path, capsys):
 def test_a_real_sweep_with_failures_and_optuna_visualization(tmp_path):
     """The sweeper's own ledger (toy task, option c fails): integer range and failures; optuna's plots draw it."""
     sweep = tmp_path / "toy"
-    proc = subprocess.run([sys.executable, str(TOY), f"hydra.sweep.dir={sweep}", "fail_if_c=c", "hydra.sweeper.budget=6",
-                           "hydra.sweeper.max_failure_rate=1.0", "-m"],
+    proc = subprocess.run([sys.executable, str(TOY), f"hydra.sweep.dir={sweep}", "fail_if_c=c",
+                           "hydra.sweeper.budget=6", "hydra.sweeper.max_failure_rate=1.0", "-m"],
                           capture_output=True, text=True, env={**os.environ, "HYDRA_FULL_ERROR": "0"}, timeout=180)
     assert proc.returncode == 0, proc.stderr[-3000:]
     storage = f"sqlite:///{tmp_path}/toy.db"

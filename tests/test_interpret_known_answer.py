@@ -22,7 +22,8 @@ PLANTED = "MA0139"
 
 @pytest.fixture(scope="module")
 def trained_run(tmp_path_factory):
-    """A small AttentionNet on a 2,000-sequence synthetic default, trained for at most 6 epochs on one thread (threads=1 keeps it fast on a busy 2-core machine)."""
+    """A small AttentionNet on a 2,000-sequence synthetic default, trained for at most 6 epochs on one thread
+    (threads=1 keeps it fast on a busy 2-core machine)."""
     from hydra import compose, initialize_config_module
 
     from genarch.app import quiet_libraries
@@ -32,8 +33,8 @@ def trained_run(tmp_path_factory):
     quiet_libraries()
     run_dir = tmp_path_factory.mktemp("run_attn")
     with initialize_config_module("genarch.conf", version_base="1.3"):
-        cfg = compose("config", overrides=["dataset.n=2000", "trainer.max_epochs=6", "trainer.patience=6", "trainer.threads=1",
-                                           "trainer.progress=false", "seed=1"])
+        cfg = compose("config", overrides=["dataset.n=2000", "trainer.max_epochs=6", "trainer.patience=6",
+                                           "trainer.threads=1", "trainer.progress=false", "seed=1"])
     (run_dir / ".hydra").mkdir()
     OmegaConf.save(cfg, run_dir / ".hydra" / "config.yaml")
     bundle = load_dataset(cfg.dataset)

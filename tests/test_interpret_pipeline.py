@@ -35,8 +35,9 @@ def make_run(root: Path, overrides: list[str], seed: int = 0):
     root.mkdir(parents=True, exist_ok=True)
     (root / ".hydra").mkdir(exist_ok=True)
     OmegaConf.save(cfg, root / ".hydra" / "config.yaml")
-    torch.save({"state_dict": net.state_dict(), "model": model, "seq_len": bundle.seq_len, "n_outputs": bundle.n_outputs,
-                "task": bundle.task, "target_names": bundle.target_names, "best_epoch": 0}, root / "model.pt")
+    torch.save({"state_dict": net.state_dict(), "model": model, "seq_len": bundle.seq_len,
+                "n_outputs": bundle.n_outputs, "task": bundle.task, "target_names": bundle.target_names,
+                "best_epoch": 0}, root / "model.pt")
     return root, bundle
 
 
@@ -164,7 +165,8 @@ def test_a_figure_failure_keeps_the_matches_and_a_rerun_never_shows_a_stale_inde
         raise ValueError("matplotlib broke")
 
     monkeypatch.setattr(figures, "write_figures", broken)
-    with pytest.raises(RuntimeError, match="figures failed \\(ValueError: matplotlib broke\\); the matches and the report"):
+    with pytest.raises(RuntimeError,
+                       match="figures failed \\(ValueError: matplotlib broke\\); the matches and the report"):
         interpret_run(run, InterpretConfig(top_n=5, logos=False, out_dir=str(out)), bundle=bundle)
     index = json.loads((out / "index.json").read_text())
     assert index.get("from") is None and index["run_dir"] == str(run)

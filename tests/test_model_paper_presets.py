@@ -103,7 +103,8 @@ def expected(name: str, n_outputs: int) -> tuple[list[tuple], int]:
 # ---------------------------------------------------------------------------------------------------
 def describe(module: nn.Module) -> list[tuple]:
     if isinstance(module, ResidualBlock):  # forward: act(x + bn2(conv2(conv1(x))))
-        return describe(module.conv1) + describe(module.conv2) + describe(module.bn2) + [("skip_add",)] + describe(module.act)
+        return (describe(module.conv1) + describe(module.conv2) + describe(module.bn2) + [("skip_add",)]
+                + describe(module.act))
     if isinstance(module, SoftAttentionPool):
         return [("attention",)] + [d for m in (module.score_hidden, module.bn_hidden, module.score_out, module.bn_out)
                                    for d in describe(m)]

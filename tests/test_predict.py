@@ -62,11 +62,13 @@ def deepbind_run(tmp_path_factory):
         pytest.skip("real data not found (../shared/data or GENARCH_DATA)")
     root = tmp_path_factory.mktemp("deepbind")
     source = DATA / "tfbs" / "deepbind_encode"
-    for part, suffix, keep in (("train", "AC", lambda n: n <= 200), ("test", "B", lambda n: n <= 31 or 502 <= n <= 531)):
+    for part, suffix, keep in (("train", "AC", lambda n: n <= 200),
+                               ("test", "B", lambda n: n <= 31 or 502 <= n <= 531)):
         lines = gzip.decompress((source / part / f"{EXPERIMENT}_{suffix}.seq.gz").read_bytes()).decode().split("\n")
         (root / "tfbs" / "deepbind_encode" / part).mkdir(parents=True)
         text = "\n".join(line for n, line in enumerate(lines, start=1) if keep(n) and line) + "\n"
-        (root / "tfbs" / "deepbind_encode" / part / f"{EXPERIMENT}_{suffix}.seq.gz").write_bytes(gzip.compress(text.encode()))
+        (root / "tfbs" / "deepbind_encode" / part / f"{EXPERIMENT}_{suffix}.seq.gz").write_bytes(
+            gzip.compress(text.encode()))
     run_dir = root / "run"
     result = genarch(run_dir, root / "cache", "dataset=deepbind_encode", f"dataset.data_root={root}",
                      "dataset.experiment=CTCFL_K562")
@@ -138,7 +140,8 @@ def test_table_npy_and_gzip_inputs_score_alike(synthetic_run, tmp_path):
     run_dir, seqs, ids, probs, x = synthetic_run
     pd.DataFrame({"name": ids, "sequence": seqs, "other": 1}).to_csv(tmp_path / "t.csv", index=False)
     table = predict_file(run_dir, tmp_path / "t.csv", id_column="name")
-    (tmp_path / "t.tsv.gz").write_bytes(gzip.compress(pd.DataFrame({"sequence": seqs}).to_csv(sep="\t", index=False).encode()))
+    (tmp_path / "t.tsv.gz").write_bytes(
+        gzip.compress(pd.DataFrame({"sequence": seqs}).to_csv(sep="\t", index=False).encode()))
     no_ids = predict_file(run_dir, tmp_path / "t.tsv.gz")
     np.save(tmp_path / "x.npy", x.transpose(0, 2, 1))  # (N, L, 4): the layout is read from the shape
     onehot = predict_file(run_dir, tmp_path / "x.npy")
@@ -180,7 +183,8 @@ def test_bad_input_gets_the_readers_error(synthetic_run, tmp_path, name, content
 def test_cli_error_is_one_line_and_exit_2(synthetic_run, tmp_path):
     (tmp_path / "bad.fa").write_text(">a\nACGTXACGT\n")
     proc = predict_cli(synthetic_run[0], tmp_path / "bad.fa", "--out", tmp_path / "never.tsv")
-    assert proc.returncode == 2 and proc.stderr.startswith("error: ") and "bad.fa:2 [a]: illegal character" in proc.stderr
+    assert proc.returncode == 2 and proc.stderr.startswith("error: ")
+    assert "bad.fa:2 [a]: illegal character" in proc.stderr
     assert proc.stderr.count("\n") == 1 and not (tmp_path / "never.tsv").exists()
 
 

@@ -64,7 +64,8 @@ def test_the_report_inlines_plotly_once_and_fetches_nothing(analysis):
 
 
 def _checker():
-    spec = importlib.util.spec_from_file_location("check_report_browser", ROOT / "experiments" / "check_report_browser.py")
+    spec = importlib.util.spec_from_file_location("check_report_browser",
+                                                  ROOT / "experiments" / "check_report_browser.py")
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module
     spec.loader.exec_module(module)

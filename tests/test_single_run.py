@@ -59,7 +59,8 @@ def test_failed_run_records_error_and_exits_nonzero(tmp_path):
 def test_illegal_model_fails_before_training_with_keys(tmp_path):
     proc, result = run_genarch(tmp_path, *TINY, "model/rnn=lstm", "model.rnn.output=last")
     assert proc.returncode != 0
-    assert result["status"] == "failed" and "model.rnn.output" in result["error"] and "model.pooling.kind" in result["error"]
+    assert result["status"] == "failed"
+    assert "model.rnn.output" in result["error"] and "model.pooling.kind" in result["error"]
     assert result["epochs"] == 0
 
 
@@ -103,24 +104,28 @@ def test_stage_arguments_are_quoted(argv, expected):
 
 
 RAY = "hydra_plugins.hydra_ray_launcher.ray_launcher.RayLauncher"
+JOBLIB = "hydra_plugins.hydra_joblib_launcher.joblib_launcher.JoblibLauncher"
+SUBMITIT = "hydra_plugins.hydra_submitit_launcher.submitit_launcher"
 
 
 @pytest.mark.parametrize(
     "setting,launcher,cores,expected",
     [
         ("auto", None, 2, 2),
-        ("auto", {"_target_": "hydra_plugins.hydra_joblib_launcher.joblib_launcher.JoblibLauncher", "n_jobs": 2}, 2, 1),
-        ("auto", {"_target_": "hydra_plugins.hydra_joblib_launcher.joblib_launcher.JoblibLauncher", "n_jobs": -1}, 2, 1),
-        ("auto", {"_target_": "hydra_plugins.hydra_joblib_launcher.joblib_launcher.JoblibLauncher", "n_jobs": 3}, 2, 1),
-        ("auto", {"_target_": "hydra_plugins.hydra_joblib_launcher.joblib_launcher.JoblibLauncher", "n_jobs": 2}, 16, 8),
-        ("auto", {"_target_": "hydra_plugins.hydra_submitit_launcher.submitit_launcher.LocalLauncher", "array_parallelism": 4}, 16, 4),
-        ("auto", {"_target_": "hydra_plugins.hydra_submitit_launcher.submitit_launcher.LocalLauncher", "_workers": 2}, 2, 1),
-        ("auto", {"_target_": "hydra_plugins.hydra_joblib_launcher.joblib_launcher.JoblibLauncher", "n_jobs": 8, "_workers": 2}, 8, 4),
-        ("auto", {"_target_": "hydra_plugins.hydra_submitit_launcher.submitit_launcher.SlurmLauncher", "_workers": 8}, 4, 4),
+        ("auto", {"_target_": JOBLIB, "n_jobs": 2}, 2, 1),
+        ("auto", {"_target_": JOBLIB, "n_jobs": -1}, 2, 1),
+        ("auto", {"_target_": JOBLIB, "n_jobs": 3}, 2, 1),
+        ("auto", {"_target_": JOBLIB, "n_jobs": 2}, 16, 8),
+        ("auto", {"_target_": f"{SUBMITIT}.LocalLauncher", "array_parallelism": 4}, 16, 4),
+        ("auto", {"_target_": f"{SUBMITIT}.LocalLauncher", "_workers": 2}, 2, 1),
+        ("auto", {"_target_": JOBLIB, "n_jobs": 8, "_workers": 2}, 8, 4),
+        ("auto", {"_target_": f"{SUBMITIT}.SlurmLauncher", "_workers": 8}, 4, 4),
         (3, None, 2, 3),
         # Ray on this machine: trials of ray.remote.num_cpus each, within ray.init.num_cpus
-        ("auto", {"_target_": RAY, "ray": {"init": {"num_cpus": None}, "remote": {"num_cpus": 1}}, "_workers": 2}, 16, 8),
-        ("auto", {"_target_": RAY, "ray": {"init": {"num_cpus": None}, "remote": {"num_cpus": 1}}, "_workers": 32}, 16, 1),
+        ("auto", {"_target_": RAY, "ray": {"init": {"num_cpus": None}, "remote": {"num_cpus": 1}},
+                  "_workers": 2}, 16, 8),
+        ("auto", {"_target_": RAY, "ray": {"init": {"num_cpus": None}, "remote": {"num_cpus": 1}},
+                  "_workers": 32}, 16, 1),
         ("auto", {"_target_": RAY, "ray": {"init": {}, "remote": {"num_cpus": 4}}, "_workers": 8}, 16, 4),
         ("auto", {"_target_": RAY, "ray": {"init": {"num_cpus": 2}, "remote": {"num_cpus": 1}}, "_workers": 8}, 16, 1),
         ("auto", {"_target_": RAY, "ray": {"init": {"num_cpus": 8}, "remote": {}}, "_workers": 2}, 16, 4),
@@ -129,9 +134,12 @@ RAY = "hydra_plugins.hydra_ray_launcher.ray_launcher.RayLauncher"
                   "_workers": 16}, 16, 4),
         ("auto", {"_target_": RAY.replace("RayLauncher", "RayAWSLauncher"), "ray": {"remote": {"num_cpus": 8}},
                   "_workers": 8}, 8, 8),
-        ("auto", {"_target_": RAY, "ray": {"init": {"address": "local"}, "remote": {"num_cpus": 1}}, "_workers": 2}, 16, 8),
-        ("auto", {"_target_": RAY, "ray": {"init": {"num_cpus": 2}, "remote": {"num_cpus": 0.5}}, "_workers": 8}, 16, 1),
-        ("auto", {"_target_": RAY, "ray": {"init": {"num_cpus": 4}, "remote": {"num_cpus": 0.5}}, "_workers": 2}, 16, 2),
+        ("auto", {"_target_": RAY, "ray": {"init": {"address": "local"}, "remote": {"num_cpus": 1}},
+                  "_workers": 2}, 16, 8),
+        ("auto", {"_target_": RAY, "ray": {"init": {"num_cpus": 2}, "remote": {"num_cpus": 0.5}},
+                  "_workers": 8}, 16, 1),
+        ("auto", {"_target_": RAY, "ray": {"init": {"num_cpus": 4}, "remote": {"num_cpus": 0.5}},
+                  "_workers": 2}, 16, 2),
     ],
 )
 def test_threads_split_cores_between_parallel_trials(monkeypatch, setting, launcher, cores, expected):
@@ -162,7 +170,8 @@ STAGE_HEAD = "# @package _global_\ndefaults:\n  - override /hydra/sweeper: genar
     (STAGE_HEAD + "    params:\n      model.stem.filters: choice(8, 16\n    budget: [1\n", ["+stage=mine"],
      r"mine.yaml:8:13: not valid YAML \(while parsing a flow sequence: expected ',' or '\]', but got '<stream end>' "
      r"at line 9, column 1\)"),
-    (STAGE_HEAD + "    params:\n\tmodel.stem.filters: choice(8, 16)\n", ["stage=mine"], r"mine.yaml:7:1: not valid YAML"),
+    (STAGE_HEAD + "    params:\n\tmodel.stem.filters: choice(8, 16)\n", ["stage=mine"],
+     r"mine.yaml:7:1: not valid YAML"),
     (STAGE_HEAD + "    budget: 2\n", ["+stage=mine"], None),       # valid
     ("a: [1\n", ["~stage=mine"], None),                           # a delete reads no file
     ("a: [1\n", ["model.stem.filters=8"], None),                  # no stage
@@ -182,15 +191,17 @@ def test_a_stage_file_that_is_not_yaml_is_named_alone(tmp_path, text, argv, expe
 
 def test_a_bad_stage_range_and_bad_stage_yaml_are_reported_without_a_traceback(tmp_path):
     (tmp_path / "stage").mkdir()
-    (tmp_path / "stage" / "rng.yaml").write_text(STAGE_HEAD + "    budget: 2\n    params:\n      model.head.dropout: interval(0.5, 0.1)\n")
+    (tmp_path / "stage" / "rng.yaml").write_text(STAGE_HEAD + "    budget: 2\n    params:\n"
+                                                 "      model.head.dropout: interval(0.5, 0.1)\n")
     (tmp_path / "stage" / "bad.yaml").write_text(STAGE_HEAD + "    budget: [2\n")
     env = {**os.environ, "GENARCH_CACHE": str(tmp_path / "cache"), "HYDRA_FULL_ERROR": "0"}
     for stage, code, message in (
             ("rng", 1, f"genarch sweeper (stage file {tmp_path / 'stage' / 'rng.yaml'}): model.head.dropout="
                        "interval(0.5, 0.1): interval needs lower < upper"),
             ("bad", 2, f"genarch: {tmp_path / 'stage' / 'bad.yaml'}:6:13: not valid YAML")):
-        proc = subprocess.run([sys.executable, "-m", "genarch", f"hydra.searchpath=[file://{tmp_path}]", f"+stage={stage}",
-                               f"hydra.sweep.dir={tmp_path / 'sweep'}", "-m"], cwd=REPO, capture_output=True,
+        proc = subprocess.run([sys.executable, "-m", "genarch", f"hydra.searchpath=[file://{tmp_path}]",
+                               f"+stage={stage}", f"hydra.sweep.dir={tmp_path / 'sweep'}", "-m"], cwd=REPO,
+                              capture_output=True,
                               text=True, env=env, timeout=120)
         assert proc.returncode == code and message in proc.stderr and "Traceback" not in proc.stderr, proc.stderr
 

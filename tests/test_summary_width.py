@@ -15,7 +15,8 @@ from genarch.analysis.synthetic import write_sweep
 def analysis(tmp_path_factory):
     root = tmp_path_factory.mktemp("width")
     write_sweep(root / "s", kind="fork", n=40, seed=1)
-    return analyze_sweep(root / "s", None, root / "s" / "analysis", Options(seeds=2, n_estimators=10, plots=False, html=False))
+    return analyze_sweep(root / "s", None, root / "s" / "analysis",
+                         Options(seeds=2, n_estimators=10, plots=False, html=False))
 
 
 def _render(analysis, width):

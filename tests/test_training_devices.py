@@ -20,7 +20,7 @@ from omegaconf import OmegaConf
 
 from genarch.model import ConfigError
 from genarch.training import devices
-from genarch.training.devices import (DeviceUnavailable, TrainingDevice, lease_slot, local_sweep_dir, parallel_jobs,
+from genarch.training.devices import (DeviceUnavailable, lease_slot, local_sweep_dir, parallel_jobs,
                                       ray_gpus_per_trial, resolve_accelerator, resolve_device, settings_problems)
 
 REPO = Path(__file__).resolve().parents[1]
@@ -102,7 +102,8 @@ def test_device_settings_are_checked_before_any_data(settings, problem):
 def test_cpu_device_keeps_todays_trainer_settings(gpus):
     gpus(0)
     device = resolve_device(trainer(precision="bf16-mixed", compile=True))
-    assert device.trainer_kwargs() == {"accelerator": "cpu", "devices": 1, "precision": "bf16-mixed", "deterministic": True}
+    assert device.trainer_kwargs() == {"accelerator": "cpu", "devices": 1, "precision": "bf16-mixed",
+                                       "deterministic": True}
     facts = device.facts()
     assert facts["accelerator"] == "cpu" and facts["device"] == "cpu" and facts["device_name"]
     assert facts["precision"] == "bf16-mixed" and facts["compile"] is True and facts["matmul_precision"] is None
@@ -279,7 +280,8 @@ def test_a_process_keeps_its_slot_and_gives_it_back_for_another_sweep(tmp_path):
 
 
 @pytest.mark.parametrize("accelerator, n_gpus, per_gpu, jobs, ray_gpus", [
-    ("auto", 0, 1, 2, 0.0), ("auto", 4, 1, 4, 1.0), ("gpu", 4, 2, 8, 0.5), ("cpu", 4, 1, 2, 0.0), ("auto", 1, 3, 3, 1 / 3),
+    ("auto", 0, 1, 2, 0.0), ("auto", 4, 1, 4, 1.0), ("gpu", 4, 2, 8, 0.5), ("cpu", 4, 1, 2, 0.0),
+    ("auto", 1, 3, 3, 1 / 3),
 ])
 def test_launcher_presets_follow_the_gpus(gpus, accelerator, n_gpus, per_gpu, jobs, ray_gpus):
     gpus(n_gpus)
@@ -345,7 +347,8 @@ def test_asking_for_a_gpu_without_one_is_one_line_and_exit_2(tmp_path):
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr
     lines = [line for line in proc.stderr.splitlines() if line.startswith("genarch:")]
-    assert lines == [lines[0]] and lines[0].startswith("genarch: trainer.accelerator=gpu: this process sees no CUDA GPU")
+    assert lines == [lines[0]]
+    assert lines[0].startswith("genarch: trainer.accelerator=gpu: this process sees no CUDA GPU")
     result = json.loads((tmp_path / "run" / "result.json").read_text())
     assert result["status"] == "failed" and result["error"].startswith("DeviceUnavailable: ")
     assert not (tmp_path / "cache").exists()  # refused before any data was generated
@@ -464,7 +467,8 @@ def test_local_parallel_preset_on_cpu_runs_two_trials_at_once(tmp_path):
                           cwd=REPO, capture_output=True, text=True, timeout=400,
                           env={**os.environ, "GENARCH_CACHE": str(tmp_path / "cache"), "HYDRA_FULL_ERROR": "0"})
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    launch_lines = proc.stdout + proc.stderr + ((sweep / "sweep.log").read_text() if (sweep / "sweep.log").exists() else "")
+    sweep_log = sweep / "sweep.log"
+    launch_lines = proc.stdout + proc.stderr + (sweep_log.read_text() if sweep_log.exists() else "")
     assert "n_jobs=2" in launch_lines  # joblib's launch line (the sweep's log file keeps the launcher's detail)
     trials = load_trials(sweep)
     assert len(trials) == 2 and all(t.status == "ok" for t in trials)

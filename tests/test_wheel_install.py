@@ -15,14 +15,15 @@ ROOT = Path(__file__).resolve().parents[1]
 @pytest.mark.slow
 def test_wheel_runs_outside_checkout(tmp_path):
     dist = tmp_path / "dist"
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(dist), str(ROOT)],
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(dist),
+                    str(ROOT)],
                    check=True, capture_output=True, text=True, timeout=300)
     wheel = next(dist.glob("genarch-*.whl"))
     import zipfile
 
     names = zipfile.ZipFile(wheel).namelist()
-    for expected in ("genarch/conf/config.yaml", "genarch/conf/model/attentionnet.yaml", "genarch/conf/model/rnn/lstm.yaml",
-                     "genarch/conf/dataset/synthetic_tfbs.yaml"):
+    for expected in ("genarch/conf/config.yaml", "genarch/conf/model/attentionnet.yaml",
+                     "genarch/conf/model/rnn/lstm.yaml", "genarch/conf/dataset/synthetic_tfbs.yaml"):
         assert expected in names
 
     # a fresh environment that sees the already-installed dependencies (torch is GBs to install again)

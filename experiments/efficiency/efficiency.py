@@ -5,7 +5,8 @@ search vs random search, at equal total trial budgets, several seeds each.
     python -m experiments.efficiency.efficiency                          # surrogate task, budget 150, seeds 0-4
     python -m experiments.efficiency.efficiency --task real --budget 60 --seeds 0 1 2
     python -m experiments.efficiency.efficiency --aggregate-only
-    python -m experiments.efficiency.efficiency --task real --methods staged_random flat --seeds 0 ... 23 --prior experiments/results/efficiency_real.json
+    python -m experiments.efficiency.efficiency --task real --methods staged_random flat --seeds 0 ... 23 \
+--prior experiments/results/efficiency_real.json
 
 Task: the whole stage-1 space on one real DeepBind ENCODE experiment
 (experiments/efficiency/conf/stage/eff_tfbs.yaml: ARID3A K562, 2,000 training sequences, 4 epochs).
@@ -78,7 +79,8 @@ NO_CALLBACK = "~hydra.callbacks.analysis"  # the staged method runs the analysis
 METHODS = {"staged": (True, None, False, False), "staged_random": (True, "RandomSearch", False, False),
            "staged_pooled": (True, "RandomSearch", True, False), "staged_warm": (True, None, False, True),
            "flat": (False, None, False, False), "random": (False, "RandomSearch", False, False)}
-COLORS = {"staged": "C0", "staged_random": "C3", "staged_pooled": "C4", "staged_warm": "C5", "flat": "C1", "random": "C2"}
+COLORS = {"staged": "C0", "staged_random": "C3", "staged_pooled": "C4", "staged_warm": "C5", "flat": "C1",
+          "random": "C2"}
 FLAT_BASE = BASE  # + /<task>_b<budget>: flat and random do not depend on the stage size
 SETS: list = []  # --set overrides, given to every sweep of every method (a protocol variant of the stage file)
 RERUN: "str | None" = None  # --rerun TAG: the methods run again into their own folders (..._rerun-TAG)
@@ -141,7 +143,8 @@ def sweep(sdir: Path, stage: str, budget: int, seed: int, extra: list[str], sear
         return
     paths = ",".join(f"file://{p}" for p in [*searchpath, STAGE_CONF])
     cmd = [sys.executable, *APPS[TASK], f"hydra.searchpath=[{paths}]", f"+stage={stage}", f"hydra.sweep.dir={sdir}",
-           f"hydra.sweeper.budget={budget}", f"hydra.sweeper.seed={seed}", "++summary=false", NO_CALLBACK, *SETS, *extra, "-m"]
+           f"hydra.sweeper.budget={budget}", f"hydra.sweeper.seed={seed}", "++summary=false", NO_CALLBACK, *SETS,
+           *extra, "-m"]
     log_path = sdir.parent / f"{sdir.name}.log"
     # a subprocess on purpose: a sweep is a Hydra multirun (`-m`) with its own sweeper, launcher and callbacks,
     # started exactly as a user starts one; its process state and a crash stay out of the experiment's loop
@@ -210,7 +213,8 @@ def run_staged(args, seed: int, method: str = "staged") -> None:
         # the suggestion is used as written; only its stage name is made unique for Hydra's search path
         data = yaml.safe_load(text) or {}
         if "stage" in data:
-            text = "\n".join(f'stage: "{name}"' if line.startswith("stage:") else line for line in text.splitlines()) + "\n"
+            text = "\n".join(f'stage: "{name}"' if line.startswith("stage:") else line
+                             for line in text.splitlines()) + "\n"
         else:
             text += f'stage: "{name}"\n'
         (conf / f"{name}.yaml").write_text(text)
@@ -299,7 +303,8 @@ def between_methods(curves: dict, reach: dict, a: str, b: str, budget: int) -> "
     if len(seeds) < 2:
         return None
     censored = budget + 1
-    steps = {sd: (censored if reach[b][sd] is None else reach[b][sd]) - (censored if reach[a][sd] is None else reach[a][sd])
+    steps = {sd: (censored if reach[b][sd] is None else reach[b][sd])
+             - (censored if reach[a][sd] is None else reach[a][sd])
              for sd in seeds}
     return {"seeds": len(seeds),
             "final_best": paired_comparison([(final_best(curves[b][sd], budget), final_best(curves[a][sd], budget))
@@ -398,7 +403,8 @@ def aggregate(args) -> dict:
     prior = load_prior(args.prior, args)
     prior_curves = usable_prior_curves(prior, args)
     # the methods on the command line (flat always: it sets the target), in METHODS' order
-    methods = [m for m in METHODS if (m in args.methods or m == "flat") and (method_root(m).is_dir() or m in prior_curves)]
+    methods = [m for m in METHODS
+               if (m in args.methods or m == "flat") and (method_root(m).is_dir() or m in prior_curves)]
     if "flat" not in methods:
         print(f"no flat search under {method_root('flat')} nor in --prior: nothing to compare yet", flush=True)
         return {}
@@ -449,7 +455,8 @@ def aggregate(args) -> dict:
                       "final_best_mean": statistics.fmean(b for sd in reach[m]
                                                           if (b := final_best(curves[m][sd], args.budget)) is not None)
                       if reach[m] else None}
-    ratios = {m: r for m in methods if m != "flat" and (r := paired_median_ratio(reach[m], reach.get("flat", {}), censored))}
+    ratios = {m: r for m in methods
+              if m != "flat" and (r := paired_median_ratio(reach[m], reach.get("flat", {}), censored))}
     intervals = {m: bootstrap_median_ratio(reach[m], reach["flat"], censored)
                  for m in methods if m != "flat"}
     final_vs_flat = {m: final_best_vs_flat(curves[m], curves["flat"], args.budget) for m in methods if m != "flat"}
@@ -495,7 +502,8 @@ def aggregate(args) -> dict:
     def med(v):
         return "-" if v is None else (f"> {args.budget}" if v > args.budget else fmt(v, 1))
 
-    rows = [[m, s["seeds_complete"], f"{s['reached']}/{s['seeds_complete']}", med(s["median_trials_to_reach_flat_best"]),
+    rows = [[m, s["seeds_complete"], f"{s['reached']}/{s['seeds_complete']}",
+             med(s["median_trials_to_reach_flat_best"]),
              fmt(s["median_paired_ratio_to_flat"], 2), f"{s['seeds_within_a_third_of_flat']}/{s['seeds_complete']}",
              fmt(s["final_best_mean"])] for m, s in summary.items()]
     lines = ["# Search efficiency: staged vs flat NGOpt vs random search", "",
@@ -504,11 +512,15 @@ def aggregate(args) -> dict:
              f"Command: `{out['command']}` (`--aggregate-only` to rebuild).", ""]
     if "surrogate_fit" in out:
         q = out["surrogate_fit"]
-        lines += [f"Surrogate: {q['model']} on {q['trials']} real trials ({q['failed_trials_scored_0.5']} failed, scored "
+        lines += [f"Surrogate: {q['model']} on {q['trials']} real trials "
+                  f"({q['failed_trials_scored_0.5']} failed, scored "
                   f"0.5); 5-fold out-of-fold R^2 {fmt(q['cv5_r2'])}, Spearman {fmt(q['cv5_spearman'])}, "
-                  f"MAE {fmt(q['cv5_mae'])}; real val AUROC range {fmt(q['score_range'][0])}-{fmt(q['score_range'][1])}.", ""]
-    lines += [md_table(["method", "seeds complete", "reached flat best", "median trials to reach (unreached = budget + 1)",
-                        "median per-seed ratio to flat", "seeds within 1/3 of flat", "mean final best val AUROC"], rows), "",
+                  f"MAE {fmt(q['cv5_mae'])}; real val AUROC range "
+                  f"{fmt(q['score_range'][0])}-{fmt(q['score_range'][1])}.", ""]
+    lines += [md_table(["method", "seeds complete", "reached flat best",
+                        "median trials to reach (unreached = budget + 1)",
+                        "median per-seed ratio to flat", "seeds within 1/3 of flat", "mean final best val AUROC"],
+                       rows), "",
               "Median trials-to-reach over the flat search's median (target for staged: <= 0.33): "
               + ", ".join(f"{m} **{fmt(r, 2)}**" + _interval_text(intervals.get(m)) for m, r in ratios.items())
               + ". A seed counts once the flat run and the method's run of that seed both have the full budget.", ""]
@@ -553,7 +565,8 @@ def _interval_text(iv: "dict | None") -> str:
     if not iv:
         return ""
     return (f" (seed bootstrap, {iv['resamples']} resamples of {iv['seeds']} seeds: 90% interval "
-            f"{fmt(iv['p05'], 2)}-{fmt(iv['p95'], 2)}; {100 * iv['share_at_most_a_third']:.1f}% of resamples at or below 1/3)")
+            f"{fmt(iv['p05'], 2)}-{fmt(iv['p95'], 2)}; {100 * iv['share_at_most_a_third']:.1f}% "
+            "of resamples at or below 1/3)")
 
 
 def _command(args) -> str:
@@ -563,7 +576,8 @@ def _command(args) -> str:
     parts += [f"--budget {args.budget}", f"--stage-size {args.stage_size}", "--methods " + " ".join(args.methods),
               "--seeds " + " ".join(map(str, args.seeds))] + ([f"--out {args.out}"] if args.out else [])
     return (" ".join(parts) + set_flags(getattr(args, "set", None))
-            + (f" --rerun {args.rerun}" if getattr(args, "rerun", None) else "") + (f" --prior {args.prior}" if args.prior else ""))
+            + (f" --rerun {args.rerun}" if getattr(args, "rerun", None) else "")
+            + (f" --prior {args.prior}" if args.prior else ""))
 
 
 def _suggestion_log(args, prior: dict) -> dict:
@@ -607,24 +621,30 @@ def before_rerun(original: dict, curves: dict, reach: dict, rerun_seeds: dict, s
     old_flat = original.get("curves", {}).get("flat", {})
     for m in curves:
         old_curves = original.get("curves", {}).get(m, {})
-        seeds = sorted(sd for sd in rerun_seeds.get(m, []) if sd in reach[m] and len(old_curves.get(str(sd), [])) >= args.budget
+        seeds = sorted(sd for sd in rerun_seeds.get(m, [])
+                       if sd in reach[m] and len(old_curves.get(str(sd), [])) >= args.budget
                        and (m == "flat" or len(old_flat.get(str(sd), [])) >= args.budget))
         if not seeds:
             continue
         old = {sd: old_curves[str(sd)][:args.budget] for sd in seeds}
-        row = {"seeds": seeds, **first_stage_agreement([(a, b) for sd in seeds for a, b in zip(old[sd][:first], curves[m][sd][:first])]),
-               "final_best": paired_comparison([(final_best(curves[m][sd], args.budget), final_best(old[sd], args.budget))
+        row = {"seeds": seeds,
+               **first_stage_agreement([(a, b) for sd in seeds
+                                        for a, b in zip(old[sd][:first], curves[m][sd][:first])]),
+               "final_best": paired_comparison([(final_best(curves[m][sd], args.budget),
+                                                 final_best(old[sd], args.budget))
                                                 for sd in seeds])}
         if METHODS[m][0]:
             before = {sd: trials_to_reach(old[sd], final_best(old_flat[str(sd)], args.budget)) for sd in seeds}
-            before_flat = {sd: trials_to_reach(old_flat[str(sd)][:args.budget], final_best(old_flat[str(sd)], args.budget))
+            before_flat = {sd: trials_to_reach(old_flat[str(sd)][:args.budget],
+                                               final_best(old_flat[str(sd)], args.budget))
                            for sd in seeds}
             after = {sd: reach[m][sd] for sd in seeds}
             old_log = original.get("staged_suggestions", {}).get(m, {})
             new_log = suggestions.get(m, {})
             row.update({"trials_to_reach_before": before, "trials_to_reach_after": after,
                         "over_flat_median_ratio_before": paired_median_ratio(before, before_flat, censored),
-                        "over_flat_median_ratio_after": paired_median_ratio(after, {sd: reach["flat"][sd] for sd in seeds},
+                        "over_flat_median_ratio_after": paired_median_ratio(after,
+                                                                            {sd: reach["flat"][sd] for sd in seeds},
                                                                             censored),
                         "same_changes_every_stage": sum(str(sd) in old_log and old_log[str(sd)] == new_log.get(str(sd))
                                                         for sd in seeds)})
@@ -698,7 +718,8 @@ def main() -> None:
     ap.add_argument("--set", action="append", metavar="KEY=VALUE",
                     help="a trial-config override given to every sweep (repeatable), e.g. dataset.val_fraction=0.333: "
                          "a protocol variant with its own run folders, results name and table")
-    ap.add_argument("--out", help="name of the result files in experiments/results/ (default: efficiency[_real][_st<size>])")
+    ap.add_argument("--out", help="name of the result files in experiments/results/ "
+                                  "(default: efficiency[_real][_st<size>])")
     ap.add_argument("--prior", help="an earlier results JSON of the same protocol: seeds with no run folder here "
                                     "(run folders are git-ignored) take their curves from it")
     ap.add_argument("--rerun", metavar="TAG",
@@ -729,12 +750,14 @@ def trained_before(prior: dict, args) -> dict:
         return usable_prior_curves(prior, args)
     own = prior.get("rerun_seeds", {}) if same_run(prior, args) else {}
     curves = prior.get("curves", {})
-    return {m: {str(sd): curves[m][str(sd)] for sd in seeds if str(sd) in curves.get(m, {})} for m, seeds in own.items()}
+    return {m: {str(sd): curves[m][str(sd)] for sd in seeds if str(sd) in curves.get(m, {})}
+            for m, seeds in own.items()}
 
 
 def in_prior_only(stand_ins: dict, method: str, seed: int, budget: int) -> bool:
     """Whether a (method, seed) has no run folder here and a finished curve in the prior that may stand in."""
-    return not (method_root(method) / f"seed{seed}").exists() and len(stand_ins.get(method, {}).get(str(seed), [])) >= budget
+    return (not (method_root(method) / f"seed{seed}").exists()
+            and len(stand_ins.get(method, {}).get(str(seed), [])) >= budget)
 
 
 if __name__ == "__main__":

@@ -48,11 +48,11 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 import yaml
 
-HERE = Path(__file__).resolve().parent
 from experiments.efficiency.efficiency import final_best, seed_dirs, stage_name
 from experiments.efficiency.surrogate import Surrogate, design, encode
 from experiments.tables import RESULTS, ROOT, RUNS, fmt, md_table, write_json
 
+HERE = Path(__file__).resolve().parent
 ORACLE_CUTS = (1, 2, 3, 4)  # cuts an oracle makes after each stage
 SPACE_FILE = HERE / "conf" / "stage" / "eff_tfbs.yaml"
 # override key of a config-group choice -> the resolved hyperparameter the surrogate reads
@@ -314,9 +314,11 @@ def main() -> None:
         "flat_median_trials_to_reach": flat_median, "a_third_of_it": third,
         "median_p0": float(statistics.median(r["p0"] for r in per_seed.values())),
         "median_needed_stage2_p": float(statistics.median(r["needed_stage2_p"] for r in per_seed.values())),
-        "median_predicted": {name: med(f"predicted_median_{name}") for name in ("random", "analysis", *(f"oracle{k}" for k in ORACLE_CUTS))},
+        "median_predicted": {name: med(f"predicted_median_{name}")
+                             for name in ("random", "analysis", *(f"oracle{k}" for k in ORACLE_CUTS))},
         "median_observed_analysis": med("observed"),
-        "median_stage2_p_analysis": float(statistics.median(r["analysis_p"][1] for r in per_seed.values() if "analysis_p" in r)),
+        "median_stage2_p_analysis": float(statistics.median(r["analysis_p"][1] for r in per_seed.values()
+                                                            if "analysis_p" in r)),
         **{f"median_stage2_p_oracle{k}": float(statistics.median(r[f"oracle{k}_p"][1] for r in per_seed.values()))
            for k in ORACLE_CUTS},
     }
@@ -344,10 +346,12 @@ def render(out: Mapping[str, Any]) -> str:
     lines = [
         "# Search efficiency: how much pruning a stage can buy (surrogate census)", "",
         f"Command: `{out['command']}`. {out['samples']:,} configurations drawn uniformly from "
-        "`experiments/efficiency/conf/stage/eff_tfbs.yaml` as nevergrad's RandomSearch drew them in those runs (integer "
+        "`experiments/efficiency/conf/stage/eff_tfbs.yaml` as nevergrad's RandomSearch drew them in those runs "
+        "(integer "
         "intervals between their end integers, as before session 22), each scored by "
         f"the surrogate. Stages of {out['stage_budgets']} trials, swept at random; target per seed = the flat "
-        f"NGOpt search's final best in `{out['source']}`. An oracle cut keeps at least {out['min_samples']:,} samples.", "",
+        f"NGOpt search's final best in `{out['source']}`. An oracle cut keeps at least "
+        f"{out['min_samples']:,} samples.", "",
         f"Self-check: re-scoring the {c['random_search_trials']} random-search trials from their recorded parameters "
         f"reproduces their values (max difference {c['rescored_max_abs_diff']:.1g}); census vs random-search scores: "
         f"KS statistic {c['ks_statistic']:.3f}, p {c['ks_p']:.2f}.", "",

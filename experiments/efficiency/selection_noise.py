@@ -88,7 +88,8 @@ def ranking_quality(runs: list[list]) -> dict:
     def rho(pairs):
         return float(spearmanr([v for v, _ in pairs], [t for _, t in pairs]).statistic) if len(pairs) > 2 else None
 
-    return {"trials": len(every), "spearman_all": rho(every), "top_tenth_trials": len(top), "spearman_top_tenth": rho(top)}
+    return {"trials": len(every), "spearman_all": rho(every), "top_tenth_trials": len(top),
+            "spearman_top_tenth": rho(top)}
 
 
 def val_size(seeds: list[int]) -> int:
@@ -139,7 +140,8 @@ def analyse(seeds: list[int], budget: int, n_val: int = 224) -> dict:
                              for m, k in ((STAGED, "staged"), (FLAT, "flat"))},
         "ranking": ranking_quality([run for pair in runs.values() for run in pair]),
         # label counts of the two sets (the val set is balanced by construction: each positive with its shuffle)
-        "auroc_standard_error": {f"val ({n_val // 2} + {n_val // 2})": hanley_mcneil_se(val_mean, n_val // 2, n_val // 2),
+        "auroc_standard_error": {f"val ({n_val // 2} + {n_val // 2})": hanley_mcneil_se(val_mean, n_val // 2,
+                                                                                         n_val // 2),
                                  "test (500 + 500)": hanley_mcneil_se(test_mean, 500, 500),
                                  "at_auroc": {"val": val_mean, "test": test_mean}},
         "median_abs_final_best_val_difference": statistics.median(final_gap),
@@ -168,7 +170,8 @@ def markdown(out: dict, command: str) -> str:
         "",
         "Standard error of one AUROC (Hanley-McNeil, at the handed-over models' mean): "
         + ", ".join(f"{k} {v:.4f}" for k, v in se.items() if k != "at_auroc")
-        + f". Median |staged - flat| final best val AUROC over these seeds: {out['median_abs_final_best_val_difference']:.4f}.",
+        + ". Median |staged - flat| final best val AUROC over these seeds: "
+        f"{out['median_abs_final_best_val_difference']:.4f}.",
         "",
         f"Val AUROC against test AUROC, Spearman: {fmt(rk['spearman_all'])} over all {rk['trials']} finished trials, "
         f"{fmt(rk['spearman_top_tenth'])} over each run's top tenth by val ({rk['top_tenth_trials']} trials).", "",
@@ -190,8 +193,10 @@ def main() -> None:
     ap.add_argument("--budget", type=int, default=150)
     ap.add_argument("--stage-size", type=int, default=25)
     ap.add_argument("--out", help="default: efficiency_real_selection + the variant's suffix")
-    ap.add_argument("--set", action="append", metavar="KEY=VALUE", help="the variant's overrides, as given to efficiency.py")
-    ap.add_argument("--method", default="staged_random", choices=[m for m, (staged, *_) in eff.METHODS.items() if staged],
+    ap.add_argument("--set", action="append", metavar="KEY=VALUE",
+                    help="the variant's overrides, as given to efficiency.py")
+    ap.add_argument("--method", default="staged_random",
+                    choices=[m for m, (staged, *_) in eff.METHODS.items() if staged],
                     help="the staged method compared with flat (default staged_random)")
     args = ap.parse_args()
     global STAGED

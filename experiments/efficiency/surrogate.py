@@ -106,7 +106,8 @@ def design(rows: list[dict[str, Any]], categories: Mapping[str, list[str]] | Non
 def load_real_trials(sweep_dir: Path = COLLECT) -> tuple[list[dict[str, Any]], np.ndarray, int]:
     """(encoded rows, scores, number failed) of every finished trial under ``sweep_dir``."""
     rows, ys, failed = [], [], 0
-    for path in sorted(sweep_dir.glob("*/result.json"), key=lambda p: int(p.parent.name) if p.parent.name.isdigit() else 0):
+    for path in sorted(sweep_dir.glob("*/result.json"),
+                       key=lambda p: int(p.parent.name) if p.parent.name.isdigit() else 0):
         res = json.loads(path.read_text())
         if not res.get("hparams") or "model.rnn.kind" not in res["hparams"]:
             continue  # failed before the config resolved: nothing to learn from

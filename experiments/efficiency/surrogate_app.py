@@ -13,45 +13,42 @@ model validation), then scores the resolved hyperparameters with the surrogate f
 from __future__ import annotations
 
 import sys
-import time
+from typing import TYPE_CHECKING
 
 import hydra
 from omegaconf import DictConfig, OmegaConf
 
 from experiments.efficiency.surrogate import Surrogate
 
+if TYPE_CHECKING:
+    from genarch.result import RunResult
+    from genarch.task import TaskRun
+
 _SURROGATE: Surrogate | None = None  # loaded once per process (the basic launcher runs every trial in it)
 
 
 def score(cfg: DictConfig) -> float:
+    from genarch.task import task_wrapper
+
+    return task_wrapper(_score_task)(cfg)
+
+
+def _score_task(cfg: DictConfig, run: "TaskRun") -> "RunResult":
+    """One trial: refuse an illegal model as training would, else the surrogate's score; genarch's task
+    protocol (genarch.task.task_wrapper) writes result.json and the ledger record, failed or not."""
     global _SURROGATE
-    from genarch.app import hydra_context
     from genarch.model import validate_model
     from genarch.result import Objective, RunResult
-    from genarch.sweeper.ledger_hook import record_trial_end
     from genarch.training.runner import hparams_of
 
-    _, out_dir, overrides = hydra_context()
-    out_dir.mkdir(parents=True, exist_ok=True)
-    start = time.perf_counter()
     hparams = hparams_of(cfg)
-    try:
-        validate_model(OmegaConf.to_container(cfg.model, resolve=True))
-        _SURROGATE = _SURROGATE or Surrogate()
-        value = _SURROGATE.score(hparams)
-    except Exception as exc:  # noqa: BLE001 - recorded like a failed real trial, then re-raised
-        failed = RunResult(status="failed", objective=Objective("val_auroc", "maximize"), hparams=hparams,
-                           overrides=overrides, wall_time_s=time.perf_counter() - start, seed=cfg.get("seed"),
-                           error=f"{type(exc).__name__}: {exc}", extra={"surrogate": True})
-        failed.write(out_dir)
-        record_trial_end(failed.to_dict(), out_dir)
-        raise
-    result = RunResult(status="ok", objective=Objective("val_auroc", "maximize", value), hparams=hparams,
-                       overrides=overrides, metrics={"val": {"auroc": value}}, wall_time_s=time.perf_counter() - start,
-                       seed=cfg.get("seed"), task="binary", extra={"surrogate": True})
-    result.write(out_dir)
-    record_trial_end(result.to_dict(), out_dir)
-    return value
+    run.facts.update(objective=("val_auroc", "maximize"), hparams=hparams, extra={"surrogate": True})
+    validate_model(OmegaConf.to_container(cfg.model, resolve=True))
+    _SURROGATE = _SURROGATE or Surrogate()
+    value = _SURROGATE.score(hparams)
+    return RunResult(status="ok", objective=Objective("val_auroc", "maximize", value), hparams=hparams,
+                     overrides=run.overrides, metrics={"val": {"auroc": value}}, wall_time_s=run.elapsed,
+                     seed=cfg.get("seed"), task="binary", extra={"surrogate": True})
 
 
 @hydra.main(version_base="1.3", config_path="pkg://genarch.conf", config_name="config")

@@ -143,7 +143,8 @@ def run_one(args, model: str, task: str, seed: int) -> bool:
         res = read_current(out, overrides)
         if res:
             record_cell(out, overrides, res)
-        timed(f"{model} {task} seed {seed}", start, f"test AUROC {fmt(res['metrics']['test']['auroc'])}, {res['epochs']} "
+        timed(f"{model} {task} seed {seed}", start, f"test AUROC {fmt(res['metrics']['test']['auroc'])}, "
+              f"{res['epochs']} "
               "epochs" if res else f"FAILED rc={code} (see {out / 'run.log'})")
         if not res:
             return True
@@ -172,8 +173,10 @@ def aggregate(args) -> dict:
                 seeds.append(res["seed"])
                 stops.setdefault(model, []).append(stopping(res))
             if aucs:
-                per.setdefault(model, {})[task] = {"test_auroc": statistics.fmean(aucs), "test_mcc": statistics.fmean(mccs),
-                                                   "test_auroc_per_seed": aucs, "test_mcc_per_seed": mccs, "seeds": seeds}
+                per.setdefault(model, {})[task] = {"test_auroc": statistics.fmean(aucs),
+                                                   "test_mcc": statistics.fmean(mccs),
+                                                   "test_auroc_per_seed": aucs, "test_mcc_per_seed": mccs,
+                                                   "seeds": seeds}
     p = args.protocol
     out = {"protocol": {"name": protocol_name(args), "title": p.title, "max_train": p.max_train,
                         "max_epochs": p.max_epochs, "patience": p.patience, "threads": args.threads,
@@ -208,8 +211,10 @@ def aggregate(args) -> dict:
              f"`python -m experiments.gue.gue --protocol {flag}` (`--aggregate-only` to rebuild).", "",
              *stale_note(stale),
              "Runs that stopped early / hit the epoch cap: "
-             + ", ".join(f"{m} {s['stopped_early']} / {s['hit_cap']}" for m, s in out["early_stopping"].items()) + ".", "",
-             "**The published columns use an ASSUMED task mapping (GUE tf/N = Human TFBS N+1, mouse/N = Mouse TFBS N+1) "
+             + ", ".join(f"{m} {s['stopped_early']} / {s['hit_cap']}" for m, s in out["early_stopping"].items())
+             + ".", "",
+             "**The published columns use an ASSUMED task mapping "
+             "(GUE tf/N = Human TFBS N+1, mouse/N = Mouse TFBS N+1) "
              "that no source we could reach confirms; for the human tasks in particular the order is not confirmed "
              "index by index. Read the comparison with that caveat.** The published numbers come from the benchmark "
              "paper's own protocol: frozen, zero-shot embeddings of each foundation model (mean token pooling, per "
@@ -224,7 +229,8 @@ def aggregate(args) -> dict:
                          "(a small share supports the mapping; none proves it).")
     lines.append("")
     models = list(per)
-    header = ["GUE task", "assumed paper set"] + [f"{m} AUC / MCC" for m in models] + [f"{f} AUC (pub.)" for f in FOUNDATION]
+    header = (["GUE task", "assumed paper set"] + [f"{m} AUC / MCC" for m in models]
+              + [f"{f} AUC (pub.)" for f in FOUNDATION])
     rows = []
     for task in TASKS:
         sp, i = task.split("/")
@@ -248,7 +254,8 @@ def aggregate(args) -> dict:
         summary_rows.append([m, len(done), fmt(ours), fmt(statistics.fmean(per[m][t]["test_mcc"] for t in done))]
                             + [fmt(pubs[f]) for f in FOUNDATION])
     lines += ["Mean over the tasks the model has finished (published means over the same tasks, assumed mapping):", "",
-              md_table(["model", "tasks", "mean AUC", "mean MCC"] + [f"{f} mean AUC" for f in FOUNDATION], summary_rows),
+              md_table(["model", "tasks", "mean AUC", "mean MCC"] + [f"{f} mean AUC" for f in FOUNDATION],
+                       summary_rows),
               "", f"![GUE AUC]({name}.png)", ""]
     (folder / f"{name}.md").write_text("\n".join(lines))
     _plot(per, folder / f"{name}.png")
@@ -265,7 +272,8 @@ def _plot(per: dict, path: Path) -> None:
     fig, ax = plt.subplots(figsize=(10, 4))
     xs = range(len(TASKS))
     for f in FOUNDATION:
-        ax.plot(xs, [assumed_published(t)[f] for t in TASKS], "o--", alpha=0.5, label=f"{f} (published, assumed mapping)")
+        ax.plot(xs, [assumed_published(t)[f] for t in TASKS], "o--", alpha=0.5,
+                label=f"{f} (published, assumed mapping)")
     for m, res in per.items():
         ax.plot([i for i, t in enumerate(TASKS) if t in res], [res[t]["test_auroc"] for t in TASKS if t in res],
                 "s-", lw=2, label=f"{m} (ours)")

@@ -172,7 +172,8 @@ def aggregate(args) -> dict:
             extra = ""
             if v is not None and d == "deepstarr":
                 outs = per_output[m][d]
-                extra = " (" + ", ".join(f"{k.split('_')[0]} {fmt(statistics.fmean(o[k] for o in outs))}" for k in outs[0]) + ")"
+                extra = " (" + ", ".join(f"{k.split('_')[0]} {fmt(statistics.fmean(o[k] for o in outs))}"
+                                         for k in outs[0]) + ")"
             row.append(f"{fmt(v)}{extra} [{n}]" if v is not None else "-")
         rows.append(row)
     stats = out["summary"]
@@ -191,7 +192,8 @@ def aggregate(args) -> dict:
              f"--protocol {flag}` (`--aggregate-only` to rebuild).", "", *stale_note(stale),
              md_table(["dataset"] + models, rows), "",
              "Paper on ILSEP (not public; not reproducible here), mean r over 11 lineages: "
-             + ", ".join(f"{m} {fmt(v)}" for m, v in paper.items()) + " (../shared/paper/genetic_architect_facts.yaml).", ""]
+             + ", ".join(f"{m} {fmt(v)}" for m, v in paper.items())
+             + " (../shared/paper/genetic_architect_facts.yaml).", ""]
     if from_prior:
         lines += [f"Read from `{args.prior}` (run folders not on this machine): "
                   + "; ".join(f"{m}: {', '.join(ds)}" for m, ds in from_prior.items()) + ".", ""]

@@ -180,19 +180,24 @@ def table1_rows(out: dict) -> tuple[list[list[str]], list[list[str]]]:
 
 
 def markdown(args, out: dict, name: str) -> str:
-    models, table, seeds, paper = out["models"], out["per_experiment_test_auroc_mean_over_seeds"], out["seeds"], out["paper"]
+    models, table = out["models"], out["per_experiment_test_auroc_mean_over_seeds"]
+    seeds, paper = out["seeds"], out["paper"]
     p = args.protocol
     flags = f"--protocol {'small' if p.name != 'full' else 'full'}"
-    lines = [f"# TFBS head-to-head ({'small-data' if p.max_train else 'full data'}): DeepBind ENCODE, test (B file) AUROC",
+    lines = [f"# TFBS head-to-head ({'small-data' if p.max_train else 'full data'}): "
+             "DeepBind ENCODE, test (B file) AUROC",
              "", f"Protocol `{out['protocol']['name']}`: {p.title}"
              + (f" (**smoke: training capped at {args.debug_max_train} sequences**)" if args.debug_max_train else "")
              + "; the best epoch's weights; "
-             f"{args.threads} torch thread(s), device {out['protocol']['device']}. Each cell is the mean test AUROC over "
+             f"{args.threads} torch thread(s), device {out['protocol']['device']}. "
+             "Each cell is the mean test AUROC over "
              "the seeds that have finished (count in brackets). `tfbs_found` is the architecture the TFBS staged "
              f"search selected on {', '.join(SEARCH_SUBSET)} (validation AUROC only; test files never used for "
              "selection).", "",
-             f"Complete experiments (every model has >= 1 seed): **{out['n_experiments_complete']} / {len(EXPERIMENTS)}**. "
-             f"Command: `python -m experiments.tfbs.head_to_head {flags}` (`--aggregate-only` to rebuild these tables).",
+             "Complete experiments (every model has >= 1 seed): "
+             f"**{out['n_experiments_complete']} / {len(EXPERIMENTS)}**. "
+             f"Command: `python -m experiments.tfbs.head_to_head {flags}` "
+             "(`--aggregate-only` to rebuild these tables).",
              "", *stale_note(out["runs_left_out_made_with_another_config"])]
     rows = []
     for e in EXPERIMENTS:
@@ -209,14 +214,16 @@ def markdown(args, out: dict, name: str) -> str:
               f"## Table 1 format (complete experiments), beside the paper's ({paper['n_experiments']} experiments; "
               "../shared/paper/genetic_architect_facts.yaml)", "",
               *((md_table([""] + models, table1_rows(out)[0]), "",
-                 md_table(["win share (data sets)", "ours", "paper"], table1_rows(out)[1])) if models else ("(no runs yet)",)),
+                 md_table(["win share (data sets)", "ours", "paper"], table1_rows(out)[1]))
+                if models else ("(no runs yet)",)),
               "",
               "## Win shares (share of complete experiments on which the row model's AUROC is higher; ties count half)",
               "", win_share_markdown(out["win_shares_on_complete_experiments"]) if models else "(no runs yet)", "",
               f"### Outside the search subset ({len(out['experiments_complete_outside_search_subset'])} complete "
               "experiments the search never saw)", "",
-              md_table(["", *models], [["mean"] + [fmt(out["summary_outside_search_subset"][m]["mean"]) for m in models],
-                                       ["median"] + [fmt(out["summary_outside_search_subset"][m]["median"]) for m in models]]),
+              md_table(["", *models],
+                       [["mean"] + [fmt(out["summary_outside_search_subset"][m]["mean"]) for m in models],
+                        ["median"] + [fmt(out["summary_outside_search_subset"][m]["median"]) for m in models]]),
               "", win_share_markdown(out["win_shares_outside_search_subset"]) if models else "", "",
               f"![per-experiment AUROC]({name}.png)", ""]
     return "\n".join(lines)

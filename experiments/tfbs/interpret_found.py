@@ -24,9 +24,9 @@ import time
 from pathlib import Path
 from typing import Optional
 
-ROOT = Path(__file__).resolve().parents[2]
-
 from experiments.tables import RESULTS, RUNS, fmt, md_table, read_ok, write_json
+
+ROOT = Path(__file__).resolve().parents[2]
 
 Q_THRESHOLD = 0.05  # the cached experiment_eval.json files were scored at this threshold (the paper's is 0.5:
 #                    experiments/interpret_encode.py)
@@ -95,7 +95,8 @@ def aggregate(args) -> dict:
     rows = {}
     for model in args.models:
         for e in EXPERIMENTS:
-            f = RUNS / "tfbs_h2h" / args.protocol / model / e / f"seed{args.seed}" / "interpret" / "experiment_eval.json"
+            f = (RUNS / "tfbs_h2h" / args.protocol / model / e / f"seed{args.seed}" / "interpret"
+                 / "experiment_eval.json")
             if f.exists() and current_run(f.parents[1], model):  # never an older preset's network under this row
                 row = json.loads(f.read_text())
                 index = f.parent / "index.json"

@@ -16,15 +16,18 @@ Without ``subset`` it behaves exactly like ``python -m genarch``.
 
 from __future__ import annotations
 
+import functools
 import logging
 import sys
-import time
-import traceback
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import hydra
 import numpy as np
 from omegaconf import DictConfig, OmegaConf, open_dict
+
+if TYPE_CHECKING:
+    from genarch.result import RunResult
+    from genarch.task import TaskRun
 
 log = logging.getLogger("genarch.experiments.multi")
 
@@ -45,67 +48,57 @@ def mean_metrics(per: dict[str, dict[str, dict[str, float]]]) -> dict[str, dict[
 
 
 def run_subset(cfg: DictConfig, experiments: list[str]) -> float:
-    from genarch.app import hydra_context, quiet_libraries
+    return _train_subset(cfg, experiments=experiments)
+
+
+def _train_subset_task(cfg: DictConfig, run: "TaskRun", experiments: list[str]) -> "RunResult":
+    from genarch.app import quiet_libraries
     from genarch.result import Objective, RunResult
-    from genarch.sweeper.ledger_hook import record_trial_end
     from genarch.training import train
     from genarch.training.runner import hparams_of
 
     quiet_libraries()
-    hydra_cfg, out_dir, overrides = hydra_context()
-    out_dir.mkdir(parents=True, exist_ok=True)
-    start = time.perf_counter()
     per_metrics: dict[str, dict[str, dict[str, float]]] = {}
     per_extra: dict[str, Any] = {}
+    # what a failure keeps (genarch.task.task_wrapper writes it): the subset and what each experiment gave
+    run.facts.update(objective=("val_auroc", "maximize"), extra={"subset": experiments, "per_experiment": per_extra})
+    try:
+        run.facts["hparams"] = hparams_of(cfg)
+    except Exception:  # noqa: BLE001 - the config itself may be what fails; train() says so
+        run.facts["hparams"] = {}
     objective = None
     n_params = epochs = None
-    try:
-        for experiment in experiments:
-            sub = cfg.copy()
-            with open_dict(sub):
-                sub.dataset.experiment = experiment
-            sub_dir = out_dir / short_name(experiment)
-            sub_dir.mkdir(parents=True, exist_ok=True)
-            result = train(sub, sub_dir, hydra_cfg, overrides)
-            result.write(sub_dir)
-            per_metrics[experiment] = result.metrics
-            per_extra[experiment] = {"val_auroc": result.objective.value,
-                                     "test_auroc": result.metrics.get("test", {}).get("auroc"),
-                                     "epochs": result.epochs, "wall_time_s": result.wall_time_s}
-            objective = result.objective
-            n_params, epochs = result.n_params, result.epochs
-            log.info("%s: %s = %.4f", short_name(experiment), result.objective.name, result.objective.value)
-    except BaseException as exc:  # noqa: BLE001 - recorded, then re-raised (the sweeper tells the optimizer)
-        failed = RunResult(status="failed", objective=Objective("val_auroc", "maximize"),
-                           hparams=_safe_hparams(hparams_of, cfg), overrides=overrides,
-                           wall_time_s=time.perf_counter() - start, seed=cfg.get("seed"),
-                           error=f"{type(exc).__name__}: {exc}",
-                           extra={"traceback": traceback.format_exc(limit=20), "subset": experiments,
-                                  "per_experiment": per_extra})
-        failed.write(out_dir)
-        record_trial_end(failed.to_dict(), out_dir)
-        raise
+    for experiment in experiments:
+        sub = cfg.copy()
+        with open_dict(sub):
+            sub.dataset.experiment = experiment
+        sub_dir = run.out_dir / short_name(experiment)
+        sub_dir.mkdir(parents=True, exist_ok=True)
+        result = train(sub, sub_dir, run.hydra_cfg, run.overrides)
+        result.write(sub_dir)
+        per_metrics[experiment] = result.metrics
+        per_extra[experiment] = {"val_auroc": result.objective.value,
+                                 "test_auroc": result.metrics.get("test", {}).get("auroc"),
+                                 "epochs": result.epochs, "wall_time_s": result.wall_time_s}
+        objective = result.objective
+        n_params, epochs = result.n_params, result.epochs
+        log.info("%s: %s = %.4f", short_name(experiment), result.objective.name, result.objective.value)
     metrics = mean_metrics(per_metrics)
     value = float(np.mean([e["val_auroc"] for e in per_extra.values()]))
-    hparams = hparams_of(cfg)
+    hparams = dict(run.facts["hparams"])
     hparams["dataset.experiment"] = "+".join(short_name(e) for e in experiments)
-    result = RunResult(status="ok", objective=Objective(objective.name, objective.direction, value),
-                       hparams=hparams, overrides=overrides, metrics=metrics, n_params=n_params,
-                       epochs=int(epochs or 0), wall_time_s=time.perf_counter() - start,
-                       seed=cfg.get("seed"), task="binary",
-                       extra={"subset": experiments, "per_experiment": per_extra,
-                              "objective": "mean val AUROC over the subset"})
-    result.write(out_dir)
-    record_trial_end(result.to_dict(), out_dir)
     log.info("mean %s over %d experiments = %.4f", objective.name, len(experiments), value)
-    return value
+    return RunResult(status="ok", objective=Objective(objective.name, objective.direction, value),
+                     hparams=hparams, overrides=run.overrides, metrics=metrics, n_params=n_params,
+                     epochs=int(epochs or 0), wall_time_s=run.elapsed, seed=cfg.get("seed"), task="binary",
+                     extra={"subset": experiments, "per_experiment": per_extra,
+                            "objective": "mean val AUROC over the subset"})
 
 
-def _safe_hparams(fn, cfg) -> dict[str, Any]:
-    try:
-        return fn(cfg)
-    except Exception:  # noqa: BLE001
-        return {}
+def _train_subset(cfg: DictConfig, experiments: list[str]) -> float:
+    from genarch.task import task_wrapper
+
+    return task_wrapper(functools.partial(_train_subset_task, experiments=experiments))(cfg)
 
 
 @hydra.main(version_base="1.3", config_path="pkg://genarch.conf", config_name="config")

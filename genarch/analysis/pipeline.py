@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import os
 import re
+import shutil
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
@@ -74,8 +77,49 @@ def compute(table: TrialTable, stage: Optional[Stage], out_dir: Path, options: O
 
 
 def write(analysis: Analysis, options: Options) -> None:
-    out = analysis.out_dir
-    out.mkdir(parents=True, exist_ok=True)
+    """Write the analysis into a fresh folder beside ``analysis.out_dir`` and move it into place at the end:
+    an analysis cut off by a kill leaves the previous complete one (and a ``.<name>.partial-*`` folder that
+    the next analysis removes), never a mix of new and old files."""
+    final = analysis.out_dir
+    final.parent.mkdir(parents=True, exist_ok=True)
+    for leftover in final.parent.glob(f".{final.name}.partial-*"):  # an earlier analysis cut off
+        shutil.rmtree(leftover, ignore_errors=True)
+    partial = Path(tempfile.mkdtemp(prefix=f".{final.name}.partial-", dir=final.parent))
+    try:
+        _write_files(analysis, options, partial)
+        _move_into_place(partial, final)
+    except BaseException:
+        shutil.rmtree(partial, ignore_errors=True)
+        raise
+    # the stage index lists every stage of a sweeps root; written only where the output is the
+    # default <sweep>/analysis, so a custom --out never indexes (or writes into) an unrelated folder
+    if options.html and options.index and final.name == "analysis" and (final.parent / "ledger.jsonl").exists():
+        from genarch.analysis import report
+
+        try:
+            report.write_index(final.parent.parent)
+        except Exception as exc:  # noqa: BLE001
+            analysis.warnings.append(f"stage index not written: {exc}")
+
+
+def _move_into_place(new: Path, final: Path) -> None:
+    """``new`` becomes ``final``; files of an earlier ``final`` that the new analysis did not write (a
+    user's notes) are carried over, the earlier analysis's own files are replaced."""
+    os.chmod(new, 0o777 & ~_umask())
+    if final.exists():
+        old = final.with_name(f".{final.name}.old-{os.getpid()}")
+        for path in final.iterdir():
+            if not (new / path.name).exists() and path.name not in _ANALYSIS_OUTPUTS and not _is_output(path.name):
+                os.replace(path, new / path.name)
+        os.replace(final, old)
+        os.replace(new, final)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        os.replace(new, final)
+
+
+def _write_files(analysis: Analysis, options: Options, out: Path) -> None:
+    """Every file of the analysis into ``out`` (the summary names ``analysis.out_dir``, where they end up)."""
     files = analysis.files
 
     def put(key: str, path: Path) -> None:
@@ -91,8 +135,6 @@ def write(analysis: Analysis, options: Options) -> None:
     put("importance_json", atomic_write_json(out / "importance.json", {
         "combined": analysis.combined, "important": sorted(analysis.important),
         **{imp.method: imp.to_dict() for imp in analysis.importances}}))
-    for old in list(out.glob("next_stage*.yaml")):
-        old.unlink()
     for proposal in analysis.proposals:
         put(proposal.name, atomic_write_text(out / f"{proposal.name}.yaml", proposal.text))
     put("next_stage_diff", atomic_write_text(out / "next_stage.diff", "".join(p.diff for p in analysis.proposals)
@@ -120,16 +162,29 @@ def write(analysis: Analysis, options: Options) -> None:
     if options.html:
         from genarch.analysis import report
 
-        put("report", report.write_report(analysis, out / "report.html"))
+        final, analysis.out_dir = analysis.out_dir, out  # the report embeds the pictures written to `out`
+        try:
+            put("report", report.write_report(analysis, out / "report.html"))
+        finally:
+            analysis.out_dir = final
     atomic_write_json(out / "analysis.json", analysis.to_dict())
     files["analysis"] = "analysis.json"
-    # the stage index lists every stage of a sweeps root; written only where the output is the
-    # default <sweep>/analysis, so a custom --out never indexes (or writes into) an unrelated folder
-    if options.html and options.index and out.name == "analysis" and (out.parent / "ledger.jsonl").exists():
-        try:
-            report.write_index(out.parent.parent)
-        except Exception as exc:  # noqa: BLE001
-            analysis.warnings.append(f"stage index not written: {exc}")
+
+
+# what an analysis writes (an earlier analysis's files of these names are not carried over)
+_ANALYSIS_OUTPUTS = {"tree_rules.txt", "tree.dot", "tree.svg", "tree.png", "tree.pdf", "importance.json",
+                     "next_stage.diff", "importance.png", "parallel.png", "summary.txt", "report.html",
+                     "analysis.json", "tree"}
+
+
+def _is_output(name: str) -> bool:
+    return name.startswith(("next_stage", "interactions_", "tree.", "."))
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def analyze(table: TrialTable, stage: Optional[Stage], out_dir: "str | Path",
@@ -228,9 +283,16 @@ def analyze_sweep(sweep_dir: "str | Path", stage_path: "str | Path | None" = Non
 
 def write_failure(out_dir: "str | Path", message: str) -> None:
     """What a degenerate sweep leaves behind: the message, where the outputs would have been."""
-    out = Path(out_dir)
-    atomic_write_text(out / "summary.txt", f"genarch analysis: nothing to analyse\n{message}\n")
-    atomic_write_json(out / "analysis.json", {"error": message})
+    final = Path(out_dir)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    partial = Path(tempfile.mkdtemp(prefix=f".{final.name}.partial-", dir=final.parent))
+    try:
+        atomic_write_text(partial / "summary.txt", f"genarch analysis: nothing to analyse\n{message}\n")
+        atomic_write_json(partial / "analysis.json", {"error": message})
+        _move_into_place(partial, final)
+    except BaseException:
+        shutil.rmtree(partial, ignore_errors=True)
+        raise
 
 
 __all__ = ["Analysis", "AnalysisInputError", "Options", "analyze", "analyze_sweep", "compute", "load_sweep",

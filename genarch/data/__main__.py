@@ -44,7 +44,8 @@ def cmd_list(args) -> int:
             raise DataError("no DeepBind experiments found; run `python -m genarch.data fetch deepbind_encode`",
                             root / "tfbs" / "deepbind_encode")
         for name, files in exps.items():
-            kind = "train+test" if files["train"] and files["test"] else ("test only" if files["test"] else "train only")
+            kind = ("train+test" if files["train"] and files["test"]
+                    else ("test only" if files["test"] else "train only"))
             print(f"{name}\t{kind}")
         return 0
     if args.what == "gue":
@@ -87,7 +88,8 @@ def main(argv=None) -> int:
     p.set_defaults(func=cmd_list)
     p = sub.add_parser("fetch", help="download a public source, verify sha256, resume interrupted downloads")
     p.add_argument("source")
-    p.add_argument("--dest", default=None, help="destination root (default: $GENARCH_CACHE/data or ~/.cache/genarch/data)")
+    p.add_argument("--dest", default=None,
+                   help="destination root (default: $GENARCH_CACHE/data or ~/.cache/genarch/data)")
     p.add_argument("--base-url", default=None, help="mirror base URL (same layout as ../shared/data)")
     p.add_argument("--retries", type=int, default=3)
     p.add_argument("--timeout", type=float, default=30.0)

@@ -69,7 +69,8 @@ class SequenceDataset(abc.ABC):
         self.val_fraction = float(val_fraction)
         self.split_cfg = {**DEFAULT_SPLIT, **dict(split or {})}
         if self.split_cfg["kind"] not in SPLIT_KINDS:
-            raise DataError(f"split.kind must be one of {SPLIT_KINDS}, got {self.split_cfg['kind']!r}", key="split.kind")
+            raise DataError(f"split.kind must be one of {SPLIT_KINDS}, got {self.split_cfg['kind']!r}",
+                            key="split.kind")
         if val_from not in ("carve", "dev"):
             raise DataError(f"val_from must be 'carve' or 'dev', got {val_from!r}", key="val_from")
         if test_copies not in ("drop", "keep"):

@@ -243,8 +243,8 @@ def read_table(path: PathLike, seq_column: Union[str, int] = "sequence",
             i = int(np.argmax(bad))
             raw = frame[name].iloc[i]
             if np.isnan(values[i]):
-                what = "missing (NaN) target" if raw is None or (isinstance(raw, float)) or str(raw).strip().lower() in (
-                    "nan", "na", "") else f"non-numeric target {raw!r}"
+                blank = raw is None or (isinstance(raw, float)) or str(raw).strip().lower() in ("nan", "na", "")
+                what = "missing (NaN) target" if blank else f"non-numeric target {raw!r}"
             else:
                 what = f"infinite or out-of-range target {raw!r}"
             raise DataError(f"{what} in column {name!r}", path, int(lines_all[i]), key=str(name))
@@ -265,7 +265,8 @@ def check_unique_ids(ids: np.ndarray, lines: Optional[np.ndarray], path: PathLik
     for index, ident in enumerate(ids.tolist()):
         if ident in seen:
             if lines is None:
-                raise DataError(f"duplicate id {ident!r} at index {index} (first at index {seen[ident]})", path, key=ident)
+                raise DataError(f"duplicate id {ident!r} at index {index} (first at index {seen[ident]})", path,
+                                key=ident)
             raise DataError(f"duplicate id {ident!r} (first seen on line {seen[ident]})", path, int(lines[index]),
                             key=ident)
         seen[ident] = index if lines is None else int(lines[index])
@@ -327,7 +328,8 @@ def parse_fasta(text: str, source: str = "<fasta>", length: Optional[int] = None
     return ids, seqs, lines
 
 
-def read_fasta(path: PathLike, length: Optional[int] = None, length_mode: str = "pad") -> tuple[list[str], list[str], list[int]]:
+def read_fasta(path: PathLike, length: Optional[int] = None,
+               length_mode: str = "pad") -> tuple[list[str], list[str], list[int]]:
     path = require_file(path)
     return parse_fasta(read_text(path), str(path), length, length_mode)
 
@@ -348,7 +350,8 @@ def read_fasta_with_targets(fasta: PathLike, targets: PathLike, id_column: Union
     missing = [(i, l) for i, l in zip(ids, lines) if i not in row_of]
     if missing:
         raise DataError(f"{len(missing)} FASTA record(s) have no targets in {tpath} (first: {missing[0][0]!r}); "
-                        f"{len(ids)} sequences vs {len(table_ids)} target rows", fasta, missing[0][1], key=missing[0][0])
+                        f"{len(ids)} sequences vs {len(table_ids)} target rows", fasta, missing[0][1],
+                        key=missing[0][0])
     if len(table_ids) != len(ids):
         fasta_ids = set(ids)
         extra = next(k for k in table_ids.tolist() if k not in fasta_ids)

@@ -111,7 +111,8 @@ def validate_model(model: Mapping[str, Any], seq_len: Optional[int] = None) -> N
         need(width % 2 == 1, f"model.pooling.kernel_size={width!r} must be odd (the scores keep one per position)")
         if "out_kernel_size" in model["pooling"]:
             width = integer("pooling.out_kernel_size", 1, 255)
-            need(width % 2 == 1, f"model.pooling.out_kernel_size={width!r} must be odd (the scores keep one per position)")
+            need(width % 2 == 1,
+                 f"model.pooling.out_kernel_size={width!r} must be odd (the scores keep one per position)")
         bias = model["pooling"].get("conv_bias", True)
         need(isinstance(bias, bool), f"model.pooling.conv_bias={bias!r} must be true or false")
     integer("head.layers", 0, 8)

@@ -18,7 +18,7 @@ from hydra.types import HydraContext, TaskFunction
 from omegaconf import DictConfig, OmegaConf
 
 from genarch.ledger import load_trials
-from genarch.sweeper import job_records, results
+from genarch.sweeper import job_records, lock, results, stage_check
 from genarch.sweeper._compat import patch_nevergrad
 from genarch.sweeper.config import SweeperSettings
 from genarch.sweeper.losses import Losses
@@ -48,12 +48,14 @@ class NevergradSweeperImpl:
         self.launcher: Any = None
         self.hydra_context: Optional[HydraContext] = None
         self.run: Optional[SweepRun] = None  # the state of the sweep in progress
+        self.job_guard: Optional[lock.JobLocked] = None  # the task function under its job lock (lock.py)
 
     def setup(self, *, hydra_context: HydraContext, task_function: TaskFunction, config: DictConfig) -> None:
         self.config = config
         self.hydra_context = hydra_context
+        self.job_guard = lock.JobLocked(task_function)
         self.launcher = Plugins.instance().instantiate_launcher(
-            hydra_context=hydra_context, task_function=task_function, config=config)
+            hydra_context=hydra_context, task_function=self.job_guard, config=config)
 
     def search_space(self, arguments: list[str]) -> tuple[dict[str, ParamSpec], list[str]]:
         loader = self.hydra_context.config_loader if self.hydra_context else None
@@ -73,9 +75,17 @@ class NevergradSweeperImpl:
             raise ValueError("nothing to search: give hydra.sweeper.params (a stage file) or sweep overrides "
                              "such as model.stem.filters=choice(8,16,32)")
         _check_subdir(self.config)
+        stage = stage_name(self.config)
+        if self.hydra_context is not None:  # the stage file checked like the command line (stage_check.py)
+            validates = st.validate and self.rules.validates(self.config)
+            stage_check.check_stage(self.config, {n: s.spec for n, s in specs.items()}, fixed,
+                                    self.hydra_context.config_loader,
+                                    stage_source(self.config, stage)[1] if stage else None,
+                                    validator=stage_check.validator_of(self.rules) if validates else None)
         sweep_dir = Path(str(self.config.hydra.sweep.dir))
         sweep_dir.mkdir(parents=True, exist_ok=True)
-        stage = stage_name(self.config)
+        # one owner per sweep dir; then wait for any trial still running for a killed sweep (lock.py)
+        self.sweep_lock = lock.own_sweep_dir(sweep_dir, self.job_guard)
         state, finished, _, _ = open_sweep(sweep_dir, st, specs, fixed, stage, self.config)
         warm_dirs = warm_start_dirs(st.warm_start, sweep_dir, self.config)  # refused before anything is written
         save_state(sweep_dir, state)
@@ -156,8 +166,11 @@ class NevergradSweeperImpl:
         for c in batch:
             if c.key in self.run.cache:
                 c.outcome, c.source = self.run.cache[c.key], "cached"
-                log.info("candidate already evaluated as job %s, not trained again: %s",
-                         c.outcome.job if c.outcome.job is not None else "of a warm-start sweep", c.params)
+                if c.outcome.status == "rejected":  # said once, when it was rejected
+                    log.debug("candidate already rejected as an illegal model: %s", c.params)
+                else:
+                    log.info("candidate already evaluated as job %s, not trained again: %s",
+                             c.outcome.job if c.outcome.job is not None else "of a warm-start sweep", c.params)
             elif c.key in seen:
                 c.source = "batch-duplicate"
             else:

@@ -165,7 +165,8 @@ def settings_problems(trainer_cfg: Any) -> list[str]:
     problems = []
     accelerator = str(trainer_cfg.get("accelerator", "auto")).lower()
     if accelerator not in ACCELERATORS:
-        problems.append(f"trainer.accelerator={trainer_cfg.get('accelerator')!r} must be one of {', '.join(ACCELERATORS)}")
+        problems.append(f"trainer.accelerator={trainer_cfg.get('accelerator')!r} "
+                        f"must be one of {', '.join(ACCELERATORS)}")
     devices = trainer_cfg.get("devices", 1)
     devices = OmegaConf.to_container(devices) if OmegaConf.is_config(devices) else devices
     if not _one_device(devices):

@@ -35,7 +35,8 @@ class SequenceModule(pl.LightningModule):
         loss = self.loss_fn(self.net(to_float(x)), y)
         if loss.device.type == "cpu":
             if not torch.isfinite(loss):
-                raise NonFiniteLoss(f"non-finite training loss ({loss.item()}) at epoch {self.current_epoch}, batch {batch_idx}")
+                raise NonFiniteLoss(f"non-finite training loss ({loss.item()}) at epoch {self.current_epoch}, "
+                                    f"batch {batch_idx}")
         else:  # on an accelerator a per-step check would wait for the device every step: checked per epoch
             self._train_finite &= torch.isfinite(loss.detach())
         self._train_loss_sum += loss.detach() * len(x)

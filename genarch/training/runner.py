@@ -189,7 +189,8 @@ def _train_on(device: TrainingDevice, loggers: list[Any], cfg: DictConfig, out_d
         warnings.filterwarnings("ignore", ".*does not have many workers.*")
         warnings.filterwarnings("ignore", ".*shuffle.*")
         trainer.fit(module, make_loader(bundle.train, batch_size, True, seed, device.torch_device),
-                    make_loader(bundle.val, int(cfg.trainer.get("eval_batch_size", 1000)), False, 0, device.torch_device))
+                    make_loader(bundle.val, int(cfg.trainer.get("eval_batch_size", 1000)), False, 0,
+                                device.torch_device))
     facts["epochs"] = int(trainer.current_epoch)
     extra["best_epoch"] = best.best_epoch
     if best.state is None:
@@ -201,7 +202,8 @@ def _train_on(device: TrainingDevice, loggers: list[Any], cfg: DictConfig, out_d
     facts["metrics"] = metrics  # filled split by split below
     for split_name, split in (("val", bundle.val), ("test", bundle.test)):
         if split is not None and len(split):
-            outputs = predict_on(device.torch_device, net, split.x, eval_bs) if device.is_gpu else predict(net, split.x, eval_bs)
+            outputs = (predict_on(device.torch_device, net, split.x, eval_bs) if device.is_gpu
+                       else predict(net, split.x, eval_bs))
             metrics[split_name] = task_metrics(bundle.task, outputs, split.y, bundle.target_names)
     prefix, metric = objective_name.split("_", 1)
     value = metrics.get(prefix, {}).get(metric)
