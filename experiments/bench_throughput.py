@@ -4,8 +4,8 @@ machine noise hits both alike.
 
 CPU mode (default): model=attentionnet on 101-bp inputs, the data in host memory as the runner keeps it.
 
-    nice -n 10 python experiments/bench_throughput.py --n 8000 --rounds 4 --threads 1
-    python experiments/bench_throughput.py                  # 20,000 sequences, 5 rounds, every core
+    nice -n 10 python -m experiments.bench_throughput --n 8000 --rounds 4 --threads 1
+    python -m experiments.bench_throughput                  # 20,000 sequences, 5 rounds, every core
 
 GPU mode (``--device cuda``): the paper's AttentionNet (``model=attentionnet``, Table 3) on 101 bp at
 batch 250 and a PromoterNet (``model=promoternet``) on 2 kb inputs, each in fp32 and bf16-mixed; both
@@ -14,7 +14,7 @@ Reports sequences/s, the paired ratio genarch / bare (target >= 0.9 on a GPU, >=
 GPU utilisation each reaches (NVML through torch.cuda.utilization, else nvidia-smi), and, to say what
 bounds the bare loop, its rate at 4x the batch size (a launch-bound loop speeds up nearly 4x).
 
-    python experiments/bench_throughput.py --device cuda    # writes throughput_gpu_<device>.json
+    python -m experiments.bench_throughput --device cuda    # writes throughput_gpu_<device>.json
 
 Writes experiments/results/throughput.json (CPU) or throughput_gpu_<device>.json (GPU), with the command.
 """
@@ -302,7 +302,7 @@ def main(argv: Optional[list[str]] = None) -> dict[str, Any]:
     args.rounds = args.rounds or (3 if gpu else 5)
     if not gpu:
         args.n = args.n or 20000
-    command = "python experiments/bench_throughput.py " + " ".join(map(shlex.quote, argv or sys.argv[1:]))
+    command = "python -m experiments.bench_throughput " + " ".join(map(shlex.quote, argv or sys.argv[1:]))
 
     def save(report: dict[str, Any]) -> Path:
         name = f"throughput_gpu_{slug(report['device_name'])}.json" if gpu else "throughput.json"

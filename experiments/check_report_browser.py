@@ -1,7 +1,7 @@
 """Open a stage's report.html in headless Chromium, offline, and check that its plotly figures rendered.
 
-    python experiments/check_report_browser.py multirun/.../analysis/report.html --screenshot report.png
-    python experiments/check_report_browser.py --demo /tmp/report_demo      # a synthetic sweep, analysed, checked
+    python -m experiments.check_report_browser multirun/.../analysis/report.html --screenshot report.png
+    python -m experiments.check_report_browser --demo /tmp/report_demo      # a synthetic sweep, analysed, checked
 
 What it checks: Chromium (``apt-get install -y chromium``) loads the file with every network route
 closed (a proxy on a closed port, background networking off), runs the page's scripts, and the DOM it

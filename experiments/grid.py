@@ -1,15 +1,23 @@
 """A models x items x seeds benchmark grid under one named training protocol (TFBS head-to-head,
 regression, GUE): the shared command line, resumable slices of the grid, and one genarch run per cell.
 
-Resumable: every (model, item, seed) run keeps its result.json; a run with status ok is skipped, so a
-command stopped at any point is continued by running it again. ``--chunk I/N`` runs only the I-th of N
-contiguous slices of the grid (seed-major, so early chunks complete whole items for every model) and
-``--limit K`` stops after K new trainings, to fit a session; ``--aggregate-only`` rebuilds the tables.
+Resumable: every (model, item, seed) run keeps its result.json; a run with status ok that was trained with
+the config the cell's overrides compose today is skipped, so a command stopped at any point is continued by
+running it again. "The config" is the hash of the run's composed ``model`` + ``optimizer`` + ``trainer``
+(from result.json's hparams, without the keys that only say where it ran: accelerator, devices, threads,
+...), written with the overrides to ``cell.json``; a run made with another contender or an old preset
+hashes differently and counts as missing: it is retrained, and the tables never mix it with current runs.
+``--chunk I/N`` runs only the I-th of N contiguous slices of the grid (seed-major, so early chunks complete
+whole items for every model) and ``--limit K`` stops after K new trainings, to fit a session;
+``--aggregate-only`` rebuilds the tables.
 ``--debug-max-train N`` caps the training sequences for a smoke run: its runs and tables go to
 separate ``*_debugN`` folders under experiments/runs and never mix with real results."""
 
 import argparse
 import dataclasses
+import functools
+import hashlib
+import json
 import math
 import subprocess
 import sys
@@ -18,7 +26,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Mapping, Optional, Sequence
 
-from experiments.tables import RESULTS, ROOT, RUNS
+from experiments.tables import RESULTS, ROOT, RUNS, read_ok
+
+CELL_FILE = "cell.json"  # the overrides of a grid run and the hash of the config it trained
+HASHED = ("model.", "optimizer.", "trainer.")
+# trainer keys that say where and how a run was executed, not what it trained: chunks run on other machines,
+# with other thread counts, still match
+RUN_ENVIRONMENT = frozenset({"trainer.accelerator", "trainer.devices", "trainer.threads", "trainer.progress",
+                             "trainer.trials_per_gpu", "trainer.save_checkpoint"})
 
 
 @dataclass(frozen=True)
@@ -182,3 +197,54 @@ def stopping_summary(stops: Mapping[str, Sequence[Mapping[str, Any]]]) -> dict[s
                       "epochs_max": max(epochs) if epochs else None,
                       "epochs_mean": sum(epochs) / len(epochs) if epochs else None}
     return out
+
+
+# --- which config a run was trained with -------------------------------------------------------------
+
+def config_hash(hparams: Mapping[str, Any]) -> str:
+    """Hash of the ``model.*``, ``optimizer.*`` and ``trainer.*`` keys of a run's flat hparams (result.json),
+    without :data:`RUN_ENVIRONMENT`."""
+    trained = {k: v for k, v in hparams.items() if k.startswith(HASHED) and k not in RUN_ENVIRONMENT}
+    return hashlib.sha256(json.dumps(trained, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+@functools.lru_cache(maxsize=None)
+def _composed_hash(overrides: tuple[str, ...]) -> str:
+    from hydra import compose, initialize_config_module
+
+    from genarch.training.runner import hparams_of
+
+    with initialize_config_module("genarch.conf", version_base=None):
+        cfg = compose("config", overrides=list(overrides))
+    return config_hash(json.loads(json.dumps(hparams_of(cfg), default=str)))  # as result.json stores them
+
+
+def expected_hash(overrides: Sequence[str]) -> str:
+    """:func:`config_hash` of the config ``overrides`` compose today. ``hydra.*``, ``seed`` and ``dataset.<key>``
+    settings (not ``dataset=<name>``) cannot change a hashed key and are left out, so a grid composes once
+    per model, not once per cell."""
+    return _composed_hash(tuple(o for o in overrides if not o.lstrip("+~").startswith(("hydra.", "seed=", "dataset."))))
+
+
+def recorded_overrides(out: Path) -> Optional[list[str]]:
+    """The overrides a grid run was started with (its cell.json), None for a run from before cell.json."""
+    try:
+        return list(json.loads((Path(out) / CELL_FILE).read_text())["overrides"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def read_current(out: Path, overrides: Sequence[str]) -> Optional[dict[str, Any]]:
+    """``out``'s result.json when it has status ok and was trained with the config ``overrides`` compose today,
+    else None (missing, failed, or made with another contender or preset: retrain it, never tabulate it)."""
+    res = read_ok(out)
+    if res is None or config_hash(res.get("hparams") or {}) != expected_hash(overrides):
+        return None
+    return res
+
+
+def record_cell(out: Path, overrides: Sequence[str], res: Mapping[str, Any]) -> None:
+    """Writes ``out/cell.json``: the run's overrides and the hash of the config it trained."""
+    (Path(out) / CELL_FILE).write_text(json.dumps({"overrides": list(overrides),
+                                                   "config_hash": config_hash(res.get("hparams") or {})},
+                                                  indent=2) + "\n")

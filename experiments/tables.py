@@ -30,6 +30,32 @@ def read_ok(path: Path) -> Optional[dict[str, Any]]:
     return data if data.get("status") == "ok" else None
 
 
+def run_device(result: Mapping[str, Any]) -> str:
+    """The hardware and precision a run trained on, from its result.json ``extra``: "NVIDIA H100 80GB HBM3,
+    bf16-mixed"; "device not recorded" for a run from before genarch recorded it."""
+    extra = result.get("extra") or {}
+    name = extra.get("device_name")
+    if not name:
+        return "device not recorded"
+    return f"{name}, {extra['precision']}" if extra.get("precision") else str(name)
+
+
+def device_summary(devices: Mapping[str, Iterable[str]]) -> str:
+    """Every device the runs of a table trained on (``{model: {run_device(...)}}``), joined: what a table's
+    header says instead of the flag it was aggregated with."""
+    found = sorted(set().union(*map(set, devices.values()))) if devices else []
+    return " + ".join(found) if found else "no runs yet"
+
+
+def stale_note(stale: Mapping[str, int]) -> list[str]:
+    """The markdown lines that say which runs a table left out because another config made them."""
+    if not any(stale.values()):
+        return []
+    counts = ", ".join(f"{model} {n}" for model, n in stale.items() if n)
+    return [f"Left out, made with another config (an older preset or contender): {counts} run(s); running the "
+            "command again retrains them.", ""]
+
+
 def _finite(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 

@@ -153,27 +153,104 @@ def test_the_regression_table_takes_cells_without_run_folders_from_a_prior(tmp_p
 
     monkeypatch.setattr(grid, "RESULTS", results)
     monkeypatch.setattr(regression, "_plot", lambda table, path: None)
-    args = argparse.Namespace(models=["a", "b"], protocol=regression.PROTOCOLS["small"],
+    a, b = "deepbind", "deepmotif"
+    args = argparse.Namespace(models=[a, b], protocol=regression.PROTOCOLS["small"],
                               prior=str(tmp_path / "prior.json"),
                               threads="1", device=None, debug_max_train=None)
     prior = {"protocol": {"name": "mt8000_default"},
-             "per_seed": {"a": {"lentimpra": [0.4, 0.2], "deepstarr": [0.9]}, "b": {"lentimpra": [0.1]}},
-             "per_output_test_pearson": {"a": {"lentimpra": [{}, {}], "deepstarr": [{"Dev": 0.9, "Hk": 0.9}]},
-                                         "b": {"lentimpra": [{}]}}}
+             "contenders": {a: regression.contender(a), b: regression.contender(b)},
+             "per_seed": {a: {"lentimpra": [0.4, 0.2], "deepstarr": [0.9]}, b: {"lentimpra": [0.1]}},
+             "per_output_test_pearson": {a: {"lentimpra": [{}, {}], "deepstarr": [{"Dev": 0.9, "Hk": 0.9}]},
+                                         b: {"lentimpra": [{}]}}}
     (tmp_path / "prior.json").write_text(json.dumps(prior))
-    seed = runs / "regression" / "mt8000_default" / "a" / "deepstarr" / "seed0"
+    seed = runs / "regression" / "mt8000_default" / a / "deepstarr" / "seed0"
     seed.mkdir(parents=True)
     (seed / "result.json").write_text(json.dumps({"status": "ok", "metrics": {"test": {
-        "pearson_r": 0.3, "pearson_r/Dev": 0.2, "pearson_r/Hk": 0.4}}}))
+        "pearson_r": 0.3, "pearson_r/Dev": 0.2, "pearson_r/Hk": 0.4}},
+        "hparams": composed_hparams(regression.cell_overrides(args, a, "deepstarr", 0))}))
     out = regression.aggregate(args)
     table = out["per_dataset_test_pearson_mean_over_seeds"]
-    assert table["a"] == {"lentimpra": pytest.approx(0.3), "deepstarr": pytest.approx(0.3)}  # the run, not the prior
-    assert table["b"] == {"lentimpra": pytest.approx(0.1)}
-    assert out["from_prior"]["cells"] == {"a": ["lentimpra"], "b": ["lentimpra"]}
+    assert table[a] == {"lentimpra": pytest.approx(0.3), "deepstarr": pytest.approx(0.3)}  # the run, not the prior
+    assert table[b] == {"lentimpra": pytest.approx(0.1)}
+    assert out["from_prior"]["cells"] == {a: ["lentimpra"], b: ["lentimpra"]}
     other = argparse.Namespace(**{**vars(args), "protocol": regression.PROTOCOLS["full"]})
     other.__dict__.pop("_prior", None)
     with pytest.raises(SystemExit, match="protocol 'mt8000_default', this run's is 'full'"):
         regression.aggregate(other)
+
+
+def composed_hparams(overrides):
+    """The flat hparams a run started with ``overrides`` writes into result.json."""
+    import json
+
+    from hydra import compose, initialize_config_module
+
+    from genarch.training.runner import hparams_of
+
+    with initialize_config_module("genarch.conf", version_base=None):
+        cfg = compose("config", overrides=[o for o in overrides if not o.startswith("hydra.")])
+    return json.loads(json.dumps(hparams_of(cfg), default=str))
+
+
+def _run(folder, overrides, auroc=0.8, device=("NVIDIA H100 80GB HBM3", "bf16-mixed")):
+    import json
+
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "result.json").write_text(json.dumps({
+        "status": "ok", "seed": 0, "epochs": 5, "wall_time_s": 1.0, "hparams": composed_hparams(overrides),
+        "extra": {"best_epoch": 2, "device_name": device[0], "precision": device[1]},
+        "metrics": {"test": {"auroc": auroc}, "val": {"auroc": auroc}}}))
+
+
+def test_a_grid_run_counts_only_when_its_config_hash_matches_todays_cell(tmp_path):
+    import json
+
+    from experiments.grid import CELL_FILE, read_current, record_cell
+
+    today = ["+experiment=attentionnet_paper", "dataset=deepbind_encode", "dataset.experiment=ARID3A_K562", "seed=0",
+             "trainer.max_epochs=10", "trainer.patience=3", f"hydra.run.dir={tmp_path}"]
+    _run(tmp_path / "current", today)
+    res = read_current(tmp_path / "current", today)
+    assert res is not None
+    record_cell(tmp_path / "current", today, res)
+    cell = json.loads((tmp_path / "current" / CELL_FILE).read_text())
+    assert cell["overrides"] == today and len(cell["config_hash"]) == 16
+    # where it ran is not what it trained: a chunk on another machine, other threads, still counts
+    assert read_current(tmp_path / "current", [*today, "trainer.accelerator=gpu", "trainer.threads=8"]) is not None
+    # the old preset under the same row name (the small default network), or another recipe: missing
+    _run(tmp_path / "old_preset", ["model=attentionnet_small", *today[1:]])
+    assert read_current(tmp_path / "old_preset", today) is None
+    assert read_current(tmp_path / "current", [*today, "trainer.batch_size=50"]) is None
+    assert read_current(tmp_path / "nothing_here", today) is None
+
+
+def test_head_to_head_leaves_out_runs_of_another_config_and_names_the_hardware(tmp_path, monkeypatch, fake_facts):
+    from experiments import grid
+    from experiments.tfbs import head_to_head as h2h
+
+    monkeypatch.setattr(h2h, "RUNS", tmp_path / "runs")
+    monkeypatch.setattr(grid, "RESULTS", tmp_path / "results")
+    monkeypatch.setattr(h2h, "plot", lambda out, path: None)
+    args = parse_grid_args(grid_parser(None, models=["attentionnet", "deepbind"], items_flag="--experiments",
+                                       items=h2h.EXPERIMENTS, protocols=h2h.PROTOCOLS), ["--device", "cpu"])
+    base = tmp_path / "runs" / "tfbs_h2h" / "full"
+    e1, e2 = h2h.EXPERIMENTS[:2]
+    _run(base / "attentionnet" / e1 / "seed0", h2h.cell_overrides(args, "attentionnet", e1, 0), 0.9)
+    _run(base / "attentionnet" / e2 / "seed0", ["model=attentionnet_small", *h2h.cell_overrides(args, "x", e2, 0)[1:]],
+         0.99)  # made with the old row's network: left out, not mixed into the row
+    _run(base / "deepbind" / e1 / "seed0", h2h.cell_overrides(args, "deepbind", e1, 0), 0.7,
+         ("AMD EPYC 7B13", "32-true"))
+    data = h2h.collect(args)
+    assert data["test"]["attentionnet"] == {e1: [0.9]} and data["stale"] == {"attentionnet": 1}
+    out = h2h.aggregate(args)
+    assert out["devices"] == {"attentionnet": ["NVIDIA H100 80GB HBM3, bf16-mixed"],
+                              "deepbind": ["AMD EPYC 7B13, 32-true"]}
+    assert out["protocol"]["device"] == "AMD EPYC 7B13, 32-true + NVIDIA H100 80GB HBM3, bf16-mixed"
+    assert out["protocol"]["device_flag"] == "cpu"  # what the aggregating command was given, not the hardware
+    assert out["runs_left_out_made_with_another_config"] == {"attentionnet": 1}
+    md = (tmp_path / "results" / "tfbs_head_to_head_full.md").read_text()
+    assert "device AMD EPYC 7B13, 32-true + NVIDIA H100 80GB HBM3, bf16-mixed" in md
+    assert "Left out, made with another config (an older preset or contender): attentionnet 1 run(s)" in md
 
 
 FAKE_FACTS = """
@@ -236,6 +313,8 @@ def test_head_to_head_table_counts_early_stops_and_sets_the_paper_beside(tmp_pat
     monkeypatch.setattr(h2h, "RUNS", tmp_path / "runs")
     monkeypatch.setattr(grid, "RESULTS", tmp_path / "results")
     monkeypatch.setattr(h2h, "plot", lambda out, path: None)
+    args = parse_grid_args(grid_parser(None, models=["attentionnet", "deepbind"], items_flag="--experiments",
+                                       items=h2h.EXPERIMENTS, protocols=h2h.PROTOCOLS), [])
     auc = {"attentionnet": (0.9, 0.8), "deepbind": (0.7, 0.85)}  # per experiment: attentionnet wins 1 of 2
     for model, values in auc.items():
         for experiment, value, epochs in zip(h2h.EXPERIMENTS[:2], values, (12, 100)):
@@ -243,10 +322,9 @@ def test_head_to_head_table_counts_early_stops_and_sets_the_paper_beside(tmp_pat
             run.mkdir(parents=True)
             (run / "result.json").write_text(json.dumps({
                 "status": "ok", "seed": 0, "epochs": epochs, "wall_time_s": 10.0,
-                "hparams": {"trainer.max_epochs": 100}, "extra": {"best_epoch": epochs - 5},
+                "hparams": composed_hparams(h2h.cell_overrides(args, model, experiment, 0)),
+                "extra": {"best_epoch": epochs - 5},
                 "metrics": {"test": {"auroc": value}, "val": {"auroc": value}}}))
-    args = parse_grid_args(grid_parser(None, models=["attentionnet", "deepbind"], items_flag="--experiments",
-                                       items=h2h.EXPERIMENTS, protocols=h2h.PROTOCOLS), [])
     out = h2h.aggregate(args)
     assert out["early_stopping"]["attentionnet"] == {"runs": 2, "stopped_early": 1, "hit_cap": 1, "epochs_max": 100,
                                                      "epochs_mean": 56.0}

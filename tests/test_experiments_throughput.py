@@ -30,6 +30,8 @@ def test_cpu_mode_writes_a_side_by_side_report(bench, tmp_path):
     assert all(r > 0 for r in report["seq_per_s"]["genarch"] + report["seq_per_s"]["bare"])
     assert report["ratio_genarch_over_bare"] == pytest.approx(float(np.median(report["paired_ratios"])))
     assert report["command"].endswith(f"--out {out}") and report["target"] == 0.95
+    # the same form as experiments/README.md and gpu_check.sh use
+    assert report["command"].startswith("python -m experiments.bench_throughput ")
 
 
 def test_promoternet_regression_case_trains_in_both_loops(bench):
@@ -41,7 +43,21 @@ def test_promoternet_regression_case_trains_in_both_loops(bench):
     assert bench.genarch_epoch(model_cfg, optimizer_cfg, split, 20, 0, device, "regression") > 0
 
 
-def test_utilisation_without_a_gpu_reports_nothing(bench):
+def _no_gpu(*args, **kwargs):
+    raise RuntimeError("no NVML, no nvidia-smi")
+
+
+def test_utilisation_without_a_gpu_reports_nothing(bench, monkeypatch):
+    # neither source answers, whatever this machine has (a GPU machine has NVML and nvidia-smi)
+    monkeypatch.setattr(bench.torch.cuda, "utilization", _no_gpu)
+    monkeypatch.setattr(bench.subprocess, "run", _no_gpu)
     with bench.Utilisation(0, period=0.01) as sampler:
         pass
     assert sampler.source is None and sampler.mean is None
+
+
+def test_utilisation_reads_nvml_where_there_is_a_gpu(bench, monkeypatch):
+    monkeypatch.setattr(bench.torch.cuda, "utilization", lambda index=None: 42)
+    with bench.Utilisation(0, period=0.01) as sampler:
+        bench.time.sleep(0.3)
+    assert sampler.source == "nvml" and sampler.mean == pytest.approx(42.0)

@@ -114,3 +114,27 @@ def test_optunas_fanova_reads_the_exported_study_and_finds_the_planted_answer(sw
     ranked = list(optuna.importance.get_param_importances(
         _load(storage), evaluator=optuna.importance.FanovaImportanceEvaluator(seed=0)))
     assert set(ranked[:2]) == {"model/rnn", "optimizer.lr_scale"}
+
+
+def test_without_optuna_the_export_is_one_line_naming_the_extra(sweep, tmp_path, capsys, monkeypatch):
+    monkeypatch.setitem(sys.modules, "optuna", None)  # as if optuna were not installed: import optuna fails
+    assert main([str(sweep), "--export-optuna", f"sqlite:///{tmp_path}/s.db"]) == 1
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    assert "needs optuna" in err and "pip install 'genarch[explore]'" in err
+    assert not (tmp_path / "s.db").exists()
+
+
+def test_help_says_how_optuna_dashboard_opens_a_journal(capsys):
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    help_text = " ".join(capsys.readouterr().out.split())
+    assert "optuna-dashboard STORAGE" not in help_text  # journal:x.log is genarch's syntax, not the dashboard's
+    assert "(for a journal: its bare path, without journal:)" in help_text
+
+
+def test_documented_commands_name_modules_that_exist():
+    root = Path(__file__).resolve().parents[1]
+    multi = (root / "experiments" / "tfbs" / "multi.py").read_text()
+    assert "run_search.py" not in multi and (root / "experiments" / "tfbs" / "search.py").exists()
+    assert "python experiments/check_report_browser.py" not in (root / "docs" / "analysis.md").read_text()

@@ -162,6 +162,21 @@ def test_logger_writes_epoch_metrics_the_tool_reads(tmp_path, logger):
     assert "model.stem.filters" in result["hparams"] and not any(k.startswith("logger.") for k in result["hparams"])
 
 
+def test_a_failed_trial_ends_its_mlflow_run_failed_and_flushes_its_csv(tmp_path, monkeypatch):
+    from genarch.training import runner
+
+    def fails(*args, **kwargs):
+        raise FloatingPointError("the evaluation after fit fails")
+
+    monkeypatch.setattr(runner, "task_metrics", fails)
+    with pytest.raises(FloatingPointError):
+        train_tiny(tmp_path, "logger=many")
+    client = mlflow_client(tmp_path / "mlruns")
+    (run,) = client.search_runs([client.get_experiment_by_name("genarch").experiment_id])
+    assert run.info.status == "FAILED"  # not RUNNING (nor FINISHED) in the sweep's store
+    assert len(read_csv(tmp_path)["epoch"]) >= 2  # the epochs it trained are on disk
+
+
 def test_logger_none_writes_no_curves_and_csv_is_the_default(tmp_path):
     train_tiny(tmp_path / "none", "logger=none", "trainer.save_checkpoint=false")
     assert sorted(p.name for p in (tmp_path / "none").iterdir()) == []  # train() itself writes only checkpoints

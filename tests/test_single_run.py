@@ -204,3 +204,26 @@ def test_a_bad_stage_range_and_bad_stage_yaml_are_reported_without_a_traceback(t
                               capture_output=True,
                               text=True, env=env, timeout=120)
         assert proc.returncode == code and message in proc.stderr and "Traceback" not in proc.stderr, proc.stderr
+
+
+@pytest.mark.parametrize("mode, progress, shown", [("RUN", True, True), ("MULTIRUN", True, False),
+                                                    ("RUN", False, False), ("MULTIRUN", False, False)])
+def test_trial_progress_bar_is_off_inside_a_multirun(mode, progress, shown):
+    """A sweep's live display holds the terminal: a trial of a Hydra multirun draws no Lightning bar over it,
+    whatever ``trainer.progress`` says (``genarch -m trainer.batch_size=25,50`` keeps trainer=default)."""
+    from hydra import compose, initialize_config_module
+    from hydra.core.hydra_config import HydraConfig
+    from omegaconf import OmegaConf, open_dict
+
+    from genarch.training.runner import show_progress
+
+    with initialize_config_module("genarch.conf", version_base=None):
+        cfg = compose("config", overrides=[f"trainer.progress={str(progress).lower()}"], return_hydra_config=True)
+    with open_dict(cfg):
+        cfg.hydra.mode = mode
+    HydraConfig.instance().set_config(cfg)
+    try:
+        assert show_progress(cfg.trainer) is shown
+    finally:
+        HydraConfig.instance().cfg = None
+    assert show_progress(OmegaConf.create({"progress": progress})) is progress  # no Hydra: trainer.progress

@@ -4,11 +4,13 @@ launcher presets' n_jobs / num_gpus, precision and compile recorded in result.js
 runs out of GPU memory recorded as failed while the sweep goes on. GPU-only checks are in
 tests/test_training_gpu.py (marked ``gpu``)."""
 
+import dataclasses
 import json
 import multiprocessing
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -186,6 +188,7 @@ def test_each_parallel_worker_gets_its_own_gpu_slot(gpus, tmp_path, n_gpus, tria
 
 
 def _lease_in_child(folder, n, timeout_s, queue) -> None:
+    devices._leases.clear()  # a forked child is another worker: the parent's leases are not its own
     try:
         queue.put(lease_slot(folder, n, poll_s=0.05, timeout_s=timeout_s))
     except TimeoutError as exc:
@@ -202,6 +205,67 @@ def _fresh_lease(ctx, folder, n, timeout_s):
     if isinstance(answer, Exception):
         raise answer
     return answer
+
+
+def _worker_running_trials(sweep_dir, n_trials, queue, stay) -> None:
+    """A forked joblib 'worker' that runs ``n_trials`` trials one after another, then stays alive (as loky's
+    idle workers do) until told to exit."""
+    for _ in range(n_trials):
+        device = resolve_device(trainer(), hydra_node(JOBLIB, sweep_dir, n_jobs=3))
+        queue.put((os.getpid(), device.slot))
+        time.sleep(0.1)  # the trial trains
+        device.release()  # what train() does when the trial ends
+    stay.wait(60)
+
+
+def test_more_parallel_trials_than_slots_take_turns_without_waiting_for_a_worker_to_exit(gpus, tmp_path):
+    gpus(1)  # one slot, three workers: each trial waits only for the running one to end
+    ctx = multiprocessing.get_context("fork")
+    queue, stay = ctx.Queue(), ctx.Event()
+    workers = [ctx.Process(target=_worker_running_trials, args=(tmp_path, 2, queue, stay)) for _ in range(3)]
+    for worker in workers:
+        worker.start()
+    try:
+        done = [queue.get(timeout=30) for _ in range(6)]  # before the fix: the 2nd worker waits forever
+        assert all(worker.is_alive() for worker in workers)
+        assert {slot for _, slot in done} == {0} and len({pid for pid, _ in done}) == 3
+    finally:
+        stay.set()
+        for worker in workers:
+            worker.join(30)
+
+
+def test_train_gives_the_gpu_slot_back_when_the_trial_ends(gpus, tmp_path, monkeypatch):
+    """A trial of a joblib sweep on a (faked) 1-GPU machine trains on the CPU while holding the sweep's only
+    slot; when it ends, ok or failed, the next trial (a fresh process, or this one) gets the slot at once."""
+    from genarch.data.errors import DataError
+    from genarch.training import runner
+
+    gpus(1)
+    leased = []
+
+    def on_cpu_holding_a_slot(trainer_cfg, hydra_cfg=None):
+        device = devices.resolve_device(OmegaConf.merge(trainer_cfg, {"accelerator": "gpu"}), hydra_cfg)
+        leased.append(device.slot)
+        return dataclasses.replace(device, accelerator="cpu", index=None)
+
+    monkeypatch.setattr(runner, "resolve_device", on_cpu_holding_a_slot)
+    monkeypatch.setenv("GENARCH_CACHE", str(tmp_path / "cache"))
+    sweep, ctx = tmp_path / "sweep", multiprocessing.get_context("fork")
+    folder = sweep.resolve() / devices.SLOT_DIR
+    cfg = _compose("trainer.threads=1", "trainer.save_checkpoint=false")
+    result = runner.train(cfg, tmp_path / "t0", hydra_node(JOBLIB, sweep, n_jobs=2))
+    assert result.status == "ok" and leased == [0]
+    assert _fresh_lease(ctx, folder, 1, timeout_s=5) == 0  # another worker: no wait for this process to exit
+
+    def fails(*args, **kwargs):
+        raise DataError("the trial fails after leasing its slot")
+
+    monkeypatch.setattr(runner, "check_val_can_score", fails)
+    with pytest.raises(DataError):
+        runner.train(cfg, tmp_path / "t1", hydra_node(JOBLIB, sweep, n_jobs=2))
+    assert leased == [0, 0]
+    assert _fresh_lease(ctx, folder, 1, timeout_s=5) == 0
 
 
 def test_a_process_keeps_its_slot_and_gives_it_back_for_another_sweep(tmp_path):
@@ -321,6 +385,36 @@ def test_out_of_gpu_memory_is_a_failed_trial_with_that_reason(tmp_path, monkeypa
     assert result["status"] == "failed" and result["error"].startswith("OutOfMemoryError: CUDA out of memory.")
     assert result["extra"]["failure_reason"] == "out_of_memory" and "interrupted" not in result["extra"]
     assert result["n_params"] > 0 and result["extra"]["device"]
+
+
+def test_a_failed_trial_leaves_no_model_alive_in_the_exception_the_launcher_keeps(tmp_path, monkeypatch):
+    """Hydra's basic launcher keeps a failed trial's exception until the batch ends; its traceback must not
+    keep the network, its best weights, the trainer and the (device-resident) data alive for the next trial."""
+    import gc
+    import traceback
+    import weakref
+
+    from genarch.training import runner
+
+    alive, build = [], runner.build_model
+
+    def build_and_watch(model_cfg, bundle):
+        net = build(model_cfg, bundle)
+        alive.append(weakref.ref(net))
+        return net
+
+    def out_of_memory(*args, **kwargs):
+        raise torch.OutOfMemoryError("CUDA out of memory during the final evaluation")
+
+    monkeypatch.setattr(runner, "build_model", build_and_watch)
+    monkeypatch.setattr(runner, "task_metrics", out_of_memory)  # fails after fit: module, trainer, best weights
+    monkeypatch.setenv("GENARCH_CACHE", str(tmp_path / "cache"))
+    with pytest.raises(torch.OutOfMemoryError) as kept:
+        runner.train(_compose("trainer.threads=1", "trainer.save_checkpoint=false"), tmp_path / "run")
+    gc.collect()
+    assert len(alive) == 1 and alive[0]() is None
+    text = "".join(traceback.format_exception(kept.value))
+    assert "_train_on" in text and "out_of_memory" in text  # the traceback still says where it failed
 
 
 OOM_SWEEP = """

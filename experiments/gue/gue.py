@@ -35,9 +35,9 @@ import statistics
 import time
 from pathlib import Path
 
-from experiments.grid import (Protocol, grid_main, grid_parser, parse_grid_args, protocol_name, results_dir,
-                              run_genarch, run_overrides, stopping, stopping_summary, timed)
-from experiments.tables import RUNS, fmt, md_table, read_ok, write_json
+from experiments.grid import (Protocol, grid_main, grid_parser, parse_grid_args, protocol_name, read_current,
+                              record_cell, results_dir, run_genarch, run_overrides, stopping, stopping_summary, timed)
+from experiments.tables import RUNS, device_summary, fmt, md_table, read_ok, run_device, stale_note, write_json
 from experiments.tfbs.head_to_head import contender
 
 TASKS = ["tf/0", "tf/1", "tf/2", "tf/3", "tf/4", "mouse/0", "mouse/2", "mouse/3", "mouse/4"]
@@ -126,15 +126,23 @@ def test_mcc(out: Path) -> dict:
     return res
 
 
-def run_one(args, model: str, task: str, seed: int) -> bool:
+def cell_overrides(args, model: str, task: str, seed: int) -> list[str]:
     out = run_dir(args, model, task, seed)
-    if read_ok(out) and (out / "gue_metrics.json").exists():
+    return [*contender(model), "dataset=gue", f"dataset.task={task}", f"seed={seed}", "trainer.save_checkpoint=true",
+            *run_overrides(args, out)]
+
+
+def run_one(args, model: str, task: str, seed: int) -> bool:
+    out, overrides = run_dir(args, model, task, seed), cell_overrides(args, model, task, seed)
+    if read_current(out, overrides) and (out / "gue_metrics.json").exists():
         return False
-    if not read_ok(out):
+    if not read_current(out, overrides):
+        (out / "gue_metrics.json").unlink(missing_ok=True)  # an older run's MCC must not outlive its weights
         start = time.time()
-        code = run_genarch(out, [*contender(model), "dataset=gue", f"dataset.task={task}", f"seed={seed}",
-                                 "trainer.save_checkpoint=true", *run_overrides(args, out)])
-        res = read_ok(out)
+        code = run_genarch(out, overrides)
+        res = read_current(out, overrides)
+        if res:
+            record_cell(out, overrides, res)
         timed(f"{model} {task} seed {seed}", start, f"test AUROC {fmt(res['metrics']['test']['auroc'])}, "
               f"{res['epochs']} "
               "epochs" if res else f"FAILED rc={code} (see {out / 'run.log'})")
@@ -149,13 +157,17 @@ def aggregate(args) -> dict:
     base = RUNS / "gue" / protocol_name(args)
     per: dict = {}
     stops: dict = {}
+    stale: dict = {}    # model -> ok runs left out: made with another config
+    devices: dict = {}  # model -> the devices its runs trained on
     for model in args.models:
         for task in TASKS:
             aucs, mccs, seeds = [], [], []
             for sd in sorted((base / model / task.replace("/", "_")).glob("seed*")):
-                res = read_ok(sd)
+                res = read_current(sd, cell_overrides(args, model, task, int(sd.name[4:])))
                 if not res or not (sd / "gue_metrics.json").exists():
+                    stale[model] = stale.get(model, 0) + bool(not res and read_ok(sd))
                     continue
+                devices.setdefault(model, set()).add(run_device(res))
                 aucs.append(res["metrics"]["test"]["auroc"])
                 mccs.append(json.loads((sd / "gue_metrics.json").read_text())["test_mcc"])
                 seeds.append(res["seed"])
@@ -168,9 +180,12 @@ def aggregate(args) -> dict:
     p = args.protocol
     out = {"protocol": {"name": protocol_name(args), "title": p.title, "max_train": p.max_train,
                         "max_epochs": p.max_epochs, "patience": p.patience, "threads": args.threads,
-                        "device": args.device or "genarch default", "debug_max_train": args.debug_max_train,
+                        "device": device_summary(devices), "device_flag": args.device,
+                        "debug_max_train": args.debug_max_train,
                         "split": "GUE train+dev for training (10% carved for validation), GUE test for test"},
            "contenders": {m: contender(m) for m in args.models},
+           "devices": {m: sorted(d) for m, d in devices.items()},
+           "runs_left_out_made_with_another_config": {m: n for m, n in stale.items() if n},
            "results": per,
            "early_stopping": stopping_summary(stops),
            "published_auc": PUBLISHED_AUC,
@@ -194,6 +209,7 @@ def aggregate(args) -> dict:
              + f"; device {out['protocol']['device']}. Cells: test AUROC / "
              "test MCC (p = 0.5), mean over the seeds finished [count]. Command: "
              f"`python -m experiments.gue.gue --protocol {flag}` (`--aggregate-only` to rebuild).", "",
+             *stale_note(stale),
              "Runs that stopped early / hit the epoch cap: "
              + ", ".join(f"{m} {s['stopped_early']} / {s['hit_cap']}" for m, s in out["early_stopping"].items())
              + ".", "",

@@ -43,10 +43,10 @@ import time
 from pathlib import Path
 
 from experiments import paper_facts
-from experiments.grid import (Protocol, grid_main, grid_parser, parse_grid_args, protocol_name, results_dir,
-                              run_genarch, run_overrides, stopping, stopping_summary, timed)
-from experiments.tables import (RUNS, fmt, md_table, mean_over_seeds, read_ok, summary_stats, win_share_markdown,
-                                win_shares, write_json)
+from experiments.grid import (Protocol, grid_main, grid_parser, parse_grid_args, protocol_name, read_current,
+                              record_cell, results_dir, run_genarch, run_overrides, stopping, stopping_summary, timed)
+from experiments.tables import RUNS, device_summary, fmt, md_table, mean_over_seeds, read_ok, run_device, \
+    stale_note, summary_stats, win_share_markdown, win_shares, write_json
 
 DATASETS = {  # name -> extra overrides (budget) for that set
     "vaishnav_yeast": [],
@@ -80,14 +80,21 @@ def run_dir(args, model, dataset, seed) -> Path:
     return RUNS / "regression" / protocol_name(args) / model / dataset / f"seed{seed}"
 
 
-def run_one(args, model, dataset, seed) -> bool:
+def cell_overrides(args, model, dataset, seed) -> list[str]:
     out = run_dir(args, model, dataset, seed)
-    if read_ok(out):
+    return [*contender(model), f"dataset={dataset}", f"seed={seed}", "trainer.save_checkpoint=false",
+            *DATASETS[dataset], *run_overrides(args, out)]
+
+
+def run_one(args, model, dataset, seed) -> bool:
+    out, overrides = run_dir(args, model, dataset, seed), cell_overrides(args, model, dataset, seed)
+    if read_current(out, overrides):
         return False
     start = time.time()
-    code = run_genarch(out, [*contender(model), f"dataset={dataset}", f"seed={seed}", "trainer.save_checkpoint=false",
-                             *DATASETS[dataset], *run_overrides(args, out)])
-    res = read_ok(out)
+    code = run_genarch(out, overrides)
+    res = read_current(out, overrides)
+    if res:
+        record_cell(out, overrides, res)
     what = (f"test r {fmt(res['metrics']['test'].get('pearson_r'))}, {res['epochs']} epochs" if res
             else f"FAILED rc={code} (see {out / 'run.log'})")
     timed(f"{model:12s} {dataset:16s} seed {seed}", start, what)
@@ -111,12 +118,16 @@ def aggregate(args) -> dict:
     scores: dict = {}
     per_output: dict = {}
     stops: dict = {}
+    stale: dict = {}    # model -> ok runs left out: made with another config
+    devices: dict = {}  # model -> the devices its runs trained on
     for model in args.models:
         for dataset in DATASETS:
             for sd in sorted((RUNS / "regression" / protocol_name(args) / model / dataset).glob("seed*")):
-                res = read_ok(sd)
+                res = read_current(sd, cell_overrides(args, model, dataset, int(sd.name[4:])))
                 if not res:
+                    stale[model] = stale.get(model, 0) + bool(read_ok(sd))
                     continue
+                devices.setdefault(model, set()).add(run_device(res))
                 test = res["metrics"]["test"]
                 scores.setdefault(model, {}).setdefault(dataset, []).append(test["pearson_r"])
                 outs = {k.split("/", 1)[1]: v for k, v in test.items() if k.startswith("pearson_r/")}
@@ -125,7 +136,8 @@ def aggregate(args) -> dict:
     prior, from_prior = load_prior(args), {}
     for model, per in prior.get("per_seed", {}).items():  # a cell with run folders here comes only from them
         for dataset, values in per.items():
-            if model in args.models and dataset in DATASETS and dataset not in scores.get(model, {}):
+            same_contender = prior.get("contenders", {}).get(model) == contender(model)  # not an older preset
+            if model in args.models and dataset in DATASETS and dataset not in scores.get(model, {}) and same_contender:
                 scores.setdefault(model, {})[dataset] = list(values)
                 per_output.setdefault(model, {})[dataset] = list(prior["per_output_test_pearson"][model][dataset])
                 from_prior.setdefault(model, []).append(dataset)
@@ -133,9 +145,11 @@ def aggregate(args) -> dict:
     p = args.protocol
     out = {"protocol": {"name": protocol_name(args), "title": p.title, "max_train": p.max_train,
                         "max_epochs": p.max_epochs, "patience": p.patience, "data_seed": p.data_seed,
-                        "threads": args.threads, "device": args.device or "genarch default",
+                        "threads": args.threads, "device": device_summary(devices), "device_flag": args.device,
                         "debug_max_train": args.debug_max_train},
            "contenders": {m: contender(m) for m in args.models},
+           "devices": {m: sorted(d) for m, d in devices.items()},
+           "runs_left_out_made_with_another_config": {m: n for m, n in stale.items() if n},
            "per_dataset_test_pearson_mean_over_seeds": table, "per_seed": scores,
            "per_output_test_pearson": per_output,
            "aitac_lineage_means": {m: {k: statistics.fmean(x[k] for x in per["aitac"]) for k in per["aitac"][0]}
@@ -174,8 +188,9 @@ def aggregate(args) -> dict:
              "outputs), mean over seeds [count]", "",
              f"Protocol `{protocol_name(args)}`: {p.title}"
              + (f" (**smoke: training capped at {args.debug_max_train} sequences**)" if args.debug_max_train else "")
-             + ". Command: `python -m experiments.regression.regression "
-             f"--protocol {flag}` (`--aggregate-only` to rebuild).", "", md_table(["dataset"] + models, rows), "",
+             + f"; device {out['protocol']['device']}. Command: `python -m experiments.regression.regression "
+             f"--protocol {flag}` (`--aggregate-only` to rebuild).", "", *stale_note(stale),
+             md_table(["dataset"] + models, rows), "",
              "Paper on ILSEP (not public; not reproducible here), mean r over 11 lineages: "
              + ", ".join(f"{m} {fmt(v)}" for m, v in paper.items())
              + " (../shared/paper/genetic_architect_facts.yaml).", ""]

@@ -26,15 +26,16 @@ training. Any other name runs as ``model=<name>``. The paper's figures (108 expe
 <experiment>/seed<k>/ (git-ignored); a run with an ok result.json is never repeated.
 """
 
+import shutil
 import time
 from pathlib import Path
 from typing import Optional
 
 from experiments import paper_facts
-from experiments.grid import (Protocol, grid_main, grid_parser, parse_grid_args, protocol_name, results_dir,
-                              run_genarch, run_overrides, stopping, stopping_summary, timed)
-from experiments.tables import (RUNS, fmt, md_table, mean_over_seeds, read_ok, summary_stats, win_share_markdown,
-                                win_shares, write_json)
+from experiments.grid import (Protocol, grid_main, grid_parser, parse_grid_args, protocol_name, read_current,
+                              record_cell, results_dir, run_genarch, run_overrides, stopping, stopping_summary, timed)
+from experiments.tables import RUNS, device_summary, fmt, md_table, mean_over_seeds, read_ok, run_device, \
+    stale_note, summary_stats, win_share_markdown, win_shares, write_json
 
 EXPERIMENTS = [
     "ARID3A_HepG2", "ARID3A_K562", "CTCFL_K562", "ELK1_GM12878", "FOXA1_HepG2", "FOXM1_GM12878",
@@ -68,14 +69,22 @@ def run_dir(args, model: str, experiment: str, seed: int) -> Path:
     return RUNS / "tfbs_h2h" / protocol_name(args) / model / experiment / f"seed{seed}"
 
 
-def run_one(args, model: str, experiment: str, seed: int) -> bool:
+def cell_overrides(args, model: str, experiment: str, seed: int) -> list[str]:
     out = run_dir(args, model, experiment, seed)
-    if read_ok(out):
+    return [*contender(model), "dataset=deepbind_encode", f"dataset.experiment={experiment}", f"seed={seed}",
+            *run_overrides(args, out)]
+
+
+def run_one(args, model: str, experiment: str, seed: int) -> bool:
+    out, overrides = run_dir(args, model, experiment, seed), cell_overrides(args, model, experiment, seed)
+    if read_current(out, overrides):
         return False
+    shutil.rmtree(out / "interpret", ignore_errors=True)  # interpret_found's motifs of an older run here
     start = time.time()
-    code = run_genarch(out, [*contender(model), "dataset=deepbind_encode", f"dataset.experiment={experiment}",
-                             f"seed={seed}", *run_overrides(args, out)])
-    res = read_ok(out)
+    code = run_genarch(out, overrides)
+    res = read_current(out, overrides)
+    if res:
+        record_cell(out, overrides, res)
     what = (f"test AUROC {fmt(res['metrics']['test']['auroc'])}, {res['epochs']} epochs" if res
             else f"FAILED rc={code} (see {out / 'run.log'})")
     timed(f"{model:28s} {experiment:14s} seed {seed}", start, what)
@@ -84,13 +93,15 @@ def run_one(args, model: str, experiment: str, seed: int) -> bool:
 
 def collect(args) -> dict:
     base = RUNS / "tfbs_h2h" / protocol_name(args)
-    data: dict = {"test": {}, "val": {}, "seeds": {}, "times": {}, "stops": {}}
+    data: dict = {"test": {}, "val": {}, "seeds": {}, "times": {}, "stops": {}, "stale": {}, "devices": {}}
     for model in args.models:
         for experiment in EXPERIMENTS:
             for seed_dir in sorted((base / model / experiment).glob("seed*")):
-                res = read_ok(seed_dir)
+                res = read_current(seed_dir, cell_overrides(args, model, experiment, int(seed_dir.name[4:])))
                 if not res:
+                    data["stale"][model] = data["stale"].get(model, 0) + bool(read_ok(seed_dir))
                     continue
+                data["devices"].setdefault(model, set()).add(run_device(res))
                 data["test"].setdefault(model, {}).setdefault(experiment, []).append(res["metrics"]["test"]["auroc"])
                 data["val"].setdefault(model, {}).setdefault(experiment, []).append(res["metrics"]["val"]["auroc"])
                 data["seeds"].setdefault(model, {}).setdefault(experiment, []).append(int(res["seed"]))
@@ -119,12 +130,15 @@ def aggregate(args) -> dict:
     out = {
         "protocol": {"name": protocol_name(args), "title": p.title, "max_train": p.max_train,
                      "max_epochs": p.max_epochs, "patience": p.patience, "threads": args.threads,
-                     "device": args.device or "genarch default", "debug_max_train": args.debug_max_train,
+                     "device": device_summary(data["devices"]), "device_flag": args.device,
+                     "debug_max_train": args.debug_max_train,
                      "test": "B file (500 ChIP peaks + 500 dinucleotide shuffles)",
                      "selection": "val AUROC (10% carved from the AC training data, each peak with its shuffle)",
                      "search_subset": SEARCH_SUBSET},
         "models": models,
         "contenders": {m: contender(m) for m in models},
+        "devices": {m: sorted(d) for m, d in data["devices"].items()},
+        "runs_left_out_made_with_another_config": {m: n for m, n in data["stale"].items() if n},
         "experiments_complete": complete,
         "n_experiments_complete": len(complete),
         "seeds": data["seeds"],
@@ -184,7 +198,7 @@ def markdown(args, out: dict, name: str) -> str:
              f"**{out['n_experiments_complete']} / {len(EXPERIMENTS)}**. "
              f"Command: `python -m experiments.tfbs.head_to_head {flags}` "
              "(`--aggregate-only` to rebuild these tables).",
-             ""]
+             "", *stale_note(out["runs_left_out_made_with_another_config"])]
     rows = []
     for e in EXPERIMENTS:
         row = [e + (" (search subset)" if e in SEARCH_SUBSET else "")]

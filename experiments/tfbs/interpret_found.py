@@ -22,6 +22,7 @@ import argparse
 import json
 import time
 from pathlib import Path
+from typing import Optional
 
 from experiments.tables import RESULTS, RUNS, fmt, md_table, read_ok, write_json
 
@@ -35,6 +36,18 @@ EXPERIMENTS = [
     "ZBTB7A_HepG2",
 ]
 FLAGS = ("pfm", "pfm_or_kmers", "aligned", "pfm_family", "pfm_or_kmers_family", "aligned_family")
+
+
+def current_run(run_dir: Path, model: str) -> Optional[dict]:
+    """The head-to-head run's result.json when it was trained with today's contender ``model`` (its cell.json
+    starts with head_to_head.contender(model) and its config hash matches), else None."""
+    from experiments.grid import read_current, recorded_overrides
+    from experiments.tfbs.head_to_head import contender
+
+    overrides, wanted = recorded_overrides(run_dir), contender(model)
+    if overrides is None or overrides[:len(wanted)] != wanted:
+        return None
+    return read_current(run_dir, overrides)
 
 
 def interpret_one(run_dir: Path, experiment: str, release: str, core, threads: int) -> dict:
@@ -84,7 +97,7 @@ def aggregate(args) -> dict:
         for e in EXPERIMENTS:
             f = (RUNS / "tfbs_h2h" / args.protocol / model / e / f"seed{args.seed}" / "interpret"
                  / "experiment_eval.json")
-            if f.exists():
+            if f.exists() and current_run(f.parents[1], model):  # never an older preset's network under this row
                 row = json.loads(f.read_text())
                 index = f.parent / "index.json"
                 if not row.get("method") and index.exists():
@@ -136,8 +149,8 @@ def main() -> None:
         for model in args.models:
             for e in EXPERIMENTS:
                 rd = RUNS / "tfbs_h2h" / args.protocol / model / e / f"seed{args.seed}"
-                if not read_ok(rd) or not (rd / "model.pt").exists():
-                    print(f"{model} {e}: no trained run yet ({rd})", flush=True)
+                if not current_run(rd, model) or not (rd / "model.pt").exists():
+                    print(f"{model} {e}: no run trained with today's {model} yet ({rd})", flush=True)
                     continue
                 try:
                     ev = interpret_one(rd, e, args.release, core, args.threads)

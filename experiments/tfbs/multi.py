@@ -7,7 +7,7 @@ and its objective is the **mean val AUROC over those experiments**. Each experim
 ``<run dir>/<experiment prefix>/result.json``; the run's own ``result.json`` holds the mean metrics
 (``metrics.val.auroc`` = mean val AUROC, same for test) plus ``extra.per_experiment``.
 
-Used by the TFBS staged search (experiments/tfbs/run_search.py):
+Used by the TFBS staged search (experiments/tfbs/search.py, run as ``python -m experiments.tfbs.search``):
 
     python experiments/tfbs/multi.py hydra.searchpath=[file://experiments/tfbs/conf] +stage=tfbs_1 -m
 

@@ -45,7 +45,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--export-optuna", metavar="STORAGE",
                    help="write the sweep as an Optuna study instead of analysing it: a database URL "
                         "(sqlite:///sweep.db) or a journal file (journal:sweep.log, or a path ending in .log); "
-                        "open it with optuna-dashboard STORAGE")
+                        "open it with optuna-dashboard URL (for a journal: its bare path, without journal:)")
     p.add_argument("--study-name", help="--export-optuna: the study's name (default genarch:<parent>/<sweep dir>)")
     return p
 
@@ -118,10 +118,12 @@ def _export_optuna(args: argparse.Namespace) -> int:
     if not args.sweep_dir or args.csv:
         print("error: --export-optuna needs a sweep directory (not --csv)", file=sys.stderr)
         return 2
-    try:
+    try:  # optuna is an optional extra (explore), not a dependency: a plain `pip install genarch` lacks it
+        import optuna  # noqa: F401 - export_optuna imports it only inside its functions
         from genarch.analysis.export_optuna import ExportError, export_study
-    except ImportError as exc:  # optuna is a dependency; a trimmed install may lack it
-        print(f"genarch analyze: --export-optuna needs optuna ({exc}); pip install optuna", file=sys.stderr)
+    except ImportError as exc:
+        print(f"genarch analyze: --export-optuna needs optuna, which is not installed ({exc}); "
+              "pip install 'genarch[explore]'", file=sys.stderr)
         return 1
     try:
         study = export_study(args.sweep_dir, args.export_optuna, args.study_name, args.stage)

@@ -7,14 +7,16 @@
 One run trains one model on one device (``trainer.devices: 1``, or ``[k]`` for GPU ``k``); several
 GPUs are used by a sweep, one trial per GPU. Under a local parallel launcher (joblib's
 ``hydra/launcher=local_parallel``, submitit's local executor) a trial leases a *slot*: an exclusive
-``flock`` on ``<sweep_dir>/.gpu_slots/slot-<i>.lock``, held by the worker process until it exits (a
-crashed worker's lock goes with it). There are ``GPUs * trainer.trials_per_gpu`` slots; slot ``i``
-trains on GPU ``i % GPUs``, so worker k sees device k and trials spread over the GPUs before they
-share one. A trial that finds every slot taken waits for one. SLURM and Ray give each task its own
+``flock`` on ``<sweep_dir>/.gpu_slots/slot-<i>.lock``, held for that trial only: ``train()`` gives it
+back when the trial ends, ok or failed (:meth:`TrainingDevice.release`), and a crashed worker's lock
+goes with the process. There are ``GPUs * trainer.trials_per_gpu`` slots; slot ``i`` trains on GPU
+``i % GPUs``, so trials spread over the GPUs before they share one. A trial that finds every slot
+taken (more parallel trials than slots) waits until a running trial ends. SLURM and Ray give each task its own
 GPU (``CUDA_VISIBLE_DEVICES``), so there the trial takes device 0 of what it sees.
 """
 
 import contextlib
+import gc
 import logging
 import os
 import re
@@ -55,6 +57,14 @@ class TrainingDevice:
     compile: bool
     deterministic: bool
     slot: Optional[int] = None       # the sweep's GPU slot this trial leased, if any
+    slot_dir: Optional[Path] = None  # the folder of that slot's lock
+
+    def release(self) -> None:
+        """Gives the trial's GPU slot back (``train()`` calls it when the trial ends, ok or failed), so the
+        next trial, in this worker or another, gets it without waiting for this process to exit."""
+        if self.slot_dir is not None:
+            release_slot(self.slot_dir)
+            self.slot_dir = None
 
     @property
     def torch_device(self) -> torch.device:
@@ -84,7 +94,10 @@ class TrainingDevice:
 
     def prepare(self, net: torch.nn.Module) -> torch.nn.Module:
         """Sets the float32 matmul precision (GPU only: the CPU keeps torch's default) and compiles the
-        network in place when asked (``nn.Module.compile``: the state-dict keys stay the same)."""
+        network in place when asked (``nn.Module.compile``: the state-dict keys stay the same). On a GPU it
+        first frees what an earlier trial of this process left cached (after an out-of-memory failure)."""
+        if self.is_gpu:
+            free_gpu_memory()
         if self.is_gpu and self.matmul_precision:
             torch.set_float32_matmul_precision(self.matmul_precision)
         if self.is_gpu:
@@ -192,34 +205,39 @@ def resolve_device(trainer_cfg: Any, hydra_cfg: Optional[Any] = None) -> Trainin
     if precision == "16-mixed" and accelerator == "cpu":
         raise ConfigError(f"trainer.precision=16-mixed needs a GPU, and trainer.accelerator="
                           f"{trainer_cfg.get('accelerator', 'auto')} resolved to the CPU; use bf16-mixed or 32")
-    index, slot = None, None
+    index, slot, slot_dir = None, None, None
     if accelerator == "gpu":
-        index, slot = _gpu_index(trainer_cfg, hydra_cfg)
         if precision == "bf16-mixed" and not torch.cuda.is_bf16_supported():
-            raise ConfigError(f"trainer.precision=bf16-mixed: {torch.cuda.get_device_name(index)} has no bfloat16 "
-                              "support; use 16-mixed or 32")
+            name = torch.cuda.get_device_name(_explicit_index(trainer_cfg) or 0)
+            raise ConfigError(f"trainer.precision=bf16-mixed: {name} has no bfloat16 support; use 16-mixed or 32")
+        index, slot, slot_dir = _gpu_index(trainer_cfg, hydra_cfg)
     return TrainingDevice(accelerator=accelerator, index=index, name=device_name(accelerator, index),
                           precision=precision, matmul_precision=trainer_cfg.get("matmul_precision", "high"),
                           compile=bool(trainer_cfg.get("compile", False)),
-                          deterministic=bool(trainer_cfg.get("deterministic", True)), slot=slot)
+                          deterministic=bool(trainer_cfg.get("deterministic", True)), slot=slot, slot_dir=slot_dir)
 
 
-def _gpu_index(trainer_cfg: Any, hydra_cfg: Optional[Any]) -> tuple[int, Optional[int]]:
-    """(GPU index, slot): an explicit ``trainer.devices=[k]``, else the trial's slot in a local parallel
-    sweep, else GPU 0."""
-    count = gpu_count()
+def _explicit_index(trainer_cfg: Any) -> Optional[int]:
     devices = trainer_cfg.get("devices", 1)
-    if not (devices == 1 or devices == "1"):
-        index = int(list(devices)[0])
+    return None if devices == 1 or devices == "1" else int(list(devices)[0])
+
+
+def _gpu_index(trainer_cfg: Any, hydra_cfg: Optional[Any]) -> tuple[int, Optional[int], Optional[Path]]:
+    """(GPU index, slot, slot folder): an explicit ``trainer.devices=[k]``, else the trial's slot in a local
+    parallel sweep, else GPU 0."""
+    count = gpu_count()
+    index = _explicit_index(trainer_cfg)
+    if index is not None:
         if index >= count:
             raise DeviceUnavailable(f"trainer.devices=[{index}]: this process sees {count} GPU(s), "
                                     f"indices 0..{count - 1}")
-        return index, None
+        return index, None, None
     sweep_dir = local_sweep_dir(hydra_cfg)
     if sweep_dir is None:
-        return 0, None
-    slot = lease_slot(sweep_dir / SLOT_DIR, count * int(trainer_cfg.get("trials_per_gpu", 1)))
-    return slot % count, slot
+        return 0, None, None
+    folder = sweep_dir / SLOT_DIR
+    slot = lease_slot(folder, count * int(trainer_cfg.get("trials_per_gpu", 1)))
+    return slot % count, slot, folder
 
 
 def device_name(accelerator: str, index: Optional[int] = None) -> str:
@@ -260,8 +278,8 @@ _leases: dict[str, tuple[int, int]] = {}  # slot folder -> (slot, open fd holdin
 
 def lease_slot(folder: Path, n_slots: int, poll_s: float = 0.5, timeout_s: Optional[float] = None) -> int:
     """This process's slot in ``folder`` (``0 .. n_slots-1``): the lowest one no other live process holds.
-    Held until the process exits, so a reused worker keeps its GPU; waits while every slot is taken
-    (``timeout_s``: give up with TimeoutError)."""
+    Held until :func:`release_slot` (the end of the trial) or the process's exit; waits while every slot
+    is taken (``timeout_s``: give up with TimeoutError)."""
     key = str(folder)
     if key in _leases:
         return _leases[key][0]
@@ -278,8 +296,8 @@ def lease_slot(folder: Path, n_slots: int, poll_s: float = 0.5, timeout_s: Optio
         if timeout_s is not None and time.monotonic() - start > timeout_s:
             raise TimeoutError(f"no free GPU slot among {n_slots} in {folder} after {timeout_s} s")
         if not waited:
-            log.info("all %d GPU slots in %s are taken: waiting for one (raise trainer.trials_per_gpu to share "
-                     "a GPU, or lower hydra.launcher.n_jobs)", n_slots, folder)
+            log.info("all %d GPU slots in %s are taken: waiting for a running trial to end (raise "
+                     "trainer.trials_per_gpu to share a GPU, or lower hydra.launcher.n_jobs)", n_slots, folder)
             waited = True
         time.sleep(poll_s)
 
@@ -297,6 +315,20 @@ def try_lock(path: Path) -> Optional[int]:
     os.ftruncate(fd, 0)
     os.write(fd, f"{os.getpid()}\n".encode())  # who holds it, for a person looking
     return fd
+
+
+def release_slot(folder: Path) -> None:
+    """Gives back this process's slot in ``folder``, if it holds one."""
+    lease = _leases.pop(str(folder), None)
+    if lease is not None:
+        os.close(lease[1])
+
+
+def free_gpu_memory() -> None:
+    """Collects unreachable tensors and returns torch's cached GPU blocks to the driver."""
+    gc.collect()
+    if gpu_count():
+        torch.cuda.empty_cache()
 
 
 def release_slots() -> None:
@@ -335,9 +367,9 @@ register_resolvers()  # a launcher config read in a worker (threads.py) resolves
 def failure_facts(exc: BaseException) -> dict[str, Any]:
     """What result.json's ``extra`` records about a failure the device caused: ``failure_reason:
     out_of_memory`` for torch's OutOfMemoryError (the sweep records the trial as failed and goes on).
-    Frees the cached GPU memory so the worker's next trial starts clean."""
+    The memory itself is freed by ``train()`` (it drops the failed trial's tensors) and by
+    :meth:`TrainingDevice.prepare` at the start of the worker's next GPU trial."""
     if type(exc).__name__ != "OutOfMemoryError":
         return {}
-    if gpu_count():
-        torch.cuda.empty_cache()
+    free_gpu_memory()
     return {"failure_reason": "out_of_memory"}

@@ -166,10 +166,12 @@ def final_metrics(metrics: Mapping[str, Mapping[str, Any]]) -> dict[str, float]:
 
 
 def finish_loggers(loggers: list[Any], final: Optional[Mapping[str, float]] = None,
-                   hparams: Optional[Mapping[str, Any]] = None, step: Optional[int] = None) -> None:
+                   hparams: Optional[Mapping[str, Any]] = None, step: Optional[int] = None,
+                   status: str = "success") -> None:
     """Log the run's final metrics (TensorBoard: with the hyperparameters, so its HParams tab compares
-    the trials of a sweep) and close what Lightning leaves open after ``fit``: the W&B run (so the next
-    trial in this process starts its own)."""
+    the trials of a sweep) and close every logger with ``status`` (``"failed"`` for a trial that failed:
+    its MLflow run ends FAILED, not RUNNING), including what Lightning leaves open after ``fit``: the W&B
+    run (so the next trial in this process starts its own)."""
     for logger in loggers:
         kind = type(logger).__name__
         if final:
@@ -177,9 +179,9 @@ def finish_loggers(loggers: list[Any], final: Optional[Mapping[str, float]] = No
                 logger.log_hyperparams(dict(hparams or {}), metrics=dict(final), step=step)
             else:
                 logger.log_metrics(dict(final), step=step)
-            logger.finalize("success")  # flushes (CSV writes metrics.csv again, TensorBoard closes its writer)
+        logger.finalize(status)  # flushes (CSV writes metrics.csv again, TensorBoard closes its writer)
         if kind == "WandbLogger":
             import wandb
 
             if wandb.run is not None:
-                wandb.finish()
+                wandb.finish(exit_code=0 if status == "success" else 1)

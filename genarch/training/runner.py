@@ -3,6 +3,7 @@
 import logging
 import os
 import time
+import traceback
 import warnings
 from pathlib import Path
 from typing import Any, Optional
@@ -11,6 +12,7 @@ import numpy as np
 import torch
 from omegaconf import DictConfig, OmegaConf
 
+from genarch.console import in_multirun
 from genarch.data import DataBundle, load_dataset
 from genarch.data.errors import DataError
 from genarch.io import flatten
@@ -19,7 +21,7 @@ from genarch.result import Objective, RunResult
 from genarch.training.batches import make_loader, predict_on
 from genarch.training.checkpoints import (best_ckpt_path, checkpoint_callbacks, last_checkpoint_callback,
                                           load_net_from_ckpt, resume_path)
-from genarch.training.devices import resolve_device, settings_problems
+from genarch.training.devices import TrainingDevice, free_gpu_memory, resolve_device, settings_problems
 from genarch.training.loggers import build_loggers, final_metrics, finish_loggers
 from genarch.training.metrics import resolve_objective, task_metrics
 from genarch.training.module import BestWeights, SequenceModule, predict
@@ -93,13 +95,61 @@ def train(cfg: DictConfig, out_dir: Path, hydra_cfg: Optional[Any] = None, overr
     ``extra``, ``metrics``), so that a run that fails late (a NaN objective after evaluation, a full
     disk while saving the model) still records what it had measured."""
     facts = {} if facts is None else facts
-    import pytorch_lightning as pl
-
     start = time.perf_counter()
-    seed = int(cfg.seed)
-    validate_model(OmegaConf.to_container(cfg.model, resolve=True))  # illegal combinations fail before any data is read
+    # illegal combinations fail before any data is read
+    validate_model(OmegaConf.to_container(cfg.model, resolve=True))
     validate_trainer(cfg.trainer)
     device = resolve_device(cfg.trainer, hydra_cfg)  # a GPU asked for where there is none fails here
+    loggers: list[Any] = []  # filled by _train_on; closed as failed here when the trial fails
+    try:
+        return _train_on(device, loggers, cfg, out_dir, hydra_cfg, overrides, bundle, facts, start)
+    except BaseException as exc:
+        close_failed(loggers)
+        drop_trial_frames(exc)  # the caller keeps the exception; the trial's model and data go now
+        raise
+    finally:
+        device.release()  # the trial's GPU slot goes back now, not when its worker process exits
+        if device.is_gpu:
+            free_gpu_memory()  # after an out-of-memory failure the next trial in this process starts clean
+
+
+def show_progress(trainer_cfg: Any) -> bool:
+    """Lightning's per-epoch progress bar: ``trainer.progress``, but never in a trial of a Hydra multirun,
+    where the sweep's own live display holds the terminal (the trial's detail goes to its log)."""
+    return bool(trainer_cfg.get("progress", True)) and not in_multirun()
+
+
+def close_failed(loggers: list[Any]) -> None:
+    """Ends a failed trial's loggers with status ``failed`` (a problem doing so is logged, never raised over
+    the trial's own error)."""
+    try:
+        finish_loggers(loggers, status="failed")
+    except Exception as exc:  # noqa: BLE001 - the trial's own error is the one to report
+        log.warning("closing the loggers of a failed trial: %s: %s", type(exc).__name__, exc)
+
+
+def drop_trial_frames(exc: BaseException) -> None:
+    """Clears the local variables of the finished frames below :func:`train` in ``exc``'s traceback (and in
+    the exceptions it chains): the network, its best weights, the trainer and the device-resident data
+    they hold would otherwise stay alive, on the GPU, as long as the launcher keeps the exception (Hydra's
+    basic launcher: until the batch ends). The traceback's text is unchanged."""
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        tb = exc.__traceback__
+        if tb is not None and tb.tb_frame.f_code is train.__code__:
+            tb = tb.tb_next  # train()'s own frame is still running
+        traceback.clear_frames(tb)
+        exc = exc.__cause__ or exc.__context__
+
+
+def _train_on(device: TrainingDevice, loggers: list[Any], cfg: DictConfig, out_dir: Path, hydra_cfg: Optional[Any],
+              overrides: Optional[list[str]], bundle: Optional[DataBundle], facts: dict[str, Any],
+              start: float) -> RunResult:
+    """:func:`train` once the device is resolved (and, in a local parallel sweep, its GPU slot leased)."""
+    import pytorch_lightning as pl
+
+    seed = int(cfg.seed)
     threads = choose_threads(cfg.trainer.get("threads", "auto"), hydra_cfg)
     apply_threads(threads)
     pl.seed_everything(seed, workers=True, verbose=False)
@@ -122,7 +172,7 @@ def train(cfg: DictConfig, out_dir: Path, hydra_cfg: Optional[Any] = None, overr
     callbacks: list[Any] = [best, pl.callbacks.EarlyStopping(
         monitor=objective_name, mode=best.mode, patience=int(cfg.trainer.patience),
         min_delta=float(cfg.trainer.get("min_delta", 0.0)), check_finite=False)]
-    progress = bool(cfg.trainer.get("progress", True))
+    progress = show_progress(cfg.trainer)
     if progress:
         callbacks.append(pl.callbacks.RichProgressBar(leave=False))
     save_checkpoint = bool(cfg.trainer.get("save_checkpoint", True))
@@ -131,7 +181,7 @@ def train(cfg: DictConfig, out_dir: Path, hydra_cfg: Optional[Any] = None, overr
     save_last = bool(cfg.trainer.get("save_last", False))  # checkpoints/last.ckpt: a later rung continues from it
     if save_last:
         callbacks.append(last_checkpoint_callback(out_dir))
-    loggers = build_loggers(cfg.get("logger"), out_dir, hydra_cfg, hparams_of(cfg))
+    loggers += build_loggers(cfg.get("logger"), out_dir, hydra_cfg, hparams_of(cfg))
     trainer = pl.Trainer(
         **device.trainer_kwargs(), max_epochs=int(cfg.trainer.max_epochs), callbacks=callbacks,
         logger=loggers or False, log_every_n_steps=1, enable_checkpointing=save_checkpoint or save_last,
