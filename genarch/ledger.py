@@ -10,8 +10,8 @@ Records are typed (:class:`StartRecord`, :class:`EndRecord`) and written by one 
 analysis and the experiments all go through it. They are read by one reader: :func:`finished_trials` (the
 trials that ended), on top of :func:`load_trials` (every job folded to one :class:`Trial`, running ones
 too). The reader reads every ledger written since the format began (records with fewer fields, end
-records without ``overrides``). A ``rung`` record (an intermediate result of a multi-fidelity trial) is
-reserved: the reader skips events it does not know, so a ledger with them still reads.
+records without ``overrides``). A multi-fidelity sweep adds ``rung`` records (:class:`RungRecord`: the rung,
+fidelity, score and cost of one job), read by :func:`rung_records`; :func:`load_trials` skips them.
 
 Record fields::
 
@@ -100,10 +100,15 @@ class StartRecord:
     params: dict[str, Any]
     overrides: list[str]
     stage: Optional[str] = None
+    rung: Optional[int] = None                  # multi-fidelity sweeps: the rung this job runs
+    fidelity: Optional[dict[str, Any]] = None   # {fidelity key: value} of that rung
 
     def to_json(self) -> dict[str, Any]:
-        return {"job": self.job, "event": "start", "status": "running", "params": dict(self.params),
-                "overrides": list(self.overrides), "stage": self.stage}
+        out = {"job": self.job, "event": "start", "status": "running", "params": dict(self.params),
+               "overrides": list(self.overrides), "stage": self.stage}
+        if self.rung is not None:
+            out.update(rung=self.rung, fidelity=dict(self.fidelity or {}))
+        return out
 
 
 @dataclass
@@ -149,11 +154,49 @@ class EndRecord:
         return out
 
 
-# events the reader folds; any other (``rung``, planned for multi-fidelity trials) is skipped by it
+@dataclass
+class RungRecord:
+    """One rung of a multi-fidelity trial, written by the sweeper once the rung's job ended
+    (:mod:`genarch.sweeper.rung_loop`); :func:`load_trials` skips it, :func:`rung_records` reads it."""
+
+    job: int                       # the job that ran this rung
+    trial: int                     # the job of the candidate's first rung: the same candidate across rungs
+    rung: int
+    fidelity: dict[str, Any]       # {key: value}
+    status: str                    # "ok" | "failed"
+    value: Optional[float] = None  # the objective at this rung (ok only)
+    direction: Optional[str] = None
+    epochs: Optional[int] = None   # epochs trained in this job (a resumed job: only the ones it added)
+    sequences: Optional[int] = None  # training sequences per epoch
+    seconds: Optional[float] = None
+    resumed_from: Optional[int] = None  # the job whose checkpoint this one continued from (epoch fidelity)
+    promoted: Optional[bool] = None     # set on a later record of the same job once the rung is decided
+
+    def to_json(self) -> dict[str, Any]:
+        cost = None if self.epochs is None or self.sequences is None else int(self.epochs) * int(self.sequences)
+        return {"job": self.job, "event": "rung", "trial": self.trial, "rung": self.rung,
+                "fidelity": dict(self.fidelity), "status": self.status,
+                "objective": {"direction": self.direction, "value": self.value if self.status == "ok" else None},
+                "cost": {"epochs": self.epochs, "sequences": self.sequences, "epoch_sequences": cost,
+                         "seconds": self.seconds},
+                "resumed_from": self.resumed_from, "promoted": self.promoted}
+
+
+# events the reader folds; any other (``rung``: :class:`RungRecord`) is skipped by it
 EVENTS = ("start", "end")
 
 
-def write_record(sweep_dir: "str | os.PathLike[str]", record: "StartRecord | EndRecord") -> None:
+def rung_records(sweep_dir: "str | os.PathLike[str]") -> dict[int, dict[str, Any]]:
+    """The rung records of a multi-fidelity sweep by job (the last record of a job wins: it holds
+    ``promoted``); empty for a single-fidelity sweep."""
+    out: dict[int, dict[str, Any]] = {}
+    for record in iter_records(sweep_dir):
+        if record.get("event") == "rung":
+            out[int(record["job"])] = {**out.get(int(record["job"]), {}), **record}
+    return out
+
+
+def write_record(sweep_dir: "str | os.PathLike[str]", record: "StartRecord | EndRecord | RungRecord") -> None:
     """The one writer of ledger records."""
     append_record(sweep_dir, record.to_json())
 

@@ -107,6 +107,9 @@ def test_suggested_stage_composes_in_hydra_like_the_original(analysed, tmp_path)
     assert set(after.hydra.sweeper.params) == set(before.hydra.sweeper.params)
     assert after.hydra.sweeper.params["model/rnn"] == "choice(lstm)"
     assert after.hydra.sweeper.budget == before.hydra.sweeper.budget
+    # carry-over: the sweep analysed (outside the current directory: its absolute path) is warm-started from
+    assert list(after.hydra.sweeper.warm_start) == [str(Path(analysed.table.source).resolve())]
+    assert "of the 60 finished trials of" in (analysed.out_dir / "next_stage.yaml").read_text()
 
 
 def test_stage_is_found_from_multirun_yaml_or_recorded_params(analysed, tmp_path):

@@ -58,4 +58,5 @@ class Analysis:
             "next_stage": [p.to_dict() for p in self.proposals],
             "files": self.files, "warnings": self.warnings,
             "top_trials": self.top_trials(10).drop(columns=["top"]).to_dict(orient="records"),
+            "rungs": [row.to_dict() for row in t.rungs],
         }

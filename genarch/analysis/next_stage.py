@@ -31,6 +31,7 @@ import numpy as np
 import yaml
 from scipy import stats
 
+from genarch.analysis import carry_over
 from genarch.analysis.conditions import acts_for, parent_of
 from genarch.analysis.forks import Fork
 from genarch.analysis.space import Stage, infer_domain
@@ -288,7 +289,7 @@ def rewrite_stage(text: str, new_params: Mapping[str, str], comments: Mapping[st
 
 
 # comment lines that a suggestion writes at the top of its file (see ``propose``)
-_OLD_HEADER = re.compile(r"^#\s*(Suggested by genarch\.analyze from |Fork branch: |Changes: )")
+_OLD_HEADER = re.compile(r"^#\s*(Suggested by genarch\.analyze from |Fork branch: |Changes: |Carried over: )")
 
 
 _STAGE_KEY = re.compile(r"""^stage:[ \t]*['"]?([^'"#\s]*)['"]?[ \t]*(#.*)?$""", re.M)
@@ -388,7 +389,10 @@ def propose(
     fork: Optional[Fork] = None,
     rules: Optional[Rules] = None,
     source: str = "",
+    carry_source: Optional[str] = None,
 ) -> list[Proposal]:
+    """The suggested next stage(s); ``carry_source``: the sweep dir analysed, named in each suggestion's
+    ``hydra.sweeper.warm_start`` (:mod:`genarch.analysis.carry_over`)."""
     rules = rules or Rules()
     domains = dict(stage.domains)
     params_text = dict(stage.params)
@@ -440,8 +444,13 @@ def propose(
             header.append("Fork branch: " + " AND ".join(f"{p}={v}" for p, v in branch.items())
                           + f" ({int(sub_top.sum())} of the {int(top.sum())} top trials, {len(sub.frame)} trials).")
         header.append(f"Changes: {what}.")
-        text = rename_stage(rewrite_stage(base_text, new_params, comments, header),
+        carried = None
+        if carry_source is not None:  # the sweep's measured trials are told, not retrained, by the next stage
+            carried = carry_over.carried_header(new_params, carry_source)
+        text = rename_stage(rewrite_stage(base_text, new_params, comments, header + ([carried] if carried else [])),
                             "" if not branch else "_" + name.removeprefix("next_stage_"))
+        if carried:
+            text = carry_over.with_warm_start(text, carry_source)
         validate_stage_text(text, new_params)
         diff = "".join(difflib.unified_diff(
             base_text.splitlines(keepends=True), text.splitlines(keepends=True),

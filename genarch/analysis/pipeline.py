@@ -68,7 +68,7 @@ def compute(table: TrialTable, stage: Optional[Stage], out_dir: Path, options: O
     try:
         analysis.proposals = propose(
             table, tree.mask, stage_for_next, {p: analysis.importance_text(p) for p in table.params}, important,
-            fork=fork, rules=options.rules, source=f"({table.source})")
+            fork=fork, rules=options.rules, source=f"({table.source})", carry_source=table.source)
     except ValueError as exc:  # the stage file could not be rewritten: keep the tree, importances and plots
         where = stage.path if stage is not None and stage.path else "the stage"
         analysis.proposal_error = f"no next-stage YAML written: {where}: {exc}"

@@ -75,6 +75,15 @@ def render_html(analysis: "Analysis") -> str:
              f"({e(t.direction)}); top {analysis.tree.q:.0%} = {analysis.tree.n_top} trials.</p>"]
     for note in t.notes + analysis.warnings:
         parts.append(f"<p class=note>note: {e(note)}</p>")
+    if t.rungs:  # a multi-fidelity sweep: candidates, promotions, best score and compute per rung
+        parts.append("<h2>Rungs</h2><table><tr><th>rung</th><th>fidelity</th><th>entered</th><th>promoted</th>"
+                     "<th>best</th><th>epochs &times; sequences</th><th>seconds</th></tr>")
+        for row in t.rungs:
+            best = "-" if row.best is None else f"{row.best:.4g}"
+            parts.append(f"<tr><td>{row.rung}</td><td>{e(row.fidelity_text())}</td><td>{row.entered}</td>"
+                         f"<td>{row.promoted}</td><td>{best}</td><td>{row.epoch_sequences}</td>"
+                         f"<td>{row.seconds:.1f}</td></tr>")
+        parts.append("</table>")
     shown = analysis.ranking()
     parts.append("<h2>Top trials</h2><div class=scroll><table><tr><th>#</th><th>job</th>"
                  f"<th>{e(t.metric)}</th>" + "".join(f"<th>{e(p)}</th>" for p in shown) + "</tr>")

@@ -60,6 +60,12 @@ def render(analysis: "Analysis", console: "Console", top_k: int = 10) -> None:
     console.print(head)
     for note in t.notes + analysis.warnings:
         console.print(f"  [yellow]note:[/] {note}", markup=True, highlight=False)
+    if t.rungs:  # a multi-fidelity sweep: candidates, promotions, best score and compute per rung
+        from genarch.analysis.rungs import table_lines
+
+        console.print("rungs:", highlight=False)
+        for line in table_lines(t.rungs):
+            console.print("  " + line, highlight=False, markup=False)
 
     # top trials: as many of the most important hyperparameters as fit the width, whole cells only
     shown = analysis.ranking()

@@ -63,6 +63,8 @@ class TrialTable:
     # parameter -> per-row flag: did the value act in that trial (see genarch.analysis.conditions)?
     # Parameters not listed acted in every trial.
     active: dict[str, np.ndarray] = field(default_factory=dict)
+    # a multi-fidelity sweep's rung table (genarch.analysis.rungs.RungRow per rung); empty otherwise
+    rungs: list[Any] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         if self.direction not in ("maximize", "minimize"):
@@ -256,6 +258,7 @@ def _pooled(pool: Sequence["str | Path"], domains: Optional[Mapping[str, Any]], 
     here, every value inside its declared domain): samples of the current space too, so they add evidence.
     A pooled sweep must report the same objective (name and direction) as this one."""
     from genarch.ledger import LEDGER_FILE, load_trials
+    from genarch.sweeper.rung_trials import last_rungs
 
     if pool and not domains:
         raise AnalysisInputError("pooling earlier sweeps needs the stage that was run (its space decides which "
@@ -265,6 +268,8 @@ def _pooled(pool: Sequence["str | Path"], domains: Optional[Mapping[str, Any]], 
         if not (path / LEDGER_FILE).exists():
             raise AnalysisInputError(f"{path}: no {LEDGER_FILE} to pool (is this a genarch sweep directory?)")
         finished = [t for t in load_trials(path) if t.ended and not t.rejected]
+        # a multi-fidelity sweep: each candidate once, at the last rung it reached (genarch.sweeper.rung_trials)
+        finished = list(last_rungs(path, {t.job: t for t in finished}).values())
         theirs = _objective_of([t for t in finished if t.status == "ok"])
         clash = [f"{what} {b!r} there, {a!r} here" for what, a, b in zip(("objective", "direction"), objective, theirs)
                  if a and b and a != b]  # only what finished trials measured: a failed record may say "auto"
@@ -298,9 +303,10 @@ def from_ledger(
     running = len(recorded) - len(trials)
     if not trials:
         raise AnalysisInputError(f"{sweep_dir}: no finished trials in the ledger ({running} still running)")
+    own = _objective_of([t for t in trials if t.status == "ok"])
+    rows, rung_note, trials = _comparable(sweep_dir, trials, direction or own[1] or "maximize")
     pool_notes: list[str] = []
     jobs: list[Any] = [t.job for t in trials]
-    own = _objective_of([t for t in trials if t.status == "ok"])
     for job, trial in _pooled(pool, domains, pool_notes, own):
         jobs.append(job)
         trials.append(trial)
@@ -319,12 +325,27 @@ def from_ledger(
         errors=[t.error for t in trials],
         declared_order=declared_order,
     )
-    table.notes.extend(pool_notes)
+    table.rungs = rows
+    table.notes.extend(([rung_note] if rung_note else []) + pool_notes)
     if running:
         table.notes.append(f"{running} trial(s) never finished (start without end) and are left out")
     if not found and not direction:
         table.notes.append("the ledger records no objective direction; assumed 'maximize'")
     return table
+
+
+def _comparable(sweep_dir: Path, trials: list[Any], direction: str) -> tuple[list[Any], str, list[Any]]:
+    """A multi-fidelity sweep's rung table, the note saying which rung is analysed, and that rung's trials
+    (:mod:`genarch.analysis.rungs`); a single-fidelity sweep's trials as they are."""
+    from genarch.analysis.rungs import analysed_rung, rung_table
+
+    rows = rung_table(sweep_dir, direction)
+    chosen, note = analysed_rung(rows, MIN_TRIALS)
+    if chosen is None:
+        return rows, "", trials
+    in_rungs = {job for row in rows for job in row.jobs}
+    keep = set(chosen.jobs)  # and, with rung 0, the candidates rejected before they entered it
+    return rows, note, [t for t in trials if t.job in keep or (chosen.rung == 0 and t.job not in in_rungs)]
 
 
 NULL_WORDS = ("null", "Null", "NULL", "None", "none", "~")

@@ -12,6 +12,9 @@ Hydra instantiates a sweeper only from the ``hydra_plugins`` namespace, so the p
     params.py       a genarch.space domain -> JSON spec -> nevergrad parameter
     resume.py       sweep_state.json: the stored space + seed, the diff refused on resume, replay
     warm_start.py   earlier sweeps' finished trials told to the optimizer first
+    fidelity.py     hydra.sweeper.fidelity: rungs, Hyperband brackets, promotions (successive halving)
+    rung_loop.py    the multi-fidelity loop: brackets of rungs, each rung one batch of jobs
+    rung_trials.py  a multi-fidelity sweep's candidates once, at their last rung (warm start, carry-over)
     losses.py       the objective's direction, a success's loss, a failure's penalty
     job_records.py  a launched job's outcome; the ledger records the sweeper writes itself
     stage_file.py   the stage file's name, source and the copy kept in the sweep dir

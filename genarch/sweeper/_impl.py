@@ -21,11 +21,13 @@ from genarch.ledger import load_trials
 from genarch.sweeper import job_records, lock, results, stage_check
 from genarch.sweeper._compat import patch_nevergrad
 from genarch.sweeper.config import SweeperSettings
+from genarch.sweeper.fidelity import fidelity_of, planned_jobs
 from genarch.sweeper.losses import Losses
 from genarch.sweeper.params import ParamSpec, to_nevergrad
 from genarch.sweeper.progress import SweepProgress
 from genarch.sweeper.resume import open_sweep, save_state
 from genarch.sweeper.run import Candidate, Outcome, SweepRun
+from genarch.sweeper.rung_loop import run_brackets
 from genarch.sweeper.search_space import search_space
 from genarch.sweeper.stage_file import save_stage_file, stage_name, stage_source
 from genarch.sweeper.task import load_task_rules
@@ -75,6 +77,7 @@ class NevergradSweeperImpl:
             raise ValueError("nothing to search: give hydra.sweeper.params (a stage file) or sweep overrides "
                              "such as model.stem.filters=choice(8,16,32)")
         _check_subdir(self.config)
+        fidelity = fidelity_of(st, specs, fixed)  # refused before anything is written
         stage = stage_name(self.config)
         if self.hydra_context is not None:  # the stage file checked like the command line (stage_check.py)
             validates = st.validate and self.rules.validates(self.config)
@@ -91,7 +94,8 @@ class NevergradSweeperImpl:
         save_state(sweep_dir, state)
         OmegaConf.save(self.config, sweep_dir / "multirun.yaml")
         save_stage_file(self.config, sweep_dir, stage)
-        progress = SweepProgress.begin(self.config, sweep_dir, st.budget)  # per-trial detail: sweep.log
+        jobs = st.budget if fidelity is None else planned_jobs(fidelity, st.budget)  # rungs: one job per rung
+        progress = SweepProgress.begin(self.config, sweep_dir, jobs)  # per-trial detail: sweep.log
 
         seed = state["seed"]
         parametrization = ng.p.Dict(**{name: to_nevergrad(s.spec, state["integer_cell"]) for name, s in specs.items()})
@@ -104,6 +108,10 @@ class NevergradSweeperImpl:
         run = self.run = SweepRun(sweep_dir, specs, fixed, stage, seed, finished, losses,
                                   bool(st.validate and self.rules.validates(self.config)), progress)
         run.warm_notes = warm_start(run, optimizer, parametrization, warm_dirs)
+        if fidelity is not None:  # successive-halving rungs (genarch.sweeper.rung_loop)
+            returns, stopped = run_brackets(self, optimizer, fidelity)
+            results.write_results(run, st, optimizer, stopped)
+            return returns
         returns: list[Sequence[JobReturn]] = []
         job_idx = trained = failed = repeated = rejected = 0
         last_rejected: Optional[Candidate] = None

@@ -38,6 +38,9 @@ class SweeperSettings:
     # this sweep's space are told to the optimizer before its first ask and are not trained again
     # (a list; one string is taken as a list of one)
     warm_start: Any = field(default_factory=list)
+    # multi-fidelity: {key: trainer.max_epochs, min: 2, max: 18, eta: 3, brackets: 1} runs successive-halving
+    # rungs (brackets > 1: Hyperband); null: every trial at the task's own fidelity (genarch.sweeper.fidelity)
+    fidelity: Any = None
     # the task's rules (model validation, the direction of an ``auto`` objective, result reading): a class
     # deriving genarch.sweeper.task.TaskRules, by import path; null: none (a task that is not genarch's)
     task_rules: Optional[str] = "genarch.task_rules.GenarchTaskRules"
@@ -73,6 +76,9 @@ class SweeperSettings:
             raise ValueError(f"hydra.sweeper.warm_start={self.warm_start!r} must be a list of sweep directories, "
                              "e.g. hydra.sweeper.warm_start=[multirun/stage1,multirun/stage2]")
         self.warm_start = list(self.warm_start)
+        from genarch.sweeper.fidelity import parse
+
+        parse(self.fidelity)  # refused here, naming the key
         import nevergrad as ng
 
         if self.optimizer not in ng.optimizers.registry:

@@ -15,7 +15,8 @@ from genarch.sweeper.task import TaskRules
 
 
 def write_start(run: SweepRun, c: Candidate) -> None:
-    write_record(run.sweep_dir, StartRecord(c.job, c.params, c.overrides, run.stage))
+    write_record(run.sweep_dir, StartRecord(c.job, c.params, c.overrides, run.stage, c.extra.get("rung"),
+                                            c.extra.get("fidelity")))
 
 
 def returned(ret: JobReturn) -> tuple[str, Optional[float], Optional[str]]:

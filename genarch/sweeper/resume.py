@@ -24,9 +24,10 @@ log = logging.getLogger(__name__)
 STATE_FILE = "sweep_state.json"
 STATE_VERSION = 1
 # keys whose change makes the stored trials meaningless for this sweep
-_COMPARED = ("optimizer", "seed", "num_workers", "fixed", "warm_start", "direction", "failure_penalty", "validate")
+_COMPARED = ("optimizer", "seed", "num_workers", "fixed", "warm_start", "direction", "failure_penalty", "validate",
+             "fidelity")
 # compared only when the stored state has them (states written before they were stored)
-_OPTIONAL = ("direction", "failure_penalty", "validate")
+_OPTIONAL = ("direction", "failure_penalty", "validate", "fidelity")
 
 
 def make_state(settings: Any, specs: Mapping[str, Mapping[str, Any]], fixed: list[str], seed: int,
@@ -48,7 +49,16 @@ def make_state(settings: Any, specs: Mapping[str, Mapping[str, Any]], fixed: lis
         "failure_penalty": None if getattr(settings, "failure_penalty", None) is None
         else float(settings.failure_penalty),
         "validate": bool(getattr(settings, "validate", True)),
+        # the multi-fidelity schedule (hydra.sweeper.fidelity): the rungs decide the job numbers
+        "fidelity": _fidelity(getattr(settings, "fidelity", None)),
     }
+
+
+def _fidelity(value: Any) -> Optional[dict[str, Any]]:
+    from genarch.sweeper.fidelity import parse
+
+    fidelity = parse(value)
+    return None if fidelity is None else fidelity.to_json()
 
 
 def integer_cell(old: Optional[Mapping[str, Any]]) -> float:

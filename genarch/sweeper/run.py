@@ -66,4 +66,5 @@ class SweepRun:
 
     def best(self) -> Optional[Candidate]:
         evaluated = [c for c in self.history if c.source == "new" and c.outcome.status == "ok"]
-        return min(evaluated, key=lambda c: c.outcome.loss) if evaluated else None
+        # a multi-fidelity sweep's best is that of its highest rung (lower rungs trained less)
+        return min(evaluated, key=lambda c: (-c.extra.get("top_rung", 0), c.outcome.loss)) if evaluated else None

@@ -13,6 +13,7 @@ from genarch.ledger import LEDGER_FILE, Trial
 from genarch.sweeper import resume
 from genarch.sweeper.params import spec_contains, spec_from_override
 from genarch.sweeper.run import Candidate, Outcome, SweepRun
+from genarch.sweeper.rung_trials import last_rungs
 from genarch.sweeper.task_config import task_differences, without_stage
 
 log = logging.getLogger(__name__)
@@ -45,6 +46,7 @@ def warm_start(run: SweepRun, optimizer: Any, parametrization: Any, dirs: list[P
     parser = OverridesParser.create()
     for sweep_dir in dirs:
         finished, _ = resume.ended_trials(sweep_dir)
+        finished = last_rungs(sweep_dir, finished)  # a multi-fidelity sweep: each candidate at its last rung
         inside = 0
         for _, trial in sorted(finished.items()):
             if trial.rejected:

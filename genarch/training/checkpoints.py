@@ -36,6 +36,27 @@ def checkpoint_callbacks(out_dir: Path, monitor: str, mode: str, spec: Mapping[s
     return [best, ModelSpecInCheckpoint(spec)]
 
 
+def last_checkpoint_callback(out_dir: Path) -> pl.Callback:
+    """``checkpoints/last.ckpt`` rewritten after every epoch (weights, optimizer, epoch, early-stopping and
+    best-weights state): what a promoted multi-fidelity rung continues from (``trainer.resume_from``), asked
+    for by ``trainer.save_last`` (genarch.sweeper.fidelity passes it to every rung below the top)."""
+    # saved after validation (not at the train epoch's end): the epoch's early-stopping and best-weights state
+    return pl.callbacks.ModelCheckpoint(dirpath=str(Path(out_dir) / CKPT_DIR), save_top_k=0, save_last=True,
+                                        save_on_train_epoch_end=False,
+                                        enable_version_counter=False)
+
+
+def resume_path(trainer_cfg: Any) -> "str | None":
+    """``trainer.resume_from``: a Lightning checkpoint to continue training from, checked to exist."""
+    path = trainer_cfg.get("resume_from")
+    if path is None:
+        return None
+    if not Path(str(path)).is_file():
+        raise FileNotFoundError(f"trainer.resume_from={path}: no such checkpoint (the previous rung's job dir keeps "
+                                "checkpoints/last.ckpt when it ran with trainer.save_last=true)")
+    return str(path)
+
+
 def best_ckpt_path(run_dir: "str | Path") -> Path:
     return Path(run_dir) / CKPT_DIR / f"{BEST_CKPT}.ckpt"
 

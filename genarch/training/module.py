@@ -107,6 +107,15 @@ class BestWeights(pl.Callback):
             self.best_score, self.best_epoch = score, trainer.current_epoch
             self.state = {k: v.detach().clone() for k, v in pl_module.net.state_dict().items()}
 
+    # kept in Lightning checkpoints, so a run resumed from one (a promoted multi-fidelity rung) keeps the best
+    # epoch of the epochs before it
+    def state_dict(self) -> dict:
+        return {"best_score": self.best_score, "best_epoch": self.best_epoch, "state": self.state}
+
+    def load_state_dict(self, state_dict: dict) -> None:
+        self.best_score, self.best_epoch = state_dict.get("best_score"), state_dict.get("best_epoch")
+        self.state = state_dict.get("state")
+
 
 @torch.no_grad()
 def predict(net: nn.Module, x: np.ndarray, batch_size: int = 1000) -> np.ndarray:

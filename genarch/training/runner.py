@@ -19,7 +19,8 @@ from genarch.io import flatten
 from genarch.model import ConfigError, GenomicNet, count_parameters, validate_model
 from genarch.result import Objective, RunResult
 from genarch.training.batches import make_loader, predict_on
-from genarch.training.checkpoints import best_ckpt_path, checkpoint_callbacks, load_net_from_ckpt
+from genarch.training.checkpoints import (best_ckpt_path, checkpoint_callbacks, last_checkpoint_callback,
+                                          load_net_from_ckpt, resume_path)
 from genarch.training.devices import TrainingDevice, free_gpu_memory, resolve_device, settings_problems
 from genarch.training.loggers import build_loggers, final_metrics, finish_loggers
 from genarch.training.metrics import resolve_objective, task_metrics
@@ -177,10 +178,14 @@ def _train_on(device: TrainingDevice, loggers: list[Any], cfg: DictConfig, out_d
     save_checkpoint = bool(cfg.trainer.get("save_checkpoint", True))
     if save_checkpoint:  # Lightning's checkpoints/best.ckpt; model.pt is written after evaluation
         callbacks += checkpoint_callbacks(out_dir, objective_name, best.mode, model_spec(cfg, bundle))
+    save_last = bool(cfg.trainer.get("save_last", False))  # checkpoints/last.ckpt: a later rung continues from it
+    if save_last:
+        callbacks.append(last_checkpoint_callback(out_dir))
     loggers += build_loggers(cfg.get("logger"), out_dir, hydra_cfg, hparams_of(cfg))
     trainer = pl.Trainer(
         **device.trainer_kwargs(), max_epochs=int(cfg.trainer.max_epochs), callbacks=callbacks,
-        logger=loggers or False, log_every_n_steps=1, enable_checkpointing=save_checkpoint, enable_model_summary=False,
+        logger=loggers or False, log_every_n_steps=1, enable_checkpointing=save_checkpoint or save_last,
+        enable_model_summary=False,
         enable_progress_bar=progress, gradient_clip_val=grad_clip_value(cfg.model),
         num_sanity_val_steps=0, default_root_dir=str(out_dir),
     )
@@ -188,9 +193,13 @@ def _train_on(device: TrainingDevice, loggers: list[Any], cfg: DictConfig, out_d
     with warnings.catch_warnings(), device.nondeterminism_recorded(extra):
         warnings.filterwarnings("ignore", ".*does not have many workers.*")
         warnings.filterwarnings("ignore", ".*shuffle.*")
+        # a rung resumed from the previous rung's job dir (trainer.resume_from): its checkpoint callbacks differ
+        warnings.filterwarnings("ignore", ".*when using `ckpt_path`, callbacks used to create the checkpoint.*")
+        warnings.filterwarnings("ignore", ".*The dirpath has changed from.*")
         trainer.fit(module, make_loader(bundle.train, batch_size, True, seed, device.torch_device),
                     make_loader(bundle.val, int(cfg.trainer.get("eval_batch_size", 1000)), False, 0,
-                                device.torch_device))
+                                device.torch_device),
+                    ckpt_path=resume_path(cfg.trainer))
     facts["epochs"] = int(trainer.current_epoch)
     extra["best_epoch"] = best.best_epoch
     if best.state is None:

@@ -1,0 +1,125 @@
+"""Carry-over between stages: a suggested next stage names the sweep it came from in
+``hydra.sweeper.warm_start`` (with that sweep's own warm-start sweeps), so the trials already measured
+inside the new space are told to the optimizer instead of trained again; its header says how many.
+
+The sweep is written relative to the current directory when it lies under it (``multirun/stage1``, as a
+researcher types it), else as an absolute path; the sweep's own warm starts come from its
+``sweep_state.json`` (absolute, as the sweeper stored them) and are written the same way."""
+
+import json
+import re
+from pathlib import Path
+from typing import Mapping, Optional
+
+from genarch.ledger import LEDGER_FILE
+
+_KEY_LINE = re.compile(r"^(\s*)([^\s#:-][^:#]*?)\s*:\s*(.*?)\s*$")
+
+
+
+def carry_from(source: str) -> Optional[Path]:
+    """The sweep dir the analysis read (None for a CSV export or any source that is not a genarch sweep)."""
+    path = Path(source)
+    return path if (path / LEDGER_FILE).exists() else None
+
+
+def warm_start_entries(sweep_dir: Path, cwd: Optional[Path] = None) -> list[str]:
+    """The sweep, then the sweeps it was warm-started from, as ``warm_start`` entries (no repeats)."""
+    earlier: list[str] = []
+    try:
+        state = json.loads((sweep_dir / "sweep_state.json").read_text(encoding="utf-8"))
+        earlier = [str(p) for p in state.get("warm_start") or []]
+    except (OSError, ValueError):
+        pass
+    out: list[str] = []
+    for path in [sweep_dir, *map(Path, earlier)]:
+        entry = display_path(path, cwd)
+        if entry not in out:
+            out.append(entry)
+    return out
+
+
+def display_path(path: Path, cwd: Optional[Path] = None) -> str:
+    """``path`` relative to the current directory when it lies under it, else absolute."""
+    here, there = (cwd or Path.cwd()).resolve(), Path(path).resolve()
+    try:
+        return there.relative_to(here).as_posix()
+    except ValueError:
+        return str(there)
+
+
+def carried_count(sweep_dir: Path, params: Mapping[str, str]) -> tuple[int, int]:
+    """(inside, finished): how many of the sweep's finished trials (a multi-fidelity sweep's candidates once,
+    at their last rung) are points of the space ``params`` describes."""
+    from genarch.space import parse_params
+    from genarch.sweeper.resume import ended_trials
+    from genarch.sweeper.rung_trials import last_rungs
+
+    domains = parse_params(dict(params))
+    finished, _ = ended_trials(sweep_dir)
+    trials = [t for t in last_rungs(sweep_dir, finished).values() if not t.rejected]
+    inside = [t for t in trials if set(t.params) <= set(domains)
+              and all(domains[k].contains(v) for k, v in t.params.items())]
+    return len(inside), len(trials)
+
+
+def header_line(sweep_dir: Path, inside: int, finished: int) -> str:
+    return (f"Carried over: {inside} of the {finished} finished trials of {display_path(sweep_dir)} lie in this "
+            "space; hydra.sweeper.warm_start tells them to the optimizer instead of training them again.")
+
+
+def set_warm_start(text: str, entries: list[str]) -> str:
+    """``text`` (a stage file) with ``hydra.sweeper.warm_start`` set to ``entries``: an existing entry's lines
+    replaced, else one line added under ``sweeper:``, every other byte kept."""
+    lines = text.splitlines()
+    stack: list[tuple[int, str]] = []
+    sweeper_line = sweeper_indent = child = None
+    start = end = None
+    for i, line in enumerate(lines):
+        m = _KEY_LINE.match(line)
+        if not m or line.lstrip().startswith("#"):
+            continue
+        indent, key = len(m.group(1)), m.group(2).strip().strip("'\"")
+        while stack and stack[-1][0] >= indent:
+            stack.pop()
+        if sweeper_line is not None and indent <= sweeper_indent:
+            break  # past the sweeper block
+        stack.append((indent, key))
+        keys = [k for _, k in stack]
+        if keys == ["hydra", "sweeper"]:
+            sweeper_line, sweeper_indent = i, indent
+        elif sweeper_line is not None and len(keys) == 3 and keys[:2] == ["hydra", "sweeper"]:
+            child = child if child is not None else m.group(1)
+            if key == "warm_start":
+                start, end = i, i + 1
+                while end < len(lines) and (not lines[end].strip() or lines[end].lstrip().startswith("-")
+                                            or len(lines[end]) - len(lines[end].lstrip()) > indent):
+                    end += 1
+    if sweeper_line is None:
+        raise ValueError("no hydra.sweeper block found")
+    value = "[" + ", ".join(json.dumps(e) if re.search(r"[\s,\[\]{}:#'\"]", e) else e for e in entries) + "]"
+    comment = "# earlier sweeps told to the optimizer first (carry-over; docs/stages.md)"
+    if start is not None:
+        indent = re.match(r"^\s*", lines[start]).group(0)
+        new = lines[:start] + [f"{indent}warm_start: {value}"] + lines[end:]
+    else:
+        indent = child if child is not None else " " * (sweeper_indent + 2)
+        new = lines[:sweeper_line + 1] + [f"{indent}{comment}", f"{indent}warm_start: {value}"] \
+            + lines[sweeper_line + 1:]
+    return "\n".join(new) + "\n"
+
+
+def carried_header(params: Mapping[str, str], source: str) -> Optional[str]:
+    """The header line of a suggestion with space ``params`` from the sweep ``source`` (None: no sweep)."""
+    sweep_dir = carry_from(source)
+    return None if sweep_dir is None else header_line(sweep_dir, *carried_count(sweep_dir, params))
+
+
+def with_warm_start(text: str, source: str) -> str:
+    """A suggested stage's text naming the sweep ``source`` (and its own warm starts) in ``warm_start``."""
+    sweep_dir = carry_from(source)
+    return text if sweep_dir is None else set_warm_start(text, warm_start_entries(sweep_dir))
+
+
+__all__ = ["carried_count", "carried_header", "display_path", "set_warm_start", "warm_start_entries",
+           "with_warm_start"]

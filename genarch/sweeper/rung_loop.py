@@ -1,0 +1,191 @@
+"""The multi-fidelity sweep loop: brackets of successive-halving rungs, each rung one batch of Hydra jobs.
+
+A bracket asks its candidates of nevergrad at once, runs them at the bracket's first rung, promotes the best
+``1/eta`` (:func:`genarch.sweeper.fidelity.promotions`, by the loss the optimizer would be told) and runs them
+at ``eta`` times the fidelity, up to the top rung; then every candidate of the bracket is told the loss of the
+last rung it reached. Each rung job is a job of its own (its own number, dir and ledger records: a ``start``
+with its rung and fidelity, the trial's ``end``, and a :class:`~genarch.ledger.RungRecord` with its score
+and cost). Where the fidelity is epochs, a promoted job continues from the checkpoint its previous rung's job
+left (``resume_key``); otherwise it retrains. Job numbers follow deterministically from the replayed
+ask/tell sequence, so a killed sweep run again replays every finished rung job from the ledger and relaunches
+only the ones in flight (a promoted one again from its previous rung's checkpoint)."""
+
+import logging
+from pathlib import Path
+from typing import Any, Optional
+
+from genarch.ledger import RungRecord, iter_records, load_trials, rung_records, write_record
+from genarch.sweeper import job_records, results
+from genarch.sweeper.fidelity import Fidelity, brackets, promotions
+from genarch.sweeper.run import Candidate
+
+log = logging.getLogger(__name__)
+
+
+def run_brackets(impl: Any, optimizer: Any, fidelity: Fidelity) -> tuple[list[Any], Optional[str]]:
+    """Run brackets until ``budget`` candidates entered one; return the job returns and why it stopped early."""
+    st, run = impl.settings, impl.run
+    levels = fidelity.rungs()
+    schedule = brackets(len(levels), fidelity.eta, fidelity.brackets)
+    log.info("multi-fidelity: %s rungs %s, eta %d, brackets %s (first rung, candidates)", fidelity.key, levels,
+             fidelity.eta, schedule)
+    state = {"job": 0, "returns": []}
+    trained = failed = repeated = bracket = 0
+    while trained < st.budget:
+        if repeated >= st.max_repeated_asks:
+            stopped = (f"stopped after {trained} trials: the last {repeated} candidates the optimizer proposed were "
+                       "all evaluated before (the space is exhausted or the optimizer converged)")
+            log.warning(stopped)
+            return state["returns"], stopped
+        first, n = schedule[bracket % len(schedule)]
+        bracket += 1
+        batch = [run.candidate(optimizer.ask()) for _ in range(min(n, st.budget - trained))]
+        new = impl._dedupe(batch)
+        repeated = 0 if new else repeated + len(batch)
+        to_run = [c for c in new if not impl._reject(c)]
+        for c in to_run:
+            c.job, state["job"] = state["job"], state["job"] + 1
+        for c in new:
+            if c not in to_run:
+                c.job, state["job"] = state["job"], state["job"] + 1
+                job_records.write_rejected(run, c)
+        _run_rungs(impl, fidelity, levels, first, to_run, state)
+        for c in batch:
+            c.outcome = run.cache[c.key]  # a new one's: the last rung it reached; else cached or this batch's
+            if run.losses.hold_back(c.outcome):
+                impl_held(impl).append(c)
+            else:
+                optimizer.tell(c.cand, run.losses.loss(c.outcome))
+            run.history.append(c)
+        held = impl_held(impl)
+        if held and run.losses.worst_loss is not None:
+            for c in held:
+                optimizer.tell(c.cand, run.losses.loss(c.outcome))
+            held.clear()
+        trained += len(to_run)
+        failed += sum(c.extra.get("first_status") == "failed" for c in to_run)
+        if trained and failed / trained > st.max_failure_rate:
+            stopped = (f"stopped: {failed} of {trained} trials failed at their first rung, over "
+                       f"hydra.sweeper.max_failure_rate={st.max_failure_rate}; finished rungs are kept in "
+                       f"{run.sweep_dir} (ledger.jsonl); run the same command with a higher max_failure_rate to go on")
+            log.warning(stopped)
+            return state["returns"], stopped
+    return state["returns"], None
+
+
+def impl_held(impl: Any) -> list[Candidate]:
+    """Failures waiting for the first success to set the scale of the losses (Losses.hold_back)."""
+    if not hasattr(impl, "_held_rungs"):
+        impl._held_rungs = []
+    return impl._held_rungs
+
+
+def _run_rungs(impl: Any, fidelity: Fidelity, levels: list[int], first: int, entrants: list[Candidate],
+               state: dict[str, Any]) -> None:
+    run = impl.run
+    previous: dict[tuple[str, ...], int] = {}  # candidate key -> the job of its previous rung
+    for rung in range(first, len(levels)):
+        if not entrants:
+            return
+        jobs = []
+        for c in entrants:
+            c.extra["top_rung"] = rung
+            job = c.job if rung == first else state["job"]
+            if rung != first:
+                state["job"] += 1
+            jobs.append(_rung_job(run, fidelity, levels, c, rung, job, previous.get(c.key)))
+        state["returns"] += impl._run(jobs)
+        trials = {t.job: t for t in load_trials(run.sweep_dir)}
+        known = rung_records(run.sweep_dir)
+        for job in jobs:
+            if rung == first:
+                _candidate_of(entrants, job).extra["first_status"] = job.outcome.status
+            if job.job not in known:
+                write_record(run.sweep_dir, _rung_record(impl, fidelity, levels, job, trials))
+        results.log_batch(run, jobs)
+        if run.progress is not None:
+            run.progress.batch_done(jobs, replayed=run.finished)
+        if rung == len(levels) - 1:
+            return
+        scores = [run.losses.loss(j.outcome) if j.outcome.status == "ok" else None for j in jobs]
+        chosen = set(promotions(scores, fidelity.eta, "minimize"))  # losses: nevergrad's sign, lower is better
+        for i, job in enumerate(jobs):
+            if known.get(job.job, {}).get("promoted") is None:
+                write_record(run.sweep_dir, _rung_record(impl, fidelity, levels, job, trials, promoted=i in chosen))
+        log.info("rung %d (%s=%d): %d of %d promoted to %s=%d", rung, fidelity.key, levels[rung], len(chosen),
+                 len(jobs), fidelity.key, levels[rung + 1])
+        previous = {entrants[i].key: jobs[i].job for i in chosen}
+        entrants = [entrants[i] for i in sorted(chosen)]
+
+
+def _candidate_of(entrants: list[Candidate], job: Candidate) -> Candidate:
+    return next(c for c in entrants if c.key == job.key)
+
+
+def _rung_job(run: Any, fidelity: Fidelity, levels: list[int], c: Candidate, rung: int, job: int,
+              previous_job: Optional[int]) -> Candidate:
+    """The job of candidate ``c`` at ``rung``: its overrides + the rung's fidelity (+ the checkpoint to continue
+    from, for a promoted job of an epoch fidelity)."""
+    overrides = list(c.overrides) + [f"++{fidelity.key}={levels[rung]}"]
+    if fidelity.resumes and fidelity.save_key and rung < len(levels) - 1:
+        overrides.append(f"++{fidelity.save_key}=true")  # keep the checkpoint a promotion continues from
+    resumed_from = None
+    if previous_job is not None and fidelity.resumes:
+        done = {t.job: t for t in load_trials(run.sweep_dir)}.get(previous_job)
+        if done is not None and done.dir:
+            ckpt = (Path(run.sweep_dir) / done.dir / fidelity.checkpoint).resolve()
+            overrides.append(f"++{fidelity.resume_key}='{ckpt}'")
+            resumed_from = previous_job
+    trial = c.job if previous_job is None else c.extra.get("trial", c.job)
+    c.extra.setdefault("trial", c.job)
+    return Candidate(c.cand, c.params, overrides, c.key, job=job, source="new",
+                     extra={"rung": rung, "fidelity": {fidelity.key: levels[rung]}, "trial": trial,
+                            "resumed_from": resumed_from, "previous": previous_job})
+
+
+def _rung_record(impl: Any, fidelity: Fidelity, levels: list[int], job: Candidate, trials: dict[int, Any],
+                 promoted: Optional[bool] = None) -> RungRecord:
+    """The job's rung, fidelity, score and cost (epochs trained by this job x training sequences, seconds)."""
+    t = trials.get(job.job)
+    record = t.record if t is not None else {}
+    epochs = record.get("epochs")
+    is_epochs = fidelity.resumes or fidelity.key.endswith("epochs")
+    if epochs is None and is_epochs:
+        epochs = levels[job.extra["rung"]]
+    if epochs is not None and job.extra.get("resumed_from") is not None:
+        before = trials.get(job.extra["resumed_from"])
+        done = (before.record.get("epochs") if before is not None else None)
+        done = levels[job.extra["rung"] - 1] if done is None else done
+        epochs = max(0, int(epochs) - int(done))
+    sequences = _sequences(impl, t)
+    if sequences is None and not is_epochs:
+        sequences = levels[job.extra["rung"]]  # a training-size fidelity: the rung's size
+    o = job.outcome
+    return RungRecord(job.job, job.extra["trial"], job.extra["rung"], dict(job.extra["fidelity"]), o.status,
+                      value=o.value if o.status == "ok" else None, direction=o.direction, epochs=epochs,
+                      sequences=sequences, seconds=_seconds(impl.run.sweep_dir, job.job, record),
+                      resumed_from=job.extra.get("resumed_from"), promoted=promoted)
+
+
+def _sequences(impl: Any, trial: Any) -> Optional[int]:
+    """Training sequences per epoch, from the job's result file (genarch's result.json: extra.n_train)."""
+    if trial is None or not trial.dir:
+        return None
+    try:
+        result = impl.rules.read_result(Path(impl.run.sweep_dir) / trial.dir)
+    except (OSError, ValueError):
+        return None
+    n = ((result or {}).get("extra") or {}).get("n_train")
+    return int(n) if isinstance(n, (int, float)) else None
+
+
+def _seconds(sweep_dir: Path, job: int, end: dict[str, Any]) -> Optional[float]:
+    """The job's training time as it reported it, else the time from its latest start record to its end."""
+    if end.get("wall_time_s") is not None:
+        return float(end["wall_time_s"])
+    started = None
+    for record in iter_records(sweep_dir):
+        if record.get("job") == job and record.get("event") == "start":
+            started = record.get("time")
+    ended = end.get("time")
+    return None if started is None or ended is None else round(float(ended) - float(started), 3)

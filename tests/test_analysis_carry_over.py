@@ -1,0 +1,76 @@
+"""Carry-over between stages: a suggested next stage names the sweep it came from (and that sweep's own
+warm starts) in hydra.sweeper.warm_start, says in its header how many trials lie in its space, and an
+unchanged suggestion run again trains none of the candidates already measured."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+
+from genarch.analysis.carry_over import display_path, set_warm_start
+from genarch.analysis.pipeline import Options, analyze_sweep
+from genarch.ledger import iter_records
+
+TOY = Path(__file__).parent / "sweeper_toy.py"
+FAST = Options(seeds=2, n_estimators=20, plots=False, html=False, index=False)
+
+
+def toy(cwd: Path, sweep: str, *overrides: str, conf: "Path | None" = None) -> None:
+    flags = ["--config-dir", str(conf)] if conf else []
+    proc = subprocess.run([sys.executable, str(TOY), *flags, f"hydra.sweep.dir={sweep}", *overrides, "-m"], cwd=cwd,
+                          capture_output=True, text=True, env={**os.environ, "HYDRA_FULL_ERROR": "0"}, timeout=240)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+
+
+def measured(sweep: Path) -> set:
+    return {tuple(sorted(r["params"].items())) for r in iter_records(sweep) if r.get("event") == "start"}
+
+
+def suggest(tmp_path: Path, sweep: str, name: str) -> str:
+    """Analyse ``sweep`` from ``tmp_path`` (the researcher's directory); its next stage as config stage/<name>."""
+    cwd = Path.cwd()
+    os.chdir(tmp_path)
+    try:
+        analysis = analyze_sweep(sweep, options=FAST)
+        text = (analysis.out_dir / "next_stage.yaml").read_text()
+    finally:
+        os.chdir(cwd)
+    (tmp_path / "conf" / "stage").mkdir(parents=True, exist_ok=True)
+    (tmp_path / "conf" / "stage" / f"{name}.yaml").write_text(text)
+    return text
+
+
+def test_an_unchanged_suggestion_run_again_trains_only_new_candidates(tmp_path):
+    toy(tmp_path, "first", "hydra.sweeper.budget=8")
+    text = suggest(tmp_path, "first", "second")
+    assert "# Carried over: 8 of the 8 finished trials of first lie in this space" in text
+    sweeper = yaml.safe_load(text)["hydra"]["sweeper"]
+    assert sweeper["warm_start"] == ["first"]  # relative: the sweep lies under the current directory
+    assert sweeper["params"] == {"x": "interval(0, 1)", "y": "range(1, 6)", "c": "choice(a, b, c)"}  # unchanged
+    toy(tmp_path, "second", "+stage=second", conf=tmp_path / "conf")
+    first, second = measured(tmp_path / "first"), measured(tmp_path / "second")
+    assert len(second) == 8 and not first & second  # every candidate trained is a new one
+    results = yaml.safe_load((tmp_path / "second" / "optimization_results.yaml").read_text())
+    assert list(results["warm_start"].values()) == [{"finished": 8, "inside": 8}]  # without: the same 8 again
+    # the next suggestion names both sweeps and replaces the earlier carry-over header instead of stacking it
+    text = suggest(tmp_path, "second", "third")
+    assert yaml.safe_load(text)["hydra"]["sweeper"]["warm_start"] == ["second", "first"]
+    assert text.count("# Carried over:") == 1 and "of the 8 finished trials of second" in text
+
+
+def test_the_warm_start_line_replaces_an_existing_entry_and_keeps_every_other_line():
+    stage = ("# @package _global_\nhydra:\n  sweeper:\n    budget: 10\n    warm_start:\n      - old/a\n"
+             "      - old/b\n    params:\n      x: interval(0, 1)\nseed: 1\n")
+    out = set_warm_start(stage, ["new", "/abs/with space"])
+    assert yaml.safe_load(out)["hydra"]["sweeper"] == {"budget": 10, "warm_start": ["new", "/abs/with space"],
+                                                       "params": {"x": "interval(0, 1)"}}
+    assert yaml.safe_load(out)["seed"] == 1 and "old/a" not in out
+    added = set_warm_start("hydra:\n  sweeper:\n    params:\n      x: choice(1, 2)\n", ["s1"])
+    assert yaml.safe_load(added)["hydra"]["sweeper"]["warm_start"] == ["s1"]
+
+
+def test_a_sweep_outside_the_current_directory_is_named_by_its_absolute_path(tmp_path):
+    assert display_path(tmp_path / "a" / "b", tmp_path) == "a/b"
+    assert display_path(tmp_path / "x", tmp_path / "elsewhere") == str((tmp_path / "x").resolve())

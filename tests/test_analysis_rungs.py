@@ -1,0 +1,81 @@
+"""The analysis of a multi-fidelity sweep compares one rung: the highest with enough finished trials; its
+summary, report and analysis.json show the rung table (entered, promoted, best, compute per rung)."""
+
+import dataclasses
+import json
+import random
+
+import pytest
+
+from genarch.analysis.pipeline import analyze_sweep
+from genarch.analysis.rungs import analysed_rung, rung_table
+from genarch.analysis.trials import from_ledger
+from genarch.ledger import EndRecord, RungRecord, StartRecord, write_record
+
+
+def fake_sweep(sweep, per_rung):
+    """A multi-fidelity ledger: ``per_rung[i]`` candidates at rung i (epochs 2, 6, 18), the best promoted."""
+    rng = random.Random(0)
+    job, entrants = 0, []
+    for i in range(per_rung[0]):
+        entrants.append({"x": round(rng.random(), 3), "c": rng.choice("abc")})
+    previous, records = {}, {}
+    for rung, n in enumerate(per_rung):
+        scored = []
+        for params in entrants[:n]:
+            value = 0.5 + 0.1 * rung + 0.3 * params["x"] + (0.05 if params["c"] == "a" else 0.0)
+            write_record(sweep, StartRecord(job, params, [f"x={params['x']}", f"c={params['c']}"], None, rung,
+                                            {"trainer.max_epochs": [2, 6, 18][rung]}))
+            write_record(sweep, EndRecord(job, "ok", params, "val_auroc", "maximize", value, epochs=[2, 6, 18][rung],
+                                          wall_time_s=1.5))
+            key = tuple(sorted(params.items()))
+            added = [2, 6, 18][rung] - ([0, 2, 6][rung])
+            records[job] = RungRecord(job, previous.get(key, (job,))[0], rung, {"trainer.max_epochs": [2, 6, 18][rung]},
+                                      "ok", value, "maximize", epochs=added, sequences=100, seconds=1.5,
+                                      resumed_from=previous.get(key, (None, None))[1],
+                                      promoted=None if rung == len(per_rung) - 1 else False)
+            write_record(sweep, records[job])
+            previous[key] = (previous.get(key, (job,))[0], job)
+            scored.append((value, params))
+            job += 1
+        entrants = [p for _, p in sorted(scored, key=lambda vp: -vp[0])]
+        if rung + 1 < len(per_rung):
+            for p in entrants[:per_rung[rung + 1]]:  # mark the promoted ones (a later record of the same job)
+                first, last = previous[tuple(sorted(p.items()))]
+                write_record(sweep, dataclasses.replace(records[last], promoted=True))
+
+
+@pytest.mark.parametrize("per_rung, analysed", [
+    ((18, 6, 2), 1),   # the top rung has 2 trials: the rung below, with 6
+    ((27, 9, 5), 2),   # the top rung has 5: enough
+    ((6, 2, 1), 0),
+    ((4, 2, 1), 0),    # none has 5: the lowest, which has the most (too few to analyse: refused)
+])
+def test_the_analysis_reads_the_highest_rung_with_enough_trials(tmp_path, per_rung, analysed):
+    fake_sweep(tmp_path, per_rung)
+    rows = rung_table(tmp_path)
+    assert [r.entered for r in rows] == list(per_rung)
+    assert [r.promoted for r in rows] == list(per_rung[1:]) + [0]
+    assert [r.epoch_sequences for r in rows] == [n * e * 100 for n, e in zip(per_rung, (2, 4, 12))]
+    chosen, note = analysed_rung(rows, 5)
+    assert chosen.rung == analysed and f"rung {analysed} (trainer.max_epochs={[2, 6, 18][analysed]})" in note
+    if per_rung[analysed] < 5:
+        with pytest.raises(ValueError, match="need at least 5"):
+            from_ledger(tmp_path)
+        return
+    table = from_ledger(tmp_path)
+    assert table.n == per_rung[analysed] and note in table.notes
+
+
+def test_the_summary_report_and_json_show_the_rung_table(tmp_path):
+    fake_sweep(tmp_path, (18, 6, 2))
+    analysis = analyze_sweep(tmp_path)
+    out = tmp_path / "analysis"
+    summary = (out / "summary.txt").read_text()
+    assert "compares the 6 trials of rung 1" in summary
+    assert "entered promoted" in summary and "trainer.max_epochs=18" in summary
+    info = json.loads((out / "analysis.json").read_text())
+    assert [(r["rung"], r["entered"], r["promoted"]) for r in info["rungs"]] == [(0, 18, 6), (1, 6, 2), (2, 2, 0)]
+    rung1 = analysis.top_trials(20).to_dict("records")  # the analysed rung: its best + 0.1 is the top rung's best
+    assert info["rungs"][2]["best"] == pytest.approx(max(r["value"] for r in rung1) + 0.1)
+    assert "<h2>Rungs</h2>" in (out / "report.html").read_text()
