@@ -165,7 +165,7 @@ def write_report(rounds: list[dict[str, Any]], out: Path, opts: argparse.Namespa
     totals["rounds"] = len(rounds)
     totals["rounds_finished"] = sum(r["finished"] for r in rounds)
     totals["trials"] = opts.budget * len(rounds)
-    command = " ".join(["nice -n 10 python experiments/soak.py", f"--kills {opts.kills}", f"--seed {opts.seed}",
+    command = " ".join(["nice -n 10 python -m experiments.soak", f"--kills {opts.kills}", f"--seed {opts.seed}",
                         f"--budget {opts.budget}", f"--sleep {opts.sleep}", f"--launchers {opts.launchers}",
                         f"--out {opts.out}"])
     data = {"command": command, "wall_s": round(wall_s, 1), "totals": totals, "rounds": rounds,
