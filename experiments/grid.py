@@ -55,6 +55,18 @@ class Protocol:
         return out
 
 
+def full_protocol(data: str, data_seed: Optional[int] = None) -> Protocol:
+    """The headline protocol of every grid: ``data`` (all training sequences), early stopping with patience 5
+    and a cap of 100 epochs that no model should reach; ``data_seed`` fixes the split across seeds."""
+    fixed = "" if data_seed is None else f", data split fixed across seeds (dataset.seed={data_seed})"
+    return Protocol("full", f"{data}, early stopping (patience 5, at most 100 epochs){fixed}",
+                    max_train=None, max_epochs=100, patience=5, data_seed=data_seed)
+
+
+SMALL_DATA = Protocol("mt4000_default_ep10", "small-data: 4,000 training sequences, at most 10 epochs, patience 3",
+                      max_train=4000, max_epochs=10, patience=3)
+
+
 def protocol_name(args: argparse.Namespace) -> str:
     debug = getattr(args, "debug_max_train", None)
     return args.protocol.name + (f"_debug{debug}" if debug else "")
@@ -172,6 +184,18 @@ def run_genarch(out: Path, overrides: Sequence[str]) -> int:
     with open(out / "run.log", "w") as log:
         return subprocess.run([sys.executable, "-m", "genarch", *overrides], cwd=ROOT, stdout=log,
                               stderr=subprocess.STDOUT).returncode
+
+
+def train_cell(out: Path, overrides: Sequence[str], label: str,
+               describe: Callable[[Mapping[str, Any]], str]) -> Optional[dict[str, Any]]:
+    """Train one grid cell (:func:`run_genarch`), record it and print one timed line: its result, or None."""
+    start = time.time()
+    code = run_genarch(out, overrides)
+    res = read_current(out, overrides)
+    if res:
+        record_cell(out, overrides, res)
+    timed(label, start, describe(res) if res else f"FAILED rc={code} (see {out / 'run.log'})")
+    return res
 
 
 def timed(label: str, start: float, what: str) -> None:

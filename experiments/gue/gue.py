@@ -32,22 +32,16 @@ not confirmed index by index. Our shared data has no mouse/1 (Mouse TFBS 2 is no
 import json
 import math
 import statistics
-import time
 from pathlib import Path
 
-from experiments.grid import (Protocol, grid_main, grid_parser, parse_grid_args, protocol_name, read_current,
-                              record_cell, results_dir, run_genarch, run_overrides, stopping, stopping_summary, timed)
+from experiments.grid import (SMALL_DATA, full_protocol, grid_main, grid_parser, parse_grid_args, protocol_name,
+                              read_current, results_dir, run_overrides, stopping, stopping_summary, train_cell)
 from experiments.tables import RUNS, device_summary, fmt, md_table, read_ok, run_device, stale_note, write_json
 from experiments.tfbs.head_to_head import contender
 
 TASKS = ["tf/0", "tf/1", "tf/2", "tf/3", "tf/4", "mouse/0", "mouse/2", "mouse/3", "mouse/4"]
 MODELS = ["tfbs_found", "attentionnet", "deepbind", "deepmotif"]
-PROTOCOLS = {
-    "full": Protocol("full", "the full GUE train split, early stopping (patience 5, at most 100 epochs)",
-                     max_train=None, max_epochs=100, patience=5),
-    "small": Protocol("mt4000_default_ep10", "small-data: 4,000 training sequences, at most 10 epochs, patience 3",
-                      max_train=4000, max_epochs=10, patience=3),
-}
+PROTOCOLS = {"full": full_protocol("the full GUE train split"), "small": SMALL_DATA}
 RESULT_NAMES = {"full": "gue_full", "mt4000_default_ep10": "gue"}
 FOUNDATION = ["DNABERT-2", "NT-v2", "HyenaDNA", "Caduceus-Ph", "GROVER"]
 # AUC, Human TFBS 1-5 (Table 1) and Mouse TFBS 1-5 (Table 2) of the benchmark paper
@@ -138,14 +132,8 @@ def run_one(args, model: str, task: str, seed: int) -> bool:
         return False
     if not read_current(out, overrides):
         (out / "gue_metrics.json").unlink(missing_ok=True)  # an older run's MCC must not outlive its weights
-        start = time.time()
-        code = run_genarch(out, overrides)
-        res = read_current(out, overrides)
-        if res:
-            record_cell(out, overrides, res)
-        timed(f"{model} {task} seed {seed}", start, f"test AUROC {fmt(res['metrics']['test']['auroc'])}, "
-              f"{res['epochs']} "
-              "epochs" if res else f"FAILED rc={code} (see {out / 'run.log'})")
+        res = train_cell(out, overrides, f"{model} {task} seed {seed}",
+                         lambda r: f"test AUROC {fmt(r['metrics']['test']['auroc'])}, {r['epochs']} epochs")
         if not res:
             return True
     m = test_mcc(out)  # in-process through genarch's Python API: the run's best weights on the test split

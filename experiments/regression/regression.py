@@ -39,12 +39,12 @@ reported per lineage; synthetic_ilsep = the embedded ILSEP-shaped default
 
 import json
 import statistics
-import time
 from pathlib import Path
 
 from experiments import paper_facts
-from experiments.grid import (Protocol, grid_main, grid_parser, parse_grid_args, protocol_name, read_current,
-                              record_cell, results_dir, run_genarch, run_overrides, stopping, stopping_summary, timed)
+from experiments.grid import (Protocol, full_protocol, grid_main, grid_parser, parse_grid_args,
+                              protocol_name, read_current, results_dir, run_overrides, stopping, stopping_summary,
+                              train_cell)
 from experiments.tables import RUNS, device_summary, fmt, md_table, mean_over_seeds, read_ok, run_device, \
     stale_note, summary_stats, win_share_markdown, win_shares, write_json
 
@@ -64,8 +64,7 @@ CONTENDERS = {
 }
 MODELS = list(CONTENDERS)
 PROTOCOLS = {
-    "full": Protocol("full", "all training sequences, early stopping (patience 5, at most 100 epochs), data split "
-                     "fixed across seeds (dataset.seed=0)", max_train=None, max_epochs=100, patience=5, data_seed=0),
+    "full": full_protocol("all training sequences", data_seed=0),
     "small": Protocol("mt8000_default", "small-data: 8,000 training sequences, 15 epochs, patience 3",
                       max_train=8000, max_epochs=15, patience=3),
 }
@@ -90,14 +89,8 @@ def run_one(args, model, dataset, seed) -> bool:
     out, overrides = run_dir(args, model, dataset, seed), cell_overrides(args, model, dataset, seed)
     if read_current(out, overrides):
         return False
-    start = time.time()
-    code = run_genarch(out, overrides)
-    res = read_current(out, overrides)
-    if res:
-        record_cell(out, overrides, res)
-    what = (f"test r {fmt(res['metrics']['test'].get('pearson_r'))}, {res['epochs']} epochs" if res
-            else f"FAILED rc={code} (see {out / 'run.log'})")
-    timed(f"{model:12s} {dataset:16s} seed {seed}", start, what)
+    train_cell(out, overrides, f"{model:12s} {dataset:16s} seed {seed}",
+               lambda res: f"test r {fmt(res['metrics']['test'].get('pearson_r'))}, {res['epochs']} epochs")
     return True
 
 

@@ -27,13 +27,12 @@ training. Any other name runs as ``model=<name>``. The paper's figures (108 expe
 """
 
 import shutil
-import time
 from pathlib import Path
 from typing import Optional
 
 from experiments import paper_facts
-from experiments.grid import (Protocol, grid_main, grid_parser, parse_grid_args, protocol_name, read_current,
-                              record_cell, results_dir, run_genarch, run_overrides, stopping, stopping_summary, timed)
+from experiments.grid import (SMALL_DATA, full_protocol, grid_main, grid_parser, parse_grid_args, protocol_name,
+                              read_current, results_dir, run_overrides, stopping, stopping_summary, train_cell)
 from experiments.tables import RUNS, device_summary, fmt, md_table, mean_over_seeds, read_ok, run_device, \
     stale_note, summary_stats, win_share_markdown, win_shares, write_json
 
@@ -52,12 +51,7 @@ CONTENDERS = {
     "tfbs_found_default_training": ["model=tfbs_found"],
 }
 MODELS = list(CONTENDERS)
-PROTOCOLS = {
-    "full": Protocol("full", "all training sequences, early stopping (patience 5, at most 100 epochs)",
-                     max_train=None, max_epochs=100, patience=5),
-    "small": Protocol("mt4000_default_ep10", "small-data: 4,000 training sequences, at most 10 epochs, patience 3",
-                      max_train=4000, max_epochs=10, patience=3),
-}
+PROTOCOLS = {"full": full_protocol("all training sequences"), "small": SMALL_DATA}
 RESULT_NAMES = {"full": "tfbs_head_to_head_full", "mt4000_default_ep10": "tfbs_head_to_head"}
 
 
@@ -80,14 +74,8 @@ def run_one(args, model: str, experiment: str, seed: int) -> bool:
     if read_current(out, overrides):
         return False
     shutil.rmtree(out / "interpret", ignore_errors=True)  # interpret_found's motifs of an older run here
-    start = time.time()
-    code = run_genarch(out, overrides)
-    res = read_current(out, overrides)
-    if res:
-        record_cell(out, overrides, res)
-    what = (f"test AUROC {fmt(res['metrics']['test']['auroc'])}, {res['epochs']} epochs" if res
-            else f"FAILED rc={code} (see {out / 'run.log'})")
-    timed(f"{model:28s} {experiment:14s} seed {seed}", start, what)
+    train_cell(out, overrides, f"{model:28s} {experiment:14s} seed {seed}",
+               lambda res: f"test AUROC {fmt(res['metrics']['test']['auroc'])}, {res['epochs']} epochs")
     return True
 
 
