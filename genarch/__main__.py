@@ -72,7 +72,6 @@ def bad_input(exc: BaseException) -> "BaseException | None":
 
 def run_failure_message(exc: BaseException) -> str:
     """What happened, what was kept and what to do, for a single run that failed."""
-    from pathlib import Path
 
     from genarch.task import log_file
 
@@ -109,7 +108,6 @@ def stage_yaml_error(argv: list[str]) -> "str | None":
     Hydra reports it only below a traceback of its own frames; this finds the same file (genarch's
     configs first, then ``hydra.searchpath`` folders, Hydra's order) and names it alone."""
     import yaml
-    from pathlib import Path
 
     names = [m["value"] for m in map(_STAGE_ARG.match, argv) if m and m["prefix"] != "~"]
     if not names:
@@ -191,7 +189,6 @@ def report_stop(exc: BaseException) -> int:
 
 def _folder_of(exc: BaseException) -> "Path | None":
     """The sweep directory (or run directory) the failing code worked in, from its frames."""
-    from pathlib import Path
 
     tb, found = exc.__traceback__, None
     while tb is not None:

@@ -182,10 +182,6 @@ class RungRecord:
                 "resumed_from": self.resumed_from, "promoted": self.promoted}
 
 
-# events the reader folds; any other (``rung``: :class:`RungRecord`) is skipped by it
-EVENTS = ("start", "end")
-
-
 def rung_records(sweep_dir: "str | os.PathLike[str]") -> dict[int, dict[str, Any]]:
     """The rung records of a multi-fidelity sweep by job (the last record of a job wins: it holds
     ``promoted``); empty for a single-fidelity sweep."""

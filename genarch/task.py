@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any, Callable, Optional
 
 from genarch.ledger import INTERRUPTIONS
-from genarch.result import Objective, RunResult
+from genarch.result import FAILED_BESIDE_FILE, Objective, RunResult
 
 log = logging.getLogger("genarch")
 
@@ -139,7 +139,7 @@ def _get(cfg: Any, key: str) -> Any:
 
 def _report_failure(failed: RunResult, path: Path, exc: BaseException) -> None:
     """One line in the log (the console of a sweep's worker), the whole traceback in the log files."""
-    where = path if path.name != "result.failed.json" else (
+    where = path if path.name != FAILED_BESIDE_FILE else (
         f"{path}, beside the successful result.json of an earlier run, which is kept")
     error = " ".join(line.strip() for line in (failed.error or "").splitlines() if line.strip())
     if failed.extra.get("interrupted"):  # not a failure of the trial: a resumed sweep runs it again

@@ -128,9 +128,10 @@ def cell_overrides(args, model: str, task: str, seed: int) -> list[str]:
 
 def run_one(args, model: str, task: str, seed: int) -> bool:
     out, overrides = run_dir(args, model, task, seed), cell_overrides(args, model, task, seed)
-    if read_current(out, overrides) and (out / "gue_metrics.json").exists():
+    current = read_current(out, overrides)
+    if current and (out / "gue_metrics.json").exists():
         return False
-    if not read_current(out, overrides):
+    if not current:
         (out / "gue_metrics.json").unlink(missing_ok=True)  # an older run's MCC must not outlive its weights
         res = train_cell(out, overrides, f"{model} {task} seed {seed}",
                          lambda r: f"test AUROC {fmt(r['metrics']['test']['auroc'])}, {r['epochs']} epochs")

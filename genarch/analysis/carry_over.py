@@ -52,11 +52,11 @@ def carried_count(sweep_dir: Path, params: Mapping[str, str]) -> tuple[int, int]
     """(inside, finished): how many of the sweep's finished trials (a multi-fidelity sweep's candidates once,
     at their last rung) are points of the space ``params`` describes."""
     from genarch.space import parse_params
-    from genarch.sweeper.resume import ended_trials
+    from genarch.ledger import finished_trials
     from genarch.sweeper.rung_trials import last_rungs
 
     domains = parse_params(dict(params))
-    finished, _ = ended_trials(sweep_dir)
+    finished = {t.job: t for t in finished_trials(sweep_dir)}
     trials = [t for t in last_rungs(sweep_dir, finished).values() if not t.rejected]
     inside = [t for t in trials if set(t.params) <= set(domains)
               and all(domains[k].contains(v) for k, v in t.params.items())]

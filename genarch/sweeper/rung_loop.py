@@ -10,6 +10,7 @@ left (``resume_key``); otherwise it retrains. Job numbers follow deterministical
 ask/tell sequence, so a killed sweep run again replays every finished rung job from the ledger and relaunches
 only the ones in flight (a promoted one again from its previous rung's checkpoint)."""
 
+import dataclasses
 import logging
 from pathlib import Path
 from typing import Any, Optional
@@ -84,6 +85,7 @@ def _run_rungs(impl: Any, fidelity: Fidelity, levels: list[int], first: int, ent
                state: dict[str, Any]) -> None:
     run = impl.run
     previous: dict[tuple[str, ...], int] = {}  # candidate key -> the job of its previous rung
+    trials: dict[int, Any] = {}  # the ledger as read after the previous rung's jobs ended
     for rung in range(first, len(levels)):
         if not entrants:
             return
@@ -93,15 +95,16 @@ def _run_rungs(impl: Any, fidelity: Fidelity, levels: list[int], first: int, ent
             job = c.job if rung == first else state["job"]
             if rung != first:
                 state["job"] += 1
-            jobs.append(_rung_job(run, fidelity, levels, c, rung, job, previous.get(c.key)))
+            jobs.append(_rung_job(fidelity, levels, c, rung, job, previous.get(c.key), trials, run.sweep_dir))
         state["returns"] += impl._run(jobs)
         trials = {t.job: t for t in load_trials(run.sweep_dir)}
         known = rung_records(run.sweep_dir)
+        records = {job.job: _rung_record(impl, fidelity, levels, job, trials) for job in jobs}
         for job in jobs:
             if rung == first:
                 _candidate_of(entrants, job).extra["first_status"] = job.outcome.status
             if job.job not in known:
-                write_record(run.sweep_dir, _rung_record(impl, fidelity, levels, job, trials))
+                write_record(run.sweep_dir, records[job.job])
         results.log_batch(run, jobs)
         if run.progress is not None:
             run.progress.batch_done(jobs, replayed=run.finished)
@@ -111,7 +114,7 @@ def _run_rungs(impl: Any, fidelity: Fidelity, levels: list[int], first: int, ent
         chosen = set(promotions(scores, fidelity.eta, "minimize"))  # losses: nevergrad's sign, lower is better
         for i, job in enumerate(jobs):
             if known.get(job.job, {}).get("promoted") is None:
-                write_record(run.sweep_dir, _rung_record(impl, fidelity, levels, job, trials, promoted=i in chosen))
+                write_record(run.sweep_dir, dataclasses.replace(records[job.job], promoted=i in chosen))
         log.info("rung %d (%s=%d): %d of %d promoted to %s=%d", rung, fidelity.key, levels[rung], len(chosen),
                  len(jobs), fidelity.key, levels[rung + 1])
         previous = {entrants[i].key: jobs[i].job for i in chosen}
@@ -122,8 +125,8 @@ def _candidate_of(entrants: list[Candidate], job: Candidate) -> Candidate:
     return next(c for c in entrants if c.key == job.key)
 
 
-def _rung_job(run: Any, fidelity: Fidelity, levels: list[int], c: Candidate, rung: int, job: int,
-              previous_job: Optional[int]) -> Candidate:
+def _rung_job(fidelity: Fidelity, levels: list[int], c: Candidate, rung: int, job: int,
+              previous_job: Optional[int], trials: dict[int, Any], sweep_dir: Path) -> Candidate:
     """The job of candidate ``c`` at ``rung``: its overrides + the rung's fidelity (+ the checkpoint to continue
     from, for a promoted job of an epoch fidelity)."""
     overrides = list(c.overrides) + [f"++{fidelity.key}={levels[rung]}"]
@@ -131,9 +134,9 @@ def _rung_job(run: Any, fidelity: Fidelity, levels: list[int], c: Candidate, run
         overrides.append(f"++{fidelity.save_key}=true")  # keep the checkpoint a promotion continues from
     resumed_from = None
     if previous_job is not None and fidelity.resumes:
-        done = {t.job: t for t in load_trials(run.sweep_dir)}.get(previous_job)
+        done = trials.get(previous_job)
         if done is not None and done.dir:
-            ckpt = (Path(run.sweep_dir) / done.dir / fidelity.checkpoint).resolve()
+            ckpt = (Path(sweep_dir) / done.dir / fidelity.checkpoint).resolve()
             overrides.append(f"++{fidelity.resume_key}='{ckpt}'")
             resumed_from = previous_job
     trial = c.job if previous_job is None else c.extra.get("trial", c.job)
@@ -143,8 +146,8 @@ def _rung_job(run: Any, fidelity: Fidelity, levels: list[int], c: Candidate, run
                             "resumed_from": resumed_from, "previous": previous_job})
 
 
-def _rung_record(impl: Any, fidelity: Fidelity, levels: list[int], job: Candidate, trials: dict[int, Any],
-                 promoted: Optional[bool] = None) -> RungRecord:
+def _rung_record(impl: Any, fidelity: Fidelity, levels: list[int], job: Candidate,
+                 trials: dict[int, Any]) -> RungRecord:
     """The job's rung, fidelity, score and cost (epochs trained by this job x training sequences, seconds)."""
     t = trials.get(job.job)
     record = t.record if t is not None else {}
@@ -164,7 +167,7 @@ def _rung_record(impl: Any, fidelity: Fidelity, levels: list[int], job: Candidat
     return RungRecord(job.job, job.extra["trial"], job.extra["rung"], dict(job.extra["fidelity"]), o.status,
                       value=o.value if o.status == "ok" else None, direction=o.direction, epochs=epochs,
                       sequences=sequences, seconds=_seconds(impl.run.sweep_dir, job.job, record),
-                      resumed_from=job.extra.get("resumed_from"), promoted=promoted)
+                      resumed_from=job.extra.get("resumed_from"))
 
 
 def _sequences(impl: Any, trial: Any) -> Optional[int]:

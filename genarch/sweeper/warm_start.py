@@ -9,8 +9,7 @@ from typing import Any, Optional, Sequence
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from omegaconf import OmegaConf
 
-from genarch.ledger import LEDGER_FILE, Trial
-from genarch.sweeper import resume
+from genarch.ledger import LEDGER_FILE, Trial, finished_trials
 from genarch.sweeper.params import spec_contains, spec_from_override
 from genarch.sweeper.run import Candidate, Outcome, SweepRun
 from genarch.sweeper.rung_trials import last_rungs
@@ -45,7 +44,7 @@ def warm_start(run: SweepRun, optimizer: Any, parametrization: Any, dirs: list[P
     told: list[tuple[Candidate, Outcome]] = []
     parser = OverridesParser.create()
     for sweep_dir in dirs:
-        finished, _ = resume.ended_trials(sweep_dir)
+        finished = {t.job: t for t in finished_trials(sweep_dir)}
         finished = last_rungs(sweep_dir, finished)  # a multi-fidelity sweep: each candidate at its last rung
         inside = 0
         for _, trial in sorted(finished.items()):
