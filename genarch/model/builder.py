@@ -17,7 +17,9 @@ class GenomicNet(nn.Module):
     """A sequence model from the Genetic Architect search space.
 
     Input: float one-hot ``(batch, 4, length)``. Output: ``(batch, n_outputs)`` logits (binary)
-    or predictions (regression)."""
+    or predictions (regression), in the targets' own units: the head's output times ``target_scale``
+    plus ``target_shift`` (per output; identity unless :meth:`scale_targets` set them from the
+    training targets, so a regression head learns standardised targets)."""
 
     def __init__(self, model: Mapping[str, Any], seq_len: int, n_outputs: int) -> None:
         super().__init__()
@@ -58,6 +60,8 @@ class GenomicNet(nn.Module):
         self.head = Head(features, n_outputs, int(head["layers"]), int(head["units"]), act,
                          bool(head["batchnorm"]), float(head["dropout"]))
         self.seq_len, self.n_outputs = seq_len, n_outputs
+        self.register_buffer("target_shift", torch.zeros(n_outputs))
+        self.register_buffer("target_scale", torch.ones(n_outputs))
         # input bases per feature-track step: a left-padded sequence is moved to this phase (masking.py)
         self.phase = total_stride([*self.trunk_before, self.reduction, *self.trunk_after])
 
@@ -84,7 +88,20 @@ class GenomicNet(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         h, mask = self.features_and_mask(x)
-        return self.head(self.pool(h, mask))
+        return self.head(self.pool(h, mask)) * self.target_scale + self.target_shift
+
+    def scale_targets(self, shift: Any, scale: Any) -> None:
+        """Set the per-output affine map from the head's output to the targets' units."""
+        self.target_shift.copy_(torch.as_tensor(shift, dtype=torch.float32).reshape(self.n_outputs))
+        self.target_scale.copy_(torch.as_tensor(scale, dtype=torch.float32).reshape(self.n_outputs))
+
+    def load_state_dict(self, state_dict: Mapping[str, Any], strict: bool = True, assign: bool = False):
+        """As nn.Module's; a state saved before the target buffers existed loads with the identity map."""
+        state = dict(state_dict)
+        for name, buffer in (("target_shift", self.target_shift), ("target_scale", self.target_scale)):
+            if not any(k.endswith(name) for k in state):
+                state[name] = torch.zeros_like(buffer) if name == "target_shift" else torch.ones_like(buffer)
+        return super().load_state_dict(state, strict=strict, assign=assign)
 
     @property
     def attention(self):

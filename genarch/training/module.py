@@ -32,7 +32,7 @@ class SequenceModule(pl.LightningModule):
 
     def training_step(self, batch, batch_idx: int) -> torch.Tensor:
         x, y = batch
-        loss = self.loss_fn(self.net(to_float(x)), y)
+        loss = self.training_loss(self.net(to_float(x)), y)
         if loss.device.type == "cpu":
             if not torch.isfinite(loss):
                 raise NonFiniteLoss(f"non-finite training loss ({loss.item()}) at epoch {self.current_epoch}, "
@@ -42,6 +42,16 @@ class SequenceModule(pl.LightningModule):
         self._train_loss_sum += loss.detach() * len(x)
         self._train_seen += len(x)
         return loss
+
+    def training_loss(self, outputs: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        """BCE on logits; for regression the MSE of the standardised outputs and targets (the network's
+        ``target_shift`` / ``target_scale``: identity unless trainer.target_scaling set them), so every output
+        weighs the same whatever its units."""
+        if self.task == "binary":
+            return self.loss_fn(outputs, y)
+        net = getattr(self.net, "_orig_mod", self.net)  # a torch.compile'd network keeps its buffers there
+        shift, scale = net.target_shift, net.target_scale
+        return self.loss_fn((outputs - shift) / scale, (y - shift) / scale)
 
     def on_train_epoch_start(self) -> None:
         self._train_loss_sum, self._train_seen = torch.zeros((), device=self.device), 0

@@ -42,6 +42,22 @@ def build_model(model_cfg: Any, bundle: DataBundle) -> GenomicNet:
     return GenomicNet(model, bundle.seq_len, bundle.n_outputs)
 
 
+TARGET_SCALINGS = ("standardize", "none")
+
+
+def scale_targets(net: GenomicNet, y: np.ndarray, how: str) -> str:
+    """``trainer.target_scaling``: ``standardize`` makes the network learn each regression target as
+    (y - mean) / std of the training split (the network maps back to the targets' units, so predictions,
+    metrics and predict.py stay in them); ``none`` learns the raw targets."""
+    if how not in TARGET_SCALINGS:
+        raise ValueError(f"trainer.target_scaling={how!r} must be one of {list(TARGET_SCALINGS)}")
+    if how == "standardize" and len(y):
+        y = np.asarray(y, dtype=np.float64)
+        std = y.std(axis=0)
+        net.scale_targets(y.mean(axis=0), np.where(std > 1e-8, std, 1.0))
+    return how
+
+
 def validate_trainer(trainer_cfg: Any) -> None:
     """Raise :class:`ConfigError` naming every ``trainer.*`` value that cannot drive a run, before any
     data is read (a batch size of 0 would otherwise fail deep inside the loader)."""
@@ -164,7 +180,10 @@ def _train_on(device: TrainingDevice, loggers: list[Any], cfg: DictConfig, out_d
     facts["extra"] = extra
     check_val_can_score(bundle, objective_name)
     torch.manual_seed(seed)
-    net = device.prepare(build_model(cfg.model, bundle))
+    net = build_model(cfg.model, bundle)
+    if bundle.task == "regression":
+        extra["target_scaling"] = scale_targets(net, bundle.train.y, cfg.trainer.get("target_scaling", "standardize"))
+    net = device.prepare(net)
     facts["n_params"] = count_parameters(net)
     module = SequenceModule(net, bundle.task, OmegaConf.to_container(cfg.optimizer, resolve=True), bundle.target_names)
 
