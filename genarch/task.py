@@ -2,7 +2,7 @@
 
 A task decorated with :func:`task_wrapper` is called as ``task(cfg, run)`` and returns a
 :class:`~genarch.result.RunResult` (or a bare number, the objective). The wrapper does the rest, the same
-way for every task (``genarch.app.run``, ``experiments/tfbs/multi.py``, ``experiments/efficiency/surrogate_app.py``):
+way for every task (``genarch.app.run``, ``experiments/tfbs/multi.py``):
 
 * finds the run's output directory and overrides in Hydra's job config (or takes ``out_dir=``);
 * on success writes ``result.json``, appends the trial's ``end`` record to the sweep ledger (inside a genarch

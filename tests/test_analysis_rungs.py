@@ -8,7 +8,7 @@ import random
 import pytest
 
 from genarch.analysis.pipeline import analyze_sweep
-from genarch.analysis.rungs import analysed_rung, rung_table
+from genarch.analysis.rungs import RungRow, analysed_rung, rank_scores, rung_table
 from genarch.analysis.trials import from_ledger
 from genarch.ledger import EndRecord, RungRecord, StartRecord, write_record
 
@@ -61,15 +61,15 @@ def test_the_analysis_reads_the_highest_rung_with_enough_trials(tmp_path, per_ru
     assert chosen.rung == analysed and f"rung {analysed} (trainer.max_epochs={[2, 6, 18][analysed]})" in note
     if per_rung[analysed] < 5:
         with pytest.raises(ValueError, match="need at least 5"):
-            from_ledger(tmp_path)
+            from_ledger(tmp_path, rungs="top")
         return
-    table = from_ledger(tmp_path)
+    table = from_ledger(tmp_path, rungs="top")
     assert table.n == per_rung[analysed] and note in table.notes
 
 
 def test_the_summary_report_and_json_show_the_rung_table(tmp_path):
     fake_sweep(tmp_path, (18, 6, 2))
-    analysis = analyze_sweep(tmp_path)
+    analysis = analyze_sweep(tmp_path, rungs="top")
     out = tmp_path / "analysis"
     summary = (out / "summary.txt").read_text()
     assert "compares the 6 trials of rung 1" in summary
@@ -79,3 +79,30 @@ def test_the_summary_report_and_json_show_the_rung_table(tmp_path):
     rung1 = analysis.top_trials(20).to_dict("records")  # the analysed rung: its best + 0.1 is the top rung's best
     assert info["rungs"][2]["best"] == pytest.approx(max(r["value"] for r in rung1) + 0.1)
     assert "<h2>Rungs</h2>" in (out / "report.html").read_text()
+
+
+@pytest.mark.parametrize("direction", ["maximize", "minimize"])
+def test_rank_scores_put_every_promoted_candidate_above_those_it_left_behind(direction):
+    # rung 0: four candidates (jobs 0-3), the best two promoted (jobs 4, 5 at rung 1), the best of those to rung 2
+    sign = 1 if direction == "maximize" else -1
+    plan = [(0, 0, 0, 0.60), (1, 1, 0, 0.50), (2, 2, 0, 0.70), (3, 3, 0, None),
+            (4, 0, 1, 0.65), (5, 2, 1, 0.80), (6, 2, 2, 0.90)]
+    records = {job: {"job": job, "trial": trial, "rung": rung, "status": "ok" if v is not None else "failed",
+                     "objective": {"value": None if v is None else sign * v}} for job, trial, rung, v in plan}
+    rows = [RungRow(r, {"e": r}, jobs=[j for j, _, rung, _ in plan if rung == r]) for r in range(3)]
+    scores = rank_scores(rows, records, direction)
+    # each candidate once, at its last finished rung; the failed one keeps no score
+    assert scores == pytest.approx({1: (0 + 0 / 3) / 3, 4: (1 + 0 / 2) / 3, 6: (2 + 0) / 3})
+    assert scores[6] > scores[4] > scores[1]
+
+
+def test_the_default_analysis_ranks_every_candidate_across_rungs(tmp_path):
+    fake_sweep(tmp_path, (18, 6, 2))
+    table = from_ledger(tmp_path)
+    assert table.n == 18 and any("ranks 18 candidates across rungs 0-2" in n for n in table.notes)
+    frame = table.frame.sort_values("value", ascending=False)
+    # the top rung's two candidates first, then the four left at rung 1, then the twelve left at rung 0
+    assert (frame["value"].iloc[:2] >= 2 / 3).all() and (frame["value"].iloc[2:6].between(1 / 3, 2 / 3)).all()
+    assert (frame["value"].iloc[6:] < 1 / 3).all()
+    analyze_sweep(tmp_path)
+    assert "ranks 18 candidates" in (tmp_path / "analysis" / "summary.txt").read_text()

@@ -1,7 +1,7 @@
 """Nothing computed is overwritten by a failure (issue 36, case 4), and one task protocol (issue 35, item 4):
 a failed run beside a successful one writes result.failed.json and keeps result.json; an analysis cut off
 midway leaves the previous complete analysis; genarch.task.task_wrapper records success, failure and
-interruption the same way for every task (genarch.app, experiments/tfbs/multi.py, surrogate_app.py)."""
+interruption the same way for every task (genarch.app, experiments/tfbs/multi.py)."""
 
 import json
 import signal
@@ -115,7 +115,7 @@ def test_a_failed_rerun_beside_a_success_says_so_and_keeps_it(tmp_path, sweep_le
 
 def test_every_task_of_genarch_and_its_experiments_uses_the_one_protocol():
     """No task writes result.json or the ledger record by hand any more."""
-    for path in ("genarch/app.py", "experiments/tfbs/multi.py", "experiments/efficiency/surrogate_app.py"):
+    for path in ("genarch/app.py", "experiments/tfbs/multi.py"):
         text = (REPO / path).read_text()
         assert "task_wrapper" in text, path
         assert "record_trial_end(" not in text and "failed.write(" not in text, path

@@ -48,7 +48,7 @@ from typing import Optional
 import numpy as np
 import yaml
 
-from genarch.ledger import load_trials, rung_records
+from genarch.ledger import finished_trials, rung_records
 
 from experiments.tables import RESULTS, ROOT, RUNS, fmt, md_table, write_json
 
@@ -148,8 +148,8 @@ def jobs_of(sdir: Path) -> list[tuple[int, Optional[float], bool]]:
     """(epoch-sequences spent, val AUROC or None, full fidelity?) of each job of a sweep, in job order."""
     rungs = rung_records(sdir)
     out = []
-    for t in load_trials(sdir):
-        if not t.finished or t.record.get("rejected"):
+    for t in finished_trials(sdir):
+        if t.rejected:
             continue
         if rungs:
             r = rungs.get(t.job, {})
@@ -194,7 +194,8 @@ def bootstrap(ours: list, flats: list, resamples: int = 10000) -> Optional[dict]
     b = np.array(flats, dtype=float)
     picks = np.random.default_rng(0).integers(0, len(a), size=(resamples, len(a)))
     ratios = np.median(a[picks], axis=1) / np.median(b[picks], axis=1)
-    return {"p05": float(np.percentile(ratios, 5)), "p95": float(np.percentile(ratios, 95)),
+    return {"p05": float(np.percentile(ratios, 5, method="nearest")),
+            "p95": float(np.percentile(ratios, 95, method="nearest")),
             "share_at_most_a_third": float(np.mean(ratios <= 1 / 3))}
 
 
@@ -212,7 +213,8 @@ def aggregate(seeds: list[int]) -> dict:
         med = statistics.median([math.inf if r is None else r for r in reach]) if reach else None
         ratio = med / statistics.median(flat_own) if reach else None
         summary[m] = {"compute_to_reach_flat_best": dict(zip(seeds_ok, reach)),
-                      "final_best": dict(zip(seeds_ok, finals)), "compute_spent": dict(zip(seeds_ok, total)), "median_to_reach": med, "ratio_to_flat": ratio,
+                      "final_best": dict(zip(seeds_ok, finals)),
+                      "compute_spent": dict(zip(seeds_ok, total)), "median_to_reach": med, "ratio_to_flat": ratio,
                       "bootstrap": bootstrap(reach, flat_own)}
         iv = summary[m]["bootstrap"]
         ok_finals = [f for f in finals if f is not None]
@@ -225,7 +227,8 @@ def aggregate(seeds: list[int]) -> dict:
     table = md_table(["method", "seeds reaching flat's best", "median compute to reach it", "ratio to flat",
                       "seed bootstrap 90%", "mean final best val AUROC", "mean compute spent"], rows)
     out = {"protocol": {"stage_file": f"experiments/efficiency/conf/stage/{STAGE}.yaml", "full_epochs": FULL_EPOCHS,
-                        "fidelity": fidelity_override(), "flat_trials": FLAT_TRIALS, "mf_candidates": MF_CANDIDATES, "budget": BUDGET},
+                        "fidelity": fidelity_override(), "flat_trials": FLAT_TRIALS, "mf_candidates": MF_CANDIDATES,
+                        "budget": BUDGET},
            "seeds": seeds_ok,
            "curves": {m: {str(s): c for s, c in curves[m].items()} for m in METHODS},
            "summary": summary, "table": table,

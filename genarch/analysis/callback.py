@@ -10,6 +10,7 @@ Register it in ``conf/config.yaml``::
           # seeds: 5        importance seeds
           # enabled: true
           # pool: [multirun/stage1, multirun/stage2]   earlier sweeps whose trials inside this stage's space count too
+          # rungs: rank    a multi-fidelity sweep: rank candidates across rungs (or top: one rung)
 
 The callback holds only plain fields (launchers pickle callbacks) and imports the analysis
 lazily. An analysis error is logged, never raised: a sweep is never failed by its post-mortem.
@@ -29,7 +30,7 @@ log = logging.getLogger(__name__)
 class AnalysisCallback(Callback):
     def __init__(self, q: float = 0.2, seeds: int = 5, n_estimators: int = 100, html: bool = True,
                  enabled: bool = True, print_summary: bool = True, stage: Optional[str] = None,
-                 pool: Any = ()) -> None:
+                 pool: Any = (), rungs: str = "rank") -> None:
         self.q = float(q)
         self.seeds = int(seeds)
         self.n_estimators = int(n_estimators)
@@ -38,6 +39,7 @@ class AnalysisCallback(Callback):
         self.print_summary = bool(print_summary)
         self.stage = stage
         self.pool = tuple(str(p) for p in (pool or ()))  # plain strings: launchers pickle callbacks
+        self.rungs = str(rungs)
 
     def on_multirun_end(self, config: Any, **kwargs: Any) -> None:
         if not self.enabled:
@@ -59,7 +61,7 @@ class AnalysisCallback(Callback):
         out = sweep_dir / "analysis"
         try:
             options = Options(q=self.q, seeds=self.seeds, n_estimators=self.n_estimators, html=self.html)
-            analysis = analyze_sweep(sweep_dir, self.stage, out, options, pool=self.pool)
+            analysis = analyze_sweep(sweep_dir, self.stage, out, options, pool=self.pool, rungs=self.rungs)
         except AnalysisInputError as exc:
             log.warning("genarch analysis: %s", exc)
             try:

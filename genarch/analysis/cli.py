@@ -33,6 +33,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--stage", help="the stage file that was run (default: from <sweep_dir>/multirun.yaml)")
     p.add_argument("--pool", action="append", default=[], metavar="SWEEP_DIR",
                    help="an earlier sweep whose trials inside this stage's space are analysed too (repeatable)")
+    p.add_argument("--rungs", choices=["rank", "top"], default="rank",
+                   help="a multi-fidelity sweep: rank every candidate by the rung it reached and its rank there "
+                        "(default), or read one rung, the highest with enough trials (top)")
     p.add_argument("--out", help="output directory (default: <sweep_dir>/analysis, or ./analysis for --csv)")
     p.add_argument("--q", type=float, default=0.2, help="top quantile (default 0.2)")
     p.add_argument("--seeds", type=int, default=5, help="importance seeds (default 5)")
@@ -88,7 +91,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             options.index = False
         else:
             out = Path(args.out) if args.out else Path(args.sweep_dir) / "analysis"
-            table, stage = load_sweep(args.sweep_dir, args.stage, direction=args.direction, pool=tuple(args.pool))
+            table, stage = load_sweep(args.sweep_dir, args.stage, direction=args.direction, pool=tuple(args.pool),
+                                      rungs=args.rungs)
         analysis = analyze(table, stage, out, options)
     except AnalysisInputError as exc:
         print(f"genarch analyze: nothing to analyse: {exc}", file=sys.stderr)

@@ -263,21 +263,23 @@ def resolve_stage(sweep_dir: "str | Path", stage_path: "str | Path | None" = Non
 
 
 def load_sweep(sweep_dir: "str | Path", stage_path: "str | Path | None" = None,
-               direction: Optional[str] = None,
-               pool: "tuple[str | Path, ...]" = ()) -> tuple[TrialTable, Optional[Stage]]:
+               direction: Optional[str] = None, pool: "tuple[str | Path, ...]" = (),
+               rungs: str = "rank") -> tuple[TrialTable, Optional[Stage]]:
     """The sweep's trials and the stage that was run; ``pool``: earlier sweeps whose trials inside this
-    stage's space are analysed with it (the evidence of stage 1 still counts in stage 3)."""
+    stage's space are analysed with it (the evidence of stage 1 still counts in stage 3); ``rungs``: how a
+    multi-fidelity sweep's rungs are compared (:mod:`genarch.analysis.rungs`)."""
     stage, notes = resolve_stage(sweep_dir, stage_path)
     declared = {k: d.values for k, d in stage.domains.items() if d.kind == "choice"} if stage else None
     table = from_ledger(sweep_dir, direction=direction, declared_order=declared, pool=pool,
-                        domains=stage.domains if stage else None)
+                        domains=stage.domains if stage else None, rungs=rungs)
     table.notes.extend(notes)
     return table, stage
 
 
 def analyze_sweep(sweep_dir: "str | Path", stage_path: "str | Path | None" = None, out_dir: "str | Path | None" = None,
-                  options: Optional[Options] = None, pool: "tuple[str | Path, ...]" = ()) -> Analysis:
-    table, stage = load_sweep(sweep_dir, stage_path, pool=pool)
+                  options: Optional[Options] = None, pool: "tuple[str | Path, ...]" = (),
+                  rungs: str = "rank") -> Analysis:
+    table, stage = load_sweep(sweep_dir, stage_path, pool=pool, rungs=rungs)
     return analyze(table, stage, Path(out_dir) if out_dir else Path(sweep_dir) / "analysis", options)
 
 

@@ -1,8 +1,15 @@
 """Multi-fidelity sweeps in the analysis: which rung's trials are compared, and the rung table.
 
-Scores of different rungs are not comparable (a model trained 2 epochs against one trained 18), so the tree,
-the importances and the next-stage suggestion read one rung: the highest with at least ``min_trials``
-finished trials (the top rung holds few by design). The rung table says, per rung, how many candidates
+Scores of different rungs are not comparable (a model trained 2 epochs against one trained 18). Two ways to
+give the tree, the importances and the next-stage suggestion comparable trials (``--rungs``):
+
+* ``rank`` (the default): every candidate once, at the last rung it finished, scored by its rung and its
+  rank within that rung, ``(rung + share of that rung's finished jobs it beat) / number of rungs`` in
+  [0, 1), higher is better whatever the objective's direction. A promoted candidate beat the ones it left
+  behind, so it outranks every candidate that stopped below it, which is what successive halving decided;
+  the top 20% are the candidates that went furthest. No candidate is dropped.
+* ``top``: one rung, the highest with at least ``min_trials`` finished trials (the top rung holds few by
+  design), with its scores as they are. The rung table says, per rung, how many candidates
 entered and were promoted, the best score and the compute spent (epochs x sequences, seconds); it is read
 from the ledger's ``rung`` records (:class:`genarch.ledger.RungRecord`)."""
 
@@ -63,6 +70,36 @@ def analysed_rung(rows: list[RungRow], min_trials: int) -> tuple[Optional[RungRo
            f"no rung has {min_trials} finished trials; the lowest rung, which has the most")
     return chosen, (f"multi-fidelity sweep: the analysis compares the {chosen.ok} trials of rung {chosen.rung} "
                     f"({chosen.fidelity_text()}), {why}; scores of different rungs are not comparable")
+
+
+RUNG_MODES = ("rank", "top")
+
+
+def rank_scores(rows: list[RungRow], records: dict[int, dict[str, Any]], direction: str) -> dict[int, float]:
+    """``rank``: each candidate's last finished rung job -> ``(rung + share of that rung's finished jobs it
+    beat, ties counted half) / number of rungs``. A candidate that failed at its first rung keeps no score."""
+    values = {job: (r.get("objective") or {}).get("value") for job, r in records.items()
+              if r.get("status") == "ok" and (r.get("objective") or {}).get("value") is not None}
+    last: dict[int, tuple[int, int]] = {}  # candidate (its first job) -> (rung, job) of its last finished rung
+    for job in values:
+        key, rung = int(records[job].get("trial", job)), int(records[job]["rung"])
+        if key not in last or rung > last[key][0]:
+            last[key] = (rung, job)
+    sign = 1.0 if direction == "maximize" else -1.0
+    n_rungs = max((row.rung for row in rows), default=0) + 1
+    out = {}
+    for rung, job in last.values():
+        peers = [sign * values[j] for j in next(row.jobs for row in rows if row.rung == rung) if j in values]
+        mine = sign * values[job]
+        beaten = sum(p < mine for p in peers) + 0.5 * (sum(p == mine for p in peers) - 1)
+        out[job] = (rung + beaten / len(peers)) / n_rungs
+    return out
+
+
+def rank_note(rows: list[RungRow], n: int) -> str:
+    return (f"multi-fidelity sweep: the analysis ranks {n} candidates across rungs {rows[0].rung}-{rows[-1].rung} "
+            "(score = (last rung reached + share of that rung's finished jobs beaten) / rungs, higher is better; "
+            "--rungs top reads one rung's own scores instead)")
 
 
 def table_lines(rows: list[RungRow]) -> list[str]:

@@ -20,6 +20,7 @@ Degenerate inputs raise :class:`AnalysisInputError` with a message meant for the
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -290,9 +291,11 @@ def from_ledger(
     declared_order: Optional[Mapping[str, Sequence[Any]]] = None,
     pool: Sequence["str | Path"] = (),
     domains: Optional[Mapping[str, Any]] = None,
+    rungs: str = "rank",
 ) -> TrialTable:
     """Load ``<sweep_dir>/ledger.jsonl`` (via :func:`genarch.ledger.load_trials`), plus the trials of the
-    earlier sweeps in ``pool`` that lie inside ``domains`` (the stage's declared space)."""
+    earlier sweeps in ``pool`` that lie inside ``domains`` (the stage's declared space). A multi-fidelity
+    sweep's trials are made comparable as ``rungs`` says (:mod:`genarch.analysis.rungs`)."""
     from genarch.ledger import LEDGER_FILE, load_trials
 
     sweep_dir = Path(sweep_dir)
@@ -304,7 +307,8 @@ def from_ledger(
     if not trials:
         raise AnalysisInputError(f"{sweep_dir}: no finished trials in the ledger ({running} still running)")
     own = _objective_of([t for t in trials if t.status == "ok"])
-    rows, rung_note, trials = _comparable(sweep_dir, trials, direction or own[1] or "maximize")
+    rows, rung_note, trials = _comparable(sweep_dir, trials, direction or own[1] or "maximize",
+                                          "top" if pool else rungs)
     pool_notes: list[str] = []
     jobs: list[Any] = [t.job for t in trials]
     for job, trial in _pooled(pool, domains, pool_notes, own):
@@ -334,12 +338,31 @@ def from_ledger(
     return table
 
 
-def _comparable(sweep_dir: Path, trials: list[Any], direction: str) -> tuple[list[Any], str, list[Any]]:
-    """A multi-fidelity sweep's rung table, the note saying which rung is analysed, and that rung's trials
-    (:mod:`genarch.analysis.rungs`); a single-fidelity sweep's trials as they are."""
-    from genarch.analysis.rungs import analysed_rung, rung_table
+def _comparable(sweep_dir: Path, trials: list[Any], direction: str,
+                rungs: str = "rank") -> tuple[list[Any], str, list[Any]]:
+    """A multi-fidelity sweep's rung table, the note saying how its trials are compared, and those trials
+    (:mod:`genarch.analysis.rungs`: ``rank``, each candidate once with its rank score; ``top``, one rung's
+    trials; pooled sweeps use ``top``: their scores are not ranks); a single-fidelity sweep's as they are."""
+    from genarch.analysis.rungs import RUNG_MODES, analysed_rung, rank_note, rank_scores, rung_table
+    from genarch.ledger import rung_records
 
+    if rungs not in RUNG_MODES:
+        raise AnalysisInputError(f"--rungs {rungs!r}: one of {list(RUNG_MODES)}")
     rows = rung_table(sweep_dir, direction)
+    if rows and rungs == "rank":
+        records = rung_records(sweep_dir)
+        scores = rank_scores(rows, records, direction)
+        in_rungs = {job for row in rows for job in row.jobs}
+        firsts = {int(r.get("trial", job)) for job, r in records.items()}
+        reached = {int(records[job].get("trial", job)) for job in scores}
+        kept = []
+        for t in trials:
+            if t.job in scores:
+                kept.append(dataclasses.replace(t, value=scores[t.job], direction="maximize",
+                                                objective_name=f"{t.objective_name or 'objective'} rank"))
+            elif t.job not in in_rungs or (t.job in firsts and t.job not in reached):
+                kept.append(t)  # rejected before any rung, or failed at its first rung: a failed candidate
+        return rows, rank_note(rows, len(scores)), kept
     chosen, note = analysed_rung(rows, MIN_TRIALS)
     if chosen is None:
         return rows, "", trials
