@@ -127,10 +127,12 @@ def check_rungs(sweep: Path) -> dict:
     return rungs_
 
 
-@pytest.mark.parametrize("launcher", ["basic", "joblib"])
+@pytest.mark.parametrize("launcher", ["basic", "joblib", "submitit_local"])
 def test_a_stage_with_fidelity_runs_successive_halving_rungs(tmp_path, launcher):
     sweep = tmp_path / launcher
-    toy(sweep, *RUNGS, f"hydra/launcher={launcher}")
+    extra = ["hydra.launcher.timeout_min=5"] if launcher.startswith("submitit") else []
+    toy(sweep, *RUNGS, f"hydra/launcher={launcher}", *extra)
+    assert (sweep / ".submitit").is_dir() == launcher.startswith("submitit")  # the rungs ran as submitit jobs
     check_rungs(sweep)
     assert set(starts(sweep).values()) == {1}
 
