@@ -106,3 +106,30 @@ def test_the_default_analysis_ranks_every_candidate_across_rungs(tmp_path):
     assert (frame["value"].iloc[6:] < 1 / 3).all()
     analyze_sweep(tmp_path)
     assert "ranks 18 candidates" in (tmp_path / "analysis" / "summary.txt").read_text()
+
+
+def test_ranks_stay_higher_is_better_whatever_the_objective_direction(tmp_path):
+    """--direction minimize (a loss sweep) must not turn the ranks upside down."""
+    fake_sweep(tmp_path, (9, 3, 1))
+    table = from_ledger(tmp_path, direction="minimize")
+    assert table.direction == "maximize"
+    # the ranks are what successive halving decided (the ledger's promotions): the candidate that reached
+    # rung 2 is the top trial, whatever --direction says of the raw scores
+    assert table.frame.sort_values("value", ascending=False).iloc[0]["value"] >= 2 / 3
+
+
+def test_a_rung_job_without_its_rung_record_is_left_out_not_mixed_in_raw(tmp_path):
+    fake_sweep(tmp_path, (9, 3, 1))
+    # a rung-1 job of candidate 0 that ended before the sweeper wrote its rung record (a killed sweep)
+    write_record(tmp_path, StartRecord(99, {"x": 0.5, "c": "a"}, ["x=0.5", "c=a"], None, 1, {"trainer.max_epochs": 6}))
+    write_record(tmp_path, EndRecord(99, "ok", {"x": 0.5, "c": "a"}, "val_auroc", "maximize", 0.99, epochs=6))
+    table = from_ledger(tmp_path)
+    assert table.n == 9 and table.frame["value"].max() < 1 and 99 not in set(table.frame["job"])
+
+
+def test_hyperband_brackets_are_read_one_rung_with_a_note(tmp_path):
+    fake_sweep(tmp_path, (18, 6, 2))
+    state = {"fidelity": {"key": "trainer.max_epochs", "min": 2, "max": 18, "eta": 3, "brackets": 2}}
+    (tmp_path / "sweep_state.json").write_text(json.dumps(state))
+    table = from_ledger(tmp_path)
+    assert table.n == 6 and any("not used with Hyperband's 2 brackets" in n for n in table.notes)

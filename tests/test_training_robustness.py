@@ -141,6 +141,7 @@ def test_head_batchnorm_trains_when_the_last_batch_would_hold_one_record():
     ({"threads": 0}, ["trainer.threads=0"]),
     ({"max_epochs": 0, "patience": -1}, ["trainer.max_epochs=0", "trainer.patience=-1"]),
     ({"min_delta": -0.1}, ["trainer.min_delta=-0.1"]),
+    ({"target_scaling": "zscore"}, ["trainer.target_scaling='zscore'"]),
     ({}, []),
     ({"threads": 2, "batch_size": 1}, []),
 ])

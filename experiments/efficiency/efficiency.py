@@ -110,8 +110,11 @@ def run_staged(root: Path, seed: int) -> None:
     name = f"eff_s{seed}_2"
     conf = root / "conf" / "stage"
     if not (conf / f"{name}.yaml").exists():
-        subprocess.run([sys.executable, "-m", "genarch.analyze", str(root / "stage1"), "--quiet", "--no-html",
-                        "--no-plots"], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
+        done = subprocess.run([sys.executable, "-m", "genarch.analyze", str(root / "stage1"), "--quiet", "--no-html",
+                               "--no-plots"], cwd=ROOT, capture_output=True, text=True, check=False)
+        if not (root / "stage1" / "analysis" / "analysis.json").exists():  # a crash must not pass for "no change"
+            raise SystemExit(f"the analysis of {root / 'stage1'} wrote nothing (exit {done.returncode}):\n"
+                             + (done.stderr or done.stdout)[-2000:])
         suggestion = followed_suggestion(root / "stage1" / "analysis")
         conf.mkdir(parents=True, exist_ok=True)
         if suggestion is None:  # nothing supported a change: stage 1's space again, another sweep seed
@@ -186,6 +189,15 @@ def to_reach(points: list, target: float) -> Optional[int]:
     return next((c for c, b in points if b >= target and c <= BUDGET), None)
 
 
+def stage2_change(seed: int) -> str:
+    """What the analysis of a staged run's stage 1 changed for stage 2 (its suggestion's ``# Changes:`` line)."""
+    suggestion = BASE / "staged_mf" / f"seed{seed}" / "suggestion_after_stage1.yaml"
+    if not suggestion.exists():
+        return "no suggestion: stage 1's space again"
+    line = next((x for x in suggestion.read_text().splitlines() if x.startswith("# Changes:")), "# Changes: ?")
+    return line[len("# Changes:"):].strip()
+
+
 def bootstrap(ours: list, flats: list, resamples: int = 10000) -> Optional[dict]:
     """5th/95th percentiles of median(ours) / median(flat) over seeds resampled together (never = inf)."""
     if len(ours) < 2:
@@ -231,7 +243,7 @@ def aggregate(seeds: list[int]) -> dict:
                         "budget": BUDGET},
            "seeds": seeds_ok,
            "curves": {m: {str(s): c for s, c in curves[m].items()} for m in METHODS},
-           "summary": summary, "table": table,
+           "summary": summary, "table": table, "stage2_changes": {s: stage2_change(s) for s in seeds_ok},
            "command": "python -m experiments.efficiency.efficiency --seeds " + " ".join(map(str, seeds))}
     return out
 
@@ -247,8 +259,8 @@ def plot(out: dict, path: Path) -> None:
         rows = []
         for pts in out["curves"][m].values():
             rows.append([max((b for c, b in pts if c <= x), default=np.nan) for x in grid])
-        if rows:
-            ax.plot(grid / 1000, np.nanmean(np.array(rows, dtype=float), axis=0), color=COLORS[m], label=m)
+        if rows:  # drawn from the compute at which every seed has a full-fidelity result (no early flattery)
+            ax.plot(grid / 1000, np.mean(np.array(rows, dtype=float), axis=0), color=COLORS[m], label=m)
     ax.set_xlabel("compute spent (thousand epoch x sequences)")
     ax.set_ylabel("best full-fidelity val AUROC (mean over seeds)")
     ax.set_title(f"Search efficiency on ARID3A K562, {len(out['seeds'])} seeds")
@@ -269,7 +281,9 @@ def write(out: dict) -> None:
                        for m in METHODS] for s in out["seeds"]]
     lines += ["Per seed: final best val AUROC / compute to reach flat's final best", "",
               md_table(["seed", *METHODS], per_seed), ""]
-    (RESULTS / "efficiency.md").write_text("\n".join(lines))
+    lines += ["What the analysis of stage 1 changed for stage 2 (staged_mf), per seed:", ""]
+    lines += [f"* seed {s}: {text}" for s, text in out["stage2_changes"].items()]
+    (RESULTS / "efficiency.md").write_text("\n".join(lines) + "\n")
     if out["seeds"]:
         plot(out, RESULTS / "efficiency.png")
 

@@ -99,6 +99,7 @@ def rank_scores(rows: list[RungRow], records: dict[int, dict[str, Any]], directi
 def rank_note(rows: list[RungRow], n: int) -> str:
     return (f"multi-fidelity sweep: the analysis ranks {n} candidates across rungs {rows[0].rung}-{rows[-1].rung} "
             "(score = (last rung reached + share of that rung's finished jobs beaten) / rungs, higher is better; "
+            "a candidate that failed after a promotion keeps the rank of the rung it finished; "
             "--rungs top reads one rung's own scores instead)")
 
 

@@ -307,8 +307,8 @@ def from_ledger(
     if not trials:
         raise AnalysisInputError(f"{sweep_dir}: no finished trials in the ledger ({running} still running)")
     own = _objective_of([t for t in trials if t.status == "ok"])
-    rows, rung_note, trials = _comparable(sweep_dir, trials, direction or own[1] or "maximize",
-                                          "top" if pool else rungs)
+    rows, rung_note, trials, ranked = _comparable(sweep_dir, trials, direction or own[1] or "maximize",
+                                                  "top" if pool else rungs)
     pool_notes: list[str] = []
     jobs: list[Any] = [t.job for t in trials]
     for job, trial in _pooled(pool, domains, pool_notes, own):
@@ -323,7 +323,7 @@ def from_ledger(
         [t.value for t in trials],
         [t.status == "ok" for t in trials],
         metric=metric,
-        direction=direction or found or "maximize",
+        direction="maximize" if ranked else (direction or found or "maximize"),  # ranks: higher is better
         source=str(sweep_dir),
         jobs=jobs,
         errors=[t.error for t in trials],
@@ -339,20 +339,23 @@ def from_ledger(
 
 
 def _comparable(sweep_dir: Path, trials: list[Any], direction: str,
-                rungs: str = "rank") -> tuple[list[Any], str, list[Any]]:
-    """A multi-fidelity sweep's rung table, the note saying how its trials are compared, and those trials
-    (:mod:`genarch.analysis.rungs`: ``rank``, each candidate once with its rank score; ``top``, one rung's
-    trials; pooled sweeps use ``top``: their scores are not ranks); a single-fidelity sweep's as they are."""
+                rungs: str = "rank") -> tuple[list[Any], str, list[Any], bool]:
+    """A multi-fidelity sweep's rung table, the note saying how its trials are compared, those trials and
+    whether their values are rank scores (:mod:`genarch.analysis.rungs`: ``rank``, each candidate once with
+    its rank score; ``top``, one rung's trials, used for pooled sweeps, whose scores are not ranks, and for
+    Hyperband, whose later brackets enter rungs without a contest); a single-fidelity sweep's as they are."""
     from genarch.analysis.rungs import RUNG_MODES, analysed_rung, rank_note, rank_scores, rung_table
     from genarch.ledger import rung_records
+    from genarch.sweeper.rung_trials import sweep_fidelity
 
     if rungs not in RUNG_MODES:
         raise AnalysisInputError(f"--rungs {rungs!r}: one of {list(RUNG_MODES)}")
     rows = rung_table(sweep_dir, direction)
-    if rows and rungs == "rank":
+    fidelity = sweep_fidelity(sweep_dir) if rows else None
+    hyperband = fidelity is not None and fidelity.brackets > 1
+    if rows and rungs == "rank" and not hyperband:
         records = rung_records(sweep_dir)
         scores = rank_scores(rows, records, direction)
-        in_rungs = {job for row in rows for job in row.jobs}
         firsts = {int(r.get("trial", job)) for job, r in records.items()}
         reached = {int(records[job].get("trial", job)) for job in scores}
         kept = []
@@ -360,15 +363,20 @@ def _comparable(sweep_dir: Path, trials: list[Any], direction: str,
             if t.job in scores:
                 kept.append(dataclasses.replace(t, value=scores[t.job], direction="maximize",
                                                 objective_name=f"{t.objective_name or 'objective'} rank"))
-            elif t.job not in in_rungs or (t.job in firsts and t.job not in reached):
-                kept.append(t)  # rejected before any rung, or failed at its first rung: a failed candidate
-        return rows, rank_note(rows, len(scores)), kept
+            elif t.rejected or (t.job in firsts and t.job not in reached) or \
+                    (t.status != "ok" and t.job not in records and t.record.get("rung") is None):
+                kept.append(t)  # a failed candidate: rejected, or failed at its first rung (none scored)
+            # else: a later rung of a scored candidate, or a job whose rung record was never written
+        return rows, rank_note(rows, len(scores)), kept, True
     chosen, note = analysed_rung(rows, MIN_TRIALS)
     if chosen is None:
-        return rows, "", trials
+        return rows, "", trials, False
+    if hyperband and rungs == "rank":
+        note += f" (--rungs rank is not used with Hyperband's {fidelity.brackets} brackets: later brackets " \
+                "enter higher rungs without a contest at the lower ones)"
     in_rungs = {job for row in rows for job in row.jobs}
     keep = set(chosen.jobs)  # and, with rung 0, the candidates rejected before they entered it
-    return rows, note, [t for t in trials if t.job in keep or (chosen.rung == 0 and t.job not in in_rungs)]
+    return rows, note, [t for t in trials if t.job in keep or (chosen.rung == 0 and t.job not in in_rungs)], False
 
 
 NULL_WORDS = ("null", "Null", "NULL", "None", "none", "~")

@@ -95,13 +95,12 @@ class GenomicNet(nn.Module):
         self.target_shift.copy_(torch.as_tensor(shift, dtype=torch.float32).reshape(self.n_outputs))
         self.target_scale.copy_(torch.as_tensor(scale, dtype=torch.float32).reshape(self.n_outputs))
 
-    def load_state_dict(self, state_dict: Mapping[str, Any], strict: bool = True, assign: bool = False):
-        """As nn.Module's; a state saved before the target buffers existed loads with the identity map."""
-        state = dict(state_dict)
-        for name, buffer in (("target_shift", self.target_shift), ("target_scale", self.target_scale)):
-            if not any(k.endswith(name) for k in state):
-                state[name] = torch.zeros_like(buffer) if name == "target_shift" else torch.ones_like(buffer)
-        return super().load_state_dict(state, strict=strict, assign=assign)
+    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
+        """A state saved before the target buffers existed (a model.pt, or a Lightning checkpoint that a
+        resumed rung loads through its module) loads with the identity map."""
+        for name, fill in (("target_shift", torch.zeros_like), ("target_scale", torch.ones_like)):
+            state_dict.setdefault(prefix + name, fill(getattr(self, name)))
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
 
     @property
     def attention(self):

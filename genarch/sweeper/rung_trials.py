@@ -20,7 +20,7 @@ def last_rungs(sweep_dir: Path, finished: Mapping[int, Trial]) -> dict[int, Tria
     rungs = rung_records(sweep_dir)
     if not rungs:
         return dict(finished)
-    fidelity = _fidelity(sweep_dir)
+    fidelity = sweep_fidelity(sweep_dir)
     last: dict[int, tuple[int, int]] = {}  # candidate (its first job) -> (rung, job)
     for job, record in rungs.items():
         if job in finished:
@@ -36,7 +36,8 @@ def last_rungs(sweep_dir: Path, finished: Mapping[int, Trial]) -> dict[int, Tria
     return out
 
 
-def _fidelity(sweep_dir: Path) -> Optional[Any]:
+def sweep_fidelity(sweep_dir: Path) -> Optional[Any]:
+    """The sweep's stored fidelity schedule (:class:`genarch.sweeper.fidelity.Fidelity`), or None."""
     try:
         return parse((load_state(sweep_dir) or {}).get("fidelity"))
     except (OSError, ValueError, RuntimeError):

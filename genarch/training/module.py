@@ -47,11 +47,10 @@ class SequenceModule(pl.LightningModule):
         """BCE on logits; for regression the MSE of the standardised outputs and targets (the network's
         ``target_shift`` / ``target_scale``: identity unless trainer.target_scaling set them), so every output
         weighs the same whatever its units."""
-        if self.task == "binary":
+        scale = getattr(getattr(self.net, "_orig_mod", self.net), "target_scale", None)  # compiled: in _orig_mod
+        if self.task == "binary" or scale is None:
             return self.loss_fn(outputs, y)
-        net = getattr(self.net, "_orig_mod", self.net)  # a torch.compile'd network keeps its buffers there
-        shift, scale = net.target_shift, net.target_scale
-        return self.loss_fn((outputs - shift) / scale, (y - shift) / scale)
+        return self.loss_fn(outputs / scale, y / scale)  # = MSE((outputs - shift) / scale, (y - shift) / scale)
 
     def on_train_epoch_start(self) -> None:
         self._train_loss_sum, self._train_seen = torch.zeros((), device=self.device), 0

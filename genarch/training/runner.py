@@ -70,6 +70,9 @@ def validate_trainer(trainer_cfg: Any) -> None:
         value = trainer_cfg.get(key, low)
         if not (is_int(value) and value >= low):
             problems.append(f"trainer.{key}={value!r} must be an integer >= {low}")
+    scaling = trainer_cfg.get("target_scaling", "standardize")
+    if scaling not in TARGET_SCALINGS:
+        problems.append(f"trainer.target_scaling={scaling!r} must be one of {list(TARGET_SCALINGS)}")
     threads = trainer_cfg.get("threads", "auto")
     if not (threads in (None, "auto") or (is_int(threads) and threads >= 1)):
         problems.append(f"trainer.threads={threads!r} must be 'auto' or an integer >= 1")
