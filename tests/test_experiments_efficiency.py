@@ -68,7 +68,8 @@ def test_compute_to_reach_a_target(points, target, reach):
     assert efficiency.to_reach(points, target) == reach
 
 
-def test_the_table_compares_each_method_with_flats_own_compute_to_its_final_best(base):
+def test_the_table_compares_each_method_with_flats_own_compute_to_its_final_best(base, monkeypatch):
+    monkeypatch.setattr(efficiency, "BUDGET", 54000)  # what the flat sweeps below spend
     for seed, flat_best in ((0, 0.70), (1, 0.72)):
         flat_sweep(base / "flat" / f"seed{seed}", [(0.6, 9), (flat_best, 9), (0.65, 9)])      # best at 36,000
         flat_sweep(base / "random" / f"seed{seed}", [(0.5, 9), (0.55, 9), (0.6, 9)])           # never
@@ -84,6 +85,14 @@ def test_the_table_compares_each_method_with_flats_own_compute_to_its_final_best
     assert s["random"]["compute_to_reach_flat_best"] == {0: None, 1: None}
     assert "never" in next(line for line in out["table"].splitlines() if line.startswith("| random"))
     assert s["staged_mf"]["final_best"] == {0: 0.8, 1: 0.8}
+
+
+def test_flat_is_unfinished_until_it_has_spent_the_budget_and_is_cut_there(base, monkeypatch):
+    monkeypatch.setattr(efficiency, "BUDGET", 40000)
+    flat_sweep(base / "flat" / "seed0", [(0.6, 9)])  # 18,000 spent
+    assert not efficiency.finished("flat", 0)
+    flat_sweep(base / "flat" / "seed1", [(0.6, 9), (0.7, 9), (0.9, 9)])  # the 0.9 comes at 54,000: past the budget
+    assert efficiency.finished("flat", 1) and efficiency.final_best(efficiency.curve("flat", 1)) == 0.7
 
 
 def test_the_fidelity_override_is_what_the_sweeper_reads_and_the_budgets_are_equal():

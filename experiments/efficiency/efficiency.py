@@ -12,7 +12,10 @@ Full fidelity is 9 epochs (early stopping patience 2). Compute is epochs trained
 
 Methods (each sweep a real ``python -m genarch ... -m`` multirun, every trial trained):
 
-* ``flat``: NGOpt over the whole space, every trial at full fidelity, ``FLAT_TRIALS`` trials.
+* ``flat``: NGOpt over the whole space, every trial at full fidelity, trials until ``BUDGET`` is spent (the
+  sweep starts with ``FLAT_TRIALS`` trials and is extended, as a resumed sweep with a larger budget, by as
+  many trials as the compute left needs at its mean cost so far: early stopping makes trials cheaper than
+  planned).
 * ``random``: the same with nevergrad's RandomSearch.
 * ``flat_mf``: NGOpt with ``hydra.sweeper.fidelity`` ``MF`` (rungs of 1, 3 and 9 epochs, eta 3: of every 9
   candidates 3 go on to 3 epochs and 1 to 9, continuing from its checkpoint), ``MF_CANDIDATES`` candidates.
@@ -22,9 +25,10 @@ Methods (each sweep a real ``python -m genarch ... -m`` multirun, every trial tr
   (its optimizer, its pruned space, its ``warm_start`` from stage 1: carried-over trials are not retrained).
   A fork follows its first branch; no suggestion repeats stage 1's space with another seed.
 
-Equal compute: 9 full trials cost 9 x 9 x 2,000 = 162,000 epoch-sequences; a bracket of 9 candidates costs
-(9 x 1 + 3 x 2 + 1 x 6) x 2,000 = 42,000, so 36 candidates (4 brackets) cost 168,000. Early stopping makes
-every method spend a little less; each table says what was spent.
+Equal compute: ``BUDGET`` = 168,000 epoch-sequences, what 36 multi-fidelity candidates plan (4 brackets of 9 at
+(9 x 1 + 3 x 2 + 1 x 6) x 2,000 = 42,000 each; early stopping makes them spend a little less). Flat and random
+run until they have spent it; every curve, final best and compute-to-reach is cut at ``BUDGET``; each table
+says what was spent.
 
 Measure: best-so-far val AUROC over the *full-fidelity* results only (a 1-epoch score is not comparable
 with a 9-epoch one), against the compute spent so far. Per seed, the compute each method needs to reach
@@ -133,7 +137,14 @@ def run_one(method: str, seed: int) -> None:
     elif method == "flat_mf":
         sweep(root, STAGE, MF_CANDIDATES, seed, [fidelity_override()], [])
     else:
-        sweep(root, STAGE, FLAT_TRIALS, seed, [RANDOM] if method == "random" else [], [])
+        extra = [RANDOM] if method == "random" else []
+        budget = FLAT_TRIALS
+        sweep(root, STAGE, budget, seed, extra, [])
+        while spent(method, seed) < BUDGET:  # extend the sweep until it has spent the equal budget
+            costs = [cost for cost, _, _ in jobs_of(root)]
+            budget = len(costs) + max(1, math.ceil((BUDGET - sum(costs)) / (sum(costs) / len(costs))))
+            (root / "optimization_results.yaml").unlink()
+            sweep(root, STAGE, budget, seed, extra, [])
 
 
 # --- reading --------------------------------------------------------------------------------------------
@@ -144,7 +155,8 @@ def sweep_dirs(method: str, seed: int) -> list[Path]:
 
 
 def finished(method: str, seed: int) -> bool:
-    return all((d / "optimization_results.yaml").exists() for d in sweep_dirs(method, seed))
+    done = all((d / "optimization_results.yaml").exists() for d in sweep_dirs(method, seed))
+    return done and (method not in ("flat", "random") or spent(method, seed) >= BUDGET)
 
 
 def jobs_of(sdir: Path) -> list[tuple[int, Optional[float], bool]]:
@@ -184,6 +196,11 @@ def spent(method: str, seed: int) -> int:
     return sum(cost for sdir in sweep_dirs(method, seed) for cost, _, _ in jobs_of(sdir))
 
 
+def final_best(points: list) -> Optional[float]:
+    """The best full-fidelity score within BUDGET (None: none yet)."""
+    return max((b for c, b in points if c <= BUDGET), default=None)
+
+
 def to_reach(points: list, target: float) -> Optional[int]:
     """The compute after which ``points``' best first reaches ``target`` within BUDGET (None: never)."""
     return next((c for c, b in points if b >= target and c <= BUDGET), None)
@@ -214,14 +231,14 @@ def bootstrap(ours: list, flats: list, resamples: int = 10000) -> Optional[dict]
 def aggregate(seeds: list[int]) -> dict:
     done = [s for s in seeds if all(finished(m, s) for m in METHODS)]
     curves = {m: {s: curve(m, s) for s in done} for m in METHODS}
-    flat_final = {s: curves["flat"][s][-1][1] for s in done if curves["flat"][s]}
+    flat_final = {s: final_best(curves["flat"][s]) for s in done if final_best(curves["flat"][s]) is not None}
     seeds_ok = sorted(flat_final)
     flat_own = [to_reach(curves["flat"][s], flat_final[s]) for s in seeds_ok]
     rows, summary = [], {}
     for m in METHODS:
         reach = [to_reach(curves[m][s], flat_final[s]) for s in seeds_ok]
-        finals = [curves[m][s][-1][1] if curves[m][s] else None for s in seeds_ok]
-        total = [spent(m, s) for s in seeds_ok]
+        finals = [final_best(curves[m][s]) for s in seeds_ok]
+        total = [min(spent(m, s), BUDGET) for s in seeds_ok]
         med = statistics.median([math.inf if r is None else r for r in reach]) if reach else None
         ratio = med / statistics.median(flat_own) if reach else None
         summary[m] = {"compute_to_reach_flat_best": dict(zip(seeds_ok, reach)),
@@ -237,7 +254,7 @@ def aggregate(seeds: list[int]) -> dict:
                      fmt(statistics.fmean(ok_finals) if ok_finals else None),
                      f"{statistics.fmean(total):,.0f}" if total else "-"])
     table = md_table(["method", "seeds reaching flat's best", "median compute to reach it", "ratio to flat",
-                      "seed bootstrap 90%", "mean final best val AUROC", "mean compute spent"], rows)
+                      "seed bootstrap 90%", "mean final best val AUROC", "mean compute counted"], rows)
     out = {"protocol": {"stage_file": f"experiments/efficiency/conf/stage/{STAGE}.yaml", "full_epochs": FULL_EPOCHS,
                         "fidelity": fidelity_override(), "flat_trials": FLAT_TRIALS, "mf_candidates": MF_CANDIDATES,
                         "budget": BUDGET},
