@@ -85,6 +85,9 @@ def test_the_table_compares_each_method_with_flats_own_compute_to_its_final_best
     assert s["random"]["compute_to_reach_flat_best"] == {0: None, 1: None}
     assert "never" in next(line for line in out["table"].splitlines() if line.startswith("| random"))
     assert s["staged_mf"]["final_best"] == {0: 0.8, 1: 0.8}
+    vs = s["staged_mf"]["final_best_vs_flat"]
+    assert (vs["higher"], vs["lower"]) == (2, 0) and vs["mean_difference"] == pytest.approx(0.09)
+    assert s["flat"]["final_best_vs_flat"] is None  # flat against itself: nothing to compare
 
 
 def test_flat_is_unfinished_until_it_has_spent_the_budget_and_is_cut_there(base, monkeypatch):

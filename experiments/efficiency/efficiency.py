@@ -206,6 +206,17 @@ def to_reach(points: list, target: float) -> Optional[int]:
     return next((c for c, b in points if b >= target and c <= BUDGET), None)
 
 
+def paired_with_flat(finals: list, flats: list) -> Optional[dict]:
+    """Final best against flat's, seed by seed: higher / lower / level, mean difference, Wilcoxon p."""
+    diffs = np.array([a - b for a, b in zip(finals, flats) if a is not None and b is not None], dtype=float)
+    if len(diffs) < 2 or not diffs.any():
+        return None
+    from scipy.stats import wilcoxon
+
+    return {"higher": int((diffs > 0).sum()), "lower": int((diffs < 0).sum()), "level": int((diffs == 0).sum()),
+            "mean_difference": float(diffs.mean()), "wilcoxon_p": float(wilcoxon(diffs[diffs != 0]).pvalue)}
+
+
 def stage2_change(seed: int) -> str:
     """What the analysis of a staged run's stage 1 changed for stage 2 (its suggestion's ``# Changes:`` line)."""
     suggestion = BASE / "staged_mf" / f"seed{seed}" / "suggestion_after_stage1.yaml"
@@ -245,16 +256,20 @@ def aggregate(seeds: list[int]) -> dict:
                       "final_best": dict(zip(seeds_ok, finals)),
                       "compute_spent": dict(zip(seeds_ok, total)), "median_to_reach": med, "ratio_to_flat": ratio,
                       "bootstrap": bootstrap(reach, flat_own)}
+        summary[m]["final_best_vs_flat"] = paired_with_flat(finals, [flat_final[s] for s in seeds_ok])
         iv = summary[m]["bootstrap"]
         ok_finals = [f for f in finals if f is not None]
+        vs = summary[m]["final_best_vs_flat"]
         rows.append([m, f"{sum(r is not None for r in reach)}/{len(reach)}",
                      "never" if med is None or math.isinf(med) else f"{med:,.0f}",
                      "-" if ratio is None or math.isinf(ratio) else f"{ratio:.2f}",
                      f"{iv['p05']:.2f}-{iv['p95']:.2f}" if iv else "-",
                      fmt(statistics.fmean(ok_finals) if ok_finals else None),
+                     "-" if vs is None else f"{vs['higher']}/{vs['lower']} (p {vs['wilcoxon_p']:.3f})",
                      f"{statistics.fmean(total):,.0f}" if total else "-"])
     table = md_table(["method", "seeds reaching flat's best", "median compute to reach it", "ratio to flat",
-                      "seed bootstrap 90%", "mean final best val AUROC", "mean compute counted"], rows)
+                      "seed bootstrap 90%", "mean final best val AUROC", "final best above / below flat's",
+                      "mean compute counted"], rows)
     out = {"protocol": {"stage_file": f"experiments/efficiency/conf/stage/{STAGE}.yaml", "full_epochs": FULL_EPOCHS,
                         "fidelity": fidelity_override(), "flat_trials": FLAT_TRIALS, "mf_candidates": MF_CANDIDATES,
                         "budget": BUDGET},
