@@ -192,20 +192,17 @@ def score(run: TrainedRun, x: np.ndarray, batch_size: int = 1000, rc_average: bo
     """Model outputs for one-hot ``x`` ``(N, 4, L)``: probabilities (binary) or values (regression), ``(N, T)``."""
     import torch
 
-    from genarch.data.base import to_float
     from genarch.data.encode import reverse_complement
+    from genarch.training.batches import predict_on
 
+    if not len(x):
+        return np.zeros((0, len(run.target_names)), dtype=np.float32)
     target = choose_device(device)
-    net = run.net.to(target).eval()
-    out = []
     with torch.no_grad():
-        for start in range(0, len(x), batch_size):
-            chunk = x[start:start + batch_size]
-            y = net(to_float(torch.from_numpy(chunk).to(target)))
-            if rc_average:
-                y = (y + net(to_float(torch.from_numpy(reverse_complement(chunk)).to(target)))) / 2
-            out.append((torch.sigmoid(y) if run.task == "binary" else y).float().cpu())
-    return torch.cat(out).numpy() if out else np.zeros((0, len(run.target_names)), dtype=np.float32)
+        y = torch.from_numpy(predict_on(target, run.net, x, batch_size))
+        if rc_average:
+            y = (y + torch.from_numpy(predict_on(target, run.net, reverse_complement(x), batch_size))) / 2
+    return (torch.sigmoid(y) if run.task == "binary" else y).numpy()
 
 
 def predict_file(run_dir: "str | Path", path: "str | Path", batch_size: int = 1000, rc_average: bool = False,

@@ -154,9 +154,12 @@ def sweep_dirs(method: str, seed: int) -> list[Path]:
     return [root / "stage1", root / "stage2"] if method == "staged_mf" else [root]
 
 
-def finished(method: str, seed: int) -> bool:
+def finished(method: str, seed: int, jobs: Optional[list] = None) -> bool:
+    """Every sweep of the run ended, and flat / random have spent the budget (``jobs``: the run's, if read)."""
     done = all((d / "optimization_results.yaml").exists() for d in sweep_dirs(method, seed))
-    return done and (method not in ("flat", "random") or spent(method, seed) >= BUDGET)
+    if not done or method not in ("flat", "random"):
+        return done
+    return sum(cost for cost, _, _ in (run_jobs(method, seed) if jobs is None else jobs)) >= BUDGET
 
 
 def jobs_of(sdir: Path) -> list[tuple[int, Optional[float], bool]]:
@@ -180,20 +183,28 @@ def jobs_of(sdir: Path) -> list[tuple[int, Optional[float], bool]]:
     return out
 
 
-def curve(method: str, seed: int) -> list[tuple[int, float]]:
-    """(compute so far, best full-fidelity val AUROC so far) at every job that improved it, in run order."""
-    spent, best, points = 0, None, []
-    for sdir in sweep_dirs(method, seed):
-        for cost, value, top in jobs_of(sdir):
-            spent += cost
-            if top and value is not None and (best is None or value > best):
-                best = value
-                points.append((spent, best))
+def run_jobs(method: str, seed: int) -> list[tuple[int, Optional[float], bool]]:
+    """:func:`jobs_of` over a run's sweeps, in run order (a staged run's stages one after another)."""
+    return [job for sdir in sweep_dirs(method, seed) for job in jobs_of(sdir)]
+
+
+def points_of(jobs: list) -> list[tuple[int, float]]:
+    """(compute so far, best full-fidelity val AUROC so far) at every job that improved it."""
+    spent_so_far, best, points = 0, None, []
+    for cost, value, top in jobs:
+        spent_so_far += cost
+        if top and value is not None and (best is None or value > best):
+            best = value
+            points.append((spent_so_far, best))
     return points
 
 
+def curve(method: str, seed: int) -> list[tuple[int, float]]:
+    return points_of(run_jobs(method, seed))
+
+
 def spent(method: str, seed: int) -> int:
-    return sum(cost for sdir in sweep_dirs(method, seed) for cost, _, _ in jobs_of(sdir))
+    return sum(cost for cost, _, _ in run_jobs(method, seed))
 
 
 def final_best(points: list) -> Optional[float]:
@@ -240,8 +251,9 @@ def bootstrap(ours: list, flats: list, resamples: int = 10000) -> Optional[dict]
 
 
 def aggregate(seeds: list[int]) -> dict:
-    done = [s for s in seeds if all(finished(m, s) for m in METHODS)]
-    curves = {m: {s: curve(m, s) for s in done} for m in METHODS}
+    jobs = {m: {s: run_jobs(m, s) for s in seeds} for m in METHODS}  # each ledger read once
+    done = [s for s in seeds if all(finished(m, s, jobs[m][s]) for m in METHODS)]
+    curves = {m: {s: points_of(jobs[m][s]) for s in done} for m in METHODS}
     flat_final = {s: final_best(curves["flat"][s]) for s in done if final_best(curves["flat"][s]) is not None}
     seeds_ok = sorted(flat_final)
     flat_own = [to_reach(curves["flat"][s], flat_final[s]) for s in seeds_ok]
@@ -249,7 +261,7 @@ def aggregate(seeds: list[int]) -> dict:
     for m in METHODS:
         reach = [to_reach(curves[m][s], flat_final[s]) for s in seeds_ok]
         finals = [final_best(curves[m][s]) for s in seeds_ok]
-        total = [min(spent(m, s), BUDGET) for s in seeds_ok]
+        total = [min(sum(cost for cost, _, _ in jobs[m][s]), BUDGET) for s in seeds_ok]
         med = statistics.median([math.inf if r is None else r for r in reach]) if reach else None
         ratio = med / statistics.median(flat_own) if reach else None
         summary[m] = {"compute_to_reach_flat_best": dict(zip(seeds_ok, reach)),

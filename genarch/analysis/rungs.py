@@ -87,10 +87,10 @@ def rank_scores(rows: list[RungRow], records: dict[int, dict[str, Any]], directi
             last[key] = (rung, job)
     sign = 1.0 if direction == "maximize" else -1.0
     n_rungs = max((row.rung for row in rows), default=0) + 1
+    peers_of = {row.rung: [sign * values[j] for j in row.jobs if j in values] for row in rows}
     out = {}
     for rung, job in last.values():
-        peers = [sign * values[j] for j in next(row.jobs for row in rows if row.rung == rung) if j in values]
-        mine = sign * values[job]
+        peers, mine = peers_of[rung], sign * values[job]
         beaten = sum(p < mine for p in peers) + 0.5 * (sum(p == mine for p in peers) - 1)
         out[job] = (rung + beaten / len(peers)) / n_rungs
     return out
