@@ -13,7 +13,7 @@ search path):
   ``python -m genarch +experiment=<name>``.
 
 The trial is read from the sweep's ledger with genarch's ledger reader (``genarch.ledger.finished_trials``),
-best in the objective direction the sweep recorded.
+best in the objective direction the sweep recorded; in a multi-fidelity sweep, best of its highest rung.
 """
 
 import argparse
@@ -22,17 +22,22 @@ from pathlib import Path
 import yaml
 from omegaconf import OmegaConf
 
-from genarch.ledger import finished_trials
+from genarch.ledger import finished_trials, rung_records
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_CONF = ROOT / "genarch" / "conf"
 
 
 def best_job(sweep: Path) -> tuple[int, float]:
-    """The best finished trial by the direction its objective was recorded with (maximise if none is)."""
+    """The best finished trial by the direction its objective was recorded with (maximise if none is); in a
+    multi-fidelity sweep, the best of the highest rung any job finished (lower rungs trained on less)."""
     ok = [t for t in finished_trials(sweep) if t.ok]
     if not ok:
         raise SystemExit(f"{sweep / 'ledger.jsonl'}: no finished trial with an objective value")
+    rungs = {job: int(r.get("rung", 0)) for job, r in rung_records(sweep).items()}
+    if rungs:
+        top = max(rungs.get(t.job, 0) for t in ok)
+        ok = [t for t in ok if rungs.get(t.job, 0) == top]
     directions = {t.direction for t in ok if t.direction}
     if len(directions) > 1:
         raise SystemExit(f"{sweep}: its trials record both directions {sorted(directions)}; give --job")

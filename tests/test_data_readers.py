@@ -42,6 +42,17 @@ def test_deepbind_experiment_by_prefix_with_shuffled_negatives():
 
 
 @needs_data
+def test_deepbind_fixed_val_scores_every_training_size_on_the_full_protocols_validation_set():
+    full = DeepBindENCODE("MYC_H1-hESC", data_root=str(DATA), seed=0).load()
+    for size in (300, 900):
+        fixed = DeepBindENCODE("MYC_H1-hESC", data_root=str(DATA), seed=0, max_train=size, fixed_val=True).load()
+        assert len(fixed.train) == size and np.array_equal(fixed.val.x, full.val.x)
+        assert set(fixed.train.ids) < set(full.train.ids)
+    shrunk = DeepBindENCODE("MYC_H1-hESC", data_root=str(DATA), seed=0, max_train=300).load()
+    assert len(shrunk.val) < 50 < len(full.val)  # without it, validation is drawn with the subsample
+
+
+@needs_data
 @pytest.mark.parametrize("name, message", [("NOPE", "unknown experiment 'NOPE'"), ("ARID3A", "ambiguous"),
                                            ("CTCF_NH-A", "test file only")])
 def test_deepbind_bad_experiment_lists_options(name, message):

@@ -102,6 +102,17 @@ def test_make_found_writes_a_model_and_an_experiment_that_compose(tmp_path):
     assert cfg.model.name == "found_x" and cfg.optimizer.name == "sgd" and cfg.trainer.batch_size == 25
 
 
+def test_make_found_takes_a_multi_fidelity_sweeps_best_from_its_highest_rung(tmp_path):
+    # job 1 scored best (0.2) but at rung 0 (less data); job 2 is job 0 promoted to rung 1: the one to freeze
+    sweep = _fake_sweep(tmp_path, {0: (0.5, 50, 0.001), 1: (0.2, 25, 0.0001), 2: (0.4, 50, 0.001)})
+    rungs = [{"job": 0, "event": "rung", "trial": 0, "rung": 0}, {"job": 1, "event": "rung", "trial": 1, "rung": 0},
+             {"job": 2, "event": "rung", "trial": 0, "rung": 1}]
+    with open(sweep / "ledger.jsonl", "a") as f:
+        f.write("".join(json.dumps(r) + "\n" for r in rungs))
+    model_path, _ = write_found(sweep, "found_y", tmp_path / "conf", command="test")
+    assert yaml.safe_load(model_path.read_text())["stem"]["filters"] == 24  # job 2's architecture
+
+
 def test_make_found_refuses_a_sweep_with_no_finished_trial(tmp_path):
     sweep = tmp_path / "empty"
     sweep.mkdir()

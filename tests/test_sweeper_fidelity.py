@@ -177,8 +177,15 @@ def test_hyperband_brackets_enter_later_rungs_fresh(tmp_path):
     sweep = tmp_path / "hyperband"
     toy(sweep, *[o.replace("resume_from}", "resume_from, brackets: 2}") for o in RUNGS], "hydra.sweeper.budget=14")
     rungs_ = rung_records(sweep)
-    second = [r for r in rungs_.values() if r["trial"] >= 13]  # bracket s=1: 5 candidates enter at rung 1
-    assert Counter(r["rung"] for r in second) == {1: 5, 2: 1}
+    first_rung: dict[int, int] = {}
+    for r in rungs_.values():
+        first_rung[r["trial"]] = min(first_rung.get(r["trial"], 9), r["rung"])
+    # bracket s=1 asks 5 candidates that enter at rung 1 (3 epochs); those nevergrad proposed again are
+    # cached, not trained, so the bracket trains 5 or fewer
+    entered = {t for t, rung in first_rung.items() if rung == 1}
+    second = [r for r in rungs_.values() if r["trial"] in entered]
+    assert 1 <= len(entered) <= 5 and Counter(r["rung"] for r in second) == {1: len(entered), 2: 1}
+    assert min(entered) == 13  # after bracket s=2's jobs: 9 at rung 0, 3 at rung 1, 1 at rung 2
     assert all(r["resumed_from"] is None for r in second if r["rung"] == 1)  # entered fresh at 3 epochs
     top = next(r for r in second if r["rung"] == 2)
     assert rungs_[top["resumed_from"]]["rung"] == 1 and rungs_[top["resumed_from"]]["promoted"]

@@ -44,7 +44,10 @@ def _sweeper(tmp_path, result, objective=None, **settings):
     return sweeper
 
 
-def test_a_space_of_only_illegal_models_stops_and_names_the_last_rejection(tmp_path, monkeypatch):
+# the multi-fidelity loop shares the stop rules: before, it asked illegal candidates forever
+@pytest.mark.parametrize("fidelity", [None, {"key": "epochs", "min": 1, "max": 9, "eta": 3}],
+                         ids=["single-fidelity", "rungs"])
+def test_a_space_of_only_illegal_models_stops_and_names_the_last_rejection(tmp_path, monkeypatch, fidelity):
     from genarch.sweeper._impl import NevergradSweeperImpl, Outcome
 
     def reject(self, c):
@@ -53,15 +56,34 @@ def test_a_space_of_only_illegal_models_stops_and_names_the_last_rejection(tmp_p
         return True
 
     monkeypatch.setattr(NevergradSweeperImpl, "_reject", reject)
-    sweeper = _sweeper(tmp_path, lambda job, ovr: 0.5, budget=4, max_repeated_asks=30)
+    sweeper = _sweeper(tmp_path, lambda job, ovr: 0.5, budget=4, max_repeated_asks=30, fidelity=fidelity)
     sweeper.sweep(["x=tag(log, interval(0.03, 10))"])
     results = yaml.safe_load((tmp_path / "optimization_results.yaml").read_text())
-    assert "the last 30 new candidates were all illegal models" in results["stopped"]
+    # asked one at a time, or a bracket (the budget's 4) at a time, until at least 30 in a row were illegal
+    limit = 30 if fidelity is None else 32
+    assert f"the last {limit} new candidates were all illegal models" in results["stopped"]
     assert "ConfigError: model.stem.filters too wide (x=" in results["stopped"]
-    assert results["n_rejected"] == 30 and sweeper.launcher.calls == []
+    assert results["n_rejected"] == limit and sweeper.launcher.calls == []
     # a rejected record knows no result, so it states no direction for the analysis to take
     ends = [r for r in iter_records(tmp_path) if r["event"] == "end"]
-    assert len(ends) == 30 and {r["objective"]["direction"] for r in ends} == {None}
+    assert len(ends) == limit and {r["objective"]["direction"] for r in ends} == {None}
+
+
+# one ask of one trial, or one bracket of 3 candidates (rungs 3, 9), all failing: over the rate, the command fails
+@pytest.mark.parametrize("fidelity, what", [(None, "1 of 1 trials failed"),
+                                            ({"key": "epochs", "min": 3, "max": 9, "eta": 3},
+                                             "3 of 3 trials failed at their first rung")],
+                         ids=["single-fidelity", "rungs"])
+def test_a_sweep_over_its_failure_rate_fails_the_command_and_says_so(tmp_path, fidelity, what):
+    from genarch.sweeper._impl import SweepStopped
+
+    sweeper = _sweeper(tmp_path, lambda job, ovr: ValueError("diverged"), budget=6, num_workers=1,
+                       max_failure_rate=0.5, fidelity=fidelity)
+    with pytest.raises(SweepStopped, match=what):
+        sweeper.sweep(["x=tag(log, interval(0.03, 10))"])
+    results = yaml.safe_load((tmp_path / "optimization_results.yaml").read_text())
+    assert what in results["stopped"] and "max_failure_rate=0.5" in results["stopped"]
+    assert len(sweeper.launcher.calls) == int(what[0])  # nothing was launched after the stop
 
 
 @pytest.mark.parametrize("objective, settings, expected", [

@@ -33,6 +33,7 @@ import yaml
 
 from genarch.ledger import load_trials
 
+from experiments.make_found import best_job
 from experiments.tables import RESULTS, ROOT, RUNS, best_so_far, fmt, md_table, write_json
 
 # --experiment tfbs (default) or regression: where the stage files, sweeps and decisions live
@@ -90,7 +91,8 @@ def stage_report(stage: str) -> dict:
     trials = ledger_trials(sdir)
     ok = [t for t in trials if t.get("status") == "ok" and t["objective"].get("value") is not None]
     values = [t["objective"]["value"] if t.get("status") == "ok" else None for t in trials]
-    best = max(ok, key=lambda t: t["objective"]["value"]) if ok else None
+    # the trial make_found would freeze: the best by its direction (of the highest rung, in a multi-fidelity sweep)
+    best = next(t for t in ok if t["job"] == best_job(sdir)[0]) if ok else None
     adir = sdir / "analysis"
     out_dir = RESULTS / SETUP["results"]
     out_dir.mkdir(parents=True, exist_ok=True)

@@ -71,9 +71,12 @@ class DeepBindENCODE(SequenceDataset):
     task = "binary"
 
     def __init__(self, experiment: str = "CTCFL_K562", data_root: Optional[str] = None,
-                 root: str = "tfbs/deepbind_encode", **kwargs: Any) -> None:
+                 root: str = "tfbs/deepbind_encode", fixed_val: bool = False, **kwargs: Any) -> None:
         kwargs.setdefault("split", {"kind": "fixed"})
         super().__init__(**kwargs)
+        # False: max_train's peaks are drawn before the validation carve (fewer to shuffle), so validation
+        # shrinks with max_train; True: validation is carved from every peak, the same at any max_train
+        self.fixed_val = bool(fixed_val)
         self.root = _root(data_root, root)
         experiments = deepbind_experiments(self.root)
         if not experiments:
@@ -90,7 +93,7 @@ class DeepBindENCODE(SequenceDataset):
     def _read(self) -> dict[str, RawSeqs]:
         pos = read_deepbind(self.files["train"])
         n_pos = len(pos)
-        if self.split_cfg["kind"] == "fixed" and self.max_train is not None:
+        if self.split_cfg["kind"] == "fixed" and self.max_train is not None and not self.fixed_val:
             # only shuffle what training can use: max_train after the validation carve-out, half positives
             need = math.ceil(int(self.max_train) / max(1e-9, 1 - self.val_fraction) / 2) + 1
             if need < n_pos:
@@ -116,7 +119,7 @@ class DeepBindENCODE(SequenceDataset):
         return parts
 
     def _info(self) -> dict[str, Any]:
-        return {"experiment": self.experiment, "train_file": str(self.files["train"]),
+        return {"experiment": self.experiment, "train_file": str(self.files["train"]), "fixed_val": self.fixed_val,
                 "test_file": None if self.files["test"] is None else str(self.files["test"]),
                 "negatives": "one dinucleotide shuffle per positive (Altschul-Erickson), seed=%d" % self.seed}
 

@@ -26,6 +26,7 @@ from genarch.sweeper.losses import Losses
 from genarch.sweeper.params import ParamSpec, to_nevergrad
 from genarch.sweeper.progress import SweepProgress
 from genarch.sweeper.resume import open_sweep, save_state
+from genarch.sweeper.rounds import Rounds
 from genarch.sweeper.run import Candidate, Outcome, SweepRun
 from genarch.sweeper.rung_loop import run_brackets
 from genarch.sweeper.search_space import search_space
@@ -101,72 +102,45 @@ class NevergradSweeperImpl:
         parametrization = ng.p.Dict(**{name: to_nevergrad(s.spec, state["integer_cell"]) for name, s in specs.items()})
         parametrization.random_state.seed(seed)
         optimizer = ng.optimizers.registry[st.optimizer](parametrization, budget=state["optimizer_budget"],
-                                                         num_workers=st.num_workers)
+                                                         num_workers=state["optimizer_workers"])
         log.info("genarch sweeper: %s, budget %d, %d per batch, seed %d, stage %s, %d parameters, sweep dir %s",
                  st.optimizer, st.budget, st.num_workers, seed, stage, len(specs), sweep_dir)
         losses = Losses(st, self.config.get("objective"), self.rules)
         run = self.run = SweepRun(sweep_dir, specs, fixed, stage, seed, finished, losses,
                                   bool(st.validate and self.rules.validates(self.config)), progress)
         run.warm_notes = warm_start(run, optimizer, parametrization, warm_dirs)
+        rounds = Rounds(st)
         if fidelity is not None:  # successive-halving rungs (genarch.sweeper.rung_loop)
-            returns, stopped = run_brackets(self, optimizer, fidelity)
-            results.write_results(run, st, optimizer, stopped)
-            return returns
+            returns, stopped = run_brackets(self, optimizer, fidelity, rounds)
+        else:
+            returns, stopped = self._run_rounds(optimizer, rounds)
+        results.write_results(run, st, optimizer, stopped)
+        if rounds.over_failure_rate:  # the command fails; what finished is kept
+            raise SweepStopped(stopped)
+        return returns
+
+    def _run_rounds(self, optimizer: Any, rounds: Rounds) -> tuple[list[Sequence[JobReturn]], Optional[str]]:
+        """Single fidelity: ask a batch of ``num_workers``, run it, tell, until the budget or a stop rule."""
+        run, st = self.run, self.settings
         returns: list[Sequence[JobReturn]] = []
-        job_idx = trained = failed = repeated = rejected = 0
-        last_rejected: Optional[Candidate] = None
-        stopped: Optional[str] = None
-        held: list[Candidate] = []  # failures waiting for the first success (Losses.hold_back)
-        while trained < st.budget:
-            if repeated >= st.max_repeated_asks:
-                stopped = (f"stopped after {trained} trials: the last {repeated} candidates the optimizer proposed "
-                           "were all evaluated before (the space is exhausted or the optimizer converged)")
+        while rounds.budget_left > 0:
+            stopped = rounds.stop_before_ask()
+            if stopped:
                 log.warning(stopped)
-                break
-            if rejected >= st.max_repeated_asks:
-                stopped = (f"stopped after {trained} trials: the last {rejected} new candidates were all illegal "
-                           f"models (hydra.sweeper.max_repeated_asks={st.max_repeated_asks}); the last one: "
-                           f"{last_rejected.outcome.error} ({' '.join(last_rejected.overrides)}); narrow the space "
-                           "or change the fixed overrides")
-                log.warning(stopped)
-                break
-            batch = [run.candidate(optimizer.ask()) for _ in range(min(st.num_workers, st.budget - trained))]
-            new = self._dedupe(batch)
-            repeated = 0 if new else repeated + len(batch)
-            to_run = [c for c in new if not self._reject(c)]
-            rejected = 0 if to_run else rejected + len(new)
-            last_rejected = new[-1] if new and not to_run else last_rejected
-            for c in to_run + [c for c in new if c not in to_run]:
-                c.job, job_idx = job_idx, job_idx + 1
-            returns += self._run(to_run)
-            for c in new:
+                return returns, stopped
+            batch = rounds.ask(self, optimizer, min(st.num_workers, rounds.budget_left))
+            returns += self._run(batch.to_run)
+            for c in batch.new:
                 if c.outcome.status == "rejected":
                     job_records.write_rejected(run, c)
-            for c in batch:
-                if c.outcome is None:  # duplicate of a candidate of the same batch
-                    c.outcome = run.cache[c.key]
-                if losses.hold_back(c.outcome):
-                    held.append(c)
-                else:
-                    optimizer.tell(c.cand, losses.loss(c.outcome))
-                run.history.append(c)
-            if held and losses.worst_loss is not None:  # the first success has set the scale
-                for c in held:
-                    optimizer.tell(c.cand, losses.loss(c.outcome))
-                held = []
-            trained += len(to_run)
-            failed += sum(c.outcome.status == "failed" for c in to_run)
-            results.log_batch(run, batch)
-            progress.batch_done(batch, replayed=run.finished)
-            if trained and failed / trained > st.max_failure_rate:
-                stopped = (f"stopped: {failed} of {trained} trials failed, over hydra.sweeper.max_failure_rate="
-                           f"{st.max_failure_rate}; finished trials are kept in {sweep_dir} (ledger.jsonl); "
-                           "to go on, run the same command with a higher hydra.sweeper.max_failure_rate (it resumes); "
-                           f"to read what finished: python -m genarch.analyze {sweep_dir}")
-                results.write_results(run, st, optimizer, stopped)
-                raise SweepStopped(stopped)
-        results.write_results(run, st, optimizer, stopped)
-        return returns
+            rounds.tell(run, optimizer, batch)
+            rounds.count(len(batch.to_run), sum(c.outcome.status == "failed" for c in batch.to_run))
+            results.log_batch(run, batch.asked)
+            run.progress.batch_done(batch.asked, replayed=run.finished)
+            stopped = rounds.failure_stop(run.sweep_dir)
+            if stopped:
+                return returns, stopped
+        return returns, None
 
     def _dedupe(self, batch: list[Candidate]) -> list[Candidate]:
         """Candidates to evaluate; the others get a cached outcome (or share one of this batch)."""

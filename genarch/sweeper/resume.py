@@ -71,6 +71,22 @@ def integer_cell(old: Optional[Mapping[str, Any]]) -> float:
     return float(old.get("integer_cell", 0.0))
 
 
+def optimizer_workers(old: Optional[Mapping[str, Any]], settings: Any) -> int:
+    """How many asked candidates the optimizer is built to have pending at once (its state's
+    ``optimizer_workers``): ``num_workers``; with rungs, at least a bracket, which is asked whole before any
+    of it is told (a sequential optimizer, NGOpt's choice for one worker, would wait forever on the second
+    ask). A resumed sweep keeps the one it started with (``num_workers`` for a state written before)."""
+    from genarch.sweeper.fidelity import brackets, parse
+
+    if old is not None:
+        return int(old.get("optimizer_workers", old["num_workers"]))
+    workers, fidelity = int(settings.num_workers), parse(getattr(settings, "fidelity", None))
+    if fidelity is None:
+        return workers
+    largest = max(n for _, n in brackets(len(fidelity.rungs()), fidelity.eta, fidelity.brackets))
+    return max(workers, min(largest, int(settings.budget)))
+
+
 def load_state(sweep_dir: Path) -> Optional[dict[str, Any]]:
     path = Path(sweep_dir) / STATE_FILE
     if not path.exists():
@@ -148,6 +164,7 @@ def open_sweep(sweep_dir: Path, settings: Any, specs: Mapping[str, Any], fixed: 
             old["seed"] if old else random.SystemRandom().randrange(2**31))
         state = make_state(settings, space, fixed, seed, stage, old["optimizer_budget"] if old else settings.budget)
         state["integer_cell"] = integer_cell(old)
+        state["optimizer_workers"] = optimizer_workers(old, settings)
         return state
 
     state = new_state(old)

@@ -18,85 +18,61 @@ from typing import Any, Optional
 from genarch.ledger import RungRecord, iter_records, load_trials, rung_records, write_record
 from genarch.sweeper import job_records, results
 from genarch.sweeper.fidelity import Fidelity, brackets, promotions
+from genarch.sweeper.rounds import Rounds
 from genarch.sweeper.run import Candidate
 
 log = logging.getLogger(__name__)
 
 
-def run_brackets(impl: Any, optimizer: Any, fidelity: Fidelity) -> tuple[list[Any], Optional[str]]:
-    """Run brackets until ``budget`` candidates entered one; return the job returns and why it stopped early."""
-    st, run = impl.settings, impl.run
+def run_brackets(impl: Any, optimizer: Any, fidelity: Fidelity, rounds: Rounds) -> tuple[list[Any], Optional[str]]:
+    """Run brackets until ``budget`` candidates entered one; return the job returns and why it stopped early.
+    Asking, telling and the stop rules are those of the single-fidelity loop (:class:`Rounds`); a bracket's
+    candidates are numbered first and its later rungs' jobs after them."""
+    run = impl.run
     levels = fidelity.rungs()
     schedule = brackets(len(levels), fidelity.eta, fidelity.brackets)
     log.info("multi-fidelity: %s rungs %s, eta %d, brackets %s (first rung, candidates)", fidelity.key, levels,
              fidelity.eta, schedule)
-    state = {"job": 0, "returns": []}
-    trained = failed = repeated = bracket = 0
-    while trained < st.budget:
-        if repeated >= st.max_repeated_asks:
-            stopped = (f"stopped after {trained} trials: the last {repeated} candidates the optimizer proposed were "
-                       "all evaluated before (the space is exhausted or the optimizer converged)")
+    returns: list[Any] = []
+    bracket = 0
+    while rounds.budget_left > 0:
+        stopped = rounds.stop_before_ask()
+        if stopped:
             log.warning(stopped)
-            return state["returns"], stopped
+            return returns, stopped
         first, n = schedule[bracket % len(schedule)]
         bracket += 1
-        batch = [run.candidate(optimizer.ask()) for _ in range(min(n, st.budget - trained))]
-        new = impl._dedupe(batch)
-        repeated = 0 if new else repeated + len(batch)
-        to_run = [c for c in new if not impl._reject(c)]
-        for c in to_run:
-            c.job, state["job"] = state["job"], state["job"] + 1
-        for c in new:
-            if c not in to_run:
-                c.job, state["job"] = state["job"], state["job"] + 1
+        batch = rounds.ask(impl, optimizer, min(n, rounds.budget_left))
+        for c in batch.new:
+            if c not in batch.to_run:
                 job_records.write_rejected(run, c)
-        _run_rungs(impl, fidelity, levels, first, to_run, state)
-        for c in batch:
-            c.outcome = run.cache[c.key]  # a new one's: the last rung it reached; else cached or this batch's
-            if run.losses.hold_back(c.outcome):
-                impl_held(impl).append(c)
-            else:
-                optimizer.tell(c.cand, run.losses.loss(c.outcome))
-            run.history.append(c)
-        held = impl_held(impl)
-        if held and run.losses.worst_loss is not None:
-            for c in held:
-                optimizer.tell(c.cand, run.losses.loss(c.outcome))
-            held.clear()
-        trained += len(to_run)
-        failed += sum(c.extra.get("first_status") == "failed" for c in to_run)
-        if trained and failed / trained > st.max_failure_rate:
-            stopped = (f"stopped: {failed} of {trained} trials failed at their first rung, over "
-                       f"hydra.sweeper.max_failure_rate={st.max_failure_rate}; finished rungs are kept in "
-                       f"{run.sweep_dir} (ledger.jsonl); run the same command with a higher max_failure_rate to go on")
-            log.warning(stopped)
-            return state["returns"], stopped
-    return state["returns"], None
-
-
-def impl_held(impl: Any) -> list[Candidate]:
-    """Failures waiting for the first success to set the scale of the losses (Losses.hold_back)."""
-    if not hasattr(impl, "_held_rungs"):
-        impl._held_rungs = []
-    return impl._held_rungs
+        returns += _run_rungs(impl, fidelity, levels, first, batch.to_run, rounds)
+        rounds.tell(run, optimizer, batch)
+        rounds.count(len(batch.to_run), sum(c.extra.get("first_status") == "failed" for c in batch.to_run))
+        stopped = rounds.failure_stop(run.sweep_dir, "trials failed at their first rung")
+        if stopped:
+            return returns, stopped
+    return returns, None
 
 
 def _run_rungs(impl: Any, fidelity: Fidelity, levels: list[int], first: int, entrants: list[Candidate],
-               state: dict[str, Any]) -> None:
+               rounds: Rounds) -> list[Any]:
+    """Run the entrants from rung ``first`` up, promoting the best ``1/eta`` of each rung; the job returns."""
     run = impl.run
+    returns: list[Any] = []
     previous: dict[tuple[str, ...], int] = {}  # candidate key -> the job of its previous rung
     trials: dict[int, Any] = {}  # the ledger as read after the previous rung's jobs ended
     for rung in range(first, len(levels)):
         if not entrants:
-            return
+            return returns
         jobs = []
         for c in entrants:
             c.extra["top_rung"] = rung
-            job = c.job if rung == first else state["job"]
+            job = c.job
             if rung != first:
-                state["job"] += 1
+                job, rounds.next_job = rounds.next_job, rounds.next_job + 1
             jobs.append(_rung_job(fidelity, levels, c, rung, job, previous.get(c.key), trials, run.sweep_dir))
-        state["returns"] += impl._run(jobs)
+        returns += impl._run(jobs)
         trials = {t.job: t for t in load_trials(run.sweep_dir)}
         known = rung_records(run.sweep_dir)
         records = {job.job: _rung_record(impl, fidelity, levels, job, trials) for job in jobs}
@@ -109,7 +85,7 @@ def _run_rungs(impl: Any, fidelity: Fidelity, levels: list[int], first: int, ent
         if run.progress is not None:
             run.progress.batch_done(jobs, replayed=run.finished)
         if rung == len(levels) - 1:
-            return
+            return returns
         scores = [run.losses.loss(j.outcome) if j.outcome.status == "ok" else None for j in jobs]
         chosen = set(promotions(scores, fidelity.eta, "minimize"))  # losses: nevergrad's sign, lower is better
         for i, job in enumerate(jobs):
@@ -119,6 +95,7 @@ def _run_rungs(impl: Any, fidelity: Fidelity, levels: list[int], first: int, ent
                  len(jobs), fidelity.key, levels[rung + 1])
         previous = {entrants[i].key: jobs[i].job for i in chosen}
         entrants = [entrants[i] for i in sorted(chosen)]
+    return returns
 
 
 def _candidate_of(entrants: list[Candidate], job: Candidate) -> Candidate:
