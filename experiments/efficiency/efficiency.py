@@ -159,7 +159,7 @@ def finished(method: str, seed: int, jobs: Optional[list] = None) -> bool:
     done = all((d / "optimization_results.yaml").exists() for d in sweep_dirs(method, seed))
     if not done or method not in ("flat", "random"):
         return done
-    return sum(cost for cost, _, _ in (run_jobs(method, seed) if jobs is None else jobs)) >= BUDGET
+    return cost_of(run_jobs(method, seed) if jobs is None else jobs) >= BUDGET
 
 
 def jobs_of(sdir: Path) -> list[tuple[int, Optional[float], bool]]:
@@ -203,8 +203,13 @@ def curve(method: str, seed: int) -> list[tuple[int, float]]:
     return points_of(run_jobs(method, seed))
 
 
+def cost_of(jobs: list) -> int:
+    """Compute (epoch-sequences) spent by ``jobs`` (:func:`run_jobs`)."""
+    return sum(cost for cost, _, _ in jobs)
+
+
 def spent(method: str, seed: int) -> int:
-    return sum(cost for cost, _, _ in run_jobs(method, seed))
+    return cost_of(run_jobs(method, seed))
 
 
 def final_best(points: list) -> Optional[float]:
@@ -261,7 +266,7 @@ def aggregate(seeds: list[int]) -> dict:
     for m in METHODS:
         reach = [to_reach(curves[m][s], flat_final[s]) for s in seeds_ok]
         finals = [final_best(curves[m][s]) for s in seeds_ok]
-        total = [min(sum(cost for cost, _, _ in jobs[m][s]), BUDGET) for s in seeds_ok]
+        total = [min(cost_of(jobs[m][s]), BUDGET) for s in seeds_ok]
         med = statistics.median([math.inf if r is None else r for r in reach]) if reach else None
         ratio = med / statistics.median(flat_own) if reach else None
         summary[m] = {"compute_to_reach_flat_best": dict(zip(seeds_ok, reach)),

@@ -92,7 +92,8 @@ def stage_report(stage: str) -> dict:
     ok = [t for t in trials if t.get("status") == "ok" and t["objective"].get("value") is not None]
     values = [t["objective"]["value"] if t.get("status") == "ok" else None for t in trials]
     # the trial make_found would freeze: the best by its direction (of the highest rung, in a multi-fidelity sweep)
-    best = next(t for t in ok if t["job"] == best_job(sdir)[0]) if ok else None
+    chosen = best_job(sdir)[0] if ok else None  # the ledger read once, not once per trial
+    best = next(t for t in ok if t["job"] == chosen) if ok else None
     adir = sdir / "analysis"
     out_dir = RESULTS / SETUP["results"]
     out_dir.mkdir(parents=True, exist_ok=True)

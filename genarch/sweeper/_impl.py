@@ -130,9 +130,8 @@ class NevergradSweeperImpl:
                 return returns, stopped
             batch = rounds.ask(self, optimizer, min(st.num_workers, rounds.budget_left))
             returns += self._run(batch.to_run)
-            for c in batch.new:
-                if c.outcome.status == "rejected":
-                    job_records.write_rejected(run, c)
+            for c in batch.rejected:
+                job_records.write_rejected(run, c)
             rounds.tell(run, optimizer, batch)
             rounds.count(len(batch.to_run), sum(c.outcome.status == "failed" for c in batch.to_run))
             results.log_batch(run, batch.asked)

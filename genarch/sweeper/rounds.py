@@ -21,6 +21,11 @@ class Batch:
     new: list[Candidate]     # not evaluated before (legal or rejected)
     to_run: list[Candidate]  # new and legal: to train
 
+    @property
+    def rejected(self) -> list[Candidate]:
+        """New but illegal models: never launched, recorded as rejected."""
+        return [c for c in self.new if c not in self.to_run]
+
 
 @dataclass
 class Rounds:
@@ -32,7 +37,6 @@ class Rounds:
     rejected: int = 0   # new candidates in a row that were illegal models
     last_rejected: Optional[Candidate] = None
     held: list[Candidate] = field(default_factory=list)
-    over_failure_rate: bool = False  # set by failure_stop: the sweep command then fails (SweepStopped)
 
     @property
     def budget_left(self) -> int:
@@ -61,9 +65,10 @@ class Rounds:
         self.rejected = 0 if to_run else self.rejected + len(new)
         if new and not to_run:
             self.last_rejected = new[-1]
-        for c in to_run + [c for c in new if c not in to_run]:
+        batch = Batch(asked, new, to_run)
+        for c in to_run + batch.rejected:
             c.job, self.next_job = self.next_job, self.next_job + 1
-        return Batch(asked, new, to_run)
+        return batch
 
     def tell(self, run: Any, optimizer: Any, batch: Batch) -> None:
         """Tell the optimizer each candidate's loss, in the order asked; a candidate without an outcome of its
@@ -86,12 +91,16 @@ class Rounds:
         self.trained += trained
         self.failed += failed
 
+    @property
+    def over_failure_rate(self) -> bool:
+        """More trials failed than ``max_failure_rate`` allows: the sweep stops and its command fails."""
+        return bool(self.trained) and self.failed / self.trained > self.settings.max_failure_rate
+
     def failure_stop(self, sweep_dir: Any, what: str = "trials failed") -> Optional[str]:
         """Why the sweep stops for its failure rate (``max_failure_rate``), or None."""
         rate = self.settings.max_failure_rate
-        if not self.trained or self.failed / self.trained <= rate:
+        if not self.over_failure_rate:
             return None
-        self.over_failure_rate = True
         return (f"stopped: {self.failed} of {self.trained} {what}, over hydra.sweeper.max_failure_rate={rate}; "
                 f"finished trials are kept in {sweep_dir} (ledger.jsonl); to go on, run the same command with a "
                 "higher hydra.sweeper.max_failure_rate (it resumes); to read what finished: "

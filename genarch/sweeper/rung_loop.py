@@ -43,9 +43,8 @@ def run_brackets(impl: Any, optimizer: Any, fidelity: Fidelity, rounds: Rounds) 
         first, n = schedule[bracket % len(schedule)]
         bracket += 1
         batch = rounds.ask(impl, optimizer, min(n, rounds.budget_left))
-        for c in batch.new:
-            if c not in batch.to_run:
-                job_records.write_rejected(run, c)
+        for c in batch.rejected:
+            job_records.write_rejected(run, c)
         returns += _run_rungs(impl, fidelity, levels, first, batch.to_run, rounds)
         rounds.tell(run, optimizer, batch)
         rounds.count(len(batch.to_run), sum(c.extra.get("first_status") == "failed" for c in batch.to_run))
