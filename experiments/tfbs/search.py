@@ -2,6 +2,7 @@
 
     python -m experiments.tfbs.search tfbs_1 tfbs_2      # run (or resume) these stages, analyse, report
     python -m experiments.tfbs.search --report-only      # rebuild the report from the sweeps that exist
+    python -m experiments.tfbs.search tfbs_mf_1 hydra/launcher=joblib hydra.launcher.n_jobs=2   # + Hydra overrides
 
 Each stage ``<name>`` is ``experiments/tfbs/conf/stage/<name>.yaml``, swept into
 ``experiments/runs/tfbs/stage_<name>/`` (git-ignored) with the objective of
@@ -185,18 +186,31 @@ def _plot(reports: list[dict]) -> None:
     plt.close(fig)
 
 
+def split_stages(words: list[str]) -> tuple[list[str], list[str]]:
+    """Positional words -> (stage names, Hydra overrides): a word with ``=`` is an override, as on Hydra's own
+    command line. Every stage name must have its file: a typo fails here, before any sweep starts."""
+    stages = [w for w in words if "=" not in w]
+    missing = [s for s in stages if not (STAGES_DIR / f"{s}.yaml").is_file()]
+    if missing:
+        known = ", ".join(sorted(p.stem for p in STAGES_DIR.glob("*.yaml")))
+        raise SystemExit(f"no stage file {STAGES_DIR.relative_to(ROOT)}/{missing[0]}.yaml (known stages: {known})")
+    return stages, [w for w in words if "=" in w]
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("stages", nargs="*")
+    ap.add_argument("stages", nargs="*", help="stage names, and Hydra overrides for their sweeps (key=value, "
+                    "e.g. hydra/launcher=joblib hydra.launcher.n_jobs=2)")
     ap.add_argument("--experiment", choices=sorted(SETUPS), default="tfbs")
     ap.add_argument("--report-only", action="store_true")
     ap.add_argument("--analyse-only", action="store_true", help="re-run the analysis of the named stages")
     ap.add_argument("--override", action="append", default=[], help="extra override for the sweep (repeatable)")
     args = ap.parse_args()
     use(args.experiment)
+    stages, overrides = split_stages(args.stages)
     if not args.report_only:
-        for stage in args.stages:
-            analyse(stage) if args.analyse_only else run_stage(stage, args.override)
+        for stage in stages:
+            analyse(stage) if args.analyse_only else run_stage(stage, overrides + args.override)
     known = sorted(p.stem for p in STAGES_DIR.glob("*.yaml"))
     report(known)
 
