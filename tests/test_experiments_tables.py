@@ -333,3 +333,20 @@ def test_head_to_head_table_counts_early_stops_and_sets_the_paper_beside(tmp_pat
     assert "| attentionnet beats deepbind | 50.0% | 22.2% |" in md  # ours beside the facts file's (made-up) figure
     assert "| mean AUC, paper | 0.803 | 0.801 |" in md and "(7 experiments" in md
     assert "| stopped early / hit the epoch cap | 1 / 1 | 1 / 1 |" in md
+
+
+@pytest.mark.parametrize("words, stages, overrides", [
+    (["tfbs_mf_1"], ["tfbs_mf_1"], []),
+    (["tfbs_mf_1", "hydra/launcher=joblib", "hydra.launcher.n_jobs=2"], ["tfbs_mf_1"],
+     ["hydra/launcher=joblib", "hydra.launcher.n_jobs=2"]),
+    (["tfbs_1", "trainer.max_epochs=2", "tfbs_2"], ["tfbs_1", "tfbs_2"], ["trainer.max_epochs=2"]),
+])
+def test_search_takes_key_value_words_as_hydra_overrides(words, stages, overrides):
+    from experiments.tfbs.search import split_stages
+    assert split_stages(words) == (stages, overrides)
+
+
+def test_search_refuses_an_unknown_stage_before_sweeping():
+    from experiments.tfbs.search import split_stages
+    with pytest.raises(SystemExit, match=r"no stage file experiments/tfbs/conf/stage/tfbs_mf1\.yaml .*tfbs_mf_1"):
+        split_stages(["tfbs_mf1", "hydra/launcher=joblib"])
