@@ -350,3 +350,21 @@ def test_search_refuses_an_unknown_stage_before_sweeping():
     from experiments.tfbs.search import split_stages
     with pytest.raises(SystemExit, match=r"no stage file experiments/tfbs/conf/stage/tfbs_mf1\.yaml .*tfbs_mf_1"):
         split_stages(["tfbs_mf1", "hydra/launcher=joblib"])
+
+
+def test_search_report_keeps_committed_stages_whose_sweeps_are_not_here(tmp_path, monkeypatch):
+    import json
+    from experiments.tfbs import search
+    prior = {"stages": [{"stage": "tfbs_1", "stage_file": "s1", "sweep_dir": "d1", "n_trials": 20, "n_ok": 20,
+                         "n_failed": 0, "values": [0.7, 0.8], "best_so_far": [0.7, 0.8],
+                         "best": {"job": 1, "val_score": 0.8, "test_score": 0.79, "params": {"a": 1}},
+                         "wall_time_s": 60.0, "suggestions": [], "importance": {}}]}
+    (tmp_path / "tfbs_search.json").write_text(json.dumps(prior))
+    monkeypatch.setattr(search, "RESULTS", tmp_path)
+    monkeypatch.setattr(search, "SWEEPS", tmp_path / "no_sweeps_here")
+    out = search.report(["tfbs_1", "tfbs_2"])
+    assert [r["stage"] for r in out["stages"]] == ["tfbs_1"]  # kept from the report; tfbs_2 never reported
+    assert "| tfbs_1 | 20/20 | 0.800 | 0.790 | 1 |" in (tmp_path / "tfbs_search.md").read_text()
+    (tmp_path / "tfbs_search.json").write_text("[1, 2]")
+    with pytest.raises(SystemExit, match="tfbs_search.json: not a search report"):
+        search.report(["tfbs_1"])

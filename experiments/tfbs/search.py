@@ -126,9 +126,23 @@ def stage_report(stage: str) -> dict:
     }
 
 
+def prior_reports() -> dict[str, dict]:
+    """The stages of the committed report: sweeps are git-ignored, so a stage swept on another machine (or
+    in an earlier checkout) keeps its reported figures instead of dropping out of the rebuilt report."""
+    path = RESULTS / f"{SETUP['results']}.json"
+    if not path.exists():
+        return {}
+    try:
+        return {r["stage"]: r for r in json.loads(path.read_text()).get("stages", [])}
+    except (ValueError, KeyError, TypeError, AttributeError) as e:
+        raise SystemExit(f"{path}: not a search report ({e}); move it away to rebuild from sweeps") from e
+
+
 def report(stages: list[str]) -> dict:
+    prior = prior_reports()
     decisions = yaml.safe_load(DECISIONS.read_text()) if DECISIONS.exists() else {}
-    reports = [stage_report(s) for s in stages if (sweep_dir(s) / "ledger.jsonl").exists()]
+    reports = [stage_report(s) if (sweep_dir(s) / "ledger.jsonl").exists() else prior.get(s)
+               for s in stages if (sweep_dir(s) / "ledger.jsonl").exists() or s in prior]
     out = {"objective": SETUP["objective"],
            "stages": reports, "decisions": decisions or {}}
     write_json(RESULTS / f"{SETUP['results']}.json", out)
