@@ -21,7 +21,8 @@ motif's best TOMTOM match (q below the paper's threshold, 0.5) is the ChIP'd TF,
     python -m experiments.interpret_encode --model model=attentionnet_small --max-train 16000 --epochs 8 \
         --patience 3 --q 0.05 --out experiments/results/interpret_encode      # the earlier, small-data table
 
-Writes experiments/results/interpret_encode_full.json and .md (updated after every experiment); run
+Writes experiments/results/interpret_encode_full.json and .md (updated after every experiment; rows of
+experiments not named now, made with the same settings, are kept, so runs add up to one table); run
 directories go to experiments/runs/interpret_encode/<protocol>/<experiment>/ (git-ignored).
 """
 
@@ -188,6 +189,31 @@ FLAGS = ("pfm", "pfm_or_kmers", "aligned", "any", "pfm_family", "pfm_or_kmers_fa
          "pfm_top3", "pfm_or_kmers_top3", "aligned_top3")
 
 
+# settings that change what a row says; threads, plots and reuse only change how it was made
+ROW_SETTINGS = ("model", "max_train", "epochs", "patience", "q", "debug_max_train", "seed", "top_n", "k",
+                "releases", "tax_group")
+
+
+def kept_rows(out: Path, args, names: list[str]) -> list[dict]:
+    """The rows of an earlier run into the same table (same row settings) for experiments not run now, so
+    ``--experiments A B`` adds A and B to the table instead of replacing it; other settings start afresh."""
+    path = out.with_suffix(".json")
+    if not path.exists():
+        return []
+    try:
+        earlier = json.loads(path.read_text())
+        same = all(earlier["settings"].get(k) == getattr(args, k) for k in ROW_SETTINGS)
+        return [r for r in earlier["rows"] if same and r["experiment"] not in names]
+    except (ValueError, KeyError, TypeError, AttributeError) as err:
+        raise SystemExit(f"{path}: not an interpretation table ({err!r}); move it away to start a new one") from err
+
+
+def in_order(rows: list[dict], available: list[str]) -> list[dict]:
+    """Rows in the experiments' listing order (one table, however many runs made it)."""
+    rank = {name: i for i, name in enumerate(available)}
+    return sorted(rows, key=lambda r: rank.get(r["experiment"], len(rank)))
+
+
 def summarise(rows: list[dict], args) -> dict:
     done = [r for r in rows if r.get("status") == "ok"]
     releases = list(args.releases)
@@ -292,6 +318,7 @@ def main(argv=None) -> int:
     available = trainable_experiments(Path(args.data_root))
     names = [resolve_experiment(e, available) for e in args.experiments] if args.experiments else available
     cores = {rel: list(load_core(rel, args.tax_group)) for rel in args.releases}
+    kept = kept_rows(Path(args.out), args, names)
     rows = []
     for name in names:
         start = time.perf_counter()
@@ -300,12 +327,12 @@ def main(argv=None) -> int:
         except Exception as err:  # noqa: BLE001 - one failing experiment is recorded, the rest still run
             row = {"experiment": name, "tf": name.split("_")[0], "status": f"failed: {type(err).__name__}: {err}"}
         rows.append(row)
-        write(summarise(rows, args), Path(args.out))
+        write(summarise(in_order(kept + rows, available), args), Path(args.out))
         head = row.get("by_release", {}).get(args.releases[0], {})
         flags = {k: head.get(k) for k in ("pfm", "pfm_or_kmers", "aligned")}
         print(f"{name}: {row.get('status')} {flags} auroc={row.get('test_auroc')} "
               f"({time.perf_counter() - start:.0f} s)", flush=True)
-    summary = summarise(rows, args)
+    summary = summarise(in_order(kept + rows, available), args)
     print(json.dumps({"n": summary["n_experiments_with_jaspar"], **summary["counts"]}))
     return 0
 

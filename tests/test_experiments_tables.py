@@ -368,3 +368,23 @@ def test_search_report_keeps_committed_stages_whose_sweeps_are_not_here(tmp_path
     (tmp_path / "tfbs_search.json").write_text("[1, 2]")
     with pytest.raises(SystemExit, match="tfbs_search.json: not a search report"):
         search.report(["tfbs_1"])
+
+
+def test_interpretation_table_adds_named_experiments_to_rows_made_with_the_same_settings(tmp_path):
+    import json
+    from argparse import Namespace
+    from experiments.interpret_encode import ROW_SETTINGS, in_order, kept_rows
+    args = Namespace(**{k: None for k in ROW_SETTINGS}, threads=1)
+    args.releases, args.q = ["JASPAR2026"], 0.5
+    settings = {**{k: getattr(args, k) for k in ROW_SETTINGS}, "threads": 2}  # threads: how, not what
+    out = tmp_path / "interpret_encode_full"
+    out.with_suffix(".json").write_text(json.dumps({"settings": settings, "rows": [
+        {"experiment": "C_x"}, {"experiment": "A_x"}]}))
+    kept = kept_rows(out, args, ["A_x"])
+    assert kept == [{"experiment": "C_x"}]  # A_x is redone now; C_x stays
+    assert [r["experiment"] for r in in_order(kept + [{"experiment": "A_x"}], ["A_x", "B_x", "C_x"])] == ["A_x", "C_x"]
+    args.q = 0.05  # another threshold: another table, nothing kept
+    assert kept_rows(out, args, ["A_x"]) == []
+    out.with_suffix(".json").write_text("{}")
+    with pytest.raises(SystemExit, match="interpret_encode_full.json: not an interpretation table"):
+        kept_rows(out, args, ["A_x"])
