@@ -22,7 +22,7 @@ RECIPES = {
     "promoternet_paper": ("promoternet", "adam", 1.0, 125),
     "deepbind_paper": ("deepbind", "adam", 1.0, 125),
     "deepmotif_paper": ("deepmotif", "adam", 10.0, 256),
-    "tfbs_found": ("tfbs_found", "adam", 1.1575883538359413, 25),
+    "tfbs_found": ("tfbs_found", "sgd", 0.7262573669716801, 25),
     "reg_found": ("reg_found", "adam", 1.5772062316187605, 125),
 }
 
