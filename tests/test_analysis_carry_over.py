@@ -74,3 +74,6 @@ def test_the_warm_start_line_replaces_an_existing_entry_and_keeps_every_other_li
 def test_a_sweep_outside_the_current_directory_is_named_by_its_absolute_path(tmp_path):
     assert display_path(tmp_path / "a" / "b", tmp_path) == "a/b"
     assert display_path(tmp_path / "x", tmp_path / "elsewhere") == str((tmp_path / "x").resolve())
+    (tmp_path / "repo").mkdir(), (tmp_path / "kept_runs").mkdir()
+    (tmp_path / "repo" / "runs").symlink_to(tmp_path / "kept_runs")  # runs linked to another disk
+    assert display_path(tmp_path / "repo" / "runs" / "stage_1", tmp_path / "repo") == "runs/stage_1"

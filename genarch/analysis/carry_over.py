@@ -40,12 +40,15 @@ def warm_start_entries(sweep_dir: Path, cwd: Optional[Path] = None) -> list[str]
 
 
 def display_path(path: Path, cwd: Optional[Path] = None) -> str:
-    """``path`` relative to the current directory when it lies under it, else absolute."""
-    here, there = (cwd or Path.cwd()).resolve(), Path(path).resolve()
-    try:
-        return there.relative_to(here).as_posix()
-    except ValueError:
-        return str(there)
+    """``path`` relative to the current directory when it lies under it (as written, or with symlinks
+    resolved: a ``runs`` folder linked elsewhere stays relative), else absolute."""
+    here, there = cwd or Path.cwd(), Path(path)
+    for base, target in ((here.absolute(), there.absolute()), (here.resolve(), there.resolve())):
+        try:
+            return target.relative_to(base).as_posix()
+        except ValueError:
+            continue
+    return str(there.resolve())
 
 
 def carried_count(sweep_dir: Path, params: Mapping[str, str]) -> tuple[int, int]:
