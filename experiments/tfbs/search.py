@@ -141,8 +141,8 @@ def prior_reports() -> dict[str, dict]:
 def report(stages: list[str]) -> dict:
     prior = prior_reports()
     decisions = yaml.safe_load(DECISIONS.read_text()) if DECISIONS.exists() else {}
-    reports = [stage_report(s) if (sweep_dir(s) / "ledger.jsonl").exists() else prior.get(s)
-               for s in stages if (sweep_dir(s) / "ledger.jsonl").exists() or s in prior]
+    swept = {s for s in stages if (sweep_dir(s) / "ledger.jsonl").exists()}
+    reports = [stage_report(s) if s in swept else prior[s] for s in stages if s in swept or s in prior]
     out = {"objective": SETUP["objective"],
            "stages": reports, "decisions": decisions or {}}
     write_json(RESULTS / f"{SETUP['results']}.json", out)
