@@ -2,6 +2,7 @@
 warm starts) in hydra.sweeper.warm_start, says in its header how many trials lie in its space, and an
 unchanged suggestion run again trains none of the candidates already measured."""
 
+import json
 import os
 import subprocess
 import sys
@@ -9,7 +10,7 @@ from pathlib import Path
 
 import yaml
 
-from genarch.analysis.carry_over import display_path, set_warm_start
+from genarch.analysis.carry_over import display_path, set_warm_start, warm_start_entries
 from genarch.analysis.pipeline import Options, analyze_sweep
 from genarch.ledger import iter_records
 
@@ -57,7 +58,8 @@ def test_an_unchanged_suggestion_run_again_trains_only_new_candidates(tmp_path):
     # the next suggestion names both sweeps and replaces the earlier carry-over header instead of stacking it
     text = suggest(tmp_path, "second", "third")
     assert yaml.safe_load(text)["hydra"]["sweeper"]["warm_start"] == ["second", "first"]
-    assert text.count("# Carried over:") == 1 and "of the 8 finished trials of second" in text
+    assert text.count("# Carried over:") == 1
+    assert "8 of the 8 finished trials of second and 8 of the 8 finished trials of first (16 in all)" in text
 
 
 def test_the_warm_start_line_replaces_an_existing_entry_and_keeps_every_other_line():
@@ -77,3 +79,14 @@ def test_a_sweep_outside_the_current_directory_is_named_by_its_absolute_path(tmp
     (tmp_path / "repo").mkdir(), (tmp_path / "kept_runs").mkdir()
     (tmp_path / "repo" / "runs").symlink_to(tmp_path / "kept_runs")  # runs linked to another disk
     assert display_path(tmp_path / "repo" / "runs" / "stage_1", tmp_path / "repo") == "runs/stage_1"
+
+
+def test_an_earlier_sweep_stored_through_a_linked_runs_folder_stays_relative(tmp_path, monkeypatch):
+    """The sweeper stores warm starts resolved (kept_runs/s1); the suggestion writes them as the researcher
+    reaches them, through the linked runs folder the analysed sweep was given by."""
+    (tmp_path / "repo").mkdir(), (tmp_path / "kept_runs" / "s2").mkdir(parents=True)
+    (tmp_path / "repo" / "runs").symlink_to(tmp_path / "kept_runs")
+    state = {"warm_start": [str((tmp_path / "kept_runs" / "s1").resolve()), "/elsewhere/s0"]}
+    (tmp_path / "kept_runs" / "s2" / "sweep_state.json").write_text(json.dumps(state))
+    monkeypatch.chdir(tmp_path / "repo")
+    assert warm_start_entries(Path("runs/s2")) == ["runs/s2", "runs/s1", "/elsewhere/s0"]

@@ -142,3 +142,19 @@ def test_the_sweeper_and_the_analysis_agree_on_an_interval(text, spec, value):
     from genarch.space import parse_domain
 
     assert parse_domain("k", text).contains(value) is spec_contains(spec, value)
+
+
+def test_a_trial_that_differs_only_in_a_key_whose_block_was_off_is_told(tmp_path):
+    """model.head.units acts only with model.head.layers > 0 (genarch.analysis.conditions): a next stage that
+    fixes the units still takes the earlier trials without a hidden layer, whatever units they recorded."""
+    stage1 = tmp_path / "stage1"
+    toy(stage1, "x=interval(0,1)", "+model.head.layers=choice(0,1)", "+model.head.units=choice(8,16)",
+        "hydra.sweeper.optimizer=RandomSearch", "hydra.sweeper.budget=16")
+    trials = load_trials(stage1)
+    expected = [t for t in trials if t.params["model.head.layers"] == 0 or t.params["model.head.units"] == 16]
+    assert 0 < len(expected) < len(trials)
+    assert any(t.params["model.head.layers"] == 0 and t.params["model.head.units"] == 8 for t in trials)
+    sweep = tmp_path / "stage2"
+    toy(sweep, "x=interval(0,1)", "+model.head.layers=choice(0,1)", "+model.head.units=choice(16)", "hydra.sweeper.budget=2",
+        f"hydra.sweeper.warm_start=[{stage1}]")
+    assert results(sweep)["warm_start"][str(stage1.resolve())] == {"finished": 16, "inside": len(expected)}

@@ -1,6 +1,8 @@
 """Carry-over between stages: a suggested next stage names the sweep it came from in
 ``hydra.sweeper.warm_start`` (with that sweep's own warm-start sweeps), so the trials already measured
-inside the new space are told to the optimizer instead of trained again; its header says how many.
+inside the new space are told to the optimizer instead of trained again; its header says how many, per
+sweep (a trial that differs only in a key whose block it had off, such as the stride of
+``model/reduction=none``, counts as inside, as the sweeper's warm start takes it).
 
 The sweep is written relative to the current directory when it lies under it (``multirun/stage1``, as a
 researcher types it), else as an absolute path; the sweep's own warm starts come from its
@@ -11,6 +13,7 @@ import re
 from pathlib import Path
 from typing import Mapping, Optional
 
+from genarch.analysis.conditions import is_active
 from genarch.ledger import LEDGER_FILE
 
 _KEY_LINE = re.compile(r"^(\s*)([^\s#:-][^:#]*?)\s*:\s*(.*?)\s*$")
@@ -32,11 +35,22 @@ def warm_start_entries(sweep_dir: Path, cwd: Optional[Path] = None) -> list[str]
     except (OSError, ValueError):
         pass
     out: list[str] = []
-    for path in [sweep_dir, *map(Path, earlier)]:
+    for path in [sweep_dir, *(_beside(Path(p), sweep_dir) for p in earlier)]:
         entry = display_path(path, cwd)
         if entry not in out:
             out.append(entry)
     return out
+
+
+def _beside(stored: Path, sweep_dir: Path) -> Path:
+    """A stored (resolved) warm-start path written through the folders the sweep dir was given by, where it
+    lies under one of them: ``runs/s1`` next to ``runs/s2``, also when ``runs`` is a link to elsewhere."""
+    for folder in Path(sweep_dir).parents:
+        try:
+            return folder / stored.resolve().relative_to(folder.resolve())
+        except ValueError:
+            continue
+    return stored
 
 
 def display_path(path: Path, cwd: Optional[Path] = None) -> str:
@@ -62,13 +76,17 @@ def carried_count(sweep_dir: Path, params: Mapping[str, str]) -> tuple[int, int]
     finished = {t.job: t for t in finished_trials(sweep_dir)}
     trials = [t for t in last_rungs(sweep_dir, finished).values() if not t.rejected]
     inside = [t for t in trials if set(t.params) <= set(domains)
-              and all(domains[k].contains(v) for k, v in t.params.items())]
+              and all(domains[k].contains(v) or not is_active(k, t.params) for k, v in t.params.items())]
     return len(inside), len(trials)
 
 
-def header_line(sweep_dir: Path, inside: int, finished: int) -> str:
-    return (f"Carried over: {inside} of the {finished} finished trials of {display_path(sweep_dir)} lie in this "
-            "space; hydra.sweeper.warm_start tells them to the optimizer instead of training them again.")
+def header_line(counts: list[tuple[str, int, int]]) -> str:
+    """``counts``: (warm-start entry, inside, finished) per sweep, the analysed one first."""
+    parts = [f"{inside} of the {finished} finished trials of {entry}" for entry, inside, finished in counts]
+    total = sum(inside for _, inside, _ in counts)
+    text = parts[0] if len(parts) == 1 else "; ".join(parts[:-1]) + " and " + parts[-1] + f" ({total} in all)"
+    return (f"Carried over: {text} lie in this space (a key whose block a trial had off is not compared); "
+            "hydra.sweeper.warm_start tells them to the optimizer instead of training them again.")
 
 
 def set_warm_start(text: str, entries: list[str]) -> str:
@@ -115,7 +133,13 @@ def set_warm_start(text: str, entries: list[str]) -> str:
 def carried_header(params: Mapping[str, str], source: str) -> Optional[str]:
     """The header line of a suggestion with space ``params`` from the sweep ``source`` (None: no sweep)."""
     sweep_dir = carry_from(source)
-    return None if sweep_dir is None else header_line(sweep_dir, *carried_count(sweep_dir, params))
+    if sweep_dir is None:
+        return None
+    counts = []
+    for entry in warm_start_entries(sweep_dir):
+        if carry_from(entry) is not None:  # an earlier sweep no longer on this machine is left out of the count
+            counts.append((entry, *carried_count(Path(entry), params)))
+    return header_line(counts)
 
 
 def with_warm_start(text: str, source: str) -> str:

@@ -10,6 +10,7 @@ sweep directory for resuming, and is compared on resume::
     fixed                 {"kind": "constant", "value": 32}
 """
 
+import math
 from dataclasses import dataclass
 from typing import Any, Mapping, Optional
 
@@ -80,6 +81,16 @@ def spec_contains(spec: Mapping[str, Any], value: Any) -> bool:
     """Whether ``value`` (as a ledger records it) is a point of the spec's domain, by the sweeper's exact rule
     (:meth:`genarch.space.Domain.contains_exactly`)."""
     return Domain.from_spec("", spec).contains_exactly(value)
+
+
+def any_point(spec: Mapping[str, Any]) -> Any:
+    """A point of the spec's domain (its first value, or an interval's lower end), for a key whose value does
+    not matter."""
+    if spec["kind"] == "constant":
+        return spec["value"]
+    if spec["kind"] == "choice":
+        return spec["values"][0]
+    return math.ceil(spec["lower"]) if spec["integer"] else spec["lower"]
 
 
 def render(spec: Mapping[str, Any]) -> str:

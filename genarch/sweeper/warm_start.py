@@ -1,5 +1,6 @@
 """Warm start: tell the optimizer the finished trials of earlier sweeps (``hydra.sweeper.warm_start``) that
-are points of this sweep's space, before its first ask. They enter the cache, so an ask that repeats one is
+are points of this sweep's space, before its first ask (a key whose block was off in that trial, per
+:mod:`genarch.analysis.conditions`, does not keep it out). They enter the cache, so an ask that repeats one is
 not trained again, and they count neither towards the budget nor in this sweep's ledger."""
 
 import logging
@@ -9,11 +10,12 @@ from typing import Any, Optional, Sequence
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from omegaconf import OmegaConf
 
+from genarch.analysis.conditions import is_active
 from genarch.ledger import LEDGER_FILE, Trial, finished_trials
-from genarch.sweeper.params import spec_contains, spec_from_override
+from genarch.sweeper.params import any_point, spec_contains, spec_from_override
 from genarch.sweeper.run import Candidate, Outcome, SweepRun
 from genarch.sweeper.rung_trials import last_rungs
-from genarch.sweeper.task_config import task_differences, without_stage
+from genarch.sweeper.task_config import override_key, task_differences, without_stage
 
 log = logging.getLogger(__name__)
 
@@ -72,17 +74,32 @@ def _warm_candidate(run: SweepRun, parametrization: Any, trial: Trial, parser: A
     """An earlier trial as a candidate of this sweep, or None if it is not a point of this space."""
     recorded = trial.overrides or []
     known = {**_fixed_values(recorded, parser), **trial.params}  # a key may have been fixed there, swept here
-    if any(name not in known or not spec_contains(spec.spec, known[name]) for name, spec in run.specs.items()):
-        return None
-    params = {name: known[name] for name in run.specs}
+    params: dict[str, Any] = {}
+    dead: set[str] = set()
+    for name, spec in run.specs.items():
+        if name not in known:
+            return None
+        if spec_contains(spec.spec, known[name]):
+            params[name] = known[name]
+        elif not is_active(name, known):
+            # its block was off there (the stride of model/reduction=none): the value changed nothing, so the
+            # trial is the same network as this space's point with any value of the key
+            params[name], dead = any_point(spec.spec), dead | {name}
+        else:
+            return None
     c = run.candidate(None, source="warm-start", params=params)
-    if without_stage(c.overrides) != without_stage(recorded):
+    if _without(c.overrides, dead) != _without(recorded, dead):
         return None  # another fixed value, or a key this sweep does not set
     try:
         c.cand = parametrization.spawn_child(new_value=params)
     except (ValueError, TypeError, KeyError):
         return None
     return c
+
+
+def _without(overrides: Sequence[str], keys: set[str]) -> set[str]:
+    """Overrides as a set, the stage's name and the given (dead) keys left out."""
+    return {o for o in without_stage(overrides) if override_key(o) not in keys}
 
 
 def _fixed_values(overrides: Sequence[str], parser: Any) -> dict[str, Any]:
