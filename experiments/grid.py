@@ -9,7 +9,8 @@ running it again. "The config" is the hash of the run's composed ``model`` + ``o
 hashes differently and counts as missing: it is retrained, and the tables never mix it with current runs.
 ``--chunk I/N`` runs only the I-th of N contiguous slices of the grid (seed-major, so early chunks complete
 whole items for every model) and ``--limit K`` stops after K new trainings, to fit a session;
-``--aggregate-only`` rebuilds the tables.
+``--aggregate-only`` rebuilds the tables. Within a cell, every epoch leaves ``checkpoints/last.ckpt``: a cell
+stopped mid-training continues from its last finished epoch when the command runs again.
 ``--debug-max-train N`` caps the training sequences for a smoke run: its runs and tables go to
 separate ``*_debugN`` folders under experiments/runs and never mix with real results."""
 
@@ -33,7 +34,10 @@ HASHED = ("model.", "optimizer.", "trainer.")
 # trainer keys that say where and how a run was executed, not what it trained: chunks run on other machines,
 # with other thread counts, still match
 RUN_ENVIRONMENT = frozenset({"trainer.accelerator", "trainer.devices", "trainer.threads", "trainer.progress",
-                             "trainer.trials_per_gpu", "trainer.save_checkpoint"})
+                             "trainer.trials_per_gpu", "trainer.save_checkpoint", "trainer.save_last",
+                             "trainer.resume_from"})
+STARTED_FILE = "cell_started.json"  # written before a cell trains: the config hash its checkpoints belong to
+LAST_CKPT = Path("checkpoints") / "last.ckpt"  # rewritten after every epoch (trainer.save_last)
 
 
 @dataclass(frozen=True)
@@ -166,13 +170,13 @@ def run_overrides(args: argparse.Namespace, out: Path) -> list[str]:
     if getattr(args, "debug_max_train", None):
         protocol = dataclasses.replace(protocol, max_train=args.debug_max_train)
     out_list = [*protocol.overrides(), "trainer.progress=false", f"trainer.threads={args.threads}",
-                "++summary=false", f"hydra.run.dir={out}"]
+                "++trainer.save_last=true", "++summary=false", f"hydra.run.dir={out}"]
     if getattr(args, "device", None):
         out_list.append(f"trainer.accelerator={args.device}")
     return out_list
 
 
-def run_genarch(out: Path, overrides: Sequence[str]) -> int:
+def run_genarch(out: Path, overrides: Sequence[str], append_log: bool = False) -> int:
     """One ``python -m genarch`` job writing ``out/result.json`` and ``out/run.log``.
 
     A subprocess on purpose (not genarch's Python API): each run of a long grid gets a fresh process, so a
@@ -181,21 +185,49 @@ def run_genarch(out: Path, overrides: Sequence[str]) -> int:
     a full training set goes back to the system between runs, and each run is the exact command a user would
     type (recorded in run.log and the run's .hydra folder)."""
     out.mkdir(parents=True, exist_ok=True)
-    with open(out / "run.log", "w") as log:
+    with open(out / "run.log", "a" if append_log else "w") as log:
         return subprocess.run([sys.executable, "-m", "genarch", *overrides], cwd=ROOT, stdout=log,
                               stderr=subprocess.STDOUT).returncode
 
 
 def train_cell(out: Path, overrides: Sequence[str], label: str,
                describe: Callable[[Mapping[str, Any]], str]) -> Optional[dict[str, Any]]:
-    """Train one grid cell (:func:`run_genarch`), record it and print one timed line: its result, or None."""
+    """Train one grid cell (:func:`run_genarch`), record it and print one timed line: its result, or None.
+    A cell stopped mid-training (a killed session, a pre-empted job) continues from its last finished epoch
+    (:func:`resume_overrides`) instead of starting again."""
     start = time.time()
-    code = run_genarch(out, overrides)
+    resume = resume_overrides(out, overrides)
+    if resume:
+        timed(label, start, f"continues from {out / LAST_CKPT}")
+    code = run_genarch(out, [*overrides, *resume], append_log=bool(resume))
     res = read_current(out, overrides)
+    if resume and not res:  # an unreadable checkpoint (killed while writing it): train the cell from scratch
+        timed(label, start, f"could not continue (rc={code}); training from scratch")
+        (out / LAST_CKPT).unlink(missing_ok=True)
+        code = run_genarch(out, overrides, append_log=True)
+        res = read_current(out, overrides)
     if res:
         record_cell(out, overrides, res)
     timed(label, start, describe(res) if res else f"FAILED rc={code} (see {out / 'run.log'})")
     return res
+
+
+def resume_overrides(out: Path, overrides: Sequence[str]) -> list[str]:
+    """``["++trainer.resume_from=..."]`` when ``out`` holds the last-epoch checkpoint of an unfinished run of the
+    config ``overrides`` compose today (its weights, optimizer, epoch, early-stopping and best-weights state),
+    else ``[]``, and in that case marks ``out`` as started for this config. A checkpoint of another config (an
+    older preset, another contender) is never continued: the cell trains from scratch."""
+    started, ckpt, want = Path(out) / STARTED_FILE, Path(out) / LAST_CKPT, expected_hash(overrides)
+    try:
+        same = json.loads(started.read_text())["config_hash"] == want
+    except (OSError, ValueError, KeyError, TypeError):
+        same = False
+    if same and ckpt.is_file():
+        return [f"++trainer.resume_from='{ckpt.resolve()}'"]
+    Path(out).mkdir(parents=True, exist_ok=True)
+    ckpt.unlink(missing_ok=True)
+    started.write_text(json.dumps({"config_hash": want}) + "\n")
+    return []
 
 
 def timed(label: str, start: float, what: str) -> None:

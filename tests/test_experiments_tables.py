@@ -388,3 +388,17 @@ def test_interpretation_table_adds_named_experiments_to_rows_made_with_the_same_
     out.with_suffix(".json").write_text("{}")
     with pytest.raises(SystemExit, match="interpret_encode_full.json: not an interpretation table"):
         kept_rows(out, args, ["A_x"])
+
+
+def test_a_grid_cell_continues_only_its_own_configs_checkpoint(tmp_path):
+    from experiments.grid import LAST_CKPT, STARTED_FILE, expected_hash, resume_overrides
+
+    cell, other = ["model=deepbind", "trainer=smoke"], ["model=deepmotif", "trainer=smoke"]
+    assert expected_hash([*cell, "++trainer.save_last=true", "trainer.threads=1"]) == expected_hash(cell)
+    assert resume_overrides(tmp_path, cell) == []                        # a fresh cell: marked, trained from scratch
+    assert (tmp_path / STARTED_FILE).exists()
+    (tmp_path / LAST_CKPT).parent.mkdir()
+    (tmp_path / LAST_CKPT).write_bytes(b"epoch 3")                        # killed after some epochs
+    assert resume_overrides(tmp_path, cell) == [f"++trainer.resume_from='{(tmp_path / LAST_CKPT).resolve()}'"]
+    assert resume_overrides(tmp_path, other) == []                       # another contender: never its checkpoint
+    assert not (tmp_path / LAST_CKPT).exists()

@@ -35,3 +35,32 @@ def test_a_resumed_run_continues_from_the_checkpoint_not_from_scratch(tmp_path):
 def test_a_missing_checkpoint_is_refused_naming_the_key(tmp_path):
     with pytest.raises(FileNotFoundError, match="trainer.resume_from="):
         train(cfg(f"++trainer.resume_from={tmp_path}/nothing.ckpt"), tmp_path / "x")
+
+
+def test_a_run_killed_mid_training_continues_from_its_last_finished_epoch(tmp_path):
+    """trainer.save_last rewrites checkpoints/last.ckpt after every epoch (not only at the end), so a run
+    killed with SIGKILL continues from the epoch it finished (what experiments/grid.py does for a cell)."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    out = tmp_path / "run"
+    overrides = ["trainer.max_epochs=60", "trainer.patience=60", "trainer.progress=false", "trainer.threads=1",
+                 "++trainer.save_last=true", "++summary=false", "dataset.n=2000", f"hydra.run.dir={out}"]
+    proc = subprocess.Popen([sys.executable, "-m", "genarch", *overrides], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    last = out / "checkpoints" / "last.ckpt"
+    deadline = time.time() + 240
+    while not last.exists() and proc.poll() is None and time.time() < deadline:
+        time.sleep(0.2)
+    time.sleep(0.5)  # let the first write finish
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert last.exists() and not (out / "result.json").exists()
+    done = torch.load(last, map_location="cpu", weights_only=False)["epoch"]
+    assert done < 59  # killed mid-training
+    # continued for two more epochs (a shorter cap keeps the test quick): it starts after the finished ones
+    resumed = train(cfg(f"trainer.max_epochs={done + 2}", "trainer.patience=60", "dataset.n=2000",
+                        "++trainer.save_last=true", f"++trainer.resume_from={last}"), tmp_path / "resumed")
+    assert resumed.epochs == done + 2 and resumed.extra["best_epoch"] is not None

@@ -40,10 +40,15 @@ def last_checkpoint_callback(out_dir: Path) -> pl.Callback:
     """``checkpoints/last.ckpt`` rewritten after every epoch (weights, optimizer, epoch, early-stopping and
     best-weights state): what a promoted multi-fidelity rung continues from (``trainer.resume_from``), asked
     for by ``trainer.save_last`` (genarch.sweeper.fidelity passes it to every rung below the top)."""
-    # saved after validation (not at the train epoch's end): the epoch's early-stopping and best-weights state
-    return pl.callbacks.ModelCheckpoint(dirpath=str(Path(out_dir) / CKPT_DIR), save_top_k=0, save_last=True,
-                                        save_on_train_epoch_end=False,
-                                        enable_version_counter=False)
+    # The newest checkpoint kept under the name "last" (monitor None, top 1), written at every train epoch's end,
+    # after validation and after the early-stopping and best-weights callbacks (Lightning runs checkpoint
+    # callbacks last), so it holds that epoch's whole state and a resume starts the next epoch. Not Lightning's
+    # save_last: it writes only in an epoch where this callback saved another checkpoint, which with
+    # save_top_k=0 is never before the end, so a run killed mid-training had nothing to continue from; nor a
+    # save at validation's end: resumed from there, the epoch's end runs again without validation metrics.
+    return pl.callbacks.ModelCheckpoint(dirpath=str(Path(out_dir) / CKPT_DIR), filename="last", monitor=None,
+                                        save_top_k=1, save_last=False, save_on_train_epoch_end=True,
+                                        auto_insert_metric_name=False, enable_version_counter=False)
 
 
 def resume_path(trainer_cfg: Any) -> "str | None":
