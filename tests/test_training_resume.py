@@ -64,3 +64,4 @@ def test_a_run_killed_mid_training_continues_from_its_last_finished_epoch(tmp_pa
     resumed = train(cfg(f"trainer.max_epochs={done + 2}", "trainer.patience=60", "dataset.n=2000",
                         "++trainer.save_last=true", f"++trainer.resume_from={last}"), tmp_path / "resumed")
     assert resumed.epochs == done + 2 and resumed.extra["best_epoch"] is not None
+    assert resumed.extra["seconds_before_resume"] > 0  # the killed run's training time is kept

@@ -93,7 +93,8 @@ def collect(args) -> dict:
                 data["test"].setdefault(model, {}).setdefault(experiment, []).append(res["metrics"]["test"]["auroc"])
                 data["val"].setdefault(model, {}).setdefault(experiment, []).append(res["metrics"]["val"]["auroc"])
                 data["seeds"].setdefault(model, {}).setdefault(experiment, []).append(int(res["seed"]))
-                data["times"].setdefault(model, []).append(float(res["wall_time_s"]))
+                data["times"].setdefault(model, []).append(  # a cell resumed after a kill: its earlier training too
+                    float(res["wall_time_s"]) + float((res.get("extra") or {}).get("seconds_before_resume") or 0))
                 data["stops"].setdefault(model, []).append(stopping(res))
     return data
 

@@ -1,6 +1,7 @@
 """The LightningModule: one network, one task (binary BCE or multi-output MSE), one optimizer."""
 
 import math
+import time
 from typing import Any, Mapping, Optional
 
 import numpy as np
@@ -124,6 +125,24 @@ class BestWeights(pl.Callback):
     def load_state_dict(self, state_dict: dict) -> None:
         self.best_score, self.best_epoch = state_dict.get("best_score"), state_dict.get("best_epoch")
         self.state = state_dict.get("state")
+
+
+class TrainClock(pl.Callback):
+    """Seconds spent training, kept in Lightning checkpoints: a run resumed from one (a grid cell killed
+    mid-training, a promoted rung) reports the seconds before the resume as ``extra.seconds_before_resume``."""
+
+    def __init__(self) -> None:
+        self.before = 0.0
+        self._start: Optional[float] = None
+
+    def on_fit_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        self._start = time.monotonic()
+
+    def state_dict(self) -> dict:
+        return {"seconds": self.before + (time.monotonic() - self._start if self._start is not None else 0.0)}
+
+    def load_state_dict(self, state_dict: dict) -> None:
+        self.before = float(state_dict.get("seconds") or 0.0)
 
 
 @torch.no_grad()

@@ -24,7 +24,7 @@ from genarch.training.checkpoints import (best_ckpt_path, checkpoint_callbacks, 
 from genarch.training.devices import TrainingDevice, free_gpu_memory, resolve_device, settings_problems
 from genarch.training.loggers import build_loggers, final_metrics, finish_loggers
 from genarch.training.metrics import resolve_objective, task_metrics
-from genarch.training.module import BestWeights, SequenceModule, predict
+from genarch.training.module import BestWeights, SequenceModule, TrainClock, predict
 from genarch.training.threads import apply_threads, choose_threads
 
 MODEL_FILE = "model.pt"
@@ -190,8 +190,8 @@ def _train_on(device: TrainingDevice, loggers: list[Any], cfg: DictConfig, out_d
     facts["n_params"] = count_parameters(net)
     module = SequenceModule(net, bundle.task, OmegaConf.to_container(cfg.optimizer, resolve=True), bundle.target_names)
 
-    best = BestWeights(objective_name, "max" if direction == "maximize" else "min")
-    callbacks: list[Any] = [best, pl.callbacks.EarlyStopping(
+    best, clock = BestWeights(objective_name, "max" if direction == "maximize" else "min"), TrainClock()
+    callbacks: list[Any] = [best, clock, pl.callbacks.EarlyStopping(
         monitor=objective_name, mode=best.mode, patience=int(cfg.trainer.patience),
         min_delta=float(cfg.trainer.get("min_delta", 0.0)), check_finite=False)]
     progress = show_progress(cfg.trainer)
@@ -224,6 +224,8 @@ def _train_on(device: TrainingDevice, loggers: list[Any], cfg: DictConfig, out_d
                     ckpt_path=resume_path(cfg.trainer))
     facts["epochs"] = int(trainer.current_epoch)
     extra["best_epoch"] = best.best_epoch
+    if clock.before:
+        extra["seconds_before_resume"] = round(clock.before, 3)  # trained in the run(s) it was resumed from
     if best.state is None:
         raise FloatingPointError(f"no finite {objective_name} in any epoch: the model did not train")
     net.load_state_dict(best.state)
