@@ -155,6 +155,6 @@ def test_a_trial_that_differs_only_in_a_key_whose_block_was_off_is_told(tmp_path
     assert 0 < len(expected) < len(trials)
     assert any(t.params["model.head.layers"] == 0 and t.params["model.head.units"] == 8 for t in trials)
     sweep = tmp_path / "stage2"
-    toy(sweep, "x=interval(0,1)", "+model.head.layers=choice(0,1)", "+model.head.units=choice(16)", "hydra.sweeper.budget=2",
-        f"hydra.sweeper.warm_start=[{stage1}]")
+    toy(sweep, "x=interval(0,1)", "+model.head.layers=choice(0,1)", "+model.head.units=choice(16)",
+        "hydra.sweeper.budget=2", f"hydra.sweeper.warm_start=[{stage1}]")
     assert results(sweep)["warm_start"][str(stage1.resolve())] == {"finished": 16, "inside": len(expected)}
