@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any, Callable, Mapping, Optional, Sequence
 
 from experiments.tables import RESULTS, ROOT, RUNS, read_ok
+from genarch.sweeper.fidelity import LAST_CHECKPOINT
 
 CELL_FILE = "cell.json"  # the overrides of a grid run and the hash of the config it trained
 HASHED = ("model.", "optimizer.", "trainer.")
@@ -37,7 +38,7 @@ RUN_ENVIRONMENT = frozenset({"trainer.accelerator", "trainer.devices", "trainer.
                              "trainer.trials_per_gpu", "trainer.save_checkpoint", "trainer.save_last",
                              "trainer.resume_from"})
 STARTED_FILE = "cell_started.json"  # written before a cell trains: the config hash its checkpoints belong to
-LAST_CKPT = Path("checkpoints") / "last.ckpt"  # rewritten after every epoch (trainer.save_last)
+LAST_CKPT = Path(LAST_CHECKPOINT)  # rewritten after every epoch (trainer.save_last)
 
 
 @dataclass(frozen=True)
@@ -232,6 +233,11 @@ def resume_overrides(out: Path, overrides: Sequence[str]) -> list[str]:
 
 def timed(label: str, start: float, what: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {label}: {what} ({time.time() - start:.0f} s)", flush=True)
+
+
+def run_seconds(result: Mapping[str, Any]) -> float:
+    """A run's training time from its result.json; a cell resumed after a kill adds what it trained before."""
+    return float(result["wall_time_s"]) + float((result.get("extra") or {}).get("seconds_before_resume") or 0)
 
 
 def stopping(result: Mapping[str, Any]) -> dict[str, Any]:

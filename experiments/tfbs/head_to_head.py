@@ -32,7 +32,8 @@ from typing import Optional
 
 from experiments import paper_facts
 from experiments.grid import (SMALL_DATA, full_protocol, grid_main, grid_parser, parse_grid_args, protocol_name,
-                              read_current, results_dir, run_overrides, stopping, stopping_summary, train_cell)
+                              read_current, results_dir, run_overrides, run_seconds, stopping, stopping_summary,
+                              train_cell)
 from experiments.tables import RUNS, device_summary, fmt, md_table, mean_over_seeds, read_ok, run_device, \
     stale_note, summary_stats, win_share_markdown, win_shares, write_json
 
@@ -93,8 +94,7 @@ def collect(args) -> dict:
                 data["test"].setdefault(model, {}).setdefault(experiment, []).append(res["metrics"]["test"]["auroc"])
                 data["val"].setdefault(model, {}).setdefault(experiment, []).append(res["metrics"]["val"]["auroc"])
                 data["seeds"].setdefault(model, {}).setdefault(experiment, []).append(int(res["seed"]))
-                data["times"].setdefault(model, []).append(  # a cell resumed after a kill: its earlier training too
-                    float(res["wall_time_s"]) + float((res.get("extra") or {}).get("seconds_before_resume") or 0))
+                data["times"].setdefault(model, []).append(run_seconds(res))
                 data["stops"].setdefault(model, []).append(stopping(res))
     return data
 

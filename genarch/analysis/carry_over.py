@@ -137,8 +137,9 @@ def carried_header(params: Mapping[str, str], source: str) -> Optional[str]:
         return None
     counts = []
     for entry in warm_start_entries(sweep_dir):
-        if carry_from(entry) is not None:  # an earlier sweep no longer on this machine is left out of the count
-            counts.append((entry, *carried_count(Path(entry), params)))
+        earlier = carry_from(entry)  # None: an earlier sweep no longer on this machine, left out of the count
+        if earlier is not None:
+            counts.append((entry, *carried_count(earlier, params)))
     return header_line(counts)
 
 

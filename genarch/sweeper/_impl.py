@@ -82,6 +82,7 @@ class NevergradSweeperImpl:
         stage = stage_name(self.config)
         if self.hydra_context is not None:  # the stage file checked like the command line (stage_check.py)
             validates = st.validate and self.rules.validates(self.config)
+            # a swept +key adds a key, so the config has nothing to check it against (as for a fixed +key)
             stage_check.check_stage(self.config, {n: s.spec for n, s in specs.items() if not s.prefix}, fixed,
                                     self.hydra_context.config_loader,
                                     stage_source(self.config, stage)[1] if stage else None,

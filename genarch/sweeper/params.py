@@ -10,11 +10,10 @@ sweep directory for resuming, and is compared on resume::
     fixed                 {"kind": "constant", "value": 32}
 """
 
-import math
 from dataclasses import dataclass
 from typing import Any, Mapping, Optional
 
-from genarch.space import Domain, domain_from_entry, domain_from_override, format_value
+from genarch.space import Domain, domain_from_entry, domain_from_override, format_value, integer_bounds
 
 
 @dataclass
@@ -90,7 +89,7 @@ def any_point(spec: Mapping[str, Any]) -> Any:
         return spec["value"]
     if spec["kind"] == "choice":
         return spec["values"][0]
-    return math.ceil(spec["lower"]) if spec["integer"] else spec["lower"]
+    return integer_bounds(spec["lower"], spec["upper"])[0] if spec["integer"] else spec["lower"]
 
 
 def render(spec: Mapping[str, Any]) -> str:

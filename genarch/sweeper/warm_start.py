@@ -84,7 +84,8 @@ def _warm_candidate(run: SweepRun, parametrization: Any, trial: Trial, parser: A
         elif not is_active(name, known):
             # its block was off there (the stride of model/reduction=none): the value changed nothing, so the
             # trial is the same network as this space's point with any value of the key
-            params[name], dead = any_point(spec.spec), dead | {name}
+            params[name] = any_point(spec.spec)
+            dead.add(name)
         else:
             return None
     c = run.candidate(None, source="warm-start", params=params)
