@@ -65,3 +65,23 @@ def test_a_run_killed_mid_training_continues_from_its_last_finished_epoch(tmp_pa
                         "++trainer.save_last=true", f"++trainer.resume_from={last}"), tmp_path / "resumed")
     assert resumed.epochs == done + 2 and resumed.extra["best_epoch"] is not None
     assert resumed.extra["seconds_before_resume"] > 0  # the killed run's training time is kept
+
+
+def _logged_epochs(run_dir):
+    import csv
+
+    with open(run_dir / "csv" / "metrics.csv", newline="") as f:
+        return sorted({int(float(r["epoch"])) for r in csv.DictReader(f) if r.get("val_auroc")})
+
+
+@pytest.mark.parametrize("where", ["same run dir (a killed grid cell)", "another run dir (a promoted rung)"])
+def test_a_resumed_run_keeps_the_csv_rows_of_the_epochs_before_the_resume(tmp_path, where):
+    """Lightning's CSVLogger deletes the metrics.csv it finds; the resumed run writes the earlier epochs' rows
+    (up to the checkpoint's epoch) at its head, so the log covers every epoch."""
+    first = tmp_path / "a"
+    train(cfg("trainer.max_epochs=2", "trainer.patience=10", "++trainer.save_last=true", "logger=csv"), first)
+    assert _logged_epochs(first) == [0, 1]
+    resumed = first if where.startswith("same") else tmp_path / "b"
+    train(cfg("trainer.max_epochs=4", "trainer.patience=10", "logger=csv",
+              f"++trainer.resume_from={first / 'checkpoints' / 'last.ckpt'}"), resumed)
+    assert _logged_epochs(resumed) == [0, 1, 2, 3]
