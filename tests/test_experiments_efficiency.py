@@ -70,6 +70,8 @@ def test_compute_to_reach_a_target(points, target, reach):
 
 def test_the_table_compares_each_method_with_flats_own_compute_to_its_final_best(base, monkeypatch):
     monkeypatch.setattr(efficiency, "BUDGET", 54000)  # what the flat sweeps below spend
+    monkeypatch.setattr(efficiency, "mf_candidates", lambda budget: 3)  # and the plan of the mf sweeps below
+    monkeypatch.setattr(efficiency, "n_stages", lambda budget: 2)
     for seed, flat_best in ((0, 0.70), (1, 0.72)):
         flat_sweep(base / "flat" / f"seed{seed}", [(0.6, 9), (flat_best, 9), (0.65, 9)])      # best at 36,000
         flat_sweep(base / "random" / f"seed{seed}", [(0.5, 9), (0.55, 9), (0.6, 9)])           # never
@@ -125,3 +127,31 @@ def test_a_staged_run_follows_the_suggestion_or_the_first_fork_branch(tmp_path):
     chosen = efficiency.followed_suggestion(analysis)
     assert chosen.name == "next_stage.yaml"
     assert efficiency.as_stage(chosen, "eff_s0_2") == '# why\nhydra:\n  sweeper:\n    budget: 3\nstage: "eff_s0_2"\n'
+
+
+@pytest.mark.parametrize("budget, candidates, stages", [(168_000, 36, 2), (252_000, 54, 3), (504_000, 108, 6)])
+def test_a_larger_budget_plans_more_brackets_and_more_stages(budget, candidates, stages):
+    assert (efficiency.mf_candidates(budget), efficiency.n_stages(budget)) == (candidates, stages)
+
+
+@pytest.mark.parametrize("budget", [84_000, 100_000, 200_000])
+def test_a_budget_that_is_not_whole_stages_is_refused(budget):
+    with pytest.raises(SystemExit, match=f"--budget {budget}: give a multiple of one stage"):
+        efficiency.set_budget(budget)
+
+
+def test_a_larger_budget_extends_the_runs_of_a_smaller_one(base, monkeypatch):
+    """Made for 168,000, a run is finished there and unfinished at 252,000 (one stage more for staged_mf, more
+    candidates for flat_mf); its stages are read in their numeric order, whatever exists."""
+    monkeypatch.setattr(efficiency, "BUDGET", 168_000)
+    root = base / "staged_mf" / "seed0"
+    mf_sweep(root / "stage1", [(9, 9, 0.6)])
+    mf_sweep(root / "stage2", [(9, 9, 0.7)])
+    mf_sweep(base / "flat_mf" / "seed0", [(1, 1, 0.5)] * 36)
+    assert efficiency.finished("staged_mf", 0) and efficiency.finished("flat_mf", 0)
+    monkeypatch.setattr(efficiency, "BUDGET", 252_000)
+    assert not efficiency.finished("staged_mf", 0) and not efficiency.finished("flat_mf", 0)
+    mf_sweep(root / "stage3", [(9, 9, 0.8)])
+    mf_sweep(root / "stage10", [(9, 9, 0.9)])  # (not a planned stage here; read after stage 3, not after stage 1)
+    assert efficiency.finished("staged_mf", 0)
+    assert efficiency.curve("staged_mf", 0) == [(18000, 0.6), (36000, 0.7), (54000, 0.8), (72000, 0.9)]

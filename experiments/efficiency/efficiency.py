@@ -4,6 +4,7 @@ fidelity, flat NGOpt + multi-fidelity (to separate the two effects) and random s
     python -m experiments.efficiency.efficiency                      # 4 methods x seeds 0-9, 2 runs at a time
     python -m experiments.efficiency.efficiency --seeds 10 11 --jobs 1
     python -m experiments.efficiency.efficiency --aggregate-only     # tables + plot from the run folders
+    python -m experiments.efficiency.efficiency --budget 504000      # 3x the compute: the same runs, extended
 
 Task: experiments/efficiency/conf/stage/eff_tfbs.yaml, the whole stage-1 space (26 hyperparameters) on the
 DeepBind ENCODE experiment ARID3A K562, 2,000 training and 1,000 validation sequences, objective val AUROC.
@@ -19,16 +20,20 @@ Methods (each sweep a real ``python -m genarch ... -m`` multirun, every trial tr
 * ``random``: the same with nevergrad's RandomSearch.
 * ``flat_mf``: NGOpt with ``hydra.sweeper.fidelity`` ``MF`` (rungs of 1, 3 and 9 epochs, eta 3: of every 9
   candidates 3 go on to 3 epochs and 1 to 9, continuing from its checkpoint), ``MF_CANDIDATES`` candidates.
-* ``staged_mf``: the same schedule in two stages of ``MF_CANDIDATES / 2`` candidates. Stage 1 is swept by
-  RandomSearch (an even sample for the analysis to read, as docs/stages.md advises for exploratory stages);
-  then ``python -m genarch.analyze`` runs on it and stage 2 is its ``next_stage.yaml`` exactly as written
-  (its optimizer, its pruned space, its ``warm_start`` from stage 1: carried-over trials are not retrained).
-  A fork follows its first branch; no suggestion repeats stage 1's space with another seed.
+* ``staged_mf``: the same schedule in stages of ``STAGE_CANDIDATES`` candidates (two at the default
+  budget). Stage 1 is swept by RandomSearch (an even sample for the analysis to read, as docs/stages.md
+  advises for exploratory stages); then ``python -m genarch.analyze`` runs on it and stage 2 is its
+  ``next_stage.yaml`` exactly as written (its optimizer, its pruned space, its ``warm_start`` from stage 1:
+  carried-over trials are not retrained), stage 3 the suggestion after stage 2, and so on. A fork follows
+  its first branch; no suggestion repeats the previous stage's space with another seed.
 
-Equal compute: ``BUDGET`` = 168,000 epoch-sequences, what 36 multi-fidelity candidates plan (4 brackets of 9 at
-(9 x 1 + 3 x 2 + 1 x 6) x 2,000 = 42,000 each; early stopping makes them spend a little less). Flat and random
-run until they have spent it; every curve, final best and compute-to-reach is cut at ``BUDGET``; each table
-says what was spent.
+Equal compute: ``BUDGET`` = 168,000 epoch-sequences by default, what 36 multi-fidelity candidates plan (4
+brackets of 9 at (9 x 1 + 3 x 2 + 1 x 6) x 2,000 = 42,000 each; early stopping makes them spend a little
+less). Flat and random run until they have spent it; every curve, final best and compute-to-reach is cut at
+``BUDGET``; each table says what was spent. ``--budget`` (a multiple of one stage, 84,000) runs the same
+runs further: flat and random extend their sweeps, flat_mf its brackets, staged_mf adds stages; what ran
+for a smaller budget is kept (every sweep replays deterministically), so the smaller budget's table is the
+larger one's runs cut there.
 
 Measure: best-so-far val AUROC over the *full-fidelity* results only (a 1-epoch score is not comparable
 with a 9-epoch one), against the compute spent so far. Per seed, the compute each method needs to reach
@@ -62,7 +67,8 @@ STAGE_CONF = ROOT / "experiments" / "efficiency" / "conf"
 FULL_EPOCHS, TRAIN = 9, 2000
 MF = {"key": "trainer.max_epochs", "min": 1, "max": FULL_EPOCHS, "eta": 3}
 FLAT_TRIALS, MF_CANDIDATES = 9, 36
-BUDGET = 168_000  # epoch-sequences: what the multi-fidelity methods plan to spend (flat plans 162,000)
+BUDGET = 168_000  # epoch-sequences: what the multi-fidelity methods plan to spend (flat plans 162,000); --budget
+STAGE_CANDIDATES = MF_CANDIDATES // 2  # a staged run's stage: 2 brackets of 9, 84,000 epoch-sequences planned
 METHODS = ("staged_mf", "flat", "flat_mf", "random")
 COLORS = {"staged_mf": "C0", "flat": "C1", "flat_mf": "C3", "random": "C2"}
 RANDOM = "hydra.sweeper.optimizer=RandomSearch"
@@ -107,27 +113,38 @@ def as_stage(suggestion: Path, name: str) -> str:
     return text + f'stage: "{name}"\n'
 
 
+def mf_candidates(budget: int) -> int:
+    """Candidates the multi-fidelity methods plan for ``budget`` (36 per 168,000 epoch-sequences)."""
+    return MF_CANDIDATES * budget // 168_000
+
+
+def n_stages(budget: int) -> int:
+    return mf_candidates(budget) // STAGE_CANDIDATES
+
+
 def run_staged(root: Path, seed: int) -> None:
+    """Stage 1 (RandomSearch), then each next stage the analysis's suggestion after the one before, run as
+    written: its optimizer, space and warm start; only budget, seed and the fidelity schedule are given."""
     fidelity = [fidelity_override()]
-    half = MF_CANDIDATES // 2
-    sweep(root / "stage1", STAGE, half, seed, [*fidelity, RANDOM], [])
-    name = f"eff_s{seed}_2"
+    sweep(root / "stage1", STAGE, STAGE_CANDIDATES, seed, [*fidelity, RANDOM], [])
     conf = root / "conf" / "stage"
-    if not (conf / f"{name}.yaml").exists():
-        done = subprocess.run([sys.executable, "-m", "genarch.analyze", str(root / "stage1"), "--quiet", "--no-html",
-                               "--no-plots"], cwd=ROOT, capture_output=True, text=True, check=False)
-        if not (root / "stage1" / "analysis" / "analysis.json").exists():  # a crash must not pass for "no change"
-            raise SystemExit(f"the analysis of {root / 'stage1'} wrote nothing (exit {done.returncode}):\n"
-                             + (done.stderr or done.stdout)[-2000:])
-        suggestion = followed_suggestion(root / "stage1" / "analysis")
-        conf.mkdir(parents=True, exist_ok=True)
-        if suggestion is None:  # nothing supported a change: stage 1's space again, another sweep seed
-            (conf / f"{name}.yaml").write_text((STAGE_CONF / "stage" / f"{STAGE}.yaml").read_text())
-        else:
-            (conf / f"{name}.yaml").write_text(as_stage(suggestion, name))
-            shutil.copyfile(suggestion, root / "suggestion_after_stage1.yaml")
-    # the suggestion's own optimizer and warm start; only budget, seed and the fidelity schedule are given
-    sweep(root / "stage2", name, MF_CANDIDATES - half, 1000 + seed, fidelity, [root / "conf"])
+    for k in range(2, n_stages(BUDGET) + 1):
+        name, before = f"eff_s{seed}_{k}", root / f"stage{k - 1}"
+        if not (conf / f"{name}.yaml").exists():
+            done = subprocess.run([sys.executable, "-m", "genarch.analyze", str(before), "--quiet", "--no-html",
+                                   "--no-plots"], cwd=ROOT, capture_output=True, text=True, check=False)
+            if not (before / "analysis" / "analysis.json").exists():  # a crash must not pass for "no change"
+                raise SystemExit(f"the analysis of {before} wrote nothing (exit {done.returncode}):\n"
+                                 + (done.stderr or done.stdout)[-2000:])
+            suggestion = followed_suggestion(before / "analysis")
+            conf.mkdir(parents=True, exist_ok=True)
+            if suggestion is None:  # nothing supported a change: the previous stage's space, another sweep seed
+                previous = conf / f"eff_s{seed}_{k - 1}.yaml" if k > 2 else STAGE_CONF / "stage" / f"{STAGE}.yaml"
+                (conf / f"{name}.yaml").write_text(as_stage(previous, name) if k > 2 else previous.read_text())
+            else:
+                (conf / f"{name}.yaml").write_text(as_stage(suggestion, name))
+                shutil.copyfile(suggestion, root / f"suggestion_after_stage{k - 1}.yaml")
+        sweep(root / f"stage{k}", name, STAGE_CANDIDATES, 1000 * (k - 1) + seed, fidelity, [root / "conf"])
 
 
 def run_one(method: str, seed: int) -> None:
@@ -135,7 +152,9 @@ def run_one(method: str, seed: int) -> None:
     if method == "staged_mf":
         run_staged(root, seed)
     elif method == "flat_mf":
-        sweep(root, STAGE, MF_CANDIDATES, seed, [fidelity_override()], [])
+        if (root / "optimization_results.yaml").exists() and entered(root) < mf_candidates(BUDGET):
+            (root / "optimization_results.yaml").unlink()  # a larger budget: the sweep resumes with more brackets
+        sweep(root, STAGE, mf_candidates(BUDGET), seed, [fidelity_override()], [])
     else:
         extra = [RANDOM] if method == "random" else []
         budget = FLAT_TRIALS
@@ -149,14 +168,30 @@ def run_one(method: str, seed: int) -> None:
 
 # --- reading --------------------------------------------------------------------------------------------
 
-def sweep_dirs(method: str, seed: int) -> list[Path]:
+def sweep_dirs(method: str, seed: int, budget: Optional[int] = None) -> list[Path]:
+    """The run's sweeps in run order: a staged run's stages, those the budget plans (``None``: every one
+    that exists, for reading; the curves are cut at the budget)."""
     root = BASE / method / f"seed{seed}"
-    return [root / "stage1", root / "stage2"] if method == "staged_mf" else [root]
+    if method != "staged_mf":
+        return [root]
+    if budget is not None:
+        return [root / f"stage{k}" for k in range(1, n_stages(budget) + 1)]
+    stages = sorted((int(d.name[5:]), d) for d in root.glob("stage*") if d.name[5:].isdigit())
+    return [d for _, d in stages]
+
+
+def entered(sdir: Path) -> int:
+    """Candidates a multi-fidelity sweep has entered (its first-rung jobs)."""
+    return sum(1 for r in rung_records(sdir).values() if int(r.get("rung", 0)) == 0)
 
 
 def finished(method: str, seed: int, jobs: Optional[list] = None) -> bool:
-    """Every sweep of the run ended, and flat / random have spent the budget (``jobs``: the run's, if read)."""
-    done = all((d / "optimization_results.yaml").exists() for d in sweep_dirs(method, seed))
+    """Every sweep the budget plans for the run ended (flat_mf: with the candidates it plans), and flat /
+    random have spent the budget (``jobs``: the run's, if read)."""
+    dirs = sweep_dirs(method, seed, BUDGET)
+    done = all((d / "optimization_results.yaml").exists() for d in dirs)
+    if done and method == "flat_mf":
+        return entered(dirs[0]) >= mf_candidates(BUDGET)
     if not done or method not in ("flat", "random"):
         return done
     return cost_of(run_jobs(method, seed) if jobs is None else jobs) >= BUDGET
@@ -233,11 +268,12 @@ def paired_with_flat(finals: list, flats: list) -> Optional[dict]:
             "mean_difference": float(diffs.mean()), "wilcoxon_p": float(wilcoxon(diffs[diffs != 0]).pvalue)}
 
 
-def stage2_change(seed: int) -> str:
-    """What the analysis of a staged run's stage 1 changed for stage 2 (its suggestion's ``# Changes:`` line)."""
-    suggestion = BASE / "staged_mf" / f"seed{seed}" / "suggestion_after_stage1.yaml"
+def stage_change(seed: int, k: int = 1) -> str:
+    """What the analysis of a staged run's stage ``k`` changed for the next (its suggestion's ``# Changes:``
+    line)."""
+    suggestion = BASE / "staged_mf" / f"seed{seed}" / f"suggestion_after_stage{k}.yaml"
     if not suggestion.exists():
-        return "no suggestion: stage 1's space again"
+        return f"no suggestion: stage {k}'s space again"
     line = next((x for x in suggestion.read_text().splitlines() if x.startswith("# Changes:")), "# Changes: ?")
     return line[len("# Changes:"):].strip()
 
@@ -292,8 +328,10 @@ def aggregate(seeds: list[int]) -> dict:
                         "budget": BUDGET},
            "seeds": seeds_ok,
            "curves": {m: {str(s): c for s, c in curves[m].items()} for m in METHODS},
-           "summary": summary, "table": table, "stage2_changes": {s: stage2_change(s) for s in seeds_ok},
-           "command": "python -m experiments.efficiency.efficiency --seeds " + " ".join(map(str, seeds))}
+           "summary": summary, "table": table,
+           "stage_changes": {s: {k: stage_change(s, k) for k in range(1, n_stages(BUDGET))} for s in seeds_ok},
+           "command": "python -m experiments.efficiency.efficiency --seeds " + " ".join(map(str, seeds))
+           + ("" if BUDGET == 168_000 else f" --budget {BUDGET}")}
     return out
 
 
@@ -330,11 +368,23 @@ def write(out: dict) -> None:
                        for m in METHODS] for s in out["seeds"]]
     lines += ["Per seed: final best val AUROC / compute to reach flat's final best", "",
               md_table(["seed", *METHODS], per_seed), ""]
-    lines += ["What the analysis of stage 1 changed for stage 2 (staged_mf), per seed:", ""]
-    lines += [f"* seed {s}: {text}" for s, text in out["stage2_changes"].items()]
+    lines += ["What the analysis of each stage changed for the next (staged_mf), per seed:", ""]
+    lines += [f"* seed {s}: " + "; ".join(f"after stage {k}: {text}" for k, text in changes.items())
+              for s, changes in out["stage_changes"].items()]
     (RESULTS / "efficiency.md").write_text("\n".join(lines) + "\n")
     if out["seeds"]:
         plot(out, RESULTS / "efficiency.png")
+
+
+def set_budget(budget: int) -> None:
+    """The budget every run is planned for and every curve is cut at (``--budget``), refused unless it is a
+    whole number of staged stages."""
+    global BUDGET
+    stage = 168_000 * STAGE_CANDIDATES // MF_CANDIDATES
+    if budget < 2 * stage or budget % stage:
+        raise SystemExit(f"--budget {budget}: give a multiple of one stage ({stage:,} epoch-sequences), at least "
+                         f"two stages ({2 * stage:,})")
+    BUDGET = budget
 
 
 def main(argv: Optional[list[str]] = None) -> int:
@@ -342,9 +392,13 @@ def main(argv: Optional[list[str]] = None) -> int:
     ap.add_argument("--seeds", nargs="+", type=int, default=list(range(10)))
     ap.add_argument("--methods", nargs="+", choices=METHODS, default=list(METHODS))
     ap.add_argument("--jobs", type=int, default=2, help="runs (method, seed) at a time, one core each")
+    ap.add_argument("--budget", type=int, default=BUDGET,
+                    help=f"epoch-sequences per method and seed, a multiple of one stage ({BUDGET // 2:,}); "
+                         "a larger one extends the runs made for a smaller one")
     ap.add_argument("--aggregate-only", action="store_true")
     ap.add_argument("--run", nargs=2, metavar=("METHOD", "SEED"), help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
+    set_budget(args.budget)
     if args.run:
         run_one(args.run[0], int(args.run[1]))
         return 0
@@ -353,7 +407,8 @@ def main(argv: Optional[list[str]] = None) -> int:
 
         def one(item):
             m, s = item
-            cmd = [sys.executable, "-m", "experiments.efficiency.efficiency", "--run", m, str(s)]
+            cmd = [sys.executable, "-m", "experiments.efficiency.efficiency", "--budget", str(BUDGET), "--run", m,
+                   str(s)]
             rc = subprocess.run(cmd, cwd=ROOT, check=False).returncode
             print(f"{m} seed {s}: {'done' if rc == 0 else f'exit {rc}'}", flush=True)
 
