@@ -90,3 +90,16 @@ def test_an_earlier_sweep_stored_through_a_linked_runs_folder_stays_relative(tmp
     (tmp_path / "kept_runs" / "s2" / "sweep_state.json").write_text(json.dumps(state))
     monkeypatch.chdir(tmp_path / "repo")
     assert warm_start_entries(Path("runs/s2")) == ["runs/s2", "runs/s1", "/elsewhere/s0"]
+
+
+def test_an_earlier_sweep_stored_under_a_project_moved_since_is_found_beside_the_sweep(tmp_path, monkeypatch):
+    """A warm start stored as /old/project/runs/x/s1 (the project was cloned elsewhere since) is named by
+    its longest tail that is a sweep under the analysed sweep's folders; one found nowhere stays as stored."""
+    for sweep in ("runs/x/s1", "runs/x/s2", "other/s1"):
+        (tmp_path / sweep).mkdir(parents=True)
+        (tmp_path / sweep / "ledger.jsonl").write_text("")
+    gone = "/old/project/runs/x/s1"
+    state = {"warm_start": [gone, "/old/project/runs/x/nowhere"]}
+    (tmp_path / "runs" / "x" / "s2" / "sweep_state.json").write_text(json.dumps(state))
+    monkeypatch.chdir(tmp_path)
+    assert warm_start_entries(Path("runs/x/s2")) == ["runs/x/s2", "runs/x/s1", "/old/project/runs/x/nowhere"]

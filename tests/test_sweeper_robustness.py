@@ -264,6 +264,20 @@ def test_warm_start_compares_trial_by_trial_what_a_sweep_sets_in_its_params():
     assert _task_differences(earlier, cfg(2, 6, {})) == ["trainer.max_epochs: was 4, now 6"]  # a real difference
 
 
+@pytest.mark.parametrize("now, differs", [
+    (None, False), (False, False),   # a switch added to the config since, left off: the earlier sweep ran so
+    (True, True), (0.5, True),       # switched on, or a value: the earlier sweep did not run with it
+])
+def test_a_key_added_since_differs_only_when_it_is_on(now, differs):
+    from genarch.sweeper.task_config import task_differences as _task_differences
+
+    def cfg(dataset):
+        return OmegaConf.create({"dataset": dataset, "hydra": {"overrides": {"task": []}, "sweeper": {"params": {}}}})
+
+    assert bool(_task_differences(cfg({"n": 1}), cfg({"n": 1, "fixed_val": now}))) == differs
+    assert bool(_task_differences(cfg({"n": 1, "fixed_val": now}), cfg({"n": 1}))) == differs
+
+
 # ---------------------------------------------------------------- a trial whose own end record is missing
 
 

@@ -18,7 +18,8 @@ def task_differences(earlier: DictConfig, now: DictConfig) -> list[str]:
     """Keys where two sweeps' task configs differ. Left out: ``hydra``, the stage's name, and every key a
     command-line override or a ``hydra.sweeper.params`` entry of either sweep sets: those reach every
     trial as overrides, and a trial's overrides are compared one by one instead (the composed config
-    still holds the base value, which no trial of that sweep ran with)."""
+    still holds the base value, which no trial of that sweep ran with). A key one config lacks and the other
+    holds as null or false is not a difference: a setting added since, off, as the sweep without it ran."""
     skip: set[tuple[str, ...]] = {("stage",)}
     for cfg in (earlier, now):
         keys = [override_key(str(text)) for text in OmegaConf.select(cfg, "hydra.overrides.task", default=None) or []]
@@ -39,8 +40,13 @@ def task_differences(earlier: DictConfig, now: DictConfig) -> list[str]:
         if isinstance(a, dict) and isinstance(b, dict):
             for key in sorted(set(a) | set(b), key=str):
                 walk(a.get(key, "<absent>"), b.get(key, "<absent>"), path + (str(key),))
-        elif a != b:
+        elif a != b and not _added_switch_off(a, b):
             out.append(f"{'.'.join(path)}: was {a!r}, now {b!r}")
 
     walk(plain(earlier), plain(now), ())
     return out
+
+
+def _added_switch_off(a: Any, b: Any) -> bool:
+    """One side lacks the key, the other holds null or false (a switch added to the config since, left off)."""
+    return (a == "<absent>" and (b is None or b is False)) or (b == "<absent>" and (a is None or a is False))
