@@ -95,11 +95,11 @@ def test_an_earlier_sweep_stored_through_a_linked_runs_folder_stays_relative(tmp
 def test_an_earlier_sweep_stored_under_a_project_moved_since_is_found_beside_the_sweep(tmp_path, monkeypatch):
     """A warm start stored as /old/project/runs/x/s1 (the project was cloned elsewhere since) is named by
     its longest tail that is a sweep under the analysed sweep's folders; one found nowhere stays as stored."""
-    for sweep in ("runs/x/s1", "runs/x/s2", "other/s1"):
+    for sweep in ("runs/x/s1", "runs/x/s2", "runs/x/s9"):
         (tmp_path / sweep).mkdir(parents=True)
         (tmp_path / sweep / "ledger.jsonl").write_text("")
-    gone = "/old/project/runs/x/s1"
-    state = {"warm_start": [gone, "/old/project/runs/x/nowhere"]}
+    # s1 was copied along; z/s9 was not, and the sweep x/s9 beside s2 is another one of the same name
+    state = {"warm_start": ["/old/project/runs/x/s1", "/old/project/runs/z/s9"]}
     (tmp_path / "runs" / "x" / "s2" / "sweep_state.json").write_text(json.dumps(state))
     monkeypatch.chdir(tmp_path)
-    assert warm_start_entries(Path("runs/x/s2")) == ["runs/x/s2", "runs/x/s1", "/old/project/runs/x/nowhere"]
+    assert warm_start_entries(Path("runs/x/s2")) == ["runs/x/s2", "runs/x/s1", "/old/project/runs/z/s9"]

@@ -140,9 +140,10 @@ def test_a_budget_that_is_not_whole_stages_is_refused(budget):
         efficiency.set_budget(budget)
 
 
-def test_a_larger_budget_extends_the_runs_of_a_smaller_one(base, monkeypatch):
+def test_a_larger_budget_extends_the_runs_of_a_smaller_one_and_a_smaller_reads_only_its_plan(base, monkeypatch):
     """Made for 168,000, a run is finished there and unfinished at 252,000 (one stage more for staged_mf, more
-    candidates for flat_mf); its stages are read in their numeric order, whatever exists."""
+    candidates for flat_mf); each budget reads the stages and candidates it planned, none that a larger one
+    added, so the smaller budget's table does not change when the runs are extended."""
     monkeypatch.setattr(efficiency, "BUDGET", 168_000)
     root = base / "staged_mf" / "seed0"
     mf_sweep(root / "stage1", [(9, 9, 0.6)])
@@ -152,6 +153,24 @@ def test_a_larger_budget_extends_the_runs_of_a_smaller_one(base, monkeypatch):
     monkeypatch.setattr(efficiency, "BUDGET", 252_000)
     assert not efficiency.finished("staged_mf", 0) and not efficiency.finished("flat_mf", 0)
     mf_sweep(root / "stage3", [(9, 9, 0.8)])
-    mf_sweep(root / "stage10", [(9, 9, 0.9)])  # (not a planned stage here; read after stage 3, not after stage 1)
-    assert efficiency.finished("staged_mf", 0)
-    assert efficiency.curve("staged_mf", 0) == [(18000, 0.6), (36000, 0.7), (54000, 0.8), (72000, 0.9)]
+    mf_sweep(base / "flat_mf" / "seed1", [(1, 1, 0.5)] * 36 + [(9, 8, 0.9)] * 18)  # extended by 18 candidates
+    assert efficiency.finished("staged_mf", 0) and efficiency.finished("flat_mf", 1)
+    assert efficiency.curve("staged_mf", 0) == [(18000, 0.6), (36000, 0.7), (54000, 0.8)]
+    assert efficiency.spent("flat_mf", 1) == (36 + 18 * 8) * 2000
+    monkeypatch.setattr(efficiency, "BUDGET", 168_000)
+    assert efficiency.curve("staged_mf", 0) == [(18000, 0.6), (36000, 0.7)]
+    assert efficiency.spent("flat_mf", 1) == 36 * 2000 and efficiency.curve("flat_mf", 1) == []
+
+
+def test_a_flat_mf_sweep_ended_by_a_stop_rule_is_finished_and_not_run_again(base, monkeypatch):
+    monkeypatch.setattr(efficiency, "BUDGET", 168_000)
+    sdir = base / "flat_mf" / "seed0"
+    mf_sweep(sdir, [(1, 1, 0.5)] * 20)
+    assert not efficiency.finished("flat_mf", 0)
+    (sdir / "optimization_results.yaml").write_text("stopped: the space is exhausted\n")
+    assert efficiency.finished("flat_mf", 0)
+    calls = []
+    monkeypatch.setattr(efficiency, "sweep", lambda sweep_dir, *a: calls.append(
+        (sweep_dir / "optimization_results.yaml").exists()))  # the real sweep() returns at once when it exists
+    efficiency.run_one("flat_mf", 0)
+    assert calls == [True]

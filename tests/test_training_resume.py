@@ -71,7 +71,7 @@ def _logged_epochs(run_dir):
     import csv
 
     with open(run_dir / "csv" / "metrics.csv", newline="") as f:
-        return sorted({int(float(r["epoch"])) for r in csv.DictReader(f) if r.get("val_auroc")})
+        return [int(float(r["epoch"])) for r in csv.DictReader(f) if r.get("val_auroc")]  # duplicates would show
 
 
 @pytest.mark.parametrize("where", ["same run dir (a killed grid cell)", "another run dir (a promoted rung)"])
@@ -85,3 +85,23 @@ def test_a_resumed_run_keeps_the_csv_rows_of_the_epochs_before_the_resume(tmp_pa
     train(cfg("trainer.max_epochs=4", "trainer.patience=10", "logger=csv",
               f"++trainer.resume_from={first / 'checkpoints' / 'last.ckpt'}"), resumed)
     assert _logged_epochs(resumed) == [0, 1, 2, 3]
+
+
+def test_the_rows_kept_are_those_up_to_the_checkpoints_epoch(tmp_path):
+    """A row of an epoch after the checkpoint's (trained again by the resumed run) and the end-of-run row
+    (no epoch) are dropped; empty cells are left out."""
+    from genarch.training.csv_history import rows_up_to
+
+    path = tmp_path / "metrics.csv"
+    path.write_text("epoch,step,train_loss,val_auroc\n0,9,0.7,\n0,9,,0.6\n1,19,,0.7\n2,29,,0.8\n,30,,0.75\n")
+    assert rows_up_to(path, 1) == [{"epoch": "0", "step": "9", "train_loss": "0.7"},
+                                   {"epoch": "0", "step": "9", "val_auroc": "0.6"},
+                                   {"epoch": "1", "step": "19", "val_auroc": "0.7"}]
+
+
+def test_a_checkpoint_outside_a_runs_checkpoints_folder_carries_no_rows(tmp_path):
+    from genarch.training.csv_history import earlier_rows
+
+    (tmp_path / "csv").mkdir()
+    (tmp_path / "csv" / "metrics.csv").write_text("epoch,val_auroc\n0,0.6\n")
+    assert earlier_rows(tmp_path / "new" / "csv", tmp_path / "new", tmp_path / "x.ckpt") == []

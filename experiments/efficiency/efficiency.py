@@ -32,8 +32,8 @@ brackets of 9 at (9 x 1 + 3 x 2 + 1 x 6) x 2,000 = 42,000 each; early stopping m
 less). Flat and random run until they have spent it; every curve, final best and compute-to-reach is cut at
 ``BUDGET``; each table says what was spent. ``--budget`` (a multiple of one stage, 84,000) runs the same
 runs further: flat and random extend their sweeps, flat_mf its brackets, staged_mf adds stages; what ran
-for a smaller budget is kept (every sweep replays deterministically), so the smaller budget's table is the
-larger one's runs cut there.
+for a smaller budget is kept (every sweep replays deterministically), and each budget reads the stages and
+candidates it planned (none a larger one added), so the smaller budget's table stays what it was.
 
 Measure: best-so-far val AUROC over the *full-fidelity* results only (a 1-epoch score is not comparable
 with a 9-epoch one), against the compute spent so far. Per seed, the compute each method needs to reach
@@ -57,6 +57,7 @@ from typing import Optional
 import numpy as np
 import yaml
 
+from genarch.analysis.carry_over import set_warm_start, warm_start_entries
 from genarch.ledger import finished_trials, rung_records
 
 from experiments.tables import RESULTS, ROOT, RUNS, fmt, md_table, write_json
@@ -138,9 +139,11 @@ def run_staged(root: Path, seed: int) -> None:
                                  + (done.stderr or done.stdout)[-2000:])
             suggestion = followed_suggestion(before / "analysis")
             conf.mkdir(parents=True, exist_ok=True)
-            if suggestion is None:  # nothing supported a change: the previous stage's space, another sweep seed
+            if suggestion is None:  # nothing supported a change: the previous stage's space, another sweep seed,
+                # told what the stages so far measured (the carry-over the analysis writes into a suggestion)
                 previous = conf / f"eff_s{seed}_{k - 1}.yaml" if k > 2 else STAGE_CONF / "stage" / f"{STAGE}.yaml"
-                (conf / f"{name}.yaml").write_text(as_stage(previous, name) if k > 2 else previous.read_text())
+                text = as_stage(previous, name) if k > 2 else previous.read_text()
+                (conf / f"{name}.yaml").write_text(set_warm_start(text, warm_start_entries(before, ROOT)))
             else:
                 (conf / f"{name}.yaml").write_text(as_stage(suggestion, name))
                 shutil.copyfile(suggestion, root / f"suggestion_after_stage{k - 1}.yaml")
@@ -152,7 +155,8 @@ def run_one(method: str, seed: int) -> None:
     if method == "staged_mf":
         run_staged(root, seed)
     elif method == "flat_mf":
-        if (root / "optimization_results.yaml").exists() and entered(root) < mf_candidates(BUDGET):
+        if (root / "optimization_results.yaml").exists() and not stopped(root) \
+                and entered(root) < mf_candidates(BUDGET):
             (root / "optimization_results.yaml").unlink()  # a larger budget: the sweep resumes with more brackets
         sweep(root, STAGE, mf_candidates(BUDGET), seed, [fidelity_override()], [])
     else:
@@ -168,44 +172,56 @@ def run_one(method: str, seed: int) -> None:
 
 # --- reading --------------------------------------------------------------------------------------------
 
-def sweep_dirs(method: str, seed: int, budget: Optional[int] = None) -> list[Path]:
-    """The run's sweeps in run order: a staged run's stages, those the budget plans (``None``: every one
-    that exists, for reading; the curves are cut at the budget)."""
+def sweep_dirs(method: str, seed: int) -> list[Path]:
+    """The run's sweeps the budget plans, in run order (a staged run: its first ``n_stages`` stages; one
+    that a larger budget added is not read, so a smaller budget reads what it planned)."""
     root = BASE / method / f"seed{seed}"
-    if method != "staged_mf":
-        return [root]
-    if budget is not None:
-        return [root / f"stage{k}" for k in range(1, n_stages(budget) + 1)]
-    stages = sorted((int(d.name[5:]), d) for d in root.glob("stage*") if d.name[5:].isdigit())
-    return [d for _, d in stages]
+    return [root / f"stage{k}" for k in range(1, n_stages(BUDGET) + 1)] if method == "staged_mf" else [root]
+
+
+def candidates_of(sdir: Path) -> list[int]:
+    """A multi-fidelity sweep's candidates (each by its first rung job), in the order they entered."""
+    return sorted({int(r.get("trial", job)) for job, r in rung_records(sdir).items()})
 
 
 def entered(sdir: Path) -> int:
-    """Candidates a multi-fidelity sweep has entered (its first-rung jobs)."""
-    return sum(1 for r in rung_records(sdir).values() if int(r.get("rung", 0)) == 0)
+    return len(candidates_of(sdir))
+
+
+def stopped(sdir: Path) -> bool:
+    """The sweep ended by a stop rule (space exhausted, illegal models), not its budget: more budget would
+    not run more of it."""
+    try:
+        return bool((yaml.safe_load((sdir / "optimization_results.yaml").read_text()) or {}).get("stopped"))
+    except (OSError, yaml.YAMLError, AttributeError):
+        return False
 
 
 def finished(method: str, seed: int, jobs: Optional[list] = None) -> bool:
-    """Every sweep the budget plans for the run ended (flat_mf: with the candidates it plans), and flat /
-    random have spent the budget (``jobs``: the run's, if read)."""
-    dirs = sweep_dirs(method, seed, BUDGET)
+    """Every sweep the budget plans for the run ended (flat_mf: with the candidates it plans, unless a stop
+    rule ended it), and flat / random have spent the budget (``jobs``: the run's, if read)."""
+    dirs = sweep_dirs(method, seed)
     done = all((d / "optimization_results.yaml").exists() for d in dirs)
     if done and method == "flat_mf":
-        return entered(dirs[0]) >= mf_candidates(BUDGET)
+        return stopped(dirs[0]) or entered(dirs[0]) >= mf_candidates(BUDGET)
     if not done or method not in ("flat", "random"):
         return done
     return cost_of(run_jobs(method, seed) if jobs is None else jobs) >= BUDGET
 
 
-def jobs_of(sdir: Path) -> list[tuple[int, Optional[float], bool]]:
-    """(epoch-sequences spent, val AUROC or None, full fidelity?) of each job of a sweep, in job order."""
+def jobs_of(sdir: Path, max_candidates: Optional[int] = None) -> list[tuple[int, Optional[float], bool]]:
+    """(epoch-sequences spent, val AUROC or None, full fidelity?) of each job of a sweep, in job order; a
+    multi-fidelity sweep's jobs of its first ``max_candidates`` candidates only (what a budget planned)."""
     rungs = rung_records(sdir)
+    planned = None if max_candidates is None else set(candidates_of(sdir)[:max_candidates])
     out = []
     for t in finished_trials(sdir):
         if t.rejected:
             continue
         if rungs:
             r = rungs.get(t.job, {})
+            if planned is not None and int(r.get("trial", t.job)) not in planned:
+                continue
             cost = (r.get("cost") or {}).get("epoch_sequences") or 0
             top = (r.get("fidelity") or {}).get(MF["key"]) == MF["max"]
         else:
@@ -220,7 +236,8 @@ def jobs_of(sdir: Path) -> list[tuple[int, Optional[float], bool]]:
 
 def run_jobs(method: str, seed: int) -> list[tuple[int, Optional[float], bool]]:
     """:func:`jobs_of` over a run's sweeps, in run order (a staged run's stages one after another)."""
-    return [job for sdir in sweep_dirs(method, seed) for job in jobs_of(sdir)]
+    limit = mf_candidates(BUDGET) if method == "flat_mf" else None
+    return [job for sdir in sweep_dirs(method, seed) for job in jobs_of(sdir, limit)]
 
 
 def points_of(jobs: list) -> list[tuple[int, float]]:

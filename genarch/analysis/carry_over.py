@@ -46,7 +46,8 @@ def _beside(stored: Path, sweep_dir: Path) -> Path:
     """A stored (resolved) warm-start path written through the folders the sweep dir was given by, where it
     lies under one of them: ``runs/s1`` next to ``runs/s2``, also when ``runs`` is a link to elsewhere. A
     stored path that is gone (the project was moved or cloned elsewhere since) is looked for under the sweep
-    dir's folders by its longest tail that names a sweep there (``runs/s1`` of ``/old/project/runs/s1``)."""
+    dir's folders by its longest tail (two parts at least) that names a sweep there (``runs/s1`` of
+    ``/old/project/runs/s1``)."""
     beside = None
     for folder in Path(sweep_dir).parents:
         try:
@@ -57,7 +58,7 @@ def _beside(stored: Path, sweep_dir: Path) -> Path:
     if beside is not None and beside.exists():
         return beside
     if not stored.exists():  # gone from where it was stored: look for it by its tail
-        for k in range(len(stored.parts) - 1, 0, -1):
+        for k in range(len(stored.parts) - 1, 1, -1):  # two parts at least: a name alone may be another sweep
             tail = Path(*stored.parts[-k:])
             for folder in Path(sweep_dir).absolute().parents:
                 if (folder / tail / LEDGER_FILE).exists():

@@ -1,12 +1,12 @@
 """A resumed run keeps the per-epoch CSV rows of the run it continues.
 
-Lightning's CSVLogger deletes a ``metrics.csv`` it finds in its folder and starts a new one, so a run resumed
-from ``trainer.resume_from`` (a grid cell killed mid-training, continued in the same run dir; a promoted
-multi-fidelity rung, continued from the previous rung's job dir) would log only the epochs trained after
-the resume. :func:`earlier_rows` reads the checkpoint's run's ``metrics.csv`` files first (the epochs up to
-the checkpoint's own; later rows belong to an epoch the resumed run trains again), and
-:func:`continue_csv_loggers` writes them at the head of each new CSV logger's file at once, so a second kill
-loses them neither."""
+Lightning's CSVLogger deletes a ``metrics.csv`` it finds in its folder when its writer starts, so a run
+resumed from ``trainer.resume_from`` (a grid cell killed mid-training, continued in the same run dir; a
+promoted multi-fidelity rung, continued from the previous rung's job dir) would log only the epochs trained
+after the resume. :func:`continue_csv` is called for each logger as it is built, before anything touches
+its writer: it reads the rows up to the checkpoint's epoch (later rows belong to an epoch the resumed run
+trains again) from the logger's own file, else from the same folder of the checkpoint's run dir, and
+writes them at the head of the new file at once, so a second kill loses them neither."""
 
 import csv
 from pathlib import Path
@@ -14,30 +14,44 @@ from typing import Any, Optional
 
 import torch
 
+from genarch.training.checkpoints import CKPT_DIR
+
 METRICS_FILE = "metrics.csv"
-_DEPTH = 3  # <run dir>/csv/metrics.csv, or <run dir>/<name>/<version>/metrics.csv
 
 
-def earlier_rows(resume_from: Optional[str]) -> dict[Path, list[dict[str, str]]]:
-    """The rows of every ``metrics.csv`` of the run that wrote ``resume_from`` (``<run>/checkpoints/x.ckpt``),
-    by folder relative to that run's dir, up to the checkpoint's epoch; {} when not resuming."""
-    if resume_from is None:
-        return {}
-    ckpt = Path(str(resume_from))
+def continue_csv(logger: Any, out_dir: Path, resume_from: Optional[str]) -> int:
+    """Write the earlier epochs' rows at the head of ``logger``'s file (a CSVLogger of a resumed run; any
+    other logger is left alone); how many rows were carried."""
+    if resume_from is None or type(logger).__name__ != "CSVLogger":
+        return 0
+    rows = earlier_rows(Path(logger.log_dir), Path(out_dir), Path(str(resume_from)))
+    if rows:
+        writer = logger.experiment  # created here: it deletes the file the rows were read from
+        writer.metrics[:0] = rows
+        writer.save()
+    return len(rows)
+
+
+def earlier_rows(log_dir: Path, out_dir: Path, ckpt: Path) -> list[dict[str, str]]:
+    """The rows up to ``ckpt``'s epoch: from ``log_dir``'s own metrics.csv (a run resumed in its own dir),
+    else from the same folder under the run dir that wrote ``ckpt`` (``<run>/checkpoints/x.ckpt``)."""
+    if ckpt.parent.name != CKPT_DIR:
+        return []  # not a genarch run's checkpoint: no run dir to read a log from
+    source = log_dir / METRICS_FILE
+    if not source.exists():
+        try:
+            source = ckpt.parent.parent / log_dir.resolve().relative_to(out_dir.resolve()) / METRICS_FILE
+        except ValueError:
+            return []  # a log kept outside the run dir has no counterpart in the checkpoint's run
+    if not source.exists():
+        return []
     epoch = torch.load(ckpt, map_location="cpu", weights_only=False).get("epoch")
-    if epoch is None:
-        return {}
-    run_dir = ckpt.parent.parent
-    out: dict[Path, list[dict[str, str]]] = {}
-    for depth in range(1, _DEPTH + 1):
-        for path in run_dir.glob("/".join(["*"] * depth) + "/" + METRICS_FILE):
-            rows = _rows_up_to(path, int(epoch))
-            if rows:
-                out[path.parent.relative_to(run_dir)] = rows
-    return out
+    return [] if epoch is None else rows_up_to(source, int(epoch))
 
 
-def _rows_up_to(path: Path, epoch: int) -> list[dict[str, str]]:
+def rows_up_to(path: Path, epoch: int) -> list[dict[str, str]]:
+    """The rows of a Lightning metrics.csv logged in epochs ``<= epoch``, empty cells left out (a row
+    without an epoch, the end-of-run metrics of a run that finished, is not a training epoch's)."""
     try:
         with open(path, newline="") as f:
             rows = list(csv.DictReader(f))
@@ -48,29 +62,7 @@ def _rows_up_to(path: Path, epoch: int) -> list[dict[str, str]]:
         try:
             row_epoch = int(float(row.get("epoch") or "nan"))
         except ValueError:
-            continue  # no epoch: the end-of-run row of a run that finished, not a training epoch
+            continue
         if row_epoch <= epoch:
             kept.append({k: v for k, v in row.items() if k and v not in (None, "")})
     return kept
-
-
-def continue_csv_loggers(loggers: list[Any], out_dir: Path, rows: dict[Path, list[dict[str, str]]]) -> int:
-    """Write the earlier rows at the head of each CSV logger whose folder (relative to ``out_dir``) had them;
-    how many rows were carried."""
-    carried = 0
-    if not rows:
-        return carried
-    for logger in loggers:
-        if type(logger).__name__ != "CSVLogger":
-            continue
-        try:
-            folder = Path(logger.log_dir).resolve().relative_to(Path(out_dir).resolve())
-        except ValueError:
-            continue  # a CSV logger writing outside the run dir has no earlier rows of this run
-        earlier = rows.get(folder)
-        if earlier:
-            writer = logger.experiment
-            writer.metrics[:0] = [dict(r) for r in earlier]
-            writer.save()
-            carried += len(earlier)
-    return carried

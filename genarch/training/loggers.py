@@ -22,6 +22,7 @@ from typing import Any, Mapping, Optional
 from omegaconf import DictConfig, OmegaConf
 
 from genarch.model import ConfigError
+from genarch.training.csv_history import continue_csv
 
 
 @dataclass(frozen=True)
@@ -125,8 +126,9 @@ def logger_specs(logger_cfg: Any) -> dict[str, dict[str, Any]]:
 
 
 def build_loggers(logger_cfg: Any, out_dir: Path, hydra_cfg: Optional[Any] = None,
-                  hparams: Optional[Mapping[str, Any]] = None) -> list[Any]:
-    """The run's Lightning loggers, each already given ``hparams`` (the flat dotted keys of result.json)."""
+                  hparams: Optional[Mapping[str, Any]] = None, resume_from: Optional[str] = None) -> list[Any]:
+    """The run's Lightning loggers, each already given ``hparams`` (the flat dotted keys of result.json); a
+    run resumed from the checkpoint ``resume_from`` keeps its earlier epochs' CSV rows (csv_history.py)."""
     specs = logger_specs(logger_cfg)
     if not specs:
         return []
@@ -148,6 +150,7 @@ def build_loggers(logger_cfg: Any, out_dir: Path, hydra_cfg: Optional[Any] = Non
         if isinstance(init, dict) and "anonymous" in init and init["anonymous"] is None:
             # Lightning 2.6 passes anonymous=None, which W&B >= 0.19 warns about on every run ("has no effect")
             del init["anonymous"]
+        continue_csv(logger, who.run_dir, resume_from)  # before anything starts its writer (which deletes the file)
         if hparams:
             logger.log_hyperparams(dict(hparams))
         loggers.append(logger)

@@ -22,7 +22,6 @@ from genarch.training.batches import make_loader, predict_on
 from genarch.training.checkpoints import (best_ckpt_path, checkpoint_callbacks, last_checkpoint_callback,
                                           load_net_from_ckpt, resume_path)
 from genarch.training.devices import TrainingDevice, free_gpu_memory, resolve_device, settings_problems
-from genarch.training.csv_history import continue_csv_loggers, earlier_rows
 from genarch.training.loggers import build_loggers, final_metrics, finish_loggers
 from genarch.training.metrics import resolve_objective, task_metrics
 from genarch.training.module import BestWeights, SequenceModule, TrainClock, predict
@@ -204,9 +203,7 @@ def _train_on(device: TrainingDevice, loggers: list[Any], cfg: DictConfig, out_d
     save_last = bool(cfg.trainer.get("save_last", False))  # checkpoints/last.ckpt: a later rung continues from it
     if save_last:
         callbacks.append(last_checkpoint_callback(out_dir))
-    history = earlier_rows(resume_path(cfg.trainer))  # read before a CSV logger deletes the file it finds
-    loggers += build_loggers(cfg.get("logger"), out_dir, hydra_cfg, hparams_of(cfg))
-    continue_csv_loggers(loggers, out_dir, history)
+    loggers += build_loggers(cfg.get("logger"), out_dir, hydra_cfg, hparams_of(cfg), resume_path(cfg.trainer))
     trainer = pl.Trainer(
         **device.trainer_kwargs(), max_epochs=int(cfg.trainer.max_epochs), callbacks=callbacks,
         logger=loggers or False, log_every_n_steps=1, enable_checkpointing=save_checkpoint or save_last,
