@@ -179,13 +179,14 @@ def sweep_dirs(method: str, seed: int) -> list[Path]:
     return [root / f"stage{k}" for k in range(1, n_stages(BUDGET) + 1)] if method == "staged_mf" else [root]
 
 
-def candidates_of(sdir: Path) -> list[int]:
-    """A multi-fidelity sweep's candidates (each by its first rung job), in the order they entered."""
-    return sorted({int(r.get("trial", job)) for job, r in rung_records(sdir).items()})
+def candidates_of(rungs: dict) -> list[int]:
+    """A multi-fidelity sweep's candidates (each by its first rung job), in the order they entered, from its
+    rung records (:func:`genarch.ledger.rung_records`)."""
+    return sorted({int(r.get("trial", job)) for job, r in rungs.items()})
 
 
 def entered(sdir: Path) -> int:
-    return len(candidates_of(sdir))
+    return len(candidates_of(rung_records(sdir)))
 
 
 def stopped(sdir: Path) -> bool:
@@ -213,7 +214,7 @@ def jobs_of(sdir: Path, max_candidates: Optional[int] = None) -> list[tuple[int,
     """(epoch-sequences spent, val AUROC or None, full fidelity?) of each job of a sweep, in job order; a
     multi-fidelity sweep's jobs of its first ``max_candidates`` candidates only (what a budget planned)."""
     rungs = rung_records(sdir)
-    planned = None if max_candidates is None else set(candidates_of(sdir)[:max_candidates])
+    planned = None if max_candidates is None else set(candidates_of(rungs)[:max_candidates])
     out = []
     for t in finished_trials(sdir):
         if t.rejected:
