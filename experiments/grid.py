@@ -12,7 +12,12 @@ whole items for every model) and ``--limit K`` stops after K new trainings, to f
 ``--aggregate-only`` rebuilds the tables. Within a cell, every epoch leaves ``checkpoints/last.ckpt``: a cell
 stopped mid-training continues from its last finished epoch when the command runs again.
 ``--debug-max-train N`` caps the training sequences for a smoke run: its runs and tables go to
-separate ``*_debugN`` folders under experiments/runs and never mix with real results."""
+separate ``*_debugN`` folders under experiments/runs and never mix with real results.
+
+Kept: experiments/runs is a scratch folder that a new checkout does not have. So every finished cell also
+leaves a record, its result.json and the hash of the config it trained, under
+``experiments/results/cells/<grid>/<protocol>/<model>/<item>/seed<k>.json``, committed with the tables. A cell
+whose run folder is gone counts by its record: it is neither retrained nor dropped from the tables."""
 
 import argparse
 import dataclasses
@@ -28,6 +33,7 @@ from pathlib import Path
 from typing import Any, Callable, Mapping, Optional, Sequence
 
 from experiments.tables import RESULTS, ROOT, RUNS, read_ok
+from genarch.io import atomic_write_json
 from genarch.sweeper.fidelity import LAST_CHECKPOINT
 
 CELL_FILE = "cell.json"  # the overrides of a grid run and the hash of the config it trained
@@ -39,6 +45,11 @@ RUN_ENVIRONMENT = frozenset({"trainer.accelerator", "trainer.devices", "trainer.
                              "trainer.resume_from"})
 STARTED_FILE = "cell_started.json"  # written before a cell trains: the config hash its checkpoints belong to
 LAST_CKPT = Path(LAST_CHECKPOINT)  # rewritten after every epoch (trainer.save_last)
+CELLS = "cells"  # experiments/results/cells/<grid>/<protocol>/<model>/<item>/seed<k>.json: each finished cell's record
+SMOKE = "_debug"  # a smoke run's protocol folder is <protocol>_debug<N>
+# the key of a record rebuilt from a committed table after its run folder was lost: it holds what the table held
+# (seed, test metric, device; "stopped_early": true where the table's counts prove it), no epoch count, no run time
+RECOVERED = "recovered_from"
 
 
 @dataclass(frozen=True)
@@ -74,7 +85,7 @@ SMALL_DATA = Protocol("mt4000_default_ep10", "small-data: 4,000 training sequenc
 
 def protocol_name(args: argparse.Namespace) -> str:
     debug = getattr(args, "debug_max_train", None)
-    return args.protocol.name + (f"_debug{debug}" if debug else "")
+    return args.protocol.name + (f"{SMOKE}{debug}" if debug else "")
 
 
 def results_dir(args: argparse.Namespace) -> Path:
@@ -235,14 +246,27 @@ def timed(label: str, start: float, what: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {label}: {what} ({time.time() - start:.0f} s)", flush=True)
 
 
-def run_seconds(result: Mapping[str, Any]) -> float:
-    """A run's training time from its result.json; a cell resumed after a kill adds what it trained before."""
+def run_seconds(result: Mapping[str, Any]) -> Optional[float]:
+    """A run's training time from its result.json; a cell resumed after a kill adds what it trained before.
+    None for a record that kept no time (:data:`RECOVERED`)."""
+    if result.get("wall_time_s") is None:
+        return None
     return float(result["wall_time_s"]) + float((result.get("extra") or {}).get("seconds_before_resume") or 0)
 
 
+def mean_seconds(times: Mapping[str, Sequence[Optional[float]]]) -> dict[str, Optional[float]]:
+    """Per model, the mean of the run times that were recorded."""
+    known = {m: [t for t in ts if t is not None] for m, ts in times.items()}
+    return {m: (sum(t) / len(t) if t else None) for m, t in known.items()}
+
+
 def stopping(result: Mapping[str, Any]) -> dict[str, Any]:
-    """Did this run stop early (patience) or hit the epoch cap? From its result.json."""
-    epochs = int(result.get("epochs") or 0)
+    """Did this run stop early (patience) or hit the epoch cap? From its result.json; every value None for a
+    record that kept no epoch count (:data:`RECOVERED`)."""
+    if result.get("epochs") is None:
+        early = result.get("stopped_early")
+        return {"epochs": None, "max_epochs": None, "best_epoch": None, "hit_cap": None if early is None else not early}
+    epochs = int(result["epochs"])
     cap = (result.get("hparams") or {}).get("trainer.max_epochs")
     best = (result.get("extra") or {}).get("best_epoch")
     return {"epochs": epochs, "max_epochs": cap, "best_epoch": best,
@@ -250,15 +274,34 @@ def stopping(result: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def stopping_summary(stops: Mapping[str, Sequence[Mapping[str, Any]]]) -> dict[str, dict[str, Any]]:
-    """Per model: runs that stopped early vs hit the epoch cap, and the epochs they ran."""
+    """Per model: runs that stopped early vs hit the epoch cap, and the epochs they ran; runs whose record
+    does not say are counted apart (``not_recorded``)."""
     out = {}
     for model, runs in stops.items():
-        epochs = [r["epochs"] for r in runs]
-        out[model] = {"runs": len(runs), "stopped_early": sum(not r["hit_cap"] for r in runs),
-                      "hit_cap": sum(bool(r["hit_cap"]) for r in runs),
+        known = [r for r in runs if r["hit_cap"] is not None]
+        epochs = [r["epochs"] for r in known if r["epochs"] is not None]
+        out[model] = {"runs": len(runs), "stopped_early": sum(not r["hit_cap"] for r in known),
+                      "hit_cap": sum(bool(r["hit_cap"]) for r in known), "not_recorded": len(runs) - len(known),
                       "epochs_max": max(epochs) if epochs else None,
                       "epochs_mean": sum(epochs) / len(epochs) if epochs else None}
     return out
+
+
+def recovered_note(counts: Mapping[str, int]) -> list[str]:
+    """The markdown lines that say how many runs a table holds only as records recovered from an earlier table
+    (:data:`RECOVERED`), ``{model: count}``."""
+    if not any(counts.values()):
+        return []
+    listed = ", ".join(f"{model} {n}" for model, n in counts.items() if n)
+    return [f"Kept only as records recovered from this table as committed before records were kept (their run "
+            f"folders were lost): {listed} run(s). They hold seed, test score and device; no epoch count, no run "
+            "time, no validation score.", ""]
+
+
+def stopping_cell(stop: Mapping[str, Any]) -> str:
+    """``stopped early / hit the cap`` for a table cell, with the runs that kept no epoch count."""
+    text = f"{stop['stopped_early']} / {stop['hit_cap']}"
+    return text + (f" (+{stop['not_recorded']} not recorded)" if stop.get("not_recorded") else "")
 
 
 # --- which config a run was trained with -------------------------------------------------------------
@@ -298,15 +341,63 @@ def recorded_overrides(out: Path) -> Optional[list[str]]:
 
 def read_current(out: Path, overrides: Sequence[str]) -> Optional[dict[str, Any]]:
     """``out``'s result.json when it has status ok and was trained with the config ``overrides`` compose today,
-    else None (missing, failed, or made with another contender or preset: retrain it, never tabulate it)."""
-    res = read_ok(out)
-    if res is None or config_hash(res.get("hparams") or {}) != expected_hash(overrides):
+    else the kept record of that cell (:func:`record_path`) when it holds such a run, else None (missing,
+    failed, or made with another contender or preset: retrain it, never tabulate it). A current run without
+    a record (trained by an older genarch) gets one here."""
+    want, res = expected_hash(overrides), read_ok(out)
+    if res is not None and config_hash(res.get("hparams") or {}) == want:
+        if (path := record_path(out)) is not None and not path.is_file():
+            record_cell(out, overrides, res)
+        return res
+    kept = read_record(out)
+    return kept if kept is not None and (kept.get("cell") or {}).get("config_hash") == want else None
+
+
+def read_any(out: Path) -> Optional[dict[str, Any]]:
+    """``out``'s successful run, from its folder or its record, whatever config made it."""
+    return read_ok(out) or read_record(out)
+
+
+def record_path(out: Path) -> Optional[Path]:
+    """Where the record of grid run ``out`` (``RUNS/<grid>/<protocol>/<model>/<item>/seed<k>``) is kept:
+    ``RESULTS/cells/<grid>/<protocol>/<model>/<item>/seed<k>.json``. None for a smoke run and for a folder
+    outside experiments/runs."""
+    try:
+        parts = Path(out).resolve().relative_to(Path(RUNS).resolve()).parts
+    except ValueError:
         return None
-    return res
+    if len(parts) != 5 or SMOKE in parts[1]:
+        return None
+    return Path(RESULTS) / CELLS / Path(*parts[:-1]) / f"{parts[-1]}.json"
+
+
+def read_record(out: Path) -> Optional[dict[str, Any]]:
+    path = record_path(out)
+    return read_ok(path) if path is not None else None
+
+
+def add_to_record(out: Path, **facts: Any) -> None:
+    """Adds ``facts`` (what a grid computes after training, e.g. GUE's test MCC) to ``out``'s kept record."""
+    path = record_path(out)
+    kept = read_ok(path) if path is not None else None
+    if kept is not None and any(kept.get(k) != v for k, v in facts.items()):
+        atomic_write_json(path, {**kept, **facts})
+
+
+def seed_dirs(item_dir: Path) -> list[Path]:
+    """The run folders of one model and item, ``seed<k>``: those on disk and those only kept as records."""
+    item_dir = Path(item_dir)
+    names = {p.name for p in item_dir.glob("seed*") if p.is_dir()}
+    kept = record_path(item_dir / "seed0")
+    if kept is not None:
+        names |= {p.stem for p in kept.parent.glob("seed*.json")}
+    return sorted((item_dir / n for n in names if n[4:].isdigit()), key=lambda p: int(p.name[4:]))
 
 
 def record_cell(out: Path, overrides: Sequence[str], res: Mapping[str, Any]) -> None:
-    """Writes ``out/cell.json``: the run's overrides and the hash of the config it trained."""
-    (Path(out) / CELL_FILE).write_text(json.dumps({"overrides": list(overrides),
-                                                   "config_hash": config_hash(res.get("hparams") or {})},
-                                                  indent=2) + "\n")
+    """Writes ``out/cell.json`` (the run's overrides and the hash of the config it trained) and the cell's
+    kept record: its result.json with that ``cell`` added."""
+    cell = {"overrides": list(overrides), "config_hash": config_hash(res.get("hparams") or {})}
+    (Path(out) / CELL_FILE).write_text(json.dumps(cell, indent=2) + "\n")
+    if (path := record_path(out)) is not None:
+        atomic_write_json(path, {**res, "cell": cell})

@@ -326,8 +326,8 @@ def test_head_to_head_table_counts_early_stops_and_sets_the_paper_beside(tmp_pat
                 "extra": {"best_epoch": epochs - 5},
                 "metrics": {"test": {"auroc": value}, "val": {"auroc": value}}}))
     out = h2h.aggregate(args)
-    assert out["early_stopping"]["attentionnet"] == {"runs": 2, "stopped_early": 1, "hit_cap": 1, "epochs_max": 100,
-                                                     "epochs_mean": 56.0}
+    assert out["early_stopping"]["attentionnet"] == {"runs": 2, "stopped_early": 1, "hit_cap": 1, "not_recorded": 0,
+                                                     "epochs_max": 100, "epochs_mean": 56.0}
     assert out["win_shares_on_complete_experiments"]["attentionnet"]["deepbind"] == 0.5
     md = (tmp_path / "results" / "tfbs_head_to_head_full.md").read_text()
     assert "| attentionnet beats deepbind | 50.0% | 22.2% |" in md  # ours beside the facts file's (made-up) figure
@@ -402,3 +402,97 @@ def test_a_grid_cell_continues_only_its_own_configs_checkpoint(tmp_path):
     assert resume_overrides(tmp_path, cell) == [f"++trainer.resume_from='{(tmp_path / LAST_CKPT).resolve()}'"]
     assert resume_overrides(tmp_path, other) == []                       # another contender: never its checkpoint
     assert not (tmp_path / LAST_CKPT).exists()
+
+
+# --- kept cell records: a grid's results outlive experiments/runs ------------------------------------------
+
+@pytest.fixture
+def kept_grid(tmp_path, monkeypatch, fake_facts):
+    """The head-to-head with experiments/runs and experiments/results in tmp_path."""
+    from experiments import grid
+    from experiments.tfbs import head_to_head as h2h
+
+    for module in (grid, h2h):
+        monkeypatch.setattr(module, "RUNS", tmp_path / "runs")
+    monkeypatch.setattr(grid, "RESULTS", tmp_path / "results")
+    monkeypatch.setattr(h2h, "plot", lambda out, path: None)
+    args = parse_grid_args(grid_parser(None, models=["attentionnet", "deepbind"], items_flag="--experiments",
+                                       items=h2h.EXPERIMENTS, protocols=h2h.PROTOCOLS), [])
+    return grid, h2h, args
+
+
+def test_a_finished_cell_counts_by_its_record_once_its_run_folder_is_gone(kept_grid, tmp_path):
+    """A new checkout has no experiments/runs: the table is the same, and the cell is not trained again."""
+    import json
+    import shutil
+
+    grid, h2h, args = kept_grid
+    e = h2h.EXPERIMENTS[0]
+    out, overrides = h2h.run_dir(args, "attentionnet", e, 0), h2h.cell_overrides(args, "attentionnet", e, 0)
+    _run(out, overrides, 0.91)
+    grid.record_cell(out, overrides, grid.read_current(out, overrides))
+    kept = tmp_path / "results" / "cells" / "tfbs_h2h" / "full" / "attentionnet" / e / "seed0.json"
+    assert json.loads(kept.read_text())["cell"]["config_hash"] == grid.expected_hash(overrides)
+    before = h2h.aggregate(args)
+    shutil.rmtree(tmp_path / "runs")
+    after = h2h.aggregate(args)
+    assert after["per_experiment_test_auroc_per_seed"] == before["per_experiment_test_auroc_per_seed"] \
+        == {"attentionnet": {e: [0.91]}}
+    assert after["early_stopping"] == before["early_stopping"]
+    assert h2h.run_one(args, "attentionnet", e, 0) is False  # counted, not retrained
+    # a record made with another recipe is no current run: left out and counted as such
+    assert grid.read_current(out, [*overrides, "trainer.batch_size=50"]) is None
+    data = h2h.collect(argparse_with(args, models=["attentionnet"]))
+    assert data["stale"] == {}
+    kept.write_text(json.dumps({**json.loads(kept.read_text()), "cell": {"config_hash": "another"}}))
+    assert h2h.collect(argparse_with(args, models=["attentionnet"]))["stale"] == {"attentionnet": 1}
+
+
+def argparse_with(args, **kw):
+    import argparse
+
+    return argparse.Namespace(**{**vars(args), **kw})
+
+
+def test_a_run_from_before_records_gets_one_when_read_and_a_smoke_run_never(kept_grid, tmp_path):
+    grid, h2h, args = kept_grid
+    e = h2h.EXPERIMENTS[1]
+    out, overrides = h2h.run_dir(args, "deepbind", e, 2), h2h.cell_overrides(args, "deepbind", e, 2)
+    _run(out, overrides, 0.7)  # trained by a genarch that kept no records
+    assert grid.read_current(out, overrides)["metrics"]["test"]["auroc"] == 0.7
+    assert grid.record_path(out).is_file()
+    assert [p.name for p in grid.seed_dirs(out.parent)] == ["seed2"]
+    smoke = argparse_with(args, debug_max_train=200)
+    out = h2h.run_dir(smoke, "deepbind", e, 0)
+    assert grid.record_path(out) is None and grid.record_path(tmp_path / "elsewhere" / "seed0") is None
+
+
+@pytest.mark.parametrize("kept, stop", [
+    ({"epochs": 7, "hparams": {"trainer.max_epochs": 100}}, {"hit_cap": False, "epochs": 7}),
+    ({"epochs": None, "recovered_from": "x", "stopped_early": True}, {"hit_cap": False, "epochs": None}),
+    ({"epochs": None, "recovered_from": "x"}, {"hit_cap": None, "epochs": None}),
+])
+def test_stopping_of_a_recovered_record_says_only_what_its_table_proved(kept, stop):
+    from experiments.grid import stopping_cell, stopping_summary
+
+    got = stopping(kept)
+    assert {k: got[k] for k in stop} == stop
+    summary = stopping_summary({"m": [got]})["m"]
+    assert summary["not_recorded"] == (stop["hit_cap"] is None)
+    assert summary["stopped_early"] == (stop["hit_cap"] is False)
+    assert stopping_cell(summary).endswith("(+1 not recorded)") == (stop["hit_cap"] is None)
+
+
+def test_gue_keeps_a_runs_test_mcc_in_its_record(kept_grid, tmp_path):
+    import json
+
+    grid, _, _ = kept_grid
+    from experiments.gue import gue
+
+    out = tmp_path / "runs" / "gue" / "full" / "deepbind" / "tf_0" / "seed0"
+    _run(out, ["+experiment=deepbind_paper", "dataset=gue"])
+    grid.record_cell(out, ["+experiment=deepbind_paper"], json.loads((out / "result.json").read_text()))
+    (out / gue.METRICS_FILE).write_text(json.dumps({"test_mcc": 0.42, "n_test": 10}))
+    assert gue.test_mcc(out)["test_mcc"] == 0.42  # the computed one, copied into the record
+    (out / gue.METRICS_FILE).unlink()
+    assert gue.known_mcc(out) == {"test_mcc": 0.42, "n_test": 10}

@@ -33,11 +33,15 @@ import json
 import math
 import statistics
 from pathlib import Path
+from typing import Optional
 
-from experiments.grid import (SMALL_DATA, full_protocol, grid_main, grid_parser, parse_grid_args, protocol_name,
-                              read_current, results_dir, run_overrides, stopping, stopping_summary, train_cell)
-from experiments.tables import RUNS, device_summary, fmt, md_table, read_ok, run_device, stale_note, write_json
+from experiments.grid import (SMALL_DATA, add_to_record, full_protocol, grid_main, grid_parser, parse_grid_args,
+                              protocol_name, read_any, read_current, read_record, results_dir, run_overrides, seed_dirs,
+                              stopping, stopping_cell, stopping_summary, train_cell)
+from experiments.tables import RUNS, device_summary, fmt, md_table, run_device, stale_note, write_json
 from experiments.tfbs.head_to_head import contender
+
+METRICS_FILE = "gue_metrics.json"  # a run's test MCC, beside its result.json
 
 TASKS = ["tf/0", "tf/1", "tf/2", "tf/3", "tf/4", "mouse/0", "mouse/2", "mouse/3", "mouse/4"]
 MODELS = ["tfbs_found", "attentionnet", "deepbind", "deepmotif"]
@@ -98,11 +102,21 @@ def mcc(y_true, y_pred) -> float:
     return (tp * tn - fp * fn) / denom if denom else 0.0
 
 
-def test_mcc(out: Path) -> dict:
-    """Predict the test split with the run's best weights; MCC at p = 0.5 (logit 0)."""
-    cached = out / "gue_metrics.json"
+def known_mcc(out: Path) -> Optional[dict]:
+    """The test MCC already computed for run ``out``: its gue_metrics.json, else its kept record's."""
+    cached = out / METRICS_FILE
     if cached.exists():
         return json.loads(cached.read_text())
+    return (read_record(out) or {}).get("gue_metrics")
+
+
+def test_mcc(out: Path) -> dict:
+    """Predict the test split with the run's best weights; MCC at p = 0.5 (logit 0). Kept in the cell's
+    record too, so the table has it after the run folder is gone."""
+    known = known_mcc(out)
+    if known is not None:
+        add_to_record(out, gue_metrics=known)
+        return known
     import numpy as np
     from omegaconf import OmegaConf
 
@@ -116,7 +130,8 @@ def test_mcc(out: Path) -> dict:
     logits = predict(net, bundle.test.x, 1000).ravel()
     y = np.asarray(bundle.test.y).ravel() >= 0.5
     res = {"test_mcc": mcc(list(y), list(logits > 0)), "n_test": int(len(y))}
-    cached.write_text(json.dumps(res, indent=2))
+    (out / METRICS_FILE).write_text(json.dumps(res, indent=2))
+    add_to_record(out, gue_metrics=res)
     return res
 
 
@@ -129,10 +144,10 @@ def cell_overrides(args, model: str, task: str, seed: int) -> list[str]:
 def run_one(args, model: str, task: str, seed: int) -> bool:
     out, overrides = run_dir(args, model, task, seed), cell_overrides(args, model, task, seed)
     current = read_current(out, overrides)
-    if current and (out / "gue_metrics.json").exists():
+    if current and known_mcc(out) is not None:
         return False
     if not current:
-        (out / "gue_metrics.json").unlink(missing_ok=True)  # an older run's MCC must not outlive its weights
+        (out / METRICS_FILE).unlink(missing_ok=True)  # an older run's MCC must not outlive its weights
         res = train_cell(out, overrides, f"{model} {task} seed {seed}",
                          lambda r: f"test AUROC {fmt(r['metrics']['test']['auroc'])}, {r['epochs']} epochs")
         if not res:
@@ -151,14 +166,15 @@ def aggregate(args) -> dict:
     for model in args.models:
         for task in TASKS:
             aucs, mccs, seeds = [], [], []
-            for sd in sorted((base / model / task.replace("/", "_")).glob("seed*")):
+            for sd in seed_dirs(base / model / task.replace("/", "_")):
                 res = read_current(sd, cell_overrides(args, model, task, int(sd.name[4:])))
-                if not res or not (sd / "gue_metrics.json").exists():
-                    stale[model] = stale.get(model, 0) + bool(not res and read_ok(sd))
+                metrics = known_mcc(sd) if res else None
+                if not res or metrics is None:
+                    stale[model] = stale.get(model, 0) + bool(not res and read_any(sd))
                     continue
                 devices.setdefault(model, set()).add(run_device(res))
                 aucs.append(res["metrics"]["test"]["auroc"])
-                mccs.append(json.loads((sd / "gue_metrics.json").read_text())["test_mcc"])
+                mccs.append(metrics["test_mcc"])
                 seeds.append(res["seed"])
                 stops.setdefault(model, []).append(stopping(res))
             if aucs:
@@ -200,7 +216,7 @@ def aggregate(args) -> dict:
              f"`python -m experiments.gue.gue --protocol {flag}` (`--aggregate-only` to rebuild).", "",
              *stale_note(stale),
              "Runs that stopped early / hit the epoch cap: "
-             + ", ".join(f"{m} {s['stopped_early']} / {s['hit_cap']}" for m, s in out["early_stopping"].items())
+             + ", ".join(f"{m} {stopping_cell(s)}" for m, s in out["early_stopping"].items())
              + ".", "",
              "**The published columns use an ASSUMED task mapping "
              "(GUE tf/N = Human TFBS N+1, mouse/N = Mouse TFBS N+1) "

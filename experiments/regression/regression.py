@@ -42,10 +42,10 @@ import statistics
 from pathlib import Path
 
 from experiments import paper_facts
-from experiments.grid import (Protocol, full_protocol, grid_main, grid_parser, parse_grid_args,
-                              protocol_name, read_current, results_dir, run_overrides, stopping, stopping_summary,
-                              train_cell)
-from experiments.tables import RUNS, device_summary, fmt, md_table, mean_over_seeds, read_ok, run_device, \
+from experiments.grid import (RECOVERED, full_protocol, grid_main, grid_parser, parse_grid_args, Protocol,
+                              protocol_name, read_any, read_current, recovered_note, results_dir, run_overrides,
+                              seed_dirs, stopping, stopping_cell, stopping_summary, train_cell)
+from experiments.tables import RUNS, device_summary, fmt, md_table, mean_over_seeds, run_device, \
     stale_note, summary_stats, win_share_markdown, win_shares, write_json
 
 DATASETS = {  # name -> extra overrides (budget) for that set
@@ -113,14 +113,16 @@ def aggregate(args) -> dict:
     stops: dict = {}
     stale: dict = {}    # model -> ok runs left out: made with another config
     devices: dict = {}  # model -> the devices its runs trained on
+    recovered: dict = {}  # model -> runs kept only as records recovered from an earlier table
     for model in args.models:
         for dataset in DATASETS:
-            for sd in sorted((RUNS / "regression" / protocol_name(args) / model / dataset).glob("seed*")):
+            for sd in seed_dirs(RUNS / "regression" / protocol_name(args) / model / dataset):
                 res = read_current(sd, cell_overrides(args, model, dataset, int(sd.name[4:])))
                 if not res:
-                    stale[model] = stale.get(model, 0) + bool(read_ok(sd))
+                    stale[model] = stale.get(model, 0) + bool(read_any(sd))
                     continue
                 devices.setdefault(model, set()).add(run_device(res))
+                recovered[model] = recovered.get(model, 0) + (RECOVERED in res)
                 test = res["metrics"]["test"]
                 scores.setdefault(model, {}).setdefault(dataset, []).append(test["pearson_r"])
                 outs = {k.split("/", 1)[1]: v for k, v in test.items() if k.startswith("pearson_r/")}
@@ -143,6 +145,7 @@ def aggregate(args) -> dict:
            "contenders": {m: contender(m) for m in args.models},
            "devices": {m: sorted(d) for m, d in devices.items()},
            "runs_left_out_made_with_another_config": {m: n for m, n in stale.items() if n},
+           "runs_kept_as_recovered_records": {m: n for m, n in recovered.items() if n},
            "per_dataset_test_pearson_mean_over_seeds": table, "per_seed": scores,
            "per_output_test_pearson": per_output,
            "aitac_lineage_means": {m: {k: statistics.fmean(x[k] for x in per["aitac"]) for k in per["aitac"][0]}
@@ -173,8 +176,7 @@ def aggregate(args) -> dict:
     rows.append(["**mean** over sets"] + [f"{fmt(stats[m]['mean'])} [{stats[m]['n']}]" for m in models])
     rows.append(["**median** over sets"] + [fmt(stats[m]["median"]) for m in models])
     stop = out["early_stopping"]
-    rows.append(["stopped early / hit the epoch cap"] + [f"{stop[m]['stopped_early']} / {stop[m]['hit_cap']}"
-                                                         if m in stop else "-" for m in models])
+    rows.append(["stopped early / hit the epoch cap"] + [stopping_cell(stop[m]) if m in stop else "-" for m in models])
     paper = out["paper"]["ILSEP_mean_pearson_r_11_lineages"]
     flag = "full" if p.name == "full" else "small"
     lines = [f"# Regression ({'full data' if p.max_train is None else 'small-data'}): test Pearson r (mean over "
@@ -182,7 +184,7 @@ def aggregate(args) -> dict:
              f"Protocol `{protocol_name(args)}`: {p.title}"
              + (f" (**smoke: training capped at {args.debug_max_train} sequences**)" if args.debug_max_train else "")
              + f"; device {out['protocol']['device']}. Command: `python -m experiments.regression.regression "
-             f"--protocol {flag}` (`--aggregate-only` to rebuild).", "", *stale_note(stale),
+             f"--protocol {flag}` (`--aggregate-only` to rebuild).", "", *stale_note(stale), *recovered_note(recovered),
              md_table(["dataset"] + models, rows), "",
              "Paper on ILSEP (not public; not reproducible here), mean r over 11 lineages: "
              + ", ".join(f"{m} {fmt(v)}" for m, v in paper.items())

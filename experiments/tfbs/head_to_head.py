@@ -31,10 +31,11 @@ from pathlib import Path
 from typing import Optional
 
 from experiments import paper_facts
-from experiments.grid import (SMALL_DATA, full_protocol, grid_main, grid_parser, parse_grid_args, protocol_name,
-                              read_current, results_dir, run_overrides, run_seconds, stopping, stopping_summary,
+from experiments.grid import (RECOVERED, SMALL_DATA, full_protocol, grid_main, grid_parser, mean_seconds,
+                              parse_grid_args, protocol_name, read_any, read_current, recovered_note, results_dir,
+                              run_overrides, run_seconds, seed_dirs, stopping, stopping_cell, stopping_summary,
                               train_cell)
-from experiments.tables import RUNS, device_summary, fmt, md_table, mean_over_seeds, read_ok, run_device, \
+from experiments.tables import RUNS, device_summary, fmt, md_table, mean_over_seeds, run_device, \
     stale_note, summary_stats, win_share_markdown, win_shares, write_json
 
 EXPERIMENTS = [
@@ -82,17 +83,20 @@ def run_one(args, model: str, experiment: str, seed: int) -> bool:
 
 def collect(args) -> dict:
     base = RUNS / "tfbs_h2h" / protocol_name(args)
-    data: dict = {"test": {}, "val": {}, "seeds": {}, "times": {}, "stops": {}, "stale": {}, "devices": {}}
+    data: dict = {"test": {}, "val": {}, "seeds": {}, "times": {}, "stops": {}, "stale": {}, "devices": {},
+                  "recovered": {}}
     for model in args.models:
         for experiment in EXPERIMENTS:
-            for seed_dir in sorted((base / model / experiment).glob("seed*")):
+            for seed_dir in seed_dirs(base / model / experiment):
                 res = read_current(seed_dir, cell_overrides(args, model, experiment, int(seed_dir.name[4:])))
                 if not res:
-                    data["stale"][model] = data["stale"].get(model, 0) + bool(read_ok(seed_dir))
+                    data["stale"][model] = data["stale"].get(model, 0) + bool(read_any(seed_dir))
                     continue
                 data["devices"].setdefault(model, set()).add(run_device(res))
+                data["recovered"][model] = data["recovered"].get(model, 0) + (RECOVERED in res)
                 data["test"].setdefault(model, {}).setdefault(experiment, []).append(res["metrics"]["test"]["auroc"])
-                data["val"].setdefault(model, {}).setdefault(experiment, []).append(res["metrics"]["val"]["auroc"])
+                val = res["metrics"].get("val", {}).get("auroc")  # a recovered record kept no validation score
+                data["val"].setdefault(model, {}).setdefault(experiment, []).append(val)
                 data["seeds"].setdefault(model, {}).setdefault(experiment, []).append(int(res["seed"]))
                 data["times"].setdefault(model, []).append(run_seconds(res))
                 data["stops"].setdefault(model, []).append(stopping(res))
@@ -128,6 +132,7 @@ def aggregate(args) -> dict:
         "contenders": {m: contender(m) for m in models},
         "devices": {m: sorted(d) for m, d in data["devices"].items()},
         "runs_left_out_made_with_another_config": {m: n for m, n in data["stale"].items() if n},
+        "runs_kept_as_recovered_records": {m: n for m, n in data["recovered"].items() if n},
         "experiments_complete": complete,
         "n_experiments_complete": len(complete),
         "seeds": data["seeds"],
@@ -140,7 +145,7 @@ def aggregate(args) -> dict:
         "summary_outside_search_subset": summary_stats(common_ho),
         "win_shares_outside_search_subset": win_shares(common_ho),
         "early_stopping": stopping_summary(data["stops"]),
-        "mean_wall_time_s": {m: (sum(t) / len(t)) for m, t in data["times"].items()},
+        "mean_wall_time_s": mean_seconds(data["times"]),
         "paper": paper_table1(),
     }
     name = RESULT_NAMES.get(p.name, f"tfbs_head_to_head_{p.name}") + (f"_debug{args.debug_max_train}"
@@ -187,7 +192,8 @@ def markdown(args, out: dict, name: str) -> str:
              f"**{out['n_experiments_complete']} / {len(EXPERIMENTS)}**. "
              f"Command: `python -m experiments.tfbs.head_to_head {flags}` "
              "(`--aggregate-only` to rebuild these tables).",
-             "", *stale_note(out["runs_left_out_made_with_another_config"])]
+             "", *stale_note(out["runs_left_out_made_with_another_config"]),
+             *recovered_note(out["runs_kept_as_recovered_records"])]
     rows = []
     for e in EXPERIMENTS:
         row = [e + (" (search subset)" if e in SEARCH_SUBSET else "")]
@@ -196,9 +202,8 @@ def markdown(args, out: dict, name: str) -> str:
             row.append(f"{fmt(v)} [{len(seeds.get(m, {}).get(e, []))}]" if v is not None else "-")
         rows.append(row)
     stops = out["early_stopping"]
-    rows.append(["stopped early / hit the epoch cap"] + [f"{stops[m]['stopped_early']} / {stops[m]['hit_cap']}"
-                                                         for m in models])
-    rows.append(["mean run time (s)"] + [f"{out['mean_wall_time_s'].get(m, 0):.0f}" for m in models])
+    rows.append(["stopped early / hit the epoch cap"] + [stopping_cell(stops[m]) for m in models])
+    rows.append(["mean run time (s)"] + [fmt(out["mean_wall_time_s"].get(m), 0) for m in models])
     lines += [md_table(["experiment"] + models, rows), "",
               f"## Table 1 format (complete experiments), beside the paper's ({paper['n_experiments']} experiments; "
               "../shared/paper/genetic_architect_facts.yaml)", "",
