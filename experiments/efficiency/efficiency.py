@@ -40,7 +40,8 @@ with a 9-epoch one), against the compute spent so far. Per seed, the compute eac
 the flat search's final best (unreached within ``BUDGET`` = never); the ratio of its median to the median
 compute flat needs to reach its own final best, with a seed bootstrap 90% interval. Target: staged + MF
 needs at most a third. Sweeps: experiments/runs/efficiency/<method>/seed<k>/ (git-ignored; the same command
-resumes them). Outputs: experiments/results/efficiency.{json,md,png}.
+resumes them; their ledgers, states and stage files are kept, committed, in experiments/results/sweeps/ and
+restored in a new checkout: experiments/kept_sweeps.py). Outputs: experiments/results/efficiency.{json,md,png}.
 """
 
 import argparse
@@ -60,6 +61,7 @@ import yaml
 from genarch.analysis.carry_over import set_warm_start, warm_start_entries
 from genarch.ledger import finished_trials, rung_records
 
+from experiments.kept_sweeps import keeping, restore
 from experiments.tables import RESULTS, ROOT, RUNS, fmt, md_table, write_json
 
 BASE = RUNS / "efficiency"
@@ -152,6 +154,11 @@ def run_staged(root: Path, seed: int) -> None:
 
 def run_one(method: str, seed: int) -> None:
     root = BASE / method / f"seed{seed}"
+    with keeping(root):
+        run_method(root, method, seed)
+
+
+def run_method(root: Path, method: str, seed: int) -> None:
     if method == "staged_mf":
         run_staged(root, seed)
     elif method == "flat_mf":
@@ -417,6 +424,7 @@ def main(argv: Optional[list[str]] = None) -> int:
     ap.add_argument("--run", nargs=2, metavar=("METHOD", "SEED"), help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     set_budget(args.budget)
+    restore([BASE])  # runs kept from an earlier checkout: resumed and read, not run again
     if args.run:
         run_one(args.run[0], int(args.run[1]))
         return 0

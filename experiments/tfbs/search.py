@@ -5,7 +5,8 @@
     python -m experiments.tfbs.search tfbs_mf_1 hydra/launcher=joblib hydra.launcher.n_jobs=2   # + Hydra overrides
 
 Each stage ``<name>`` is ``experiments/tfbs/conf/stage/<name>.yaml``, swept into
-``experiments/runs/tfbs/stage_<name>/`` (git-ignored) with the objective of
+``experiments/runs/tfbs/stage_<name>/`` (git-ignored; its ledger and state are kept, committed, in
+experiments/results/sweeps/ and restored in a new checkout: experiments/kept_sweeps.py) with the objective of
 experiments/tfbs/multi.py (mean val AUROC over the stage's ``subset`` of experiments). Running a
 stage again resumes its sweep (finished trials are replayed from the ledger, not retrained); a
 finished sweep is not rerun. After each sweep ``python -m genarch.analyze <sweep_dir> --stage
@@ -34,6 +35,7 @@ import yaml
 
 from genarch.ledger import load_trials
 
+from experiments.kept_sweeps import keeping, restore
 from experiments.make_found import best_job
 from experiments.tables import RESULTS, ROOT, RUNS, best_so_far, fmt, md_table, write_json
 
@@ -74,7 +76,8 @@ def run_stage(stage: str, extra: list[str]) -> None:
            f"+stage={stage}", f"hydra.sweep.dir={sdir.relative_to(ROOT)}", *extra, "-m"]
     print("+", " ".join(cmd), flush=True)
     # a subprocess on purpose: a stage is a Hydra multirun (`-m`: sweeper, launcher, callbacks), started as a user would
-    subprocess.run(cmd, cwd=ROOT, check=True)
+    with keeping(sdir):
+        subprocess.run(cmd, cwd=ROOT, check=True)
     analyse(stage)
 
 
@@ -222,6 +225,10 @@ def main() -> None:
     args = ap.parse_args()
     use(args.experiment)
     stages, overrides = split_stages(args.stages)
+    restore([SWEEPS])  # sweeps kept from an earlier checkout: resumed, warm-started from and reported
+    for stage in sorted(p.stem for p in STAGES_DIR.glob("*.yaml")):
+        if (sweep_dir(stage) / "ledger.jsonl").exists() and not (sweep_dir(stage) / "analysis").exists():
+            analyse(stage)  # a restored sweep: its analysis is rebuilt from its ledger
     if not args.report_only:
         for stage in stages:
             analyse(stage) if args.analyse_only else run_stage(stage, overrides + args.override)

@@ -113,8 +113,12 @@ def _rung_job(fidelity: Fidelity, levels: list[int], c: Candidate, rung: int, jo
         done = trials.get(previous_job)
         if done is not None and done.dir:
             ckpt = (Path(sweep_dir) / done.dir / fidelity.checkpoint).resolve()
-            overrides.append(f"++{fidelity.resume_key}='{ckpt}'")
-            resumed_from = previous_job
+            if ckpt.is_file():
+                overrides.append(f"++{fidelity.resume_key}='{ckpt}'")
+                resumed_from = previous_job
+            else:  # its job folder is gone (a sweep restored from its ledger): train this rung from scratch
+                log.warning("job %d: no checkpoint %s of its previous rung (job %d); it trains from scratch",
+                            job, ckpt, previous_job)
     trial = c.job if previous_job is None else c.extra.get("trial", c.job)
     c.extra.setdefault("trial", c.job)
     return Candidate(c.cand, c.params, overrides, c.key, job=job, source="new",

@@ -1,0 +1,100 @@
+"""A sweep's state outlives experiments/runs, the scratch folder a new checkout does not have.
+
+What a genarch sweep needs to resume, to be analysed and to warm-start a later stage is small text: its
+ledger (every trial's start, end and rung records), ``sweep_state.json`` (what decides the candidate
+sequence) and, once finished, ``optimization_results.yaml``. The experiments that sweep (the staged searches,
+the efficiency experiment) keep those files, and the small files they write around their sweeps (generated
+stage files, followed suggestions), committed under ``experiments/results/sweeps/<path under
+experiments/runs>/``: :func:`keeping` copies them while a sweep runs and when it ends, :func:`restore` copies
+them back where a checkout lacks them. A restored sweep resumes by replaying its ledger, so no finished trial
+is trained again; what is lost with the run folders is the trials' weights and logs, and a trial that was
+in flight (it is trained again, as after a kill).
+"""
+
+import contextlib
+import shutil
+import threading
+from pathlib import Path
+from typing import Iterator, Sequence
+
+from experiments.tables import RESULTS, RUNS
+from genarch.ledger import LEDGER_FILE
+from genarch.sweeper.resume import STATE_FILE
+
+KEPT = "sweeps"  # experiments/results/sweeps/<path under experiments/runs>/
+# a sweep's own state, and what the experiments write beside it (a staged run's stage files and suggestions)
+KEPT_NAMES = (LEDGER_FILE, STATE_FILE, "optimization_results.yaml")
+KEPT_PATTERNS = ("conf/stage/*.yaml", "suggestion_after_stage*.yaml")
+EVERY_S = 60.0
+
+
+def kept_root() -> Path:
+    return Path(RESULTS) / KEPT
+
+
+def kept_dir(root: Path) -> Path:
+    """Where the state of the runs under ``root`` (a folder under experiments/runs) is kept."""
+    return kept_root() / Path(root).resolve().relative_to(Path(RUNS).resolve())
+
+
+def _state_files(root: Path) -> Iterator[Path]:
+    """The state files under ``root``: every sweep's :data:`KEPT_NAMES` and the files of :data:`KEPT_PATTERNS`."""
+    root = Path(root)
+    for name in KEPT_NAMES:
+        yield from (p for p in root.rglob(name) if p.is_file())
+    for pattern in KEPT_PATTERNS:
+        yield from (p for p in root.rglob(pattern) if p.is_file())
+
+
+def _copy_if_changed(source: Path, target: Path) -> bool:
+    if target.is_file() and target.stat().st_size == source.stat().st_size \
+            and target.read_bytes() == source.read_bytes():
+        return False
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_name(target.name + ".partial")
+    shutil.copyfile(source, partial)
+    partial.replace(target)  # a kill mid-copy never leaves half a ledger in the kept copy
+    return True
+
+
+def keep(root: Path) -> int:
+    """Copies the state files under ``root`` to :func:`kept_dir`; returns how many changed."""
+    target = kept_dir(root)
+    return sum(_copy_if_changed(p, target / p.relative_to(root)) for p in _state_files(root))
+
+
+def restore(roots: Sequence[Path] = ()) -> list[Path]:
+    """Copies kept state files back wherever the run folder lacks them (all kept runs when ``roots`` is empty,
+    else those under ``roots``); a file already there is never overwritten: the run folder is newer. Returns
+    the files restored."""
+    base = kept_root()
+    sources = [kept_dir(r) for r in roots] if roots else [base]
+    restored = []
+    for source in sources:
+        for kept in (p for p in Path(source).rglob("*") if p.is_file() and not p.name.endswith(".partial")):
+            target = Path(RUNS) / kept.relative_to(base)
+            if not target.exists():
+                target.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(kept, target)
+                restored.append(target)
+    return restored
+
+
+@contextlib.contextmanager
+def keeping(root: Path, every_s: float = EVERY_S) -> Iterator[None]:
+    """Keeps the state under ``root`` every ``every_s`` seconds while the block runs (a sweep in a subprocess),
+    and once more when it ends, however it ends."""
+    stop = threading.Event()
+
+    def loop() -> None:
+        while not stop.wait(every_s):
+            keep(root)
+
+    thread = threading.Thread(target=loop, daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
+        keep(root)
