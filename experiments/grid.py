@@ -343,14 +343,34 @@ def read_current(out: Path, overrides: Sequence[str]) -> Optional[dict[str, Any]
     """``out``'s result.json when it has status ok and was trained with the config ``overrides`` compose today,
     else the kept record of that cell (:func:`record_path`) when it holds such a run, else None (missing,
     failed, or made with another contender or preset: retrain it, never tabulate it). A current run without
-    a record (trained by an older genarch) gets one here."""
+    a record (trained by an older genarch), or whose record holds another run (recovered, or of another
+    config), gets its own here."""
     want, res = expected_hash(overrides), read_ok(out)
     if res is not None and config_hash(res.get("hparams") or {}) == want:
-        if (path := record_path(out)) is not None and not path.is_file():
+        if record_path(out) is not None and not _records(read_record(out), res):
             record_cell(out, overrides, res)
         return res
     kept = read_record(out)
     return kept if kept is not None and (kept.get("cell") or {}).get("config_hash") == want else None
+
+
+def _records(kept: Optional[Mapping[str, Any]], res: Mapping[str, Any]) -> bool:
+    """Is ``kept`` the record of the run ``res`` (not a recovered one, not another config's)?"""
+    return kept is not None and RECOVERED not in kept and \
+        (kept.get("cell") or {}).get("config_hash") == config_hash(res.get("hparams") or {})
+
+
+def portable(overrides: Sequence[str]) -> list[str]:
+    """``overrides`` with ``hydra.run.dir`` relative to the repository: a record says the same in every checkout."""
+    def one(o: str) -> str:
+        key, _, value = o.partition("=")
+        if key != "hydra.run.dir" or not Path(value).is_absolute():
+            return o
+        try:
+            return f"{key}={Path(value).resolve().relative_to(Path(ROOT).resolve())}"
+        except ValueError:
+            return o
+    return [one(o) for o in overrides]
 
 
 def read_any(out: Path) -> Optional[dict[str, Any]]:
@@ -400,4 +420,4 @@ def record_cell(out: Path, overrides: Sequence[str], res: Mapping[str, Any]) -> 
     cell = {"overrides": list(overrides), "config_hash": config_hash(res.get("hparams") or {})}
     (Path(out) / CELL_FILE).write_text(json.dumps(cell, indent=2) + "\n")
     if (path := record_path(out)) is not None:
-        atomic_write_json(path, {**res, "cell": cell})
+        atomic_write_json(path, {**res, "cell": {**cell, "overrides": portable(overrides)}})

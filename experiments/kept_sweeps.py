@@ -2,28 +2,32 @@
 
 What a genarch sweep needs to resume, to be analysed and to warm-start a later stage is small text: its
 ledger (every trial's start, end and rung records), ``sweep_state.json`` (what decides the candidate
-sequence) and, once finished, ``optimization_results.yaml``. The experiments that sweep (the staged searches,
+sequence), ``multirun.yaml`` and ``stage.yaml`` (the config it swept: a warm start and a resume check it) and,
+once finished, ``optimization_results.yaml``. The experiments that sweep (the staged searches,
 the efficiency experiment) keep those files, and the small files they write around their sweeps (generated
 stage files, followed suggestions), committed under ``experiments/results/sweeps/<path under
 experiments/runs>/``: :func:`keeping` copies them while a sweep runs and when it ends, :func:`restore` copies
 them back where a checkout lacks them. A restored sweep resumes by replaying its ledger, so no finished trial
 is trained again; what is lost with the run folders is the trials' weights and logs, and a trial that was
-in flight (it is trained again, as after a kill).
+in flight (it is trained again, as after a kill). To start a sweep afresh, delete its kept copy too.
 """
 
 import contextlib
-import shutil
+import logging
 import threading
 from pathlib import Path
-from typing import Iterator, Sequence
+from typing import Iterator, Optional, Sequence
 
 from experiments.tables import RESULTS, RUNS
+from genarch.io import atomic_write_bytes
 from genarch.ledger import LEDGER_FILE
 from genarch.sweeper.resume import STATE_FILE
 
+log = logging.getLogger(__name__)
+
 KEPT = "sweeps"  # experiments/results/sweeps/<path under experiments/runs>/
 # a sweep's own state, and what the experiments write beside it (a staged run's stage files and suggestions)
-KEPT_NAMES = (LEDGER_FILE, STATE_FILE, "optimization_results.yaml")
+KEPT_NAMES = (LEDGER_FILE, STATE_FILE, "multirun.yaml", "stage.yaml", "optimization_results.yaml")
 KEPT_PATTERNS = ("conf/stage/*.yaml", "suggestion_after_stage*.yaml")
 EVERY_S = 60.0
 
@@ -32,9 +36,13 @@ def kept_root() -> Path:
     return Path(RESULTS) / KEPT
 
 
-def kept_dir(root: Path) -> Path:
-    """Where the state of the runs under ``root`` (a folder under experiments/runs) is kept."""
-    return kept_root() / Path(root).resolve().relative_to(Path(RUNS).resolve())
+def kept_dir(root: Path) -> Optional[Path]:
+    """Where the state of the runs under ``root`` (a folder under experiments/runs) is kept; None for a folder
+    elsewhere (a test's, a user's own sweep dir): nothing is kept for it."""
+    for a, b in ((Path(root).absolute(), Path(RUNS).absolute()), (Path(root).resolve(), Path(RUNS).resolve())):
+        if a.is_relative_to(b):
+            return kept_root() / a.relative_to(b)
+    return None
 
 
 def _state_files(root: Path) -> Iterator[Path]:
@@ -47,20 +55,25 @@ def _state_files(root: Path) -> Iterator[Path]:
 
 
 def _copy_if_changed(source: Path, target: Path) -> bool:
-    if target.is_file() and target.stat().st_size == source.stat().st_size \
-            and target.read_bytes() == source.read_bytes():
+    data = source.read_bytes()
+    if target.is_file() and target.read_bytes() == data:
         return False
-    target.parent.mkdir(parents=True, exist_ok=True)
-    partial = target.with_name(target.name + ".partial")
-    shutil.copyfile(source, partial)
-    partial.replace(target)  # a kill mid-copy never leaves half a ledger in the kept copy
+    atomic_write_bytes(target, data)  # a kill mid-copy never leaves half a file behind
     return True
 
 
 def keep(root: Path) -> int:
-    """Copies the state files under ``root`` to :func:`kept_dir`; returns how many changed."""
-    target = kept_dir(root)
-    return sum(_copy_if_changed(p, target / p.relative_to(root)) for p in _state_files(root))
+    """Copies the state files under ``root`` to :func:`kept_dir`; returns how many changed. A file that vanishes
+    or cannot be read while it is copied (a sweep writing beside it) is logged and left for the next keep."""
+    target, changed = kept_dir(root), 0
+    if target is None:
+        return 0
+    try:
+        for path in list(_state_files(root)):
+            changed += _copy_if_changed(path, target / path.relative_to(root))
+    except OSError as e:
+        log.warning("keeping %s: %s (tried again at the next keep)", root, e)
+    return changed
 
 
 def restore(roots: Sequence[Path] = ()) -> list[Path]:
@@ -70,12 +83,11 @@ def restore(roots: Sequence[Path] = ()) -> list[Path]:
     base = kept_root()
     sources = [kept_dir(r) for r in roots] if roots else [base]
     restored = []
-    for source in sources:
-        for kept in (p for p in Path(source).rglob("*") if p.is_file() and not p.name.endswith(".partial")):
+    for source in (s for s in sources if s is not None):
+        for kept in (p for p in Path(source).rglob("*") if p.is_file()):
             target = Path(RUNS) / kept.relative_to(base)
             if not target.exists():
-                target.parent.mkdir(parents=True, exist_ok=True)
-                shutil.copyfile(kept, target)
+                atomic_write_bytes(target, kept.read_bytes())
                 restored.append(target)
     return restored
 

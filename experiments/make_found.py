@@ -20,9 +20,10 @@ import argparse
 from pathlib import Path
 
 import yaml
+from hydra import compose, initialize_config_module
 from omegaconf import OmegaConf
 
-from genarch.ledger import finished_trials, rung_records
+from genarch.ledger import finished_trials, load_trials, rung_records
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_CONF = ROOT / "genarch" / "conf"
@@ -63,11 +64,27 @@ def experiment_yaml(name: str, origin: str, training: dict) -> str:
             + yaml.safe_dump(body, sort_keys=False))
 
 
+def trial_config(sweep: Path, job: int):
+    """The config job ``job`` of ``sweep`` trained: its ``.hydra/config.yaml``, else (a sweep restored from its
+    kept ledger, experiments/kept_sweeps.py: the job folders are gone) composed again from the overrides its
+    ledger records, on the search path of the sweep's multirun.yaml (run from the repository root)."""
+    saved = sweep / str(job) / ".hydra" / "config.yaml"
+    if saved.exists():
+        return OmegaConf.load(saved)
+    trial = next((t for t in load_trials(sweep) if t.job == job), None)
+    if trial is None or trial.overrides is None or not (sweep / "multirun.yaml").exists():
+        raise SystemExit(f"{saved}: missing, and {sweep} holds no multirun.yaml and recorded overrides of job {job} "
+                         "to compose its config from")
+    searchpath = list(OmegaConf.load(sweep / "multirun.yaml").hydra.get("searchpath") or [])
+    with initialize_config_module("genarch.conf", version_base=None):
+        return compose("config", overrides=[f"hydra.searchpath=[{','.join(searchpath)}]", *trial.overrides])
+
+
 def write_found(sweep: Path, name: str, conf: Path, job: "int | None" = None, command: str = "") -> tuple[Path, Path]:
     value = None
     if job is None:
         job, value = best_job(sweep)
-    cfg = OmegaConf.load(sweep / str(job) / ".hydra" / "config.yaml")
+    cfg = trial_config(sweep, job)
     model = OmegaConf.to_container(cfg.model, resolve=True)
     model["name"] = name
     origin = (f"trial {job} of sweep {sweep}, stage {cfg.get('stage')}"

@@ -132,6 +132,7 @@ class EndRecord:
     stage: Optional[str] = None
     rejected: bool = False
     interrupted: bool = False
+    n_train: Optional[int] = None  # training sequences per epoch (result.json's extra.n_train): a rung's cost
 
     def __post_init__(self) -> None:
         if self.status not in ("ok", "failed"):
@@ -151,6 +152,8 @@ class EndRecord:
             out["rejected"] = True
         if self.interrupted:
             out["interrupted"] = True
+        if self.n_train is not None:
+            out["n_train"] = int(self.n_train)
         return out
 
 
@@ -180,6 +183,12 @@ class RungRecord:
                 "cost": {"epochs": self.epochs, "sequences": self.sequences, "epoch_sequences": cost,
                          "seconds": self.seconds},
                 "resumed_from": self.resumed_from, "promoted": self.promoted}
+
+
+def n_train_of(result: Mapping[str, Any]) -> Optional[int]:
+    """Training sequences per epoch from a result dict (result.json's ``extra.n_train``), None if absent."""
+    n = (result.get("extra") or {}).get("n_train")
+    return int(n) if isinstance(n, (int, float)) and not isinstance(n, bool) else None
 
 
 def rung_records(sweep_dir: "str | os.PathLike[str]") -> dict[int, dict[str, Any]]:

@@ -113,6 +113,28 @@ def test_make_found_takes_a_multi_fidelity_sweeps_best_from_its_highest_rung(tmp
     assert yaml.safe_load(model_path.read_text())["stem"]["filters"] == 24  # job 2's architecture
 
 
+def test_make_found_composes_the_winner_from_the_ledger_when_its_job_folder_is_gone(tmp_path):
+    """A sweep restored from its kept ledger (experiments/kept_sweeps.py) has no job folders."""
+    import shutil
+
+    sweep = _fake_sweep(tmp_path, {0: (0.9, 50, 0.001), 1: (0.2, 25, 0.0001)})
+    records = [json.loads(line) for line in (sweep / "ledger.jsonl").read_text().splitlines()]
+    for r in records:
+        if r.get("event") == "start" and r["job"] == 1:
+            r["overrides"] = ["model=search", "optimizer=sgd", "optimizer.l2=0.0001", "trainer.batch_size=25",
+                              "model.stem.filters=16"]
+    (sweep / "ledger.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
+    (sweep / "multirun.yaml").write_text("hydra:\n  searchpath: []\n")
+    kept = write_found(sweep, "found_k", tmp_path / "kept", command="test")
+    shutil.rmtree(sweep / "1")
+    rebuilt = write_found(sweep, "found_k", tmp_path / "rebuilt", command="test")
+    for a, b in zip(kept, rebuilt):
+        assert yaml.safe_load(a.read_text()) == yaml.safe_load(b.read_text())
+    (sweep / "multirun.yaml").unlink()
+    with pytest.raises(SystemExit, match="no multirun.yaml"):
+        write_found(sweep, "found_k", tmp_path / "none", command="test")
+
+
 def test_make_found_refuses_a_sweep_with_no_finished_trial(tmp_path):
     sweep = tmp_path / "empty"
     sweep.mkdir()

@@ -81,3 +81,13 @@ def test_a_sweep_restored_from_its_kept_state_resumes_without_training_a_finishe
                          for r in fresh)  # its rung-0 checkpoint is gone: all 3 epochs trained
     top = next(r for r in after.values() if r["rung"] == 2)
     assert top["status"] == "ok" and top["resumed_from"] not in before  # only a checkpoint trained since
+    # a restored sweep is warm-started from (its multirun.yaml is kept) and none of its candidates is trained
+    with kept.keeping(sweep, every_s=60):
+        pass
+    shutil.rmtree(tmp_path / "runs")
+    kept.restore()
+    second = tmp_path / "runs" / "toy" / "stage_2"
+    done = subprocess.run([sys.executable, str(TOY), f"hydra.sweep.dir={second}", *RUNGS,
+                           f"hydra.sweeper.warm_start=[{sweep}]", "-m"], capture_output=True, text=True, timeout=240)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    assert "inside: 9" in (second / "optimization_results.yaml").read_text()

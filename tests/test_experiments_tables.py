@@ -442,8 +442,6 @@ def test_a_finished_cell_counts_by_its_record_once_its_run_folder_is_gone(kept_g
     assert h2h.run_one(args, "attentionnet", e, 0) is False  # counted, not retrained
     # a record made with another recipe is no current run: left out and counted as such
     assert grid.read_current(out, [*overrides, "trainer.batch_size=50"]) is None
-    data = h2h.collect(argparse_with(args, models=["attentionnet"]))
-    assert data["stale"] == {}
     kept.write_text(json.dumps({**json.loads(kept.read_text()), "cell": {"config_hash": "another"}}))
     assert h2h.collect(argparse_with(args, models=["attentionnet"]))["stale"] == {"attentionnet": 1}
 
@@ -455,6 +453,8 @@ def argparse_with(args, **kw):
 
 
 def test_a_run_from_before_records_gets_one_when_read_and_a_smoke_run_never(kept_grid, tmp_path):
+    import json
+
     grid, h2h, args = kept_grid
     e = h2h.EXPERIMENTS[1]
     out, overrides = h2h.run_dir(args, "deepbind", e, 2), h2h.cell_overrides(args, "deepbind", e, 2)
@@ -462,9 +462,24 @@ def test_a_run_from_before_records_gets_one_when_read_and_a_smoke_run_never(kept
     assert grid.read_current(out, overrides)["metrics"]["test"]["auroc"] == 0.7
     assert grid.record_path(out).is_file()
     assert [p.name for p in grid.seed_dirs(out.parent)] == ["seed2"]
+    # a record recovered from a table (or of another config) gives way to the current run it is read with
+    record = grid.record_path(out)
+    record.write_text(json.dumps({"status": "ok", "metrics": {"test": {"auroc": 0.5}}, "recovered_from": "t",
+                                  "cell": {"config_hash": grid.expected_hash(overrides)}}))
+    assert grid.read_current(out, overrides)["metrics"]["test"]["auroc"] == 0.7
+    kept = json.loads(record.read_text())
+    assert "recovered_from" not in kept and kept["metrics"]["test"]["auroc"] == 0.7
+    assert kept["cell"]["overrides"] == grid.portable(overrides)
     smoke = argparse_with(args, debug_max_train=200)
     out = h2h.run_dir(smoke, "deepbind", e, 0)
     assert grid.record_path(out) is None and grid.record_path(tmp_path / "elsewhere" / "seed0") is None
+
+
+def test_a_record_names_its_run_folder_relative_to_the_repository():
+    from experiments.grid import ROOT, portable
+
+    assert portable([f"hydra.run.dir={ROOT}/experiments/runs/g/p/m/i/seed0", "seed=0", "hydra.run.dir=/elsewhere"]) \
+        == ["hydra.run.dir=experiments/runs/g/p/m/i/seed0", "seed=0", "hydra.run.dir=/elsewhere"]
 
 
 @pytest.mark.parametrize("kept, stop", [
@@ -496,3 +511,23 @@ def test_gue_keeps_a_runs_test_mcc_in_its_record(kept_grid, tmp_path):
     assert gue.test_mcc(out)["test_mcc"] == 0.42  # the computed one, copied into the record
     (out / gue.METRICS_FILE).unlink()
     assert gue.known_mcc(out) == {"test_mcc": 0.42, "n_test": 10}
+
+
+def test_a_gue_cell_kept_without_its_mcc_and_without_weights_is_trained_again(kept_grid, tmp_path, monkeypatch):
+    import argparse
+    import json
+    import shutil
+
+    grid, _, _ = kept_grid
+    from experiments.gue import gue
+
+    monkeypatch.setattr(gue, "RUNS", tmp_path / "runs")
+    args = argparse.Namespace(protocol=gue.PROTOCOLS["full"], threads="1", device=None, debug_max_train=None)
+    task = gue.TASKS[0]
+    out, overrides = gue.run_dir(args, "deepbind", task, 0), gue.cell_overrides(args, "deepbind", task, 0)
+    _run(out, overrides)
+    grid.record_cell(out, overrides, json.loads((out / "result.json").read_text()))  # killed before its MCC
+    shutil.rmtree(tmp_path / "runs")
+    trained = []
+    monkeypatch.setattr(gue, "train_cell", lambda *a, **k: trained.append(a[0]))
+    assert gue.run_one(args, "deepbind", task, 0) is True and trained == [out]

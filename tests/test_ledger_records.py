@@ -69,3 +69,15 @@ def test_the_trial_reads_its_params_from_its_own_overrides(tmp_path):
     save_state(tmp_path, {"param_order": ["model/rnn", "optimizer.lr_scale"]})
     overrides = ["+stage=3", "dataset.n=400", "model/rnn=lstm", "optimizer.lr_scale=0.5", "~summary"]
     assert own_params(tmp_path, overrides) == {"model/rnn": "lstm", "optimizer.lr_scale": 0.5}
+
+
+@pytest.mark.parametrize("extra, n_train", [({"n_train": 2000}, 2000), ({"n_train": 2000.0}, 2000), ({}, None),
+                                            ({"n_train": True}, None), ({"n_train": "2000"}, None)])
+def test_an_end_record_keeps_the_training_sequences_a_rung_cost_needs(tmp_path, extra, n_train):
+    """A rung's cost (epochs x sequences) is rebuilt from the ledger alone once the job folder is gone."""
+    from genarch.ledger import EndRecord, load_trials, n_train_of, write_record
+
+    assert n_train_of({"extra": extra}) == n_train
+    write_record(tmp_path, EndRecord(3, "ok", {"x": 1}, value=0.5, n_train=n_train_of({"extra": extra})))
+    trial = load_trials(tmp_path)[0]
+    assert trial.record.get("n_train") == n_train and ("n_train" in trial.record) == (n_train is not None)

@@ -382,8 +382,24 @@ def plot(out: dict, path: Path) -> None:
     plt.close(fig)
 
 
-def write(out: dict) -> None:
-    write_json(RESULTS / "efficiency.json", out)
+def destination(out: dict) -> Path:
+    """experiments/results, unless the table there holds more complete seeds than ``out`` (runs lost with a
+    checkout, or a larger budget part-run): then ``out`` goes beside the runs, as ``partial/``, and the
+    committed table stays."""
+    try:
+        committed = json.loads((RESULTS / "efficiency.json").read_text())
+        more = len(committed.get("seeds") or []) > len(out["seeds"])
+    except (OSError, ValueError, AttributeError):
+        more = False
+    return BASE / "partial" if more else RESULTS
+
+
+def write(out: dict) -> Path:
+    folder = destination(out)
+    if folder != RESULTS:
+        print(f"{len(out['seeds'])} complete seed(s), fewer than the {RESULTS / 'efficiency.json'} committed: "
+              f"that table stays; this one goes to {folder}/", flush=True)
+    write_json(folder / "efficiency.json", out)
     lines = ["# Search efficiency in compute (real trials)", "", f"Command: `{out['command']}`", "",
              f"Seeds: {', '.join(map(str, out['seeds']))}; budget {BUDGET:,} epoch-sequences per method and seed.", "",
              out["table"], ""]
@@ -396,9 +412,10 @@ def write(out: dict) -> None:
     lines += ["What the analysis of each stage changed for the next (staged_mf), per seed:", ""]
     lines += [f"* seed {s}: " + "; ".join(f"after stage {k}: {text}" for k, text in changes.items())
               for s, changes in out["stage_changes"].items()]
-    (RESULTS / "efficiency.md").write_text("\n".join(lines) + "\n")
+    (folder / "efficiency.md").write_text("\n".join(lines) + "\n")
     if out["seeds"]:
-        plot(out, RESULTS / "efficiency.png")
+        plot(out, folder / "efficiency.png")
+    return folder
 
 
 def set_budget(budget: int) -> None:

@@ -103,11 +103,13 @@ def mcc(y_true, y_pred) -> float:
 
 
 def known_mcc(out: Path) -> Optional[dict]:
-    """The test MCC already computed for run ``out``: its gue_metrics.json, else its kept record's."""
+    """The test MCC already computed for run ``out``: its kept record's (the current run's), else its
+    gue_metrics.json."""
+    kept = (read_record(out) or {}).get("gue_metrics")
+    if kept is not None:
+        return kept
     cached = out / METRICS_FILE
-    if cached.exists():
-        return json.loads(cached.read_text())
-    return (read_record(out) or {}).get("gue_metrics")
+    return json.loads(cached.read_text()) if cached.exists() else None
 
 
 def test_mcc(out: Path) -> dict:
@@ -146,6 +148,8 @@ def run_one(args, model: str, task: str, seed: int) -> bool:
     current = read_current(out, overrides)
     if current and known_mcc(out) is not None:
         return False
+    if current and not (out / ".hydra" / "config.yaml").exists():
+        current = None  # kept as a record without its MCC, and its weights are gone: train it again
     if not current:
         (out / METRICS_FILE).unlink(missing_ok=True)  # an older run's MCC must not outlive its weights
         res = train_cell(out, overrides, f"{model} {task} seed {seed}",

@@ -225,10 +225,10 @@ def main() -> None:
     args = ap.parse_args()
     use(args.experiment)
     stages, overrides = split_stages(args.stages)
-    restore([SWEEPS])  # sweeps kept from an earlier checkout: resumed, warm-started from and reported
+    restored = set(restore([SWEEPS]))  # sweeps kept from an earlier checkout: resumed, warm-started from, reported
     for stage in sorted(p.stem for p in STAGES_DIR.glob("*.yaml")):
-        if (sweep_dir(stage) / "ledger.jsonl").exists() and not (sweep_dir(stage) / "analysis").exists():
-            analyse(stage)  # a restored sweep: its analysis is rebuilt from its ledger
+        if sweep_dir(stage) / "optimization_results.yaml" in restored:
+            analyse(stage)  # a finished sweep restored from its kept state: its analysis rebuilt from its ledger
     if not args.report_only:
         for stage in stages:
             analyse(stage) if args.analyse_only else run_stage(stage, overrides + args.override)

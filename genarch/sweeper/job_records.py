@@ -9,7 +9,7 @@ from typing import Any, Optional
 from hydra.core.utils import JobReturn, JobStatus
 from omegaconf import DictConfig
 
-from genarch.ledger import EndRecord, StartRecord, Trial, write_record
+from genarch.ledger import EndRecord, StartRecord, Trial, n_train_of, write_record
 from genarch.sweeper.run import Candidate, Outcome, SweepRun
 from genarch.sweeper.task import TaskRules
 
@@ -51,7 +51,8 @@ def outcome(run: SweepRun, rules: TaskRules, c: Candidate, ret: JobReturn, end: 
             direction=direction or (losses.direction(None) if status == "ok" else losses.known_direction()),
             value=value if status == "ok" else None, metrics=result.get("metrics") or {},
             n_params=result.get("n_params"), epochs=result.get("epochs"), wall_time_s=result.get("wall_time_s"),
-            error=error, dir=_relative(out, run.sweep_dir) if out else None, writer="sweeper"))
+            error=error, dir=_relative(out, run.sweep_dir) if out else None, writer="sweeper",
+            n_train=n_train_of(result)))
     return Outcome(status, value if status == "ok" else None, direction, name or losses.config_objective()[0],
                    error, c.job)
 

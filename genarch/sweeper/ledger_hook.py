@@ -11,7 +11,7 @@ import os
 from pathlib import Path
 from typing import Any, Mapping, Optional, Sequence
 
-from genarch.ledger import EndRecord, write_record
+from genarch.ledger import EndRecord, n_train_of, write_record
 
 log = logging.getLogger(__name__)
 SWEEPER_TARGET_PREFIX = "hydra_plugins.genarch_sweeper."
@@ -93,6 +93,7 @@ def record_trial_end(result: Mapping[str, Any], out_dir: "str | os.PathLike[str]
             metrics=result.get("metrics") or {}, n_params=result.get("n_params"), epochs=result.get("epochs"),
             wall_time_s=result.get("wall_time_s"), error=result.get("error"),
             dir=os.path.relpath(Path(out_dir).resolve(), sweep_dir), writer="trial", overrides=overrides,
-            interrupted=bool((result.get("extra") or {}).get("interrupted"))))
+            interrupted=bool((result.get("extra") or {}).get("interrupted")),
+            n_train=n_train_of(result)))
     except Exception as exc:  # noqa: BLE001 - the sweeper writes the record from the job's return instead
         log.warning("could not append this trial to the sweep ledger: %s", exc)

@@ -15,7 +15,7 @@ import logging
 from pathlib import Path
 from typing import Any, Optional
 
-from genarch.ledger import RungRecord, iter_records, load_trials, rung_records, write_record
+from genarch.ledger import RungRecord, iter_records, load_trials, n_train_of, rung_records, write_record
 from genarch.sweeper import job_records, results
 from genarch.sweeper.fidelity import Fidelity, brackets, promotions
 from genarch.sweeper.rounds import Rounds
@@ -70,7 +70,9 @@ def _run_rungs(impl: Any, fidelity: Fidelity, levels: list[int], first: int, ent
             job = c.job
             if rung != first:
                 job, rounds.next_job = rounds.next_job, rounds.next_job + 1
-            jobs.append(_rung_job(fidelity, levels, c, rung, job, previous.get(c.key), trials, run.sweep_dir))
+            recorded = run.finished.get(job)  # a replayed job: what it was started with decides its resume
+            jobs.append(_rung_job(fidelity, levels, c, rung, job, previous.get(c.key), trials, run.sweep_dir,
+                                  recorded.overrides if recorded is not None else None))
         returns += impl._run(jobs)
         trials = {t.job: t for t in load_trials(run.sweep_dir)}
         known = rung_records(run.sweep_dir)
@@ -102,23 +104,29 @@ def _candidate_of(entrants: list[Candidate], job: Candidate) -> Candidate:
 
 
 def _rung_job(fidelity: Fidelity, levels: list[int], c: Candidate, rung: int, job: int,
-              previous_job: Optional[int], trials: dict[int, Any], sweep_dir: Path) -> Candidate:
+              previous_job: Optional[int], trials: dict[int, Any], sweep_dir: Path,
+              recorded: Optional[list[str]] = None) -> Candidate:
     """The job of candidate ``c`` at ``rung``: its overrides + the rung's fidelity (+ the checkpoint to continue
-    from, for a promoted job of an epoch fidelity)."""
+    from, for a promoted job of an epoch fidelity). ``recorded``: the overrides a replayed job ran with (it
+    continued from a checkpoint exactly when they name one)."""
     overrides = list(c.overrides) + [f"++{fidelity.key}={levels[rung]}"]
     if fidelity.resumes and fidelity.save_key and rung < len(levels) - 1:
         overrides.append(f"++{fidelity.save_key}=true")  # keep the checkpoint a promotion continues from
     resumed_from = None
     if previous_job is not None and fidelity.resumes:
-        done = trials.get(previous_job)
-        if done is not None and done.dir:
-            ckpt = (Path(sweep_dir) / done.dir / fidelity.checkpoint).resolve()
-            if ckpt.is_file():
-                overrides.append(f"++{fidelity.resume_key}='{ckpt}'")
+        done, prefix = trials.get(previous_job), f"++{fidelity.resume_key}="
+        if recorded is not None:
+            resume = [o for o in recorded if o.startswith(prefix)]
+            overrides += resume
+            resumed_from = previous_job if resume else None
+        elif done is not None and done.dir:
+            job_dir = Path(sweep_dir) / done.dir
+            if job_dir.is_dir():  # a missing checkpoint in a job folder that exists is an error: the trainer says so
+                overrides.append(f"{prefix}'{(job_dir / fidelity.checkpoint).resolve()}'")
                 resumed_from = previous_job
-            else:  # its job folder is gone (a sweep restored from its ledger): train this rung from scratch
-                log.warning("job %d: no checkpoint %s of its previous rung (job %d); it trains from scratch",
-                            job, ckpt, previous_job)
+            else:  # the job folder is gone (a sweep restored from its kept ledger): this rung trains from scratch
+                log.warning("job %d: the folder %s of its previous rung (job %d) is gone; it trains from scratch",
+                            job, job_dir, previous_job)
     trial = c.job if previous_job is None else c.extra.get("trial", c.job)
     c.extra.setdefault("trial", c.job)
     return Candidate(c.cand, c.params, overrides, c.key, job=job, source="new",
@@ -152,14 +160,17 @@ def _rung_record(impl: Any, fidelity: Fidelity, levels: list[int], job: Candidat
 
 def _sequences(impl: Any, trial: Any) -> Optional[int]:
     """Training sequences per epoch, from the job's result file (genarch's result.json: extra.n_train)."""
-    if trial is None or not trial.dir:
+    if trial is None:
+        return None
+    if trial.record.get("n_train") is not None:  # kept in the ledger: the job folder may be gone
+        return int(trial.record["n_train"])
+    if not trial.dir:
         return None
     try:
         result = impl.rules.read_result(Path(impl.run.sweep_dir) / trial.dir)
     except (OSError, ValueError):
         return None
-    n = ((result or {}).get("extra") or {}).get("n_train")
-    return int(n) if isinstance(n, (int, float)) else None
+    return n_train_of(result or {})
 
 
 def _seconds(sweep_dir: Path, job: int, end: dict[str, Any]) -> Optional[float]:
