@@ -366,10 +366,10 @@ def portable(overrides: Sequence[str]) -> list[str]:
         key, _, value = o.partition("=")
         if key != "hydra.run.dir" or not Path(value).is_absolute():
             return o
-        try:
-            return f"{key}={Path(value).resolve().relative_to(Path(ROOT).resolve())}"
-        except ValueError:
-            return o
+        for path, root in ((Path(value), Path(ROOT)), (Path(value).resolve(), Path(ROOT).resolve())):
+            if path.is_relative_to(root):
+                return f"{key}={path.relative_to(root)}"
+        return o
     return [one(o) for o in overrides]
 
 

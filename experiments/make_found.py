@@ -67,7 +67,8 @@ def experiment_yaml(name: str, origin: str, training: dict) -> str:
 def trial_config(sweep: Path, job: int):
     """The config job ``job`` of ``sweep`` trained: its ``.hydra/config.yaml``, else (a sweep restored from its
     kept ledger, experiments/kept_sweeps.py: the job folders are gone) composed again from the overrides its
-    ledger records, on the search path of the sweep's multirun.yaml (run from the repository root)."""
+    ledger records, on the search path of the sweep's multirun.yaml (run from the repository root), with
+    today's config files: the same config only while the stage file and the model groups are unchanged."""
     saved = sweep / str(job) / ".hydra" / "config.yaml"
     if saved.exists():
         return OmegaConf.load(saved)

@@ -187,8 +187,12 @@ class RungRecord:
 
 def n_train_of(result: Mapping[str, Any]) -> Optional[int]:
     """Training sequences per epoch from a result dict (result.json's ``extra.n_train``), None if absent."""
-    n = (result.get("extra") or {}).get("n_train")
-    return int(n) if isinstance(n, (int, float)) and not isinstance(n, bool) else None
+    return count_or_none((result.get("extra") or {}).get("n_train"))
+
+
+def count_or_none(value: Any) -> Optional[int]:
+    """``value`` as a whole count (a number, not a bool), else None."""
+    return int(value) if _is_number(value) and not isinstance(value, bool) and value >= 0 else None
 
 
 def rung_records(sweep_dir: "str | os.PathLike[str]") -> dict[int, dict[str, Any]]:

@@ -176,20 +176,23 @@ def test_a_flat_mf_sweep_ended_by_a_stop_rule_is_finished_and_not_run_again(base
     assert calls == [True]
 
 
-@pytest.mark.parametrize("committed_seeds, new_seeds, kept", [([0, 1, 2], [0], True), ([0], [0, 1], False),
-                                                              (None, [], False)])
-def test_a_table_of_fewer_complete_seeds_never_replaces_the_committed_one(base, tmp_path, monkeypatch,
-                                                                          committed_seeds, new_seeds, kept):
+@pytest.mark.parametrize("committed_seeds, committed_budget, new_seeds, kept", [
+    ([0, 1, 2], 168_000, [0], True), ([0], 168_000, [0, 1], False), (None, None, [], False),
+    ([0, 1], 504_000, [0, 1], True),    # a complete larger budget is not replaced by a smaller one
+    ([0, 1], 84_000, [0, 1], False)])
+def test_a_table_of_fewer_complete_seeds_never_replaces_the_committed_one(base, tmp_path, monkeypatch, committed_seeds,
+                                                                          committed_budget, new_seeds, kept):
     """A checkout that lost the runs, or a larger budget part-run, writes beside the runs instead."""
     results = tmp_path / "results"
     monkeypatch.setattr(efficiency, "RESULTS", results)
     monkeypatch.setattr(efficiency, "plot", lambda out, path: None)
     if committed_seeds is not None:
         results.mkdir()
-        (results / "efficiency.json").write_text(json.dumps({"seeds": committed_seeds, "table": "committed"}))
+        (results / "efficiency.json").write_text(json.dumps({"seeds": committed_seeds, "table": "committed",
+                                                             "protocol": {"budget": committed_budget}}))
     per_seed = {"final_best": {s: 0.7 for s in new_seeds}, "compute_to_reach_flat_best": {s: 1000 for s in new_seeds}}
     out = {"seeds": new_seeds, "table": "new", "command": "c", "summary": {m: per_seed for m in efficiency.METHODS},
-           "stage_changes": {}}
+           "stage_changes": {}, "protocol": {"budget": 168_000}}
     folder = efficiency.write(out)
     assert (folder == base / "partial") is kept
     assert json.loads((results / "efficiency.json").read_text())["table"] == ("committed" if kept else "new")

@@ -505,12 +505,15 @@ def test_gue_keeps_a_runs_test_mcc_in_its_record(kept_grid, tmp_path):
     from experiments.gue import gue
 
     out = tmp_path / "runs" / "gue" / "full" / "deepbind" / "tf_0" / "seed0"
-    _run(out, ["+experiment=deepbind_paper", "dataset=gue"])
-    grid.record_cell(out, ["+experiment=deepbind_paper"], json.loads((out / "result.json").read_text()))
+    overrides = ["+experiment=deepbind_paper", "dataset=gue"]
+    _run(out, overrides)
+    grid.record_cell(out, overrides, json.loads((out / "result.json").read_text()))
     (out / gue.METRICS_FILE).write_text(json.dumps({"test_mcc": 0.42, "n_test": 10}))
-    assert gue.test_mcc(out)["test_mcc"] == 0.42  # the computed one, copied into the record
+    assert gue.test_mcc(out, overrides)["test_mcc"] == 0.42  # the computed one, copied into the record
     (out / gue.METRICS_FILE).unlink()
-    assert gue.known_mcc(out) == {"test_mcc": 0.42, "n_test": 10}
+    assert gue.known_mcc(out, overrides) == {"test_mcc": 0.42, "n_test": 10}
+    # the MCC of another config's run is not this cell's
+    assert gue.known_mcc(out, ["+experiment=deepmotif_paper", "dataset=gue"]) is None
 
 
 def test_a_gue_cell_kept_without_its_mcc_and_without_weights_is_trained_again(kept_grid, tmp_path, monkeypatch):

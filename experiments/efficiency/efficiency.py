@@ -384,12 +384,13 @@ def plot(out: dict, path: Path) -> None:
 
 def destination(out: dict) -> Path:
     """experiments/results, unless the table there holds more complete seeds than ``out`` (runs lost with a
-    checkout, or a larger budget part-run): then ``out`` goes beside the runs, as ``partial/``, and the
-    committed table stays."""
+    checkout, or a larger budget part-run) or a larger budget: then ``out`` goes beside the runs, as
+    ``partial/``, and the committed table stays."""
     try:
         committed = json.loads((RESULTS / "efficiency.json").read_text())
-        more = len(committed.get("seeds") or []) > len(out["seeds"])
-    except (OSError, ValueError, AttributeError):
+        more = len(committed.get("seeds") or []) > len(out["seeds"]) \
+            or int((committed.get("protocol") or {}).get("budget") or 0) > int(out["protocol"]["budget"])
+    except (OSError, ValueError, TypeError, AttributeError):
         more = False
     return BASE / "partial" if more else RESULTS
 

@@ -35,10 +35,11 @@ import statistics
 from pathlib import Path
 from typing import Optional
 
-from experiments.grid import (SMALL_DATA, add_to_record, full_protocol, grid_main, grid_parser, parse_grid_args,
-                              protocol_name, read_any, read_current, read_record, results_dir, run_overrides, seed_dirs,
-                              stopping, stopping_cell, stopping_summary, train_cell)
-from experiments.tables import RUNS, device_summary, fmt, md_table, run_device, stale_note, write_json
+from experiments.grid import (SMALL_DATA, add_to_record, config_hash, expected_hash, full_protocol, grid_main,
+                              grid_parser, parse_grid_args, protocol_name, read_any, read_current, read_record,
+                              results_dir, run_overrides, seed_dirs, stopping, stopping_cell, stopping_summary,
+                              train_cell)
+from experiments.tables import RUNS, device_summary, fmt, md_table, read_ok, run_device, stale_note, write_json
 from experiments.tfbs.head_to_head import contender
 
 METRICS_FILE = "gue_metrics.json"  # a run's test MCC, beside its result.json
@@ -102,20 +103,26 @@ def mcc(y_true, y_pred) -> float:
     return (tp * tn - fp * fn) / denom if denom else 0.0
 
 
-def known_mcc(out: Path) -> Optional[dict]:
-    """The test MCC already computed for run ``out``: its kept record's (the current run's), else its
-    gue_metrics.json."""
-    kept = (read_record(out) or {}).get("gue_metrics")
-    if kept is not None:
-        return kept
+def folder_is_current(out: Path, overrides: list[str]) -> bool:
+    """Does the run folder itself (its weights, its gue_metrics.json) hold the run ``overrides`` compose today?"""
+    res = read_ok(out)
+    return res is not None and config_hash(res.get("hparams") or {}) == expected_hash(overrides)
+
+
+def known_mcc(out: Path, overrides: list[str]) -> Optional[dict]:
+    """The test MCC already computed for the current run of cell ``out``: its kept record's, else the run
+    folder's gue_metrics.json when the folder holds that run."""
+    kept = read_record(out) or {}
+    if (kept.get("cell") or {}).get("config_hash") == expected_hash(overrides) and kept.get("gue_metrics"):
+        return kept["gue_metrics"]
     cached = out / METRICS_FILE
-    return json.loads(cached.read_text()) if cached.exists() else None
+    return json.loads(cached.read_text()) if cached.exists() and folder_is_current(out, overrides) else None
 
 
-def test_mcc(out: Path) -> dict:
+def test_mcc(out: Path, overrides: list[str]) -> dict:
     """Predict the test split with the run's best weights; MCC at p = 0.5 (logit 0). Kept in the cell's
     record too, so the table has it after the run folder is gone."""
-    known = known_mcc(out)
+    known = known_mcc(out, overrides)
     if known is not None:
         add_to_record(out, gue_metrics=known)
         return known
@@ -146,17 +153,17 @@ def cell_overrides(args, model: str, task: str, seed: int) -> list[str]:
 def run_one(args, model: str, task: str, seed: int) -> bool:
     out, overrides = run_dir(args, model, task, seed), cell_overrides(args, model, task, seed)
     current = read_current(out, overrides)
-    if current and known_mcc(out) is not None:
+    if current and known_mcc(out, overrides) is not None:
         return False
-    if current and not (out / ".hydra" / "config.yaml").exists():
-        current = None  # kept as a record without its MCC, and its weights are gone: train it again
+    if current and not folder_is_current(out, overrides):
+        current = None  # kept as a record without its MCC, and the weights here are not its own: train it again
     if not current:
         (out / METRICS_FILE).unlink(missing_ok=True)  # an older run's MCC must not outlive its weights
         res = train_cell(out, overrides, f"{model} {task} seed {seed}",
                          lambda r: f"test AUROC {fmt(r['metrics']['test']['auroc'])}, {r['epochs']} epochs")
         if not res:
             return True
-    m = test_mcc(out)  # in-process through genarch's Python API: the run's best weights on the test split
+    m = test_mcc(out, overrides)  # in-process through genarch's Python API: the run's best weights on the test split
     print(f"    MCC {m['test_mcc']:.3f}", flush=True)
     return True
 
@@ -171,8 +178,9 @@ def aggregate(args) -> dict:
         for task in TASKS:
             aucs, mccs, seeds = [], [], []
             for sd in seed_dirs(base / model / task.replace("/", "_")):
-                res = read_current(sd, cell_overrides(args, model, task, int(sd.name[4:])))
-                metrics = known_mcc(sd) if res else None
+                overrides = cell_overrides(args, model, task, int(sd.name[4:]))
+                res = read_current(sd, overrides)
+                metrics = known_mcc(sd, overrides) if res else None
                 if not res or metrics is None:
                     stale[model] = stale.get(model, 0) + bool(not res and read_any(sd))
                     continue

@@ -225,9 +225,10 @@ def main() -> None:
     args = ap.parse_args()
     use(args.experiment)
     stages, overrides = split_stages(args.stages)
-    restored = set(restore([SWEEPS]))  # sweeps kept from an earlier checkout: resumed, warm-started from, reported
+    restore([SWEEPS])  # sweeps kept from an earlier checkout: resumed, warm-started from and reported
     for stage in sorted(p.stem for p in STAGES_DIR.glob("*.yaml")):
-        if sweep_dir(stage) / "optimization_results.yaml" in restored:
+        sdir = sweep_dir(stage)
+        if (sdir / "optimization_results.yaml").exists() and not (sdir / "analysis" / "analysis.json").exists():
             analyse(stage)  # a finished sweep restored from its kept state: its analysis rebuilt from its ledger
     if not args.report_only:
         for stage in stages:

@@ -15,7 +15,8 @@ import logging
 from pathlib import Path
 from typing import Any, Optional
 
-from genarch.ledger import RungRecord, iter_records, load_trials, n_train_of, rung_records, write_record
+from genarch.ledger import (RungRecord, count_or_none, iter_records, load_trials, n_train_of, rung_records,
+                            write_record)
 from genarch.sweeper import job_records, results
 from genarch.sweeper.fidelity import Fidelity, brackets, promotions
 from genarch.sweeper.rounds import Rounds
@@ -162,8 +163,9 @@ def _sequences(impl: Any, trial: Any) -> Optional[int]:
     """Training sequences per epoch, from the job's result file (genarch's result.json: extra.n_train)."""
     if trial is None:
         return None
-    if trial.record.get("n_train") is not None:  # kept in the ledger: the job folder may be gone
-        return int(trial.record["n_train"])
+    kept = count_or_none(trial.record.get("n_train"))  # kept in the ledger: the job folder may be gone
+    if kept is not None:
+        return kept
     if not trial.dir:
         return None
     try:
