@@ -146,6 +146,7 @@ def aggregate(args) -> dict:
         "win_shares_outside_search_subset": win_shares(common_ho),
         "early_stopping": stopping_summary(data["stops"]),
         "mean_wall_time_s": mean_seconds(data["times"]),
+        "runs_with_wall_time": {m: [t is not None for t in ts].count(True) for m, ts in data["times"].items()},
         "paper": paper_table1(),
     }
     name = RESULT_NAMES.get(p.name, f"tfbs_head_to_head_{p.name}") + (f"_debug{args.debug_max_train}"
@@ -203,7 +204,10 @@ def markdown(args, out: dict, name: str) -> str:
         rows.append(row)
     stops = out["early_stopping"]
     rows.append(["stopped early / hit the epoch cap"] + [stopping_cell(stops[m]) for m in models])
-    rows.append(["mean run time (s)"] + [fmt(out["mean_wall_time_s"].get(m), 0) for m in models])
+    timed = out["runs_with_wall_time"]
+    rows.append(["mean run time (s)"] + [fmt(out["mean_wall_time_s"].get(m), 0)
+                                         + (f" ({timed.get(m, 0)} of {stops[m]['runs']} runs timed)"
+                                            if timed.get(m, 0) < stops[m]["runs"] else "") for m in models])
     lines += [md_table(["experiment"] + models, rows), "",
               f"## Table 1 format (complete experiments), beside the paper's ({paper['n_experiments']} experiments; "
               "../shared/paper/genetic_architect_facts.yaml)", "",
