@@ -4,6 +4,7 @@ from outside the checkout: the configs ship inside the package."""
 import json
 import subprocess
 import sys
+import sysconfig
 import venv
 from pathlib import Path
 
@@ -26,10 +27,16 @@ def test_wheel_runs_outside_checkout(tmp_path):
                      "genarch/conf/model/rnn/lstm.yaml", "genarch/conf/dataset/synthetic_tfbs.yaml"):
         assert expected in names
 
-    # a fresh environment that sees the already-installed dependencies (torch is GBs to install again)
+    # a fresh environment that sees the already-installed dependencies (torch is GBs to install again): those of
+    # the system and, through a .pth path line, those of the environment running the tests (a project .venv). A
+    # path line does not run that environment's own .pth files, so its editable genarch stays out of sight.
     env_dir = tmp_path / "venv"
     venv.EnvBuilder(system_site_packages=True, with_pip=True).create(env_dir)
     python = env_dir / "bin" / "python"
+    site_dir = subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+                              capture_output=True, text=True, check=True).stdout.strip()
+    parent = {sysconfig.get_paths()[k] for k in ("purelib", "platlib")}
+    (Path(site_dir) / "_test_parent_env.pth").write_text("".join(f"{d}\n" for d in sorted(parent)))
     subprocess.run([str(python), "-m", "pip", "install", "-q", "--no-deps", str(wheel)], check=True, timeout=300)
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
