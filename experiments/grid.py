@@ -345,13 +345,26 @@ def read_current(out: Path, overrides: Sequence[str]) -> Optional[dict[str, Any]
     failed, or made with another contender or preset: retrain it, never tabulate it). A current run without
     a record (trained by an older genarch), or whose record holds another run (recovered, or of another
     config), gets its own here."""
-    want, res = expected_hash(overrides), read_ok(out)
-    if res is not None and config_hash(res.get("hparams") or {}) == want:
+    res = current_in_folder(out, overrides)
+    if res is not None:
         if record_path(out) is not None and not _records(read_record(out), res):
             record_cell(out, overrides, res)
         return res
+    return current_record(out, overrides)
+
+
+def current_in_folder(out: Path, overrides: Sequence[str]) -> Optional[dict[str, Any]]:
+    """``out``'s own result.json (its weights and files beside it) when it holds the run ``overrides`` compose
+    today, else None."""
+    res = read_ok(out)
+    return res if res is not None and config_hash(res.get("hparams") or {}) == expected_hash(overrides) else None
+
+
+def current_record(out: Path, overrides: Sequence[str]) -> Optional[dict[str, Any]]:
+    """``out``'s kept record when it holds the run ``overrides`` compose today, else None."""
     kept = read_record(out)
-    return kept if kept is not None and (kept.get("cell") or {}).get("config_hash") == want else None
+    return kept if kept is not None and (kept.get("cell") or {}).get("config_hash") == expected_hash(overrides) \
+        else None
 
 
 def _records(kept: Optional[Mapping[str, Any]], res: Mapping[str, Any]) -> bool:

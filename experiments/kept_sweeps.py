@@ -47,11 +47,9 @@ def kept_dir(root: Path) -> Optional[Path]:
 
 def _state_files(root: Path) -> Iterator[Path]:
     """The state files under ``root``: every sweep's :data:`KEPT_NAMES` and the files of :data:`KEPT_PATTERNS`."""
-    root = Path(root)
-    for name in KEPT_NAMES:
-        yield from (p for p in root.rglob(name) if p.is_file())
-    for pattern in KEPT_PATTERNS:
-        yield from (p for p in root.rglob(pattern) if p.is_file())
+    for path in Path(root).rglob("*"):  # one walk: a sweep dir holds a folder per trial
+        if (path.name in KEPT_NAMES or any(path.match(p) for p in KEPT_PATTERNS)) and path.is_file():
+            yield path
 
 
 def _copy_if_changed(source: Path, target: Path) -> bool:

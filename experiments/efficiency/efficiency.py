@@ -442,10 +442,10 @@ def main(argv: Optional[list[str]] = None) -> int:
     ap.add_argument("--run", nargs=2, metavar=("METHOD", "SEED"), help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     set_budget(args.budget)
-    restore([BASE])  # runs kept from an earlier checkout: resumed and read, not run again
-    if args.run:
+    if args.run:  # one (method, seed) in its own process, started below after the restore
         run_one(args.run[0], int(args.run[1]))
         return 0
+    restore([BASE])  # runs kept from an earlier checkout: resumed and read, not run again
     if not args.aggregate_only:
         todo = [(m, s) for s in args.seeds for m in args.methods if not finished(m, s)]
 

@@ -35,11 +35,10 @@ import statistics
 from pathlib import Path
 from typing import Optional
 
-from experiments.grid import (SMALL_DATA, add_to_record, config_hash, expected_hash, full_protocol, grid_main,
-                              grid_parser, parse_grid_args, protocol_name, read_any, read_current, read_record,
-                              results_dir, run_overrides, seed_dirs, stopping, stopping_cell, stopping_summary,
-                              train_cell)
-from experiments.tables import RUNS, device_summary, fmt, md_table, read_ok, run_device, stale_note, write_json
+from experiments.grid import (SMALL_DATA, add_to_record, current_in_folder, current_record, full_protocol, grid_main,
+                              grid_parser, parse_grid_args, protocol_name, read_any, read_current, results_dir,
+                              run_overrides, seed_dirs, stopping, stopping_cell, stopping_summary, train_cell)
+from experiments.tables import RUNS, device_summary, fmt, md_table, run_device, stale_note, write_json
 from experiments.tfbs.head_to_head import contender
 
 METRICS_FILE = "gue_metrics.json"  # a run's test MCC, beside its result.json
@@ -103,20 +102,14 @@ def mcc(y_true, y_pred) -> float:
     return (tp * tn - fp * fn) / denom if denom else 0.0
 
 
-def folder_is_current(out: Path, overrides: list[str]) -> bool:
-    """Does the run folder itself (its weights, its gue_metrics.json) hold the run ``overrides`` compose today?"""
-    res = read_ok(out)
-    return res is not None and config_hash(res.get("hparams") or {}) == expected_hash(overrides)
-
-
 def known_mcc(out: Path, overrides: list[str]) -> Optional[dict]:
     """The test MCC already computed for the current run of cell ``out``: its kept record's, else the run
     folder's gue_metrics.json when the folder holds that run."""
-    kept = read_record(out) or {}
-    if (kept.get("cell") or {}).get("config_hash") == expected_hash(overrides) and kept.get("gue_metrics"):
-        return kept["gue_metrics"]
+    kept = (current_record(out, overrides) or {}).get("gue_metrics")
+    if kept:
+        return kept
     cached = out / METRICS_FILE
-    return json.loads(cached.read_text()) if cached.exists() and folder_is_current(out, overrides) else None
+    return json.loads(cached.read_text()) if cached.exists() and current_in_folder(out, overrides) else None
 
 
 def test_mcc(out: Path, overrides: list[str]) -> dict:
@@ -155,7 +148,7 @@ def run_one(args, model: str, task: str, seed: int) -> bool:
     current = read_current(out, overrides)
     if current and known_mcc(out, overrides) is not None:
         return False
-    if current and not folder_is_current(out, overrides):
+    if current and not current_in_folder(out, overrides):
         current = None  # kept as a record without its MCC, and the weights here are not its own: train it again
     if not current:
         (out / METRICS_FILE).unlink(missing_ok=True)  # an older run's MCC must not outlive its weights

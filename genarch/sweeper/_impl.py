@@ -110,8 +110,6 @@ class NevergradSweeperImpl:
         run = self.run = SweepRun(sweep_dir, specs, fixed, stage, seed, finished, losses,
                                   bool(st.validate and self.rules.validates(self.config)), progress)
         run.warm_notes = warm_start(run, optimizer, parametrization, warm_dirs)
-        if fidelity is not None and fidelity.resumes:
-            run.replay_ignores = (f"++{fidelity.resume_key}=",)
         rounds = Rounds(st)
         if fidelity is not None:  # successive-halving rungs (genarch.sweeper.rung_loop)
             returns, stopped = run_brackets(self, optimizer, fidelity, rounds)
@@ -183,7 +181,7 @@ class NevergradSweeperImpl:
             if done is None:
                 pending.append(c)
                 continue
-            if done.overrides is not None and not run.same_job(done.overrides, c.overrides):
+            if done.overrides is not None and done.overrides != c.overrides:
                 raise RuntimeError(f"resume replay diverged at job {c.job}: the ledger has {done.overrides}, the "
                                    f"replay asked {c.overrides}; the sweep cannot be resumed deterministically")
             c.outcome = run.cache[c.key] = Outcome.of_trial(done, c.job)

@@ -56,15 +56,6 @@ class SweepRun:
         self.cache: dict[tuple[str, ...], Outcome] = {}  # every evaluated point, by its overrides
         self.history: list[Candidate] = []
         self.warm_notes: dict[str, dict[str, int]] = {}
-        # override prefixes a replayed job is not compared on: the checkpoint a promoted rung job continues from
-        # names a path, which moves with the sweep dir and is gone when a sweep is restored from its ledger
-        self.replay_ignores: tuple[str, ...] = ()
-
-    def same_job(self, recorded: list[str], asked: list[str]) -> bool:
-        """Does the ledger's job (``recorded`` overrides) train what the replay asks?"""
-        def decisive(overrides: list[str]) -> list[str]:
-            return [o for o in overrides if not o.startswith(self.replay_ignores)]
-        return decisive(recorded) == decisive(asked)
 
     def candidate(self, cand: Any, source: str = "new", params: Optional[dict[str, Any]] = None) -> Candidate:
         from genarch.space import plain
