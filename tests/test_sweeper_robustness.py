@@ -3,6 +3,8 @@ and names the last rejection; a record without a result states no guessed direct
 takes the direction from finished trials); a re-run that fails without its own end record is recorded;
 integer bounds of a YAML mapping are the integers inside them."""
 
+import math
+
 import pytest
 import yaml
 from hydra.core.utils import JobReturn, JobStatus
@@ -525,3 +527,44 @@ def test_only_errors_before_the_first_launch_are_reported_as_stage_input(tmp_pat
     with pytest.raises(RuntimeError, match="unexpectedly terminated") as err:
         public(worker_died).sweep(["x=interval(0, 1)"])
     assert not isinstance(err.value, SweepInputError)
+
+
+@pytest.mark.parametrize("recorded, asked, same", [
+    (["x=0.6731363659518963", "y=a"], ["x=0.6731363659518962", "y=a"], True),  # the last bit: another machine
+    (["x=0.6731363659518963"], ["x=0.6731"], False),
+    (["x=1"], ["z=1.0"], False),
+    (["y=a"], ["y=b"], False),
+    (["x=1", "y=a"], ["x=1"], False),
+])
+def test_a_replayed_job_matches_its_record_to_a_number_equal_to_1e_9_relative(recorded, asked, same):
+    from genarch.sweeper.resume import same_job
+
+    assert same_job(recorded, asked) is same
+
+
+@pytest.mark.parametrize("shift, replays", [(lambda v: math.nextafter(v, 2 * v), True), (lambda v: v * 1.001, False)],
+                         ids=["last-bit", "another-point"])
+def test_a_sweep_resumed_where_its_log_scale_rounds_otherwise_replays(tmp_path, shift, replays):
+    """Session 45: a TFBS sweep resumed on another machine asked lr_scale 0.6731363659518962 where its ledger
+    recorded ...63 and was refused as 'replay diverged'. A last-bit difference replays, and the job keeps the
+    overrides it ran with; a real difference is still refused."""
+    import json
+
+    space = ["x=tag(log, interval(0.03, 10))"]
+    _sweeper(tmp_path, lambda job, ovr: 0.1 * job, budget=4, num_workers=1).sweep(space)
+    ledger = tmp_path / "ledger.jsonl"
+    records = [json.loads(line) for line in ledger.read_text().splitlines()]
+    for r in records:
+        if r.get("job") == 2 and r.get("overrides"):
+            r["overrides"] = [f"x={shift(float(o.split('=')[1]))!r}" if o.startswith("x=") else o
+                              for o in r["overrides"]]
+    recorded = next(r["overrides"] for r in records if r.get("job") == 2 and r.get("overrides"))
+    ledger.write_text("".join(json.dumps(r) + "\n" for r in records))
+    resumed = _sweeper(tmp_path, lambda job, ovr: 0.1 * job, budget=6, num_workers=1)
+    if not replays:
+        with pytest.raises(RuntimeError, match="resume replay diverged at job 2"):
+            resumed.sweep(space)
+        return
+    resumed.sweep(space)
+    assert [job for job, _ in resumed.launcher.calls] == [4, 5]
+    assert next(t for t in load_trials(tmp_path) if t.job == 2).overrides == recorded

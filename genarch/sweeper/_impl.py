@@ -25,7 +25,7 @@ from genarch.sweeper.fidelity import fidelity_of, planned_jobs
 from genarch.sweeper.losses import Losses
 from genarch.sweeper.params import ParamSpec, to_nevergrad
 from genarch.sweeper.progress import SweepProgress
-from genarch.sweeper.resume import open_sweep, save_state
+from genarch.sweeper.resume import open_sweep, same_job, save_state
 from genarch.sweeper.rounds import Rounds
 from genarch.sweeper.run import Candidate, Outcome, SweepRun
 from genarch.sweeper.rung_loop import run_brackets
@@ -181,9 +181,11 @@ class NevergradSweeperImpl:
             if done is None:
                 pending.append(c)
                 continue
-            if done.overrides is not None and done.overrides != c.overrides:
-                raise RuntimeError(f"resume replay diverged at job {c.job}: the ledger has {done.overrides}, the "
-                                   f"replay asked {c.overrides}; the sweep cannot be resumed deterministically")
+            if done.overrides is not None:
+                if not same_job(done.overrides, c.overrides):
+                    raise RuntimeError(f"resume replay diverged at job {c.job}: the ledger has {done.overrides}, "
+                                       f"the replay asked {c.overrides}; the sweep cannot be resumed deterministically")
+                c.overrides = list(done.overrides)  # what the job ran with, to the last bit
             c.outcome = run.cache[c.key] = Outcome.of_trial(done, c.job)
         for c in pending:
             job_records.write_start(run, c)

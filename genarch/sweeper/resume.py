@@ -12,6 +12,7 @@ still built with the budget it started with, so its internal choices replay iden
 
 import json
 import logging
+import math
 import random
 from pathlib import Path
 from typing import Any, Mapping, Optional
@@ -132,6 +133,25 @@ def differences(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[str]:
 
 def _norm(spec: Mapping[str, Any]) -> str:
     return json.dumps(spec, sort_keys=True, default=str)
+
+
+def same_job(recorded: list[str], asked: list[str]) -> bool:
+    """Whether a replayed job asked what the ledger recorded: the same overrides, a number equal to 1e-9 relative.
+    Nevergrad's transforms (log scales) may differ in the last bit between machines and numpy builds, so a
+    sweep resumed elsewhere asks 0.6731363659518962 where it recorded ...63; anything else is a divergence."""
+    if len(recorded) != len(asked):
+        return False
+    for old, new in zip(recorded, asked):
+        if old == new:
+            continue
+        (old_key, _, old_value), (new_key, _, new_value) = old.partition("="), new.partition("=")
+        try:
+            a, b = float(old_value), float(new_value)
+        except ValueError:
+            return False
+        if old_key != new_key or not math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-12):
+            return False
+    return True
 
 
 def ended_trials(sweep_dir: Path) -> tuple[dict[int, Trial], list[int]]:
