@@ -7,44 +7,13 @@ import math
 
 import pytest
 import yaml
-from hydra.core.utils import JobReturn, JobStatus
 from omegaconf import OmegaConf
 
 from genarch.ledger import append_record, iter_records, load_trials
+from sweeper_fake import FakeLauncher as _Launcher
+from sweeper_fake import fake_sweeper as _sweeper
 
 # ---------------------------------------------------------------- the sweeper, in process
-
-
-class _Launcher:
-    """Returns a result per override list: a value, or an exception, without writing any ledger record."""
-
-    def __init__(self, result):
-        self.result, self.calls = result, []
-
-    def launch(self, overrides, initial_job_idx):
-        rets = []
-        for i, ovr in enumerate(overrides):
-            self.calls.append((initial_job_idx + i, list(ovr)))
-            ret = JobReturn(overrides=list(ovr))
-            value = self.result(initial_job_idx + i, ovr)
-            if isinstance(value, BaseException):
-                ret.status, ret._return_value = JobStatus.FAILED, value
-            else:
-                ret.status, ret._return_value = JobStatus.COMPLETED, value
-            rets.append(ret)
-        return rets
-
-
-def _sweeper(tmp_path, result, objective=None, **settings):
-    from genarch.sweeper._impl import NevergradSweeperImpl
-    from genarch.sweeper.config import SweeperSettings
-
-    sweeper = NevergradSweeperImpl(SweeperSettings(seed=0, **settings))
-    sweeper.config = OmegaConf.create({"hydra": {"sweep": {"dir": str(tmp_path)}, "runtime": {"choices": {}}},
-                                       "objective": objective or {"name": "auto", "direction": "auto"}})
-    sweeper.launcher = _Launcher(result)
-    return sweeper
-
 
 # the multi-fidelity loop shares the stop rules: before, it asked illegal candidates forever
 @pytest.mark.parametrize("fidelity", [None, {"key": "epochs", "min": 1, "max": 9, "eta": 3}],

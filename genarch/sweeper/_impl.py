@@ -24,6 +24,7 @@ from genarch.sweeper.config import SweeperSettings
 from genarch.sweeper.fidelity import fidelity_of, planned_jobs
 from genarch.sweeper.losses import Losses
 from genarch.sweeper.params import ParamSpec, to_nevergrad
+from genarch.sweeper.points import check_points, suggest_points
 from genarch.sweeper.progress import SweepProgress
 from genarch.sweeper.resume import open_sweep, same_job, save_state
 from genarch.sweeper.rounds import Rounds
@@ -79,6 +80,7 @@ class NevergradSweeperImpl:
                              "such as model.stem.filters=choice(8,16,32)")
         _check_subdir(self.config)
         fidelity = fidelity_of(st, specs, fixed)  # refused before anything is written
+        points = check_points(st.points, specs, fixed)
         stage = stage_name(self.config)
         if self.hydra_context is not None:  # the stage file checked like the command line (stage_check.py)
             validates = st.validate and self.rules.validates(self.config)
@@ -110,7 +112,8 @@ class NevergradSweeperImpl:
         run = self.run = SweepRun(sweep_dir, specs, fixed, stage, seed, finished, losses,
                                   bool(st.validate and self.rules.validates(self.config)), progress)
         run.warm_notes = warm_start(run, optimizer, parametrization, warm_dirs)
-        rounds = Rounds(st)
+        suggest_points(optimizer, points)
+        rounds = Rounds(st, queued=list(points))
         if fidelity is not None:  # successive-halving rungs (genarch.sweeper.rung_loop)
             returns, stopped = run_brackets(self, optimizer, fidelity, rounds)
         else:

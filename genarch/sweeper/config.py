@@ -38,6 +38,9 @@ class SweeperSettings:
     # this sweep's space are told to the optimizer before its first ask and are not trained again
     # (a list; one string is taken as a list of one)
     warm_start: Any = field(default_factory=list)
+    # candidates to train first, in order (Optuna's enqueue_trial): each a mapping {swept key: value} naming every
+    # swept key, e.g. a published architecture (genarch.sweeper.points)
+    points: Any = field(default_factory=list)
     # multi-fidelity: {key: trainer.max_epochs, min: 2, max: 18, eta: 3, brackets: 1} runs successive-halving
     # rungs (brackets > 1: Hyperband); null: every trial at the task's own fidelity (genarch.sweeper.fidelity)
     fidelity: Any = None
@@ -61,6 +64,7 @@ class SweeperSettings:
         warm = plain.get("warm_start")
         plain["warm_start"] = [] if warm is None else [warm] if isinstance(warm, str) else warm
         plain["params"] = dict(plain.get("params") or {})
+        plain["points"] = list(plain.get("points") or [])
         return cls(**plain)
 
     def check(self) -> None:
@@ -76,6 +80,9 @@ class SweeperSettings:
             raise ValueError(f"hydra.sweeper.warm_start={self.warm_start!r} must be a list of sweep directories, "
                              "e.g. hydra.sweeper.warm_start=[multirun/stage1,multirun/stage2]")
         self.warm_start = list(self.warm_start)
+        if not isinstance(self.points, (list, tuple)):
+            raise ValueError(f"hydra.sweeper.points={self.points!r} must be a list of mappings {{swept key: value}}")
+        self.points = list(self.points)
         from genarch.sweeper.fidelity import parse
 
         parse(self.fidelity)  # refused here, naming the key

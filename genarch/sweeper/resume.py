@@ -25,8 +25,8 @@ log = logging.getLogger(__name__)
 STATE_FILE = "sweep_state.json"
 STATE_VERSION = 1
 # keys whose change makes the stored trials meaningless for this sweep
-_COMPARED = ("optimizer", "seed", "num_workers", "fixed", "warm_start", "direction", "failure_penalty", "validate",
-             "fidelity")
+_COMPARED = ("optimizer", "seed", "num_workers", "fixed", "warm_start", "points", "direction", "failure_penalty",
+             "validate", "fidelity")
 # compared only when the stored state has them (states written before they were stored)
 _OPTIONAL = ("direction", "failure_penalty", "validate", "fidelity")
 
@@ -44,6 +44,7 @@ def make_state(settings: Any, specs: Mapping[str, Mapping[str, Any]], fixed: lis
         "fixed": list(fixed),
         "stage": stage,
         "warm_start": [str(Path(p).resolve()) for p in getattr(settings, "warm_start", None) or []],
+        "points": [dict(p) for p in getattr(settings, "points", None) or []],  # asked first: they decide the asks
         # what the optimizer is told: the sign of every loss, the loss of a failure, whether illegal models
         # are rejected without training
         "direction": str(getattr(settings, "direction", "auto")),
@@ -109,8 +110,8 @@ def differences(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[str]:
     for key in _COMPARED:
         if key == "seed" and new.get("seed_given") is False:
             continue  # seed: null on both runs -> the stored seed is reused
-        if key == "warm_start" and (old.get(key) or []) == (new.get(key) or []):
-            continue  # a state written before warm starts existed has no key: none were told
+        if key in ("warm_start", "points") and (old.get(key) or []) == (new.get(key) or []):
+            continue  # a state written before the key existed has none: none were told, none were queued
         if key in _OPTIONAL and key not in old:
             continue
         if old.get(key) != new.get(key):

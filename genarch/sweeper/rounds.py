@@ -37,6 +37,7 @@ class Rounds:
     rejected: int = 0   # new candidates in a row that were illegal models
     last_rejected: Optional[Candidate] = None
     held: list[Candidate] = field(default_factory=list)
+    queued: list[dict[str, Any]] = field(default_factory=list)  # hydra.sweeper.points not asked yet, in order
 
     @property
     def budget_left(self) -> int:
@@ -58,7 +59,10 @@ class Rounds:
     def ask(self, impl: Any, optimizer: Any, size: int) -> Batch:
         """Ask ``size`` candidates; drop the known ones (:meth:`impl._dedupe`) and the illegal ones
         (:meth:`impl._reject`), and number the rest: the legal ones first, then the rejected."""
-        asked = [impl.run.candidate(optimizer.ask()) for _ in range(size)]
+        asked = []
+        for _ in range(size):
+            cand = optimizer.ask()  # a queued point first (genarch.sweeper.points): its values as the stage wrote
+            asked.append(impl.run.candidate(cand, params=self.queued.pop(0) if self.queued else None))
         new = impl._dedupe(asked)
         self.repeated = 0 if new else self.repeated + len(asked)
         to_run = [c for c in new if not impl._reject(c)]
