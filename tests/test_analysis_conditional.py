@@ -144,7 +144,8 @@ VALUES = {"model.residual.before": (0, 2), "model.residual.after": (0, 2), "mode
           "model.rnn.layers": (1, 2), "model.rnn.units": (16, 64), "model.rnn.bidirectional": ("true", "false"),
           "model.rnn.grad_clip": (0, 5), "model.rnn.output": ("sequence", "last"), "model.head.units": (64, 256),
           "model.head.batchnorm": ("true", "false"), "model.pooling.hidden": (16, 32),
-          "model.pooling.kernel_size": (1, 3)}
+          "model.pooling.kernel_size": (1, 3), "model.pooling.out_kernel_size": (1, 3),
+          "model.pooling.conv_bias": ("true", "false")}
 
 
 EXTRA = {"model.rnn.output": ["model/pooling=flatten"]}  # a last state only flattens

@@ -141,3 +141,30 @@ def test_make_found_refuses_a_sweep_with_no_finished_trial(tmp_path):
     (sweep / "ledger.jsonl").write_text(json.dumps({"job": 0, "event": "start"}) + "\n")
     with pytest.raises(SystemExit, match="no finished trial"):
         write_found(sweep, "x", tmp_path / "conf")
+
+
+# the TFBS stage that starts from the published model and the earlier winner (experiments/tfbs/conf/stage/)
+# (stage, point, experiment, batch size where the stage's space no longer holds the experiment's)
+STAGE_POINTS = [("tfbs_mf_4", 0, "attentionnet_paper", 50), ("tfbs_mf_4", 1, "tfbs_found", None)]
+
+
+@pytest.mark.parametrize("stage, index, experiment, batch", STAGE_POINTS)
+def test_a_stage_point_trains_the_experiment_it_names(stage, index, experiment, batch):
+    """A point of hydra.sweeper.points written in the stage's keys composes to the experiment's network, layer by
+    layer, and to its training recipe (the batch size aside where the header says so): the search really starts
+    from that model."""
+    from genarch.space import format_value
+
+    root = Path(__file__).resolve().parents[1] / "experiments" / "tfbs" / "conf"
+    point = yaml.safe_load((root / "stage" / f"{stage}.yaml").read_text())["hydra"]["sweeper"]["points"][index]
+    with initialize_config_module("genarch.conf", version_base=None):
+        swept = compose("config", overrides=[f"hydra.searchpath=[file://{root}]", f"+stage={stage}",
+                                             *[f"{key}={format_value(value)}" for key, value in point.items()]])
+    preset = compose_experiment(experiment, *([f"trainer.batch_size={batch}"] if batch else []))
+    nets = [GenomicNet(OmegaConf.to_container(cfg.model, resolve=True), 101, 1) for cfg in (swept, preset)]
+    assert str(nets[0]) == str(nets[1])
+    sizes = [sum(p.numel() for p in net.parameters()) for net in nets]
+    assert sizes[0] == sizes[1]
+    recipe = [(cfg.optimizer.name, cfg.optimizer.lr_scale, cfg.optimizer.l2, cfg.trainer.batch_size)
+              for cfg in (swept, preset)]
+    assert recipe[0] == recipe[1]

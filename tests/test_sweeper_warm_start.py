@@ -158,3 +158,22 @@ def test_a_trial_that_differs_only_in_a_key_whose_block_was_off_is_told(tmp_path
     toy(sweep, "x=interval(0,1)", "+model.head.layers=choice(0,1)", "+model.head.units=choice(16)",
         "hydra.sweeper.budget=2", f"hydra.sweeper.warm_start=[{stage1}]")
     assert results(sweep)["warm_start"][str(stage1.resolve())] == {"finished": 16, "inside": len(expected)}
+
+
+@pytest.mark.parametrize("now, inside", [
+    (["c=choice(a,b)"], 8),      # c was not set: it ran with the config's a, a point of this space
+    (["c=choice(b,c)"], 0),      # ... which is not a point of this one
+    (["c=a"], 8),                # fixed here to the value it ran with
+    (["c=b"], 0),
+])
+def test_a_key_the_earlier_sweep_did_not_set_counts_with_its_config_value(tmp_path, now, inside):
+    """tfbs_mf_4 sweeps the attention's score net (model.pooling.*), which tfbs_mf_3 left at the config's values:
+    those trials ran with them, so they are points of the new space where those values are."""
+    stage1 = tmp_path / "stage1"
+    toy(stage1, "x=interval(0,1)", "y=choice(2,3)", "~hydra.sweeper.params.c", "hydra.sweeper.budget=8",
+        "hydra.sweeper.optimizer=RandomSearch")
+    assert all("c" not in t.params and not any(o.startswith("c=") for o in t.overrides) for t in load_trials(stage1))
+    sweep = tmp_path / "next"
+    toy(sweep, "x=interval(0,1)", "y=choice(2,3)", *now, "hydra.sweeper.budget=2",
+        f"hydra.sweeper.warm_start=[{stage1}]")
+    assert results(sweep)["warm_start"][str(stage1.resolve())] == {"finished": 8, "inside": inside}

@@ -41,6 +41,8 @@ ACTIVE_WHEN: dict[str, tuple[str, Predicate]] = {
     "model.head.batchnorm": ("model.head.layers", _positive),
     "model.pooling.hidden": ("model/pooling", _attention),
     "model.pooling.kernel_size": ("model/pooling", _attention),
+    "model.pooling.out_kernel_size": ("model/pooling", _attention),
+    "model.pooling.conv_bias": ("model/pooling", _attention),
 }
 
 

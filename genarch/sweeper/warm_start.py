@@ -8,16 +8,18 @@ from pathlib import Path
 from typing import Any, Optional, Sequence
 
 from hydra.core.override_parser.overrides_parser import OverridesParser
-from omegaconf import OmegaConf
+from omegaconf import DictConfig, ListConfig, OmegaConf
 
 from genarch.analysis.conditions import is_active
 from genarch.ledger import LEDGER_FILE, Trial, finished_trials
+from genarch.space import format_value
 from genarch.sweeper.params import any_point, spec_contains, spec_from_override
 from genarch.sweeper.run import Candidate, Outcome, SweepRun
 from genarch.sweeper.rung_trials import last_rungs
 from genarch.sweeper.task_config import override_key, task_differences, without_stage
 
 log = logging.getLogger(__name__)
+_ABSENT = object()
 
 
 def warm_start_dirs(entries: Sequence[str], sweep_dir: Path, config: Any) -> list[Path]:
@@ -46,13 +48,14 @@ def warm_start(run: SweepRun, optimizer: Any, parametrization: Any, dirs: list[P
     told: list[tuple[Candidate, Outcome]] = []
     parser = OverridesParser.create()
     for sweep_dir in dirs:
+        earlier_config = OmegaConf.load(sweep_dir / "multirun.yaml")
         finished = {t.job: t for t in finished_trials(sweep_dir)}
         finished = last_rungs(sweep_dir, finished)  # a multi-fidelity sweep: each candidate at its last rung
         inside = 0
         for _, trial in sorted(finished.items()):
             if trial.rejected:
                 continue
-            c = _warm_candidate(run, parametrization, trial, parser)
+            c = _warm_candidate(run, parametrization, trial, parser, earlier_config)
             if c is None:
                 continue
             outcome = Outcome.of_trial(trial, None)
@@ -70,12 +73,19 @@ def warm_start(run: SweepRun, optimizer: Any, parametrization: Any, dirs: list[P
     return notes
 
 
-def _warm_candidate(run: SweepRun, parametrization: Any, trial: Trial, parser: Any) -> Optional[Candidate]:
+def _warm_candidate(run: SweepRun, parametrization: Any, trial: Trial, parser: Any,
+                    earlier_config: Any = None) -> Optional[Candidate]:
     """An earlier trial as a candidate of this sweep, or None if it is not a point of this space."""
     recorded = trial.overrides or []
     known = {**_fixed_values(recorded, parser), **trial.params}  # a key may have been fixed there, swept here
+    # a key that sweep did not set ran with its config's value (a key swept or fixed here since)
+    fixed_here = {override_key(o): o.split("=", 1)[1] for o in run.fixed if "=" in o}
+    unset = _config_values(earlier_config, known, [*run.specs, *fixed_here])
+    if any(format_value(unset[key]) != text for key, text in fixed_here.items() if key in unset):
+        return None  # fixed here to another value than that sweep's config ran with
+    known = {**unset, **known}
     params: dict[str, Any] = {}
-    dead: set[str] = set()
+    dead: set[str] = set(unset)  # not in the trial's overrides: compared by value, not as override text below
     for name, spec in run.specs.items():
         if name not in known:
             return None
@@ -96,6 +106,29 @@ def _warm_candidate(run: SweepRun, parametrization: Any, trial: Trial, parser: A
     except (ValueError, TypeError, KeyError):
         return None
     return c
+
+
+def _config_values(config: Any, known: dict[str, Any], keys: Sequence[str]) -> dict[str, Any]:
+    """The values an earlier sweep's config (its multirun.yaml) gave the ``keys`` its trial did not set: a config
+    group's choice, or a value inside a group the trial kept at the config's choice (another choice composes
+    other defaults, which the config does not hold)."""
+    if config is None:
+        return {}
+    choices = OmegaConf.select(config, "hydra.runtime.choices", default=None) or {}
+    out: dict[str, Any] = {}
+    for key in keys:
+        if key in known or key == "stage":
+            continue
+        if key in choices:
+            out[key] = choices[key]
+            continue
+        group = key.rsplit(".", 1)[0].replace(".", "/")
+        if group in choices and known.get(group, choices[group]) != choices[group]:
+            continue
+        value = OmegaConf.select(config, key, default=_ABSENT, throw_on_missing=False)
+        if value is not _ABSENT and not isinstance(value, (DictConfig, ListConfig)):
+            out[key] = value
+    return out
 
 
 def _without(overrides: Sequence[str], keys: set[str]) -> set[str]:
