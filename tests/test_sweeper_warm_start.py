@@ -177,3 +177,35 @@ def test_a_key_the_earlier_sweep_did_not_set_counts_with_its_config_value(tmp_pa
     toy(sweep, "x=interval(0,1)", "y=choice(2,3)", *now, "hydra.sweeper.budget=2",
         f"hydra.sweeper.warm_start=[{stage1}]")
     assert results(sweep)["warm_start"][str(stage1.resolve())] == {"finished": 8, "inside": inside}
+
+
+
+@pytest.mark.parametrize("pooling, hidden, inside", [
+    ("attention", None, True),   # ran the config's score net, width 32: a point of the new space
+    ("attention", 16, False),    # recorded another width: not one
+    ("max", None, True),         # no attention: the width it never had changes nothing
+])
+def test_a_key_new_to_the_space_counts_with_the_config_value_or_as_dead_in_another_group(pooling, hidden, inside):
+    """The earlier sweep swept model/pooling but not the attention's width, and its config chose attention with
+    width 32 (tfbs_mf_3 -> tfbs_mf_4). Its trials with attention ran width 32; those with max pooling never had it."""
+    import nevergrad as ng
+    from omegaconf import OmegaConf
+
+    from genarch.ledger import Trial
+    from genarch.sweeper.params import spec_from_yaml, to_nevergrad
+    from genarch.sweeper.run import SweepRun
+    from genarch.sweeper.warm_start import _warm_candidate
+
+    specs = {s.name: s for s in (spec_from_yaml("model/pooling", "choice(max, attention)"),
+                                 spec_from_yaml("++model.pooling.hidden", "choice(32, 64)"))}
+    run = SweepRun(None, specs, [], None, 0, {}, None, False)
+    parametrization = ng.p.Dict(**{name: to_nevergrad(s.spec) for name, s in specs.items()})
+    earlier = OmegaConf.create({"model": {"pooling": {"kind": "attention", "hidden": 32}},
+                                "hydra": {"runtime": {"choices": {"model/pooling": "attention"}}}})
+    params = {"model/pooling": pooling, **({"model.pooling.hidden": hidden} if hidden else {})}
+    overrides = [f"{key}={value}" for key, value in params.items()]
+    trial = Trial(job=0, status="ok", params=params, record={"overrides": overrides})
+    c = _warm_candidate(run, parametrization, trial, None, earlier)
+    assert (c is not None) is inside
+    if inside:
+        assert c.params == {"model/pooling": pooling, "model.pooling.hidden": 32}

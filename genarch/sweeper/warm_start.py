@@ -87,9 +87,9 @@ def _warm_candidate(run: SweepRun, parametrization: Any, trial: Trial, parser: A
     params: dict[str, Any] = {}
     dead: set[str] = set(unset)  # not in the trial's overrides: compared by value, not as override text below
     for name, spec in run.specs.items():
-        if name not in known:
+        if name not in known and is_active(name, known):
             return None
-        if spec_contains(spec.spec, known[name]):
+        if name in known and spec_contains(spec.spec, known[name]):
             params[name] = known[name]
         elif not is_active(name, known):
             # its block was off there (the stride of model/reduction=none): the value changed nothing, so the
