@@ -103,3 +103,26 @@ def test_an_earlier_sweep_stored_under_a_project_moved_since_is_found_beside_the
     (tmp_path / "runs" / "x" / "s2" / "sweep_state.json").write_text(json.dumps(state))
     monkeypatch.chdir(tmp_path)
     assert warm_start_entries(Path("runs/x/s2")) == ["runs/x/s2", "runs/x/s1", "/old/project/runs/z/s9"]
+
+
+def test_a_stage_key_with_a_plus_prefix_keeps_it_in_the_suggestion_that_runs(tmp_path):
+    """tfbs_mf_4 sweeps ``++model.pooling.hidden`` (max pooling has no such key): its analysis wrote no next stage
+    ('params not found as lines of the stage file'), since the trials record the key without the prefix. Its
+    points (hydra.sweeper.points) leave the suggestion: they were trained, and the warm start tells them."""
+    (tmp_path / "conf" / "stage").mkdir(parents=True)
+    (tmp_path / "conf" / "stage" / "first.yaml").write_text(
+        "# @package _global_\nhydra:\n  sweeper:\n    budget: 8\n    # the published model first\n"
+        "    points:\n      - {x: 0.5, y: 3, c: a,\n         zz: 2}\n    params:\n      x: interval(0, 1)\n"
+        "      y: range(1, 6)\n      c: choice(a, b, c)\n      ++zz: choice(1, 2)   # a key the config lacks\n")
+    toy(tmp_path, "first", "+stage=first", conf=tmp_path / "conf")
+    assert next(r for r in iter_records(tmp_path / "first") if r.get("job") == 0)["params"] == \
+        {"x": 0.5, "y": 3, "c": "a", "zz": 2}
+    text = suggest(tmp_path, "first", "second")
+    assert "      ++zz: choice(1, 2)" in text and "# Carried over: 8 of the 8 finished trials" in text
+    assert "points" not in yaml.safe_load(text)["hydra"]["sweeper"] and "published model" not in text
+    assert "    # points: trained in first; its warm start tells those inside this space" in text
+    toy(tmp_path, "second", "+stage=second", conf=tmp_path / "conf")
+    results = yaml.safe_load((tmp_path / "second" / "optimization_results.yaml").read_text())
+    assert list(results["warm_start"].values()) == [{"finished": 8, "inside": 8}]
+    assert all(o.startswith("++zz=") for r in iter_records(tmp_path / "second") if r.get("event") == "start"
+               for o in r["overrides"] if "zz" in o)

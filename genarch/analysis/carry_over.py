@@ -102,10 +102,9 @@ def header_line(counts: list[tuple[str, int, int]]) -> str:
             "hydra.sweeper.warm_start tells them to the optimizer instead of training them again.")
 
 
-def set_warm_start(text: str, entries: list[str]) -> str:
-    """``text`` (a stage file) with ``hydra.sweeper.warm_start`` set to ``entries``: an existing entry's lines
-    replaced, else one line added under ``sweeper:``, every other byte kept."""
-    lines = text.splitlines()
+def _sweeper_entry(lines: list[str], name: str) -> tuple[int, int, Optional[str], Optional[int], Optional[int]]:
+    """Where ``hydra.sweeper`` and its entry ``name`` lie in a stage file's lines: the sweeper line and indent, the
+    indent of its entries, and the entry's first and past-last lines (None, None where it has none)."""
     stack: list[tuple[int, str]] = []
     sweeper_line = sweeper_indent = child = None
     start = end = None
@@ -124,13 +123,21 @@ def set_warm_start(text: str, entries: list[str]) -> str:
             sweeper_line, sweeper_indent = i, indent
         elif sweeper_line is not None and len(keys) == 3 and keys[:2] == ["hydra", "sweeper"]:
             child = child if child is not None else m.group(1)
-            if key == "warm_start":
+            if key == name:
                 start, end = i, i + 1
                 while end < len(lines) and (not lines[end].strip() or lines[end].lstrip().startswith("-")
                                             or len(lines[end]) - len(lines[end].lstrip()) > indent):
                     end += 1
     if sweeper_line is None:
         raise ValueError("no hydra.sweeper block found")
+    return sweeper_line, sweeper_indent, child, start, end
+
+
+def set_warm_start(text: str, entries: list[str]) -> str:
+    """``text`` (a stage file) with ``hydra.sweeper.warm_start`` set to ``entries``: an existing entry's lines
+    replaced, else one line added under ``sweeper:``, every other byte kept."""
+    lines = text.splitlines()
+    sweeper_line, sweeper_indent, child, start, end = _sweeper_entry(lines, "warm_start")
     value = "[" + ", ".join(json.dumps(e) if re.search(r"[\s,\[\]{}:#'\"]", e) else e for e in entries) + "]"
     comment = "# earlier sweeps told to the optimizer first (carry-over; docs/stages.md)"
     if start is not None:
@@ -141,6 +148,20 @@ def set_warm_start(text: str, entries: list[str]) -> str:
         new = lines[:sweeper_line + 1] + [f"{indent}{comment}", f"{indent}warm_start: {value}"] \
             + lines[sweeper_line + 1:]
     return "\n".join(new) + "\n"
+
+
+def without_points(text: str, source: str) -> str:
+    """``text`` without ``hydra.sweeper.points``: the sweep ``source`` trained them, and its warm start tells
+    those inside the suggested space (a point outside it would be refused when the stage starts)."""
+    lines = text.splitlines()
+    _, _, _, start, end = _sweeper_entry(lines, "points")
+    if start is None:
+        return text
+    while start > 0 and lines[start - 1].strip().startswith("#"):  # the comment above the entry goes with it
+        start -= 1
+    indent = re.match(r"^\s*", lines[start]).group(0)
+    note = f"{indent}# points: trained in {source}; its warm start tells those inside this space (docs/stages.md)"
+    return "\n".join(lines[:start] + [note] + lines[end:]) + "\n"
 
 
 def carried_header(params: Mapping[str, str], source: str) -> Optional[str]:
@@ -159,8 +180,10 @@ def carried_header(params: Mapping[str, str], source: str) -> Optional[str]:
 def with_warm_start(text: str, source: str) -> str:
     """A suggested stage's text naming the sweep ``source`` (and its own warm starts) in ``warm_start``."""
     sweep_dir = carry_from(source)
-    return text if sweep_dir is None else set_warm_start(text, warm_start_entries(sweep_dir))
+    if sweep_dir is None:
+        return text
+    return without_points(set_warm_start(text, warm_start_entries(sweep_dir)), display_path(sweep_dir))
 
 
 __all__ = ["carried_count", "carried_header", "display_path", "set_warm_start", "warm_start_entries",
-           "with_warm_start"]
+           "with_warm_start", "without_points"]

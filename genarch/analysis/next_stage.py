@@ -191,14 +191,15 @@ def decide(param: str, domain: Domain, table: TrialTable, top: np.ndarray, rules
 # ---------------------------------------------------------------- stage text
 
 
-def synthesize_stage_text(params: Mapping[str, str], *, title: str, sweeper: Mapping[str, Any]) -> str:
+def synthesize_stage_text(params: Mapping[str, str], *, title: str, sweeper: Mapping[str, Any],
+                          keys: Optional[Mapping[str, str]] = None) -> str:
     lines = ["# @package _global_", f"# {title}", "defaults:", "  - override /hydra/sweeper: genarch",
              "hydra:", "  sweeper:"]
     for key in ("budget", "num_workers", "optimizer"):
         if key in sweeper and not isinstance(sweeper[key], (dict, list)):
             lines.append(f"    {key}: {sweeper[key]}")
     lines.append("    params:")
-    lines += [f"      {k}: {v}" for k, v in params.items()]
+    lines += [f"      {(keys or {}).get(k, k)}: {v}" for k, v in params.items()]
     return "\n".join(lines) + "\n"
 
 
@@ -253,7 +254,7 @@ def rewrite_stage(text: str, new_params: Mapping[str, str], comments: Mapping[st
             break
         m = _KEY_LINE.match(line)
         if m and stripped and not stripped.startswith("#"):
-            key = m.group(2).strip().strip("'\"")
+            key = m.group(2).strip().strip("'\"").lstrip("+")  # "++key": the param named key
             child_indent = child_indent if child_indent is not None else m.group(1)
             if key in new_params:
                 seen.add(key)
@@ -353,7 +354,7 @@ def validate_stage_text(text: str, expected: Mapping[str, str]) -> None:
     params = data["hydra"]["sweeper"]["params"]
     from genarch.space import entry_text as param_text
 
-    got = {str(k): param_text(v) for k, v in params.items()}
+    got = {str(k).lstrip("+"): param_text(v) for k, v in params.items()}
     if got != dict(expected):
         raise ValueError(f"suggested stage does not round-trip: {got} != {dict(expected)}")
     parse_params(got)
@@ -403,7 +404,8 @@ def propose(
             domains[param] = infer_domain(param, table.kinds[param], values)
             params_text[param] = domains[param].raw
     base_text = stage.text or synthesize_stage_text(
-        params_text, title=f"Stage (inferred from {table.n_total} trials of {table.source})", sweeper=stage.sweeper)
+        params_text, title=f"Stage (inferred from {table.n_total} trials of {table.source})", sweeper=stage.sweeper,
+        keys=stage.keys)
     base_name = str(stage.path) if stage.path else "stage (inferred)"
 
     def build(name: str, mask: np.ndarray, branch: dict[str, str], forced: list[Change]) -> Proposal:

@@ -29,6 +29,9 @@ class Stage:
     domains: dict[str, Domain]
     name: Optional[str] = None
     sweeper: dict[str, Any] = field(default_factory=dict)  # budget, num_workers, optimizer...
+    # each param's key as the file writes it, where that is not its name: "++model.pooling.hidden" (a key the
+    # config may lack); params and domains are keyed by the name the trials record, without the prefix
+    keys: dict[str, str] = field(default_factory=dict)
 
     @property
     def inferred(self) -> bool:
@@ -57,18 +60,24 @@ def load_stage(path: "str | Path") -> Stage:
     params = sweeper.get("params") or {}
     if not isinstance(params, Mapping):
         raise ValueError(f"{path}: hydra.sweeper.params is not a mapping")
-    params_text = {str(k): param_text(v) for k, v in params.items()}
-    return Stage(path=path, text=text, params=params_text,
+    params, keys = _by_name(params)
+    return Stage(path=path, text=text, params={k: param_text(v) for k, v in params.items()},
                  domains=parse_params(params, where=f"{path}: hydra.sweeper.params"),
-                 name=path.stem, sweeper={k: v for k, v in sweeper.items() if k != "params"})
+                 name=path.stem, sweeper={k: v for k, v in sweeper.items() if k != "params"}, keys=keys)
+
+
+def _by_name(params: Mapping[Any, Any]) -> tuple[dict[str, Any], dict[str, str]]:
+    """Params keyed by name (``++key`` -> ``key``, as the ledger records it), and the prefixed keys."""
+    named = {str(k).lstrip("+"): v for k, v in params.items()}
+    return named, {str(k).lstrip("+"): str(k) for k in params if str(k).startswith("+")}
 
 
 def stage_from_params(params: Mapping[str, Any], *, name: Optional[str] = None,
                       sweeper: Optional[Mapping[str, Any]] = None) -> Stage:
     """A stage known only from its params (a sweep's multirun.yaml): no file text to edit."""
-    params_text = {str(k): param_text(v) for k, v in params.items()}
-    return Stage(path=None, text=None, params=params_text, domains=parse_params(params), name=name,
-                 sweeper=dict(sweeper or {}))
+    params, keys = _by_name(params)
+    return Stage(path=None, text=None, params={k: param_text(v) for k, v in params.items()},
+                 domains=parse_params(params), name=name, sweeper=dict(sweeper or {}), keys=keys)
 
 
 def infer_domain(key: str, kind: str, values: Sequence[Any]) -> Domain:
