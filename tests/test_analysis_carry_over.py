@@ -126,3 +126,16 @@ def test_a_stage_key_with_a_plus_prefix_keeps_it_in_the_suggestion_that_runs(tmp
     assert list(results["warm_start"].values()) == [{"finished": 8, "inside": 8}]
     assert all(o.startswith("++zz=") for r in iter_records(tmp_path / "second") if r.get("event") == "start"
                for o in r["overrides"] if "zz" in o)
+
+
+def test_without_points_removes_the_entry_and_its_own_comment_only():
+    from genarch.analysis.carry_over import without_points
+
+    text = ("# @package _global_\n# Section: the sweep\nhydra:\n  sweeper:\n    budget: 8\n# a column-0 note\n"
+            "    # the published model first\n    points:\n    - {x: 0.5}\n    - {x: 0.7,\n       y: 2}\n\n"
+            "    params:\n      x: interval(0, 1)\n---\n")
+    out = without_points(text, "runs/s1")
+    assert out == ("# @package _global_\n# Section: the sweep\nhydra:\n  sweeper:\n    budget: 8\n# a column-0 note\n"
+                   "    # points: trained in runs/s1; its warm start tells those inside this space (docs/stages.md)\n\n"
+                   "    params:\n      x: interval(0, 1)\n---\n")
+    assert without_points(out, "runs/s1") == out

@@ -57,3 +57,22 @@ def test_a_point_outside_the_space_is_refused_before_anything_is_written(tmp_pat
     with pytest.raises(ValueError, match=message):
         fake_sweeper(sweep_dir, lambda job, ovr: 0.5, budget=2, points=[point]).sweep(SPACE)
     assert not sweep_dir.exists()
+
+
+@pytest.mark.parametrize("point", [
+    {"x": 10.000000001, "n": 5, "act": "elu"},   # inside a ledger value's 1e-9 slack, outside nevergrad's bounds
+])
+def test_a_point_a_hair_past_an_interval_is_refused_before_anything_is_written(tmp_path, point):
+    sweep_dir = tmp_path / "sweep"
+    with pytest.raises(ValueError, match=r"points\[0\]: x=10.000000001 is not a point of"):
+        fake_sweeper(sweep_dir, lambda job, ovr: 0.5, budget=2, points=[point]).sweep(SPACE)
+    assert not sweep_dir.exists()
+
+
+def test_a_fixed_key_compares_by_number_and_one_mapping_is_a_list_of_one(tmp_path):
+    from genarch.sweeper.config import SweeperSettings
+
+    point = {"x": 2.0, "n": 5, "act": "elu", "fixed": 3.0}
+    fake_sweeper(tmp_path, lambda job, ovr: 0.5, budget=1, points=[point]).sweep(SPACE)
+    assert "fixed=3" in _jobs(tmp_path)[0].overrides
+    assert SweeperSettings.from_hydra({"points": {"x": 2.0}}).points == [{"x": 2.0}]

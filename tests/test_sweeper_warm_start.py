@@ -183,6 +183,7 @@ def test_a_key_the_earlier_sweep_did_not_set_counts_with_its_config_value(tmp_pa
 @pytest.mark.parametrize("pooling, hidden, inside", [
     ("attention", None, True),   # ran the config's score net, width 32: a point of the new space
     ("attention", 16, False),    # recorded another width: not one
+    ("attention", "~", False),   # its overrides deleted the key: not the config's value, whatever it read as
     ("max", None, True),         # no attention: the width it never had changes nothing
 ])
 def test_a_key_new_to_the_space_counts_with_the_config_value_or_as_dead_in_another_group(pooling, hidden, inside):
@@ -202,8 +203,9 @@ def test_a_key_new_to_the_space_counts_with_the_config_value_or_as_dead_in_anoth
     parametrization = ng.p.Dict(**{name: to_nevergrad(s.spec) for name, s in specs.items()})
     earlier = OmegaConf.create({"model": {"pooling": {"kind": "attention", "hidden": 32}},
                                 "hydra": {"runtime": {"choices": {"model/pooling": "attention"}}}})
-    params = {"model/pooling": pooling, **({"model.pooling.hidden": hidden} if hidden else {})}
+    params = {"model/pooling": pooling, **({"model.pooling.hidden": hidden} if hidden not in (None, "~") else {})}
     overrides = [f"{key}={value}" for key, value in params.items()]
+    overrides += ["~model.pooling.hidden"] if hidden == "~" else []
     trial = Trial(job=0, status="ok", params=params, record={"overrides": overrides})
     c = _warm_candidate(run, parametrization, trial, None, earlier)
     assert (c is not None) is inside

@@ -125,12 +125,20 @@ def _sweeper_entry(lines: list[str], name: str) -> tuple[int, int, Optional[str]
             child = child if child is not None else m.group(1)
             if key == name:
                 start, end = i, i + 1
-                while end < len(lines) and (not lines[end].strip() or lines[end].lstrip().startswith("-")
-                                            or len(lines[end]) - len(lines[end].lstrip()) > indent):
+                while end < len(lines) and _continues(lines[end], indent):
                     end += 1
+                while end > start + 1 and not lines[end - 1].strip():
+                    end -= 1  # blank lines after the entry stay
     if sweeper_line is None:
         raise ValueError("no hydra.sweeper block found")
     return sweeper_line, sweeper_indent, child, start, end
+
+
+def _continues(line: str, indent: int) -> bool:
+    """Whether ``line`` still belongs to the value of an entry at ``indent``: blank, deeper, or a ``- `` item of a
+    block list at the entry's own indent (as YAML allows)."""
+    at = len(line) - len(line.lstrip())
+    return not line.strip() or at > indent or (at == indent and line.lstrip().startswith("- "))
 
 
 def set_warm_start(text: str, entries: list[str]) -> str:
@@ -157,9 +165,9 @@ def without_points(text: str, source: str) -> str:
     _, _, _, start, end = _sweeper_entry(lines, "points")
     if start is None:
         return text
-    while start > 0 and lines[start - 1].strip().startswith("#"):  # the comment above the entry goes with it
-        start -= 1
     indent = re.match(r"^\s*", lines[start]).group(0)
+    while start > 0 and lines[start - 1].startswith(indent + "#"):  # its comment, at its own indent, goes with it
+        start -= 1
     note = f"{indent}# points: trained in {source}; its warm start tells those inside this space (docs/stages.md)"
     return "\n".join(lines[:start] + [note] + lines[end:]) + "\n"
 

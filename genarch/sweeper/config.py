@@ -64,7 +64,8 @@ class SweeperSettings:
         warm = plain.get("warm_start")
         plain["warm_start"] = [] if warm is None else [warm] if isinstance(warm, str) else warm
         plain["params"] = dict(plain.get("params") or {})
-        plain["points"] = list(plain.get("points") or [])
+        points = plain.get("points") or []
+        plain["points"] = [points] if isinstance(points, dict) else list(points)  # one point written as a mapping
         return cls(**plain)
 
     def check(self) -> None:

@@ -80,7 +80,10 @@ def _run_rungs(impl: Any, fidelity: Fidelity, levels: list[int], first: int, ent
         records = {job.job: _rung_record(impl, fidelity, levels, job, trials) for job in jobs}
         for job in jobs:
             if rung == first:
-                _candidate_of(entrants, job).extra["first_status"] = job.outcome.status
+                entrant = _candidate_of(entrants, job)
+                entrant.extra["first_status"] = job.outcome.status
+                if job.job in run.finished:  # replayed: its promotions run with the values it recorded, to the bit
+                    entrant.overrides = job.overrides[:len(entrant.overrides)]
             if job.job not in known:
                 write_record(run.sweep_dir, records[job.job])
         results.log_batch(run, jobs)

@@ -80,7 +80,8 @@ def _warm_candidate(run: SweepRun, parametrization: Any, trial: Trial, parser: A
     known = {**_fixed_values(recorded, parser), **trial.params}  # a key may have been fixed there, swept here
     # a key that sweep did not set ran with its config's value (a key swept or fixed here since)
     fixed_here = {override_key(o): o.split("=", 1)[1] for o in run.fixed if "=" in o}
-    unset = _config_values(earlier_config, known, [*run.specs, *fixed_here])
+    set_there = {override_key(o) for o in recorded}  # every key its overrides name, read or not
+    unset = _config_values(earlier_config, {**dict.fromkeys(set_there), **known}, [*run.specs, *fixed_here])
     if any(format_value(unset[key]) != text for key, text in fixed_here.items() if key in unset):
         return None  # fixed here to another value than that sweep's config ran with
     known = {**unset, **known}
@@ -122,8 +123,9 @@ def _config_values(config: Any, known: dict[str, Any], keys: Sequence[str]) -> d
         if key in choices:
             out[key] = choices[key]
             continue
-        group = key.rsplit(".", 1)[0].replace(".", "/")
-        if group in choices and known.get(group, choices[group]) != choices[group]:
+        parts = key.split(".")
+        groups = ["/".join(parts[:i]) for i in range(1, len(parts))]  # model, model/pooling, ...
+        if any(g in choices and known.get(g, choices[g]) != choices[g] for g in groups):
             continue
         value = OmegaConf.select(config, key, default=_ABSENT, throw_on_missing=False)
         if value is not _ABSENT and not isinstance(value, (DictConfig, ListConfig)):
