@@ -12,14 +12,14 @@ from typing import Any, Mapping, Sequence
 
 from genarch.space import format_value
 from genarch.sweeper.params import ParamSpec, render, spec_contains
-from genarch.sweeper.task_config import override_key
+from genarch.sweeper.task_config import override_values
 
 
 def check_points(points: Sequence[Any], specs: Mapping[str, ParamSpec],
                  fixed: Sequence[str] = ()) -> list[dict[str, Any]]:
     """The points as full parameter dicts (every spec's key, in the space's order), or a ValueError naming the
     point and key that is not a point of the space. ``fixed``: the sweep's fixed overrides (``key=value``)."""
-    fixed_values = {override_key(o): o.split("=", 1)[1] for o in fixed if "=" in o}
+    fixed_values = override_values(fixed)
     out = []
     for i, point in enumerate(points):
         where = f"hydra.sweeper.points[{i}]"

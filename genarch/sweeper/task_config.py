@@ -9,6 +9,11 @@ def override_key(text: str) -> str:
     return text.split("=", 1)[0].lstrip("+~")
 
 
+def override_values(overrides: Sequence[str]) -> dict[str, str]:
+    """``key=value`` overrides as {key: value text} (a deletion, with no ``=``, left out)."""
+    return {override_key(o): o.split("=", 1)[1] for o in overrides if "=" in o}
+
+
 def without_stage(overrides: Sequence[str]) -> set[str]:
     """A trial's overrides as a set, the stage's own (``+stage=...``: its name differs per stage) left out."""
     return {o for o in overrides if override_key(o) != "stage"}

@@ -16,7 +16,7 @@ from genarch.space import format_value
 from genarch.sweeper.params import any_point, spec_contains, spec_from_override
 from genarch.sweeper.run import Candidate, Outcome, SweepRun
 from genarch.sweeper.rung_trials import last_rungs
-from genarch.sweeper.task_config import override_key, task_differences, without_stage
+from genarch.sweeper.task_config import override_key, override_values, task_differences, without_stage
 
 log = logging.getLogger(__name__)
 _ABSENT = object()
@@ -79,9 +79,9 @@ def _warm_candidate(run: SweepRun, parametrization: Any, trial: Trial, parser: A
     recorded = trial.overrides or []
     known = {**_fixed_values(recorded, parser), **trial.params}  # a key may have been fixed there, swept here
     # a key that sweep did not set ran with its config's value (a key swept or fixed here since)
-    fixed_here = {override_key(o): o.split("=", 1)[1] for o in run.fixed if "=" in o}
-    set_there = {override_key(o) for o in recorded}  # every key its overrides name, read or not
-    unset = _config_values(earlier_config, {**dict.fromkeys(set_there), **known}, [*run.specs, *fixed_here])
+    fixed_here = override_values(run.fixed)
+    set_there = {override_key(o) for o in recorded} | set(known)  # every key its overrides name, read or not
+    unset = _config_values(earlier_config, known, [k for k in (*run.specs, *fixed_here) if k not in set_there])
     if any(format_value(unset[key]) != text for key, text in fixed_here.items() if key in unset):
         return None  # fixed here to another value than that sweep's config ran with
     known = {**unset, **known}
@@ -110,15 +110,15 @@ def _warm_candidate(run: SweepRun, parametrization: Any, trial: Trial, parser: A
 
 
 def _config_values(config: Any, known: dict[str, Any], keys: Sequence[str]) -> dict[str, Any]:
-    """The values an earlier sweep's config (its multirun.yaml) gave the ``keys`` its trial did not set: a config
-    group's choice, or a value inside a group the trial kept at the config's choice (another choice composes
-    other defaults, which the config does not hold)."""
+    """The values an earlier sweep's config (its multirun.yaml) gave the ``keys``, which its trial did not set: a
+    config group's choice, or a value inside a group the trial (``known``: its values) kept at the config's
+    choice (another choice composes other defaults, which the config does not hold)."""
     if config is None:
         return {}
     choices = OmegaConf.select(config, "hydra.runtime.choices", default=None) or {}
     out: dict[str, Any] = {}
     for key in keys:
-        if key in known or key == "stage":
+        if key == "stage":
             continue
         if key in choices:
             out[key] = choices[key]
