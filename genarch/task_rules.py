@@ -29,6 +29,12 @@ class GenarchTaskRules(TaskRules):
 
         return "minimize" if objective_name.endswith(MINIMIZED) else "maximize"
 
+    def run_only_keys(self) -> tuple[str, ...]:
+        # torch threads change the order floats are summed in, not the model, data or training recipe: a sweep
+        # resumed with trainer.threads=auto where it started with 1 (a lone top-rung trial gets both cores) is
+        # the same search, as one resumed on another machine is
+        return ("trainer.threads", "trainer.progress")
+
     def read_result(self, out_dir: Path) -> Mapping[str, Any]:
         from genarch.result import read_result
 

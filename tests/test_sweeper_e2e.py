@@ -66,13 +66,15 @@ def test_basic_launcher(tmp_path):
     check_sweep(tmp_path / "s", 4)
 
 
-def test_joblib_launcher_splits_threads(tmp_path):
+def test_joblib_launcher_splits_threads_among_the_trials_running_at_once(tmp_path):
+    # budget 5 in batches of 2: the last batch holds one trial, which gets every core
     sweep = tmp_path / "s"
-    genarch(tmp_path, sweep, *TINY, "hydra/launcher=joblib", "hydra.launcher.n_jobs=2")
-    trials = check_sweep(sweep, 4)
+    genarch(tmp_path, sweep, *TINY[:-2], "hydra.sweeper.budget=5", "hydra.sweeper.num_workers=2",
+            "hydra/launcher=joblib", "hydra.launcher.n_jobs=2")
+    trials = check_sweep(sweep, 5)  # the lone trial's records carry its task overrides only
     cores = len(os.sched_getaffinity(0))
-    for t in trials:
-        assert json.loads((sweep / t.dir / "result.json").read_text())["extra"]["threads"] == max(1, cores // 2)
+    threads = [json.loads((sweep / t.dir / "result.json").read_text())["extra"]["threads"] for t in trials]
+    assert threads == [max(1, cores // 2)] * 4 + [cores]
 
 
 def test_submitit_local_launcher(tmp_path):

@@ -420,6 +420,26 @@ def test_a_resume_with_an_edited_stage_body_is_refused_naming_the_key(tmp_path):
     assert [job for job, _ in again.launcher.calls] == [2, 3]
 
 
+def test_a_resume_may_change_how_trials_run_but_not_what_they_compute(tmp_path):
+    """trainer.threads and trainer.progress (GenarchTaskRules.run_only_keys) change no model, data or recipe:
+    a sweep started with threads 1 resumes with threads auto; a changed trainer.patience is still refused."""
+    space = ["x=interval(0, 1)"]
+
+    def sweeper(trainer, budget):
+        s = _sweeper(tmp_path, lambda job, ovr: 0.1 * job, budget=budget, num_workers=2, optimizer="RandomSearch")
+        s.config = OmegaConf.merge(s.config, {"trainer": trainer})
+        return s
+
+    sweeper({"threads": 1, "progress": True, "patience": 5}, 2).sweep(space)
+    with pytest.raises(ValueError, match=r"task config trainer.patience: was 5, now 3"):
+        sweeper({"threads": "auto", "progress": False, "patience": 3}, 3).sweep(space)
+    again = sweeper({"threads": "auto", "progress": False, "patience": 5}, 3)
+    again.sweep(space)
+    # the last batch holds one job: it is told so (its threads=auto then takes every core), not in its overrides
+    assert again.launcher.calls == [(2, [again.launcher.calls[0][1][0], "hydra.sweeper.num_workers=1"])]
+    assert [t.overrides for t in load_trials(tmp_path)][2] == again.launcher.calls[0][1][:1]
+
+
 def test_the_console_line_of_a_rejection_gives_its_job_and_reasons_and_a_replay_says_so(tmp_path, monkeypatch, caplog):
     """Before: 'job None (new) rejected: ConfigError: illegal model config:' (the reasons, on the next lines,
     were cut), and a replayed job of a resume was labelled (new)."""

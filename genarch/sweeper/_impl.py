@@ -93,8 +93,10 @@ class NevergradSweeperImpl:
         sweep_dir.mkdir(parents=True, exist_ok=True)
         # one owner per sweep dir; then wait for any trial still running for a killed sweep (lock.py)
         self.sweep_lock = lock.own_sweep_dir(sweep_dir, self.job_guard)
-        state, finished, _, _ = open_sweep(sweep_dir, st, specs, fixed, stage, self.config)
-        warm_dirs = warm_start_dirs(st.warm_start, sweep_dir, self.config)  # refused before anything is written
+        run_only = self.rules.run_only_keys()
+        state, finished, _, _ = open_sweep(sweep_dir, st, specs, fixed, stage, self.config, run_only)
+        # refused before anything is written
+        warm_dirs = warm_start_dirs(st.warm_start, sweep_dir, self.config, run_only)
         save_state(sweep_dir, state)
         OmegaConf.save(self.config, sweep_dir / "multirun.yaml")
         save_stage_file(self.config, sweep_dir, stage)
@@ -202,7 +204,8 @@ class NevergradSweeperImpl:
                 segments.append([c])
         for segment in segments:
             self.launched = True  # from here an error is the run's, not the stage's (see SweepInputError)
-            rets = self.launcher.launch([c.overrides for c in segment], initial_job_idx=segment[0].job)
+            rets = self.launcher.launch(launch_overrides(segment, self.settings.num_workers),
+                                        initial_job_idx=segment[0].job)
             returns += rets
             trials = {t.job: t for t in load_trials(run.sweep_dir)}  # each job folded from its latest start
             for c, ret in zip(segment, rets):
@@ -211,6 +214,16 @@ class NevergradSweeperImpl:
                 end = t if t is not None and t.ended and t.overrides in (None, c.overrides) else None
                 c.outcome = run.cache[c.key] = job_records.outcome(run, self.rules, c, ret, end)
         return returns
+
+
+def launch_overrides(segment: list[Candidate], num_workers: int) -> list[list[str]]:
+    """The override lists handed to the launcher. A launch of fewer jobs than ``num_workers`` (a multi-fidelity
+    sweep's top rungs, a last or partly replayed batch) says so to its jobs in ``hydra.sweeper.num_workers``, so
+    that ``trainer.threads=auto`` splits the cores among the trials that really run at once
+    (genarch.training.threads) instead of leaving them idle. A ``hydra.*`` override is not a task override: the
+    ledger, the replay and the trial's own records never see it."""
+    extra = [f"hydra.sweeper.num_workers={len(segment)}"] if len(segment) < num_workers else []
+    return [list(c.overrides) + extra for c in segment]
 
 
 def _check_subdir(config: DictConfig) -> None:

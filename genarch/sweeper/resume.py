@@ -15,7 +15,7 @@ import logging
 import math
 import random
 from pathlib import Path
-from typing import Any, Mapping, Optional
+from typing import Any, Mapping, Optional, Sequence
 
 from genarch.io import atomic_write_json
 from genarch.ledger import LEDGER_FILE, Trial, load_trials
@@ -171,10 +171,12 @@ def ended_trials(sweep_dir: Path) -> tuple[dict[int, Trial], list[int]]:
 
 
 def open_sweep(sweep_dir: Path, settings: Any, specs: Mapping[str, Any], fixed: list[str], stage: Optional[str],
-               config: Any) -> tuple[dict[str, Any], dict[int, Trial], list[int], bool]:
+               config: Any, run_only: Sequence[str] = ()
+               ) -> tuple[dict[str, Any], dict[int, Trial], list[int], bool]:
     """The state this sweep runs with, the finished trials to replay, the cut-off jobs to run again, and
     whether it resumes an earlier sweep in ``sweep_dir``. A resume of a different search is refused with
-    the differences; a directory whose sweep ended no trial is started afresh."""
+    the differences (the task's ``run_only`` config keys aside); a directory whose sweep ended no trial is
+    started afresh."""
     from omegaconf import OmegaConf
 
     from genarch.sweeper.task_config import task_differences
@@ -197,7 +199,7 @@ def open_sweep(sweep_dir: Path, settings: Any, specs: Mapping[str, Any], fixed: 
         diffs = differences(old, state)
         ran = Path(sweep_dir) / "multirun.yaml"  # the task config the sweep's trials ran with
         if ran.exists():  # an edit of the stage file's body (trainer, dataset...) would mix two tasks
-            diffs += [f"task config {d}" for d in task_differences(OmegaConf.load(ran), config)]
+            diffs += [f"task config {d}" for d in task_differences(OmegaConf.load(ran), config, run_only)]
         finished, cut_off = ended_trials(sweep_dir)
         if diffs and not finished:
             # the sweep here ended no trial (it stopped at its first launch: a misspelled key): nothing to

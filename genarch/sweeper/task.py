@@ -21,6 +21,11 @@ class TaskRules:
         """The direction the task gives an objective whose config says ``direction: auto`` (None: unknown)."""
         return None
 
+    def run_only_keys(self) -> tuple[str, ...]:
+        """Task config keys that say how a trial runs, not what it computes (threads, a progress bar): a resumed
+        sweep or a warm start may differ in them from the sweep it reads."""
+        return ()
+
     def read_result(self, out_dir: Path) -> Mapping[str, Any]:
         """A finished job's result file (status, objective, metrics...); OSError/ValueError if there is none."""
         raise OSError(f"{out_dir}: this task writes no result file the sweeper reads")

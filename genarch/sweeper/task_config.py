@@ -19,13 +19,14 @@ def without_stage(overrides: Sequence[str]) -> set[str]:
     return {o for o in overrides if override_key(o) != "stage"}
 
 
-def task_differences(earlier: DictConfig, now: DictConfig) -> list[str]:
-    """Keys where two sweeps' task configs differ. Left out: ``hydra``, the stage's name, and every key a
+def task_differences(earlier: DictConfig, now: DictConfig, run_only: Sequence[str] = ()) -> list[str]:
+    """Keys where two sweeps' task configs differ. Left out: ``hydra``, the stage's name, the task's
+    ``run_only`` keys (how a trial runs, not what it computes: TaskRules.run_only_keys), and every key a
     command-line override or a ``hydra.sweeper.params`` entry of either sweep sets: those reach every
     trial as overrides, and a trial's overrides are compared one by one instead (the composed config
     still holds the base value, which no trial of that sweep ran with). A key one config lacks and the other
     holds as null or false is not a difference: a setting added since, off, as the sweep without it ran."""
-    skip: set[tuple[str, ...]] = {("stage",)}
+    skip: set[tuple[str, ...]] = {("stage",)} | {tuple(key.split(".")) for key in run_only}
     for cfg in (earlier, now):
         keys = [override_key(str(text)) for text in OmegaConf.select(cfg, "hydra.overrides.task", default=None) or []]
         keys += [str(k).lstrip("+") for k in (OmegaConf.select(cfg, "hydra.sweeper.params", default=None) or {})]

@@ -22,7 +22,7 @@ log = logging.getLogger(__name__)
 _ABSENT = object()
 
 
-def warm_start_dirs(entries: Sequence[str], sweep_dir: Path, config: Any) -> list[Path]:
+def warm_start_dirs(entries: Sequence[str], sweep_dir: Path, config: Any, run_only: Sequence[str] = ()) -> list[Path]:
     """``hydra.sweeper.warm_start`` checked before anything is written: each entry a genarch sweep
     directory other than this one, of the same task config (else its results describe another task)."""
     dirs = []
@@ -33,7 +33,7 @@ def warm_start_dirs(entries: Sequence[str], sweep_dir: Path, config: Any) -> lis
             raise ValueError(f"{where}: that is this sweep's own directory; give earlier sweeps")
         if not (earlier / LEDGER_FILE).exists() or not (earlier / "multirun.yaml").exists():
             raise ValueError(f"{where}: no ledger.jsonl and multirun.yaml there (is it a genarch sweep directory?)")
-        differs = task_differences(OmegaConf.load(earlier / "multirun.yaml"), config)
+        differs = task_differences(OmegaConf.load(earlier / "multirun.yaml"), config, run_only)
         if differs:
             raise ValueError(f"{where}: that sweep ran another task config, so its results do not describe this "
                              "one:\n  - " + "\n  - ".join(differs[:8]) + ("\n  - ..." if len(differs) > 8 else ""))
