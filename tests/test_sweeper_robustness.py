@@ -435,9 +435,26 @@ def test_a_resume_may_change_how_trials_run_but_not_what_they_compute(tmp_path):
         sweeper({"threads": "auto", "progress": False, "patience": 3}, 3).sweep(space)
     again = sweeper({"threads": "auto", "progress": False, "patience": 5}, 3)
     again.sweep(space)
-    # the last batch holds one job: it is told so (its threads=auto then takes every core), not in its overrides
+    # the last batch holds one job: it is told so (its threads=auto then takes every core)
     assert again.launcher.calls == [(2, [again.launcher.calls[0][1][0], "hydra.sweeper.num_workers=1"])]
-    assert [t.overrides for t in load_trials(tmp_path)][2] == again.launcher.calls[0][1][:1]
+
+
+def test_a_warm_start_reads_a_sweep_that_ran_with_other_threads_but_not_another_recipe(tmp_path):
+    from genarch.sweeper.task_config import task_differences
+    from genarch.sweeper.warm_start import warm_start_dirs
+    from genarch.task_rules import GenarchTaskRules
+
+    run_only = GenarchTaskRules().run_only_keys()
+    earlier = tmp_path / "earlier"
+    earlier.mkdir()
+    (earlier / "ledger.jsonl").write_text("")
+    OmegaConf.save({"trainer": {"threads": 1, "progress": True, "patience": 5}}, earlier / "multirun.yaml")
+    now = OmegaConf.create({"trainer": {"threads": "auto", "progress": False, "patience": 5}})
+    assert warm_start_dirs([str(earlier)], tmp_path / "now", now, run_only) == [earlier.resolve()]
+    assert len(task_differences(OmegaConf.load(earlier / "multirun.yaml"), now)) == 2  # without run_only
+    now.trainer.patience = 3
+    with pytest.raises(ValueError, match=r"(?s)another task config.*trainer.patience: was 5, now 3"):
+        warm_start_dirs([str(earlier)], tmp_path / "now", now, run_only)
 
 
 def test_the_console_line_of_a_rejection_gives_its_job_and_reasons_and_a_replay_says_so(tmp_path, monkeypatch, caplog):

@@ -217,12 +217,14 @@ class NevergradSweeperImpl:
 
 
 def launch_overrides(segment: list[Candidate], num_workers: int) -> list[list[str]]:
-    """The override lists handed to the launcher. A launch of fewer jobs than ``num_workers`` (a multi-fidelity
-    sweep's top rungs, a last or partly replayed batch) says so to its jobs in ``hydra.sweeper.num_workers``, so
-    that ``trainer.threads=auto`` splits the cores among the trials that really run at once
-    (genarch.training.threads) instead of leaving them idle. A ``hydra.*`` override is not a task override: the
-    ledger, the replay and the trial's own records never see it."""
-    extra = [f"hydra.sweeper.num_workers={len(segment)}"] if len(segment) < num_workers else []
+    """The override lists handed to the launcher. A launch of another number of jobs than ``num_workers`` (a
+    multi-fidelity sweep's first rung holds a whole bracket, its top rungs a few jobs; a last or partly replayed
+    batch) says so to its jobs in ``hydra.sweeper.num_workers``, so that ``trainer.threads=auto`` splits the cores
+    among the trials that really run at once (genarch.training.threads): neither idle cores under a lone trial
+    nor a whole bracket started at once by submitit's local executor on ``num_workers`` trials' threads. A
+    ``hydra.*`` override is not a task override: the ledger, the replay and the trial's own records never see
+    it."""
+    extra = [f"hydra.sweeper.num_workers={len(segment)}"] if len(segment) != num_workers else []
     return [list(c.overrides) + extra for c in segment]
 
 

@@ -21,9 +21,9 @@ def available_cores() -> int:
 
 def parallel_trials(hydra_cfg: Optional[Any]) -> int:
     """Trials that run at once on this machine under the launcher in ``hydra_cfg`` (the ``hydra``
-    node), 1 if unknown. The genarch sweeper hands at most ``num_workers`` trials to the launcher at once
-    (fewer, it sets ``num_workers`` in their launch to that number: genarch.sweeper._impl.launch_overrides),
-    so that bounds every local launcher; a SLURM job runs alone in its allocation (its cores are
+    node), 1 if unknown. The genarch sweeper hands ``num_workers`` trials to the launcher at once (another
+    number, it sets ``num_workers`` in their launch to it: genarch.sweeper._impl.launch_overrides), so that
+    bounds every local launcher; a SLURM job runs alone in its allocation (its cores are
     what ``sched_getaffinity`` reports); a local Ray cluster runs as many as its CPUs hold trials of
     ``ray.remote.num_cpus`` each."""
     if hydra_cfg is None:
