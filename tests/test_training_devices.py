@@ -464,7 +464,8 @@ def test_local_parallel_preset_on_cpu_runs_two_trials_at_once(tmp_path):
                            "trainer=smoke", "dataset.n=300", "++summary=false", "trainer.accelerator=cpu",
                            # a continuous key: two distinct candidates, launched together (with choice(4, 8) NGOpt
                            # asked 4 twice, and the two trials ran one after the other, each with every core)
-                           "optimizer.lr_scale=interval(0.5,2)", "hydra.sweeper.budget=2", "hydra.sweeper.num_workers=2",
+                           "optimizer.lr_scale=interval(0.5,2)", "hydra.sweeper.budget=2",
+                           "hydra.sweeper.num_workers=2",
                            f"hydra.sweep.dir={sweep}", "-m"],
                           cwd=REPO, capture_output=True, text=True, timeout=400,
                           env={**os.environ, "GENARCH_CACHE": str(tmp_path / "cache"), "HYDRA_FULL_ERROR": "0"})
