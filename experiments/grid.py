@@ -35,12 +35,13 @@ from typing import Any, Callable, Mapping, Optional, Sequence
 from experiments.tables import RESULTS, ROOT, RUNS, read_ok
 from genarch.io import atomic_write_json
 from genarch.sweeper.fidelity import LAST_CHECKPOINT
+from genarch.task_rules import RUN_ONLY_KEYS
 
 CELL_FILE = "cell.json"  # the overrides of a grid run and the hash of the config it trained
 HASHED = ("model.", "optimizer.", "trainer.")
 # trainer keys that say where and how a run was executed, not what it trained: chunks run on other machines,
 # with other thread counts, still match
-RUN_ENVIRONMENT = frozenset({"trainer.accelerator", "trainer.devices", "trainer.threads", "trainer.progress",
+RUN_ENVIRONMENT = frozenset({*RUN_ONLY_KEYS, "trainer.accelerator", "trainer.devices",
                              "trainer.trials_per_gpu", "trainer.save_checkpoint", "trainer.save_last",
                              "trainer.resume_from"})
 STARTED_FILE = "cell_started.json"  # written before a cell trains: the config hash its checkpoints belong to

@@ -6,6 +6,11 @@ from typing import Any, Mapping, Optional
 
 from genarch.sweeper.task import TaskRules
 
+# trainer keys that say how a run executes, not what it trains: torch threads change the order floats are summed
+# in, not the model, data or recipe (a sweep resumed with threads=auto where it started with 1 is the same search,
+# as one resumed on another machine is); experiments/grid.py adds the device and checkpoint keys to these
+RUN_ONLY_KEYS = ("trainer.threads", "trainer.progress")
+
 
 class GenarchTaskRules(TaskRules):
     def validates(self, config: Any) -> bool:
@@ -30,10 +35,7 @@ class GenarchTaskRules(TaskRules):
         return "minimize" if objective_name.endswith(MINIMIZED) else "maximize"
 
     def run_only_keys(self) -> tuple[str, ...]:
-        # torch threads change the order floats are summed in, not the model, data or training recipe: a sweep
-        # resumed with trainer.threads=auto where it started with 1 (a lone top-rung trial gets both cores) is
-        # the same search, as one resumed on another machine is
-        return ("trainer.threads", "trainer.progress")
+        return RUN_ONLY_KEYS
 
     def read_result(self, out_dir: Path) -> Mapping[str, Any]:
         from genarch.result import read_result
