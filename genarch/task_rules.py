@@ -37,6 +37,11 @@ class GenarchTaskRules(TaskRules):
     def run_only_keys(self) -> tuple[str, ...]:
         return RUN_ONLY_KEYS
 
+    def absent_values(self) -> Mapping[str, Any]:
+        from genarch.model.validate import STRANDS_DEFAULT
+
+        return {"model.strands": STRANDS_DEFAULT}  # models trained before the option read the given strand only
+
     def read_result(self, out_dir: Path) -> Mapping[str, Any]:
         from genarch.result import read_result
 

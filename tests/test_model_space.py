@@ -140,6 +140,7 @@ def test_sample_covers_every_option():
         (["model=deepbind", "model.stem.layers.0.dropout=1.5"], None, ["model.stem.layers[0].dropout"]),
         (["model=deepbind", "model.stem.layers.0.pool=x"], None, ["model.stem.layers[0].pool"]),
         (["model=deepbind", "model.stem.layers.0.pool=-2"], 101, ["model.stem.layers[0].pool"]),
+        (["+model.strands=reverse"], None, ["model.strands"]),
     ],
 )
 def test_illegal_combinations_name_their_keys(overrides, length, keys):
@@ -168,3 +169,34 @@ def test_attention_weights_are_exposed_and_normalised():
     assert weights.shape[0] == 4
     assert torch.allclose(weights.sum(dim=1), torch.ones(4), atol=1e-5)
     assert GenomicNet(compose_model("model=deepbind"), 101, 1).attention is None
+
+
+def reverse_complement(x: torch.Tensor) -> torch.Tensor:
+    return x.flip((1, 2))  # rows A, C, G, T
+
+
+@pytest.mark.parametrize("name", ["attentionnet", "deepbind", "promoternet_small"])
+def test_both_strands_average_the_two_readings_and_read_a_site_alike_on_either_strand(name):
+    """model.strands=both: the output is the mean of the one-strand outputs for x and its reverse complement (so
+    x and its reverse complement score the same); without the key a network reads x only, as before the option,
+    with the same weights (a checkpoint of either loads into the other)."""
+    torch.manual_seed(0)
+    one = GenomicNet(compose_model(f"model={name}"), 101, 2).eval()
+    both = GenomicNet(compose_model(f"model={name}", "+model.strands=both"), 101, 2).eval()
+    both.load_state_dict(one.state_dict())
+    x = torch.nn.functional.one_hot(torch.randint(0, 4, (5, 101)), 4).float().transpose(1, 2)
+    with torch.no_grad():
+        plain, rc = one(x), one(reverse_complement(x))
+        assert not torch.allclose(plain, rc, atol=1e-4)
+        assert torch.allclose(both(x), (plain + rc) / 2, atol=1e-5)
+        assert torch.allclose(both(x), both(reverse_complement(x)), atol=1e-5)
+    forward = GenomicNet(compose_model(f"model={name}", "+model.strands=forward"), 101, 2).eval()
+    forward.load_state_dict(one.state_dict())
+    with torch.no_grad():
+        assert torch.equal(forward(x), plain)
+    if name == "attentionnet":  # interpretation reads the given strand's attention (the reverse pass runs first)
+        with torch.no_grad():
+            one(x)
+            given = one.attention.last_weights
+            both(x)
+        assert torch.allclose(both.attention.last_weights, given)

@@ -211,3 +211,37 @@ def test_a_key_new_to_the_space_counts_with_the_config_value_or_as_dead_in_anoth
     assert (c is not None) is inside
     if inside:
         assert c.params == {"model/pooling": pooling, "model.pooling.hidden": 32}
+
+
+@pytest.mark.parametrize("absent, now, inside", [
+    ({"model.strands": "forward"}, "choice(forward, both)", True),   # ran before the option: read one strand
+    ({"model.strands": "forward"}, "choice(both)", False),           # ... which this space no longer holds
+    ({}, "choice(forward, both)", False),                            # a task that says nothing of the key
+])
+def test_a_key_the_earlier_config_lacked_counts_with_the_value_its_absence_means(absent, now, inside):
+    """model.strands came after tfbs_mf_4 ran: its configs lack the key, and a network without it reads the given
+    strand only (genarch.task_rules.GenarchTaskRules.absent_values), so its trials are the space's forward points."""
+    import nevergrad as ng
+    from omegaconf import OmegaConf
+
+    from genarch.ledger import Trial
+    from genarch.sweeper.params import spec_from_yaml, to_nevergrad
+    from genarch.sweeper.run import SweepRun
+    from genarch.sweeper.warm_start import _warm_candidate
+
+    specs = {s.name: s for s in (spec_from_yaml("model.head.units", "choice(8, 16)"),
+                                 spec_from_yaml("++model.strands", now))}
+    run = SweepRun(None, specs, [], None, 0, {}, None, False)
+    parametrization = ng.p.Dict(**{name: to_nevergrad(s.spec) for name, s in specs.items()})
+    earlier = OmegaConf.create({"model": {"head": {"units": 8}}})
+    trial = Trial(job=0, status="ok", params={"model.head.units": 16}, record={"overrides": ["model.head.units=16"]})
+    c = _warm_candidate(run, parametrization, trial, None, earlier, absent)
+    assert (c is not None) is inside
+    if inside:
+        assert c.params == {"model.head.units": 16, "model.strands": "forward"}
+
+
+def test_genarch_says_what_a_missing_strands_key_means():
+    from genarch.task_rules import GenarchTaskRules
+
+    assert GenarchTaskRules().absent_values() == {"model.strands": "forward"}

@@ -10,7 +10,7 @@ from genarch.model.blocks import (
     ConvUnit, GlobalPool, Head, RecurrentBlock, ResidualBlock, make_reduction, reduced_length,
 )
 from genarch.model.masking import align_phase, run_masked, span_mask, total_stride
-from genarch.model.validate import validate_model
+from genarch.model.validate import STRANDS_DEFAULT, validate_model
 
 
 class GenomicNet(nn.Module):
@@ -19,7 +19,12 @@ class GenomicNet(nn.Module):
     Input: float one-hot ``(batch, 4, length)``. Output: ``(batch, n_outputs)`` logits (binary)
     or predictions (regression), in the targets' own units: the head's output times ``target_scale``
     plus ``target_shift`` (per output; identity unless :meth:`scale_targets` set them from the
-    training targets, so a regression head learns standardised targets)."""
+    training targets, so a regression head learns standardised targets).
+
+    ``model.strands`` (absent: ``forward``): ``both`` scores each sequence and its reverse complement with the
+    same weights and averages the two outputs, in training and in prediction, so the network reads a site the
+    same on either strand (the reverse-complement pass runs first: the attention's ``last_weights`` are the
+    given strand's)."""
 
     def __init__(self, model: Mapping[str, Any], seq_len: int, n_outputs: int) -> None:
         super().__init__()
@@ -60,6 +65,7 @@ class GenomicNet(nn.Module):
         self.head = Head(features, n_outputs, int(head["layers"]), int(head["units"]), act,
                          bool(head["batchnorm"]), float(head["dropout"]))
         self.seq_len, self.n_outputs = seq_len, n_outputs
+        self.strands = str(model.get("strands", STRANDS_DEFAULT))
         self.register_buffer("target_shift", torch.zeros(n_outputs))
         self.register_buffer("target_scale", torch.ones(n_outputs))
         # input bases per feature-track step: a left-padded sequence is moved to this phase (masking.py)
@@ -87,8 +93,17 @@ class GenomicNet(nn.Module):
         return h, mask
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.strands == "both":  # rows A, C, G, T: flipping bases and positions is the reverse complement
+            reverse = self.one_strand(x.flip((1, 2)))
+            out = (reverse + self.one_strand(x)) / 2
+        else:
+            out = self.one_strand(x)
+        return out * self.target_scale + self.target_shift
+
+    def one_strand(self, x: torch.Tensor) -> torch.Tensor:
+        """The head's output for ``x`` as given (before the targets' affine map)."""
         h, mask = self.features_and_mask(x)
-        return self.head(self.pool(h, mask)) * self.target_scale + self.target_shift
+        return self.head(self.pool(h, mask))
 
     def scale_targets(self, shift: Any, scale: Any) -> None:
         """Set the per-output affine map from the head's output to the targets' units."""

@@ -10,6 +10,9 @@ RNNS = ("none", "simple", "lstm", "gru")
 POOLINGS = ("flatten", "attention", "max", "mean")
 RESIDUALS = ("none", "basic")
 RNN_OUTPUTS = ("sequence", "last")
+# model.strands, optional (a config without it reads the given strand only, as every model trained before it did)
+STRANDS = ("forward", "both")
+STRANDS_DEFAULT = "forward"
 
 
 class ConfigError(ValueError):
@@ -48,6 +51,8 @@ def validate_model(model: Mapping[str, Any], seq_len: Optional[int] = None) -> N
         return value if ok else low
 
     choice("activation", ACTIVATIONS)
+    if "strands" in model:
+        choice("strands", STRANDS)
     first = model.get("stem", {}).get("first_activation")
     if first is not None:
         choice("stem.first_activation", ACTIVATIONS)

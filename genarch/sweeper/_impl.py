@@ -113,7 +113,7 @@ class NevergradSweeperImpl:
         losses = Losses(st, self.config.get("objective"), self.rules)
         run = self.run = SweepRun(sweep_dir, specs, fixed, stage, seed, finished, losses,
                                   bool(st.validate and self.rules.validates(self.config)), progress)
-        run.warm_notes = warm_start(run, optimizer, parametrization, warm_dirs)
+        run.warm_notes = warm_start(run, optimizer, parametrization, warm_dirs, self.rules.absent_values())
         suggest_points(optimizer, points)
         rounds = Rounds(st, queued=list(points))
         if fidelity is not None:  # successive-halving rungs (genarch.sweeper.rung_loop)

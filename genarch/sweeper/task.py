@@ -26,6 +26,11 @@ class TaskRules:
         sweep or a warm start may differ in them from the sweep it reads."""
         return ()
 
+    def absent_values(self) -> Mapping[str, Any]:
+        """Task config keys a config may lack, each with the value its absence means (an option added after
+        earlier sweeps ran): a warm start counts an earlier trial whose config lacks the key as having it."""
+        return {}
+
     def read_result(self, out_dir: Path) -> Mapping[str, Any]:
         """A finished job's result file (status, objective, metrics...); OSError/ValueError if there is none."""
         raise OSError(f"{out_dir}: this task writes no result file the sweeper reads")

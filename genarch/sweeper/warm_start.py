@@ -5,7 +5,8 @@ not trained again, and they count neither towards the budget nor in this sweep's
 
 import logging
 from pathlib import Path
-from typing import Any, Optional, Sequence
+from types import MappingProxyType
+from typing import Any, Mapping, Optional, Sequence
 
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from omegaconf import DictConfig, ListConfig, OmegaConf
@@ -41,9 +42,11 @@ def warm_start_dirs(entries: Sequence[str], sweep_dir: Path, config: Any, run_on
     return dirs
 
 
-def warm_start(run: SweepRun, optimizer: Any, parametrization: Any, dirs: list[Path]) -> dict[str, dict[str, int]]:
+def warm_start(run: SweepRun, optimizer: Any, parametrization: Any, dirs: list[Path],
+               absent: Mapping[str, Any] = MappingProxyType({})) -> dict[str, dict[str, int]]:
     """Tell ``optimizer`` the earlier trials inside this space (same overrides otherwise, the stage's name
-    aside); return per directory how many finished and how many lay inside."""
+    aside); return per directory how many finished and how many lay inside. ``absent``: keys an earlier
+    config may lack, with the value their absence means (the task's ``TaskRules.absent_values``)."""
     notes: dict[str, dict[str, int]] = {}
     told: list[tuple[Candidate, Outcome]] = []
     parser = OverridesParser.create()
@@ -55,7 +58,7 @@ def warm_start(run: SweepRun, optimizer: Any, parametrization: Any, dirs: list[P
         for _, trial in sorted(finished.items()):
             if trial.rejected:
                 continue
-            c = _warm_candidate(run, parametrization, trial, parser, earlier_config)
+            c = _warm_candidate(run, parametrization, trial, parser, earlier_config, absent)
             if c is None:
                 continue
             outcome = Outcome.of_trial(trial, None)
@@ -73,15 +76,17 @@ def warm_start(run: SweepRun, optimizer: Any, parametrization: Any, dirs: list[P
     return notes
 
 
-def _warm_candidate(run: SweepRun, parametrization: Any, trial: Trial, parser: Any,
-                    earlier_config: Any = None) -> Optional[Candidate]:
+def _warm_candidate(run: SweepRun, parametrization: Any, trial: Trial, parser: Any, earlier_config: Any = None,
+                    absent: Mapping[str, Any] = MappingProxyType({})) -> Optional[Candidate]:
     """An earlier trial as a candidate of this sweep, or None if it is not a point of this space."""
     recorded = trial.overrides or []
     known = {**_fixed_values(recorded, parser), **trial.params}  # a key may have been fixed there, swept here
     # a key that sweep did not set ran with its config's value (a key swept or fixed here since)
     fixed_here = override_values(run.fixed)
     set_there = {override_key(o) for o in recorded} | set(known)  # every key its overrides name, read or not
-    unset = _config_values(earlier_config, known, [k for k in (*run.specs, *fixed_here) if k not in set_there])
+    unset_keys = [k for k in (*run.specs, *fixed_here) if k not in set_there]
+    unset = _config_values(earlier_config, known, unset_keys)
+    unset.update({k: absent[k] for k in unset_keys if k in absent and k not in unset})  # a key that config lacked
     if any(format_value(unset[key]) != text for key, text in fixed_here.items() if key in unset):
         return None  # fixed here to another value than that sweep's config ran with
     known = {**unset, **known}
