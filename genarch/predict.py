@@ -198,6 +198,9 @@ def score(run: TrainedRun, x: np.ndarray, batch_size: int = 1000, rc_average: bo
     if not len(x):
         return np.zeros((0, len(run.target_names)), dtype=np.float32)
     target = choose_device(device)
+    if rc_average and getattr(run.net, "strands", "forward") == "both":
+        log.info("--rc-average: this run reads both strands already (model.strands=both); scored once")
+        rc_average = False
     with torch.no_grad():
         y = torch.from_numpy(predict_on(target, run.net, x, batch_size))
         if rc_average:

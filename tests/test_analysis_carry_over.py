@@ -139,3 +139,35 @@ def test_without_points_removes_the_entry_and_its_own_comment_only():
                    "    # points: trained in runs/s1; its warm start tells those inside this space (docs/stages.md)\n\n"
                    "    params:\n      x: interval(0, 1)\n---\n")
     assert without_points(out, "runs/s1") == out
+
+
+def _rules_class():
+    """Rules whose task reads a missing ``s`` as ``f`` (genarch's ``model.strands``: forward)."""
+    from genarch.sweeper.task import TaskRules
+
+    class Rules(TaskRules):
+        def absent_values(self):
+            return {"s": "f"}
+
+    return Rules
+
+
+ABSENT_RULES = _rules_class()
+
+
+def test_the_carry_over_count_reads_a_key_the_earlier_config_lacked_as_the_value_its_absence_means(tmp_path):
+    """A space that adds a key (tfbs_mf_5's model.strands) holds the earlier trials only where the value the key's
+    absence means (the sweep's task rules) lies in it: the header counts what the warm start will tell."""
+    from omegaconf import OmegaConf
+
+    from genarch.analysis.carry_over import carried_count
+
+    toy(tmp_path, "first", "hydra.sweeper.budget=8")
+    space = {"x": "interval(0, 1)", "y": "range(1, 6)", "c": "choice(a, b, c)"}
+    assert carried_count(tmp_path / "first", {**space, "s": "choice(b)"}) == (8, 8)  # the toy task says nothing
+    multirun = tmp_path / "first" / "multirun.yaml"
+    config = OmegaConf.load(multirun)
+    config.hydra.sweeper.task_rules = f"{__name__}.ABSENT_RULES"
+    OmegaConf.save(config, multirun)
+    assert carried_count(tmp_path / "first", {**space, "s": "choice(f, b)"}) == (8, 8)
+    assert carried_count(tmp_path / "first", {**space, "s": "choice(b)"}) == (0, 8)

@@ -172,7 +172,9 @@ def test_attention_weights_are_exposed_and_normalised():
 
 
 def reverse_complement(x: torch.Tensor) -> torch.Tensor:
-    return x.flip((1, 2))  # rows A, C, G, T
+    from genarch.data.encode import reverse_complement as numpy_reverse_complement
+
+    return torch.from_numpy(numpy_reverse_complement(x.numpy()).copy())
 
 
 @pytest.mark.parametrize("name", ["attentionnet", "deepbind", "promoternet_small"])
@@ -194,9 +196,30 @@ def test_both_strands_average_the_two_readings_and_read_a_site_alike_on_either_s
     forward.load_state_dict(one.state_dict())
     with torch.no_grad():
         assert torch.equal(forward(x), plain)
-    if name == "attentionnet":  # interpretation reads the given strand's attention (the reverse pass runs first)
+    if name == "attentionnet":  # interpretation reads the given strand's attention
         with torch.no_grad():
             one(x)
             given = one.attention.last_weights
             both(x)
         assert torch.allclose(both.attention.last_weights, given)
+
+
+def test_both_strands_train_as_one_batch_on_padded_sequences_through_a_reduction_and_an_rnn():
+    """A training step of a both-strands network: batch norm moves its running statistics once (one batch of both
+    strands, the pooled statistics it evaluates with), and a padded batch with a strided reduction and a GRU
+    still scores a sequence and its reverse complement alike (the padding moves to the other end)."""
+    torch.manual_seed(1)
+    model = compose_model("model/reduction=maxpool", "model.reduction.stride=4", "model/rnn=gru",
+                          "model/pooling=attention", "model.head.dropout=0", "+model.strands=both")
+    net = GenomicNet(model, 60, 1)
+    x = torch.nn.functional.one_hot(torch.randint(0, 4, (6, 60)), 4).float().transpose(1, 2).contiguous()
+    x[:3, :, 47:] = 0  # three sequences padded at the end (their reverse complements at the start)
+    bn = next(m for m in net.modules() if isinstance(m, torch.nn.BatchNorm1d))
+    torch.optim.SGD(net.parameters(), lr=0.1).zero_grad()
+    net.train()
+    net(x).sum().backward()
+    assert int(bn.num_batches_tracked) == 1
+    with torch.no_grad():
+        assert torch.allclose(net(x), net(reverse_complement(x)), atol=1e-5)  # batch statistics: the same set
+        net.eval()
+        assert torch.allclose(net(x), net(reverse_complement(x)), atol=1e-5)

@@ -21,9 +21,12 @@ Models (rows): ``tfbs_found`` = ``+experiment=tfbs_found`` (the searched archite
 it was selected with), ``attentionnet`` = ``+experiment=attentionnet_paper`` (Table 3), ``deepbind`` /
 ``deepmotif`` = ``+experiment=deepbind_paper`` / ``deepmotif_paper`` (their published recipes where one
 is stated), and the control ``tfbs_found_default_training`` = ``model=tfbs_found`` with genarch's default
-training. Any other name runs as ``model=<name>``. The paper's figures (108 experiments) are read from
-../shared/paper/genetic_architect_facts.yaml. Run folders: experiments/runs/tfbs_h2h/<protocol>/<model>/
-<experiment>/seed<k>/ (git-ignored); a run with an ok result.json is never repeated.
+training. On request (``--models ... attentionnet_both_strands``), not by default: Table 3 reading both
+strands (``+experiment=attentionnet_paper +model.strands=both``), the control a found model that reads both
+strands needs (docs/models.md, "Both strands"). Any other name runs as ``model=<name>``. The paper's figures
+(108 experiments) are read from ../shared/paper/genetic_architect_facts.yaml. Run folders:
+experiments/runs/tfbs_h2h/<protocol>/<model>/<experiment>/seed<k>/ (git-ignored); a run with an ok result.json is
+never repeated.
 """
 
 import shutil
@@ -51,8 +54,9 @@ CONTENDERS = {
     "deepbind": ["+experiment=deepbind_paper"],
     "deepmotif": ["+experiment=deepmotif_paper"],
     "tfbs_found_default_training": ["model=tfbs_found"],
+    "attentionnet_both_strands": ["+experiment=attentionnet_paper", "+model.strands=both"],
 }
-MODELS = list(CONTENDERS)
+MODELS = [m for m in CONTENDERS if m != "attentionnet_both_strands"]  # the default rows
 PROTOCOLS = {"full": full_protocol("all training sequences"), "small": SMALL_DATA}
 RESULT_NAMES = {"full": "tfbs_head_to_head_full", "mt4000_default_ep10": "tfbs_head_to_head"}
 

@@ -53,19 +53,22 @@ def main(argv=None) -> int:
     import torch
 
     torch.set_num_threads(1)
-    dirs = sorted(Path(p) for p in glob.glob(str(ROOT / args.runs)) if (Path(p) / "model.pt").exists())
+    matched = [Path(p) for p in glob.glob(str(ROOT / args.runs)) if Path(p).is_dir()]
+    dirs = sorted((p for p in matched if (p / "model.pt").exists()), key=lambda p: (p.parent.name, str(p)))
+    untrained = sorted(str(p.relative_to(ROOT)) for p in matched if not (p / "model.pt").exists())
     if not dirs:
         raise SystemExit(f"--runs {args.runs}: no trained run folder (model.pt) matches on this machine")
     bundles: dict = {}
     rows = []
     for d in dirs:
-        rows.append(check_run(d, bundles))
+        rows.append(check_run(d, bundles))  # sorted by experiment: each experiment's data is read once
         print(f"{rows[-1]['run']}: {rows[-1]['given_strand']:.4f} -> {rows[-1]['both_strands']:.4f}", flush=True)
     gains = [r["gain"] for r in rows]
     summary = {"runs": len(rows), "improved": sum(g > 0 for g in gains), "mean_gain": statistics.mean(gains),
                "min_gain": min(gains), "max_gain": max(gains)}
     command = f"python -m experiments.tfbs.rc_average_check --runs '{args.runs}'"
-    write_json(OUT.with_suffix(".json"), {"command": command, "summary": summary, "rows": rows})
+    write_json(OUT.with_suffix(".json"), {"command": command, "summary": summary, "rows": rows,
+                                          "matched_without_model": untrained})
     table = md_table(["run", "given strand", "both strands", "gain"],
                      [[r["run"].split("full/")[-1], fmt(r["given_strand"], 4), fmt(r["both_strands"], 4),
                        f"{r['gain']:+.4f}"] for r in rows])
@@ -75,7 +78,9 @@ def main(argv=None) -> int:
         "each experiment's B file, the network as trained and with its outputs on a sequence and its reverse "
         "complement averaged.\n\n"
         f"Improved in {summary['improved']} of {summary['runs']} runs; gain mean {summary['mean_gain']:+.4f}, "
-        f"range {summary['min_gain']:+.4f} to {summary['max_gain']:+.4f}.\n\n" + table + "\n")
+        f"range {summary['min_gain']:+.4f} to {summary['max_gain']:+.4f}."
+        + (f" Left out, matched but with no trained model.pt (a run not finished): {', '.join(untrained)}."
+           if untrained else "") + "\n\n" + table + "\n")
     print(json.dumps(summary))
     return 0
 

@@ -88,9 +88,26 @@ def carried_count(sweep_dir: Path, params: Mapping[str, str]) -> tuple[int, int]
     domains = parse_params(dict(params))
     finished = {t.job: t for t in finished_trials(sweep_dir)}
     trials = [t for t in last_rungs(sweep_dir, finished).values() if not t.rejected]
+    absent = absent_values(sweep_dir)
     inside = [t for t in trials if set(t.params) <= set(domains)
-              and all(domains[k].contains(v) or not is_active(k, t.params) for k, v in t.params.items())]
+              and all(domains[k].contains(v) or not is_active(k, t.params) for k, v in t.params.items())
+              and all(domains[k].contains(v) or not is_active(k, t.params)  # a key that sweep's config lacked
+                      for k, v in absent.items() if k in domains and k not in t.params)]
     return len(inside), len(trials)
+
+
+def absent_values(sweep_dir: Path) -> Mapping[str, object]:
+    """The values keys its config lacked mean for the sweep's trials: its task's ``TaskRules.absent_values``
+    (``hydra.sweeper.task_rules`` of its multirun.yaml), as the sweeper's warm start reads them."""
+    from omegaconf import OmegaConf
+
+    from genarch.sweeper.task import load_task_rules
+
+    try:
+        rules = OmegaConf.select(OmegaConf.load(sweep_dir / "multirun.yaml"), "hydra.sweeper.task_rules", default=None)
+        return load_task_rules(rules).absent_values()
+    except (OSError, ValueError):
+        return {}
 
 
 def header_line(counts: list[tuple[str, int, int]]) -> str:

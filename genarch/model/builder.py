@@ -22,9 +22,8 @@ class GenomicNet(nn.Module):
     training targets, so a regression head learns standardised targets).
 
     ``model.strands`` (absent: ``forward``): ``both`` scores each sequence and its reverse complement with the
-    same weights and averages the two outputs, in training and in prediction, so the network reads a site the
-    same on either strand (the reverse-complement pass runs first: the attention's ``last_weights`` are the
-    given strand's)."""
+    same weights, in one batch, and averages the two outputs, in training and in prediction, so the network
+    reads a site the same on either strand (the attention's ``last_weights`` keep the given strand's)."""
 
     def __init__(self, model: Mapping[str, Any], seq_len: int, n_outputs: int) -> None:
         super().__init__()
@@ -93,12 +92,16 @@ class GenomicNet(nn.Module):
         return h, mask
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if self.strands == "both":  # rows A, C, G, T: flipping bases and positions is the reverse complement
-            reverse = self.one_strand(x.flip((1, 2)))
-            out = (reverse + self.one_strand(x)) / 2
-        else:
-            out = self.one_strand(x)
-        return out * self.target_scale + self.target_shift
+        if self.strands != "both":
+            return self.one_strand(x) * self.target_scale + self.target_shift
+        # one pass over [reverse complement; given] (rows A, C, G, T: flipping bases and positions is the reverse
+        # complement): batch norm normalises both strands with one set of statistics and moves its running ones
+        # once per step, as the pooled running statistics it evaluates with
+        n = x.shape[0]
+        both = self.one_strand(torch.cat([x.flip((1, 2)), x]))
+        if self.attention is not None:
+            self.attention.last_weights = self.attention.last_weights[n:]  # the given strand's
+        return (both[:n] + both[n:]) / 2 * self.target_scale + self.target_shift
 
     def one_strand(self, x: torch.Tensor) -> torch.Tensor:
         """The head's output for ``x`` as given (before the targets' affine map)."""
