@@ -20,6 +20,8 @@ ARCHS = {
     "deepmotif": ["model=deepmotif"],
     "deepbind_valid_conv": ["model=deepbind"],
     "attention_lstm": ["model=attentionnet_small", "model/rnn=lstm"],
+    "attention_both_strands": ["model=attentionnet_small", "model/reduction=none", "+model.strands=both"],
+    "attention_both_strands_stride2": ["model=attentionnet_small", "+model.strands=both"],
 }
 
 
@@ -118,6 +120,25 @@ def test_attention_scores_are_a_distribution_over_bases(arch):
     np.testing.assert_allclose(res.scores.sum(axis=1), 1.0, atol=1e-5)
     assert res.raw.shape[1] == res.position_map.feature_length
     np.testing.assert_array_equal(res.peaks, res.position_map.peak_base(res.raw.argmax(axis=1)))
+
+
+@pytest.mark.parametrize("padded", [False, True])
+def test_a_both_strands_attention_map_reads_a_sequence_and_its_reverse_complement_alike(padded):
+    """model.strands=both without a stride: the map is the mean of both passes' maps, so the map of the reverse
+    complement is the given map reversed (padding at the end moves to the start and keeps weight 0)."""
+    net = build(ARCHS["attention_both_strands"])
+    x = random_onehot(3)
+    if padded:
+        x[:, :, 50:] = 0
+    rc = x[:, ::-1, ::-1].copy()
+    given, reverse = AttentionAttribution()(net, x, 0), AttentionAttribution()(net, rc, 0)
+    np.testing.assert_allclose(reverse.scores, given.scores[:, ::-1], atol=1e-6)
+    forward_only = build(ARCHS["attention_both_strands"][:-1])
+    one_strand = AttentionAttribution()
+    differs = one_strand(forward_only, rc, 0).scores - one_strand(forward_only, x, 0).scores[:, ::-1]
+    assert np.abs(differs).max() > 1e-4  # one strand's map is not symmetric: the check above can fail
+    if padded:
+        assert (given.scores[:, 50:] == 0).all() and (reverse.scores[:, :10] == 0).all()
 
 
 def test_gradxinput_matches_a_linear_model():

@@ -3,7 +3,8 @@
 Weights live on the pooled feature track (length ``L'``); :class:`~genarch.interpret.positions.PositionMap`
 spreads each position's weight over the bases it stands for, so per-base scores sum to 1 per
 sequence. The peak is the centre base of the position with the highest weight (before spreading,
-so a stride-2 reduction does not bias it to the left base of a pair). One map serves every output.
+so a stride-2 reduction does not bias it to the left base of a pair). One map serves every output. A network
+that reads both strands (``model.strands=both``) with no stride gets the mean of both passes' maps.
 """
 
 from __future__ import annotations
@@ -36,6 +37,12 @@ class AttentionAttribution(Attribution):
         # itself): the weights lie on the moved track, and the per-base map is moved back
         x, _, shift = align_phase(x, span_mask(x), int(getattr(net, "phase", 1)))
         weights = net.attention.attention(*net.features_and_mask(x)).numpy().astype(np.float64)  # 0 on padding
+        if getattr(net, "strands", "forward") == "both" and int(getattr(net, "phase", 1)) == 1:
+            # a network that reads both strands looks at a site through either pass: with no stride, position j of
+            # the reverse complement's track is position L' - 1 - j of the given one, so the map is the mean of
+            # the two (each sums to 1). With a stride the tracks do not align base for base: the given strand's.
+            reverse = net.attention.attention(*net.features_and_mask(x.flip((1, 2)))).numpy().astype(np.float64)
+            weights = (weights + reverse[:, ::-1]) / 2
         self._pmap = position_map(net, x.shape[2], weights.shape[1])
         bases = self._pmap.to_bases(weights)
         if shift is None:
