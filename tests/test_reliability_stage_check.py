@@ -32,7 +32,8 @@ def _check(stage_path: Path) -> None:
         for key, value in cfg.hydra.sweeper.params.items():
             spec = spec_from_yaml(str(key), value)
             if spec.swept:
-                specs[spec.name] = spec.spec
+                if not spec.prefix:  # as the sweeper: a swept +key or ++key may add a key the config lacks
+                    specs[spec.name] = spec.spec
             else:
                 fixed.append(spec.override(spec.spec["value"]))
         check_stage(cfg, specs, fixed, GlobalHydra.instance().config_loader(), stage_path.read_text(), validate_model)
