@@ -193,12 +193,13 @@ def score(run: TrainedRun, x: np.ndarray, batch_size: int = 1000, rc_average: bo
     import torch
 
     from genarch.data.encode import reverse_complement
+    from genarch.model.builder import reads_both_strands
     from genarch.training.batches import predict_on
 
     if not len(x):
         return np.zeros((0, len(run.target_names)), dtype=np.float32)
     target = choose_device(device)
-    if rc_average and getattr(run.net, "strands", "forward") == "both":
+    if rc_average and reads_both_strands(run.net):
         log.info("--rc-average: this run reads both strands already (model.strands=both); scored once")
         rc_average = False
     with torch.no_grad():

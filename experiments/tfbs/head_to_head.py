@@ -54,15 +54,15 @@ CONTENDERS = {
     "deepbind": ["+experiment=deepbind_paper"],
     "deepmotif": ["+experiment=deepmotif_paper"],
     "tfbs_found_default_training": ["model=tfbs_found"],
-    "attentionnet_both_strands": ["+experiment=attentionnet_paper", "+model.strands=both"],
 }
-MODELS = [m for m in CONTENDERS if m != "attentionnet_both_strands"]  # the default rows
+MODELS = list(CONTENDERS)  # the default rows
+ON_REQUEST = {"attentionnet_both_strands": ["+experiment=attentionnet_paper", "+model.strands=both"]}  # --models
 PROTOCOLS = {"full": full_protocol("all training sequences"), "small": SMALL_DATA}
 RESULT_NAMES = {"full": "tfbs_head_to_head_full", "mt4000_default_ep10": "tfbs_head_to_head"}
 
 
 def contender(model: str) -> list[str]:
-    return CONTENDERS.get(model, [f"model={model}"])
+    return CONTENDERS.get(model) or ON_REQUEST.get(model) or [f"model={model}"]
 
 
 def run_dir(args, model: str, experiment: str, seed: int) -> Path:

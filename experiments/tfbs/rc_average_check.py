@@ -27,16 +27,16 @@ DEFAULT_RUNS = "experiments/runs/tfbs_h2h/full/*/*/seed1"
 
 def check_run(run_dir: Path, bundles: dict) -> dict:
     """Test AUROC of one trained run, given strand only and both strands averaged."""
+    from omegaconf import OmegaConf
     from sklearn.metrics import roc_auc_score
 
     from genarch.data import load_dataset
-    from genarch.interpret.pipeline import load_run as load_config
     from genarch.predict import load_run, score
 
-    _, _, cfg = load_config(run_dir)
+    cfg = OmegaConf.load(run_dir / ".hydra" / "config.yaml")
     experiment = str(cfg.dataset.experiment)
     if experiment not in bundles:
-        bundles.clear()  # one experiment's data at a time: runs are globbed model-major
+        bundles.clear()  # one experiment's data at a time: main() sorts the runs by experiment
         bundles[experiment] = load_dataset(cfg.dataset)
     test = bundles[experiment].test
     run, y = load_run(run_dir), np.asarray(test.y).reshape(-1)
@@ -61,7 +61,7 @@ def main(argv=None) -> int:
     bundles: dict = {}
     rows = []
     for d in dirs:
-        rows.append(check_run(d, bundles))  # sorted by experiment: each experiment's data is read once
+        rows.append(check_run(d, bundles))
         print(f"{rows[-1]['run']}: {rows[-1]['given_strand']:.4f} -> {rows[-1]['both_strands']:.4f}", flush=True)
     gains = [r["gain"] for r in rows]
     summary = {"runs": len(rows), "improved": sum(g > 0 for g in gains), "mean_gain": statistics.mean(gains),

@@ -88,11 +88,13 @@ def carried_count(sweep_dir: Path, params: Mapping[str, str]) -> tuple[int, int]
     domains = parse_params(dict(params))
     finished = {t.job: t for t in finished_trials(sweep_dir)}
     trials = [t for t in last_rungs(sweep_dir, finished).values() if not t.rejected]
-    absent = absent_values(sweep_dir)
-    inside = [t for t in trials if set(t.params) <= set(domains)
-              and all(domains[k].contains(v) or not is_active(k, t.params) for k, v in t.params.items())
-              and all(domains[k].contains(v) or not is_active(k, t.params)  # a key that sweep's config lacked
-                      for k, v in absent.items() if k in domains and k not in t.params)]
+    absent = {k: v for k, v in absent_values(sweep_dir).items() if k in domains}  # keys that sweep's config lacked
+
+    def is_inside(params: Mapping[str, object]) -> bool:
+        known = {**absent, **params}
+        return all(domains[k].contains(v) or not is_active(k, known) for k, v in known.items())
+
+    inside = [t for t in trials if set(t.params) <= set(domains) and is_inside(t.params)]
     return len(inside), len(trials)
 
 

@@ -13,6 +13,17 @@ from genarch.model.masking import align_phase, run_masked, span_mask, total_stri
 from genarch.model.validate import STRANDS_DEFAULT, validate_model
 
 
+def reverse_complement(x: torch.Tensor) -> torch.Tensor:
+    """Of a one-hot ``(batch, 4, length)`` tensor, rows A, C, G, T: flip bases and positions
+    (:func:`genarch.data.encode.reverse_complement` for numpy arrays)."""
+    return x.flip((1, 2))
+
+
+def reads_both_strands(net: nn.Module) -> bool:
+    """Whether ``net`` scores each sequence and its reverse complement (``model.strands=both``)."""
+    return getattr(net, "strands", STRANDS_DEFAULT) == "both"
+
+
 class GenomicNet(nn.Module):
     """A sequence model from the Genetic Architect search space.
 
@@ -94,11 +105,10 @@ class GenomicNet(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.strands != "both":
             return self.one_strand(x) * self.target_scale + self.target_shift
-        # one pass over [reverse complement; given] (rows A, C, G, T: flipping bases and positions is the reverse
-        # complement): batch norm normalises both strands with one set of statistics and moves its running ones
-        # once per step, as the pooled running statistics it evaluates with
+        # one pass over [reverse complement; given]: batch norm normalises both strands with one set of statistics
+        # and moves its running ones once per step, as the pooled running statistics it evaluates with
         n = x.shape[0]
-        both = self.one_strand(torch.cat([x.flip((1, 2)), x]))
+        both = self.one_strand(torch.cat([reverse_complement(x), x]))
         if self.attention is not None:
             self.attention.last_weights = self.attention.last_weights[n:]  # the given strand's
         return (both[:n] + both[n:]) / 2 * self.target_scale + self.target_shift

@@ -17,6 +17,7 @@ from torch import nn
 
 from genarch.interpret.attribution.base import Attribution
 from genarch.interpret.positions import PositionMap, position_map
+from genarch.model.builder import reads_both_strands, reverse_complement
 from genarch.model.masking import align_phase, span_mask
 
 
@@ -37,11 +38,11 @@ class AttentionAttribution(Attribution):
         # itself): the weights lie on the moved track, and the per-base map is moved back
         x, _, shift = align_phase(x, span_mask(x), int(getattr(net, "phase", 1)))
         weights = net.attention.attention(*net.features_and_mask(x)).numpy().astype(np.float64)  # 0 on padding
-        if getattr(net, "strands", "forward") == "both" and int(getattr(net, "phase", 1)) == 1:
+        if reads_both_strands(net) and int(getattr(net, "phase", 1)) == 1:
             # a network that reads both strands looks at a site through either pass: with no stride, position j of
             # the reverse complement's track is position L' - 1 - j of the given one, so the map is the mean of
             # the two (each sums to 1). With a stride the tracks do not align base for base: the given strand's.
-            reverse = net.attention.attention(*net.features_and_mask(x.flip((1, 2)))).numpy().astype(np.float64)
+            reverse = net.attention.attention(*net.features_and_mask(reverse_complement(x))).numpy().astype(np.float64)
             weights = (weights + reverse[:, ::-1]) / 2
         self._pmap = position_map(net, x.shape[2], weights.shape[1])
         bases = self._pmap.to_bases(weights)
