@@ -103,7 +103,7 @@ class GenomicNet(nn.Module):
         return h, mask
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if self.strands != "both":
+        if not reads_both_strands(self):
             return self.one_strand(x) * self.target_scale + self.target_shift
         # one pass over [reverse complement; given]: batch norm normalises both strands with one set of statistics
         # and moves its running ones once per step, as the pooled running statistics it evaluates with

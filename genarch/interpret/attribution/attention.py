@@ -36,14 +36,18 @@ class AttentionAttribution(Attribution):
     def _batch(self, net: nn.Module, x: torch.Tensor, output: int):
         # a left-padded sequence is read moved to the network's stride phase (the network would move it
         # itself): the weights lie on the moved track, and the per-base map is moved back
-        x, _, shift = align_phase(x, span_mask(x), int(getattr(net, "phase", 1)))
-        weights = net.attention.attention(*net.features_and_mask(x)).numpy().astype(np.float64)  # 0 on padding
-        if reads_both_strands(net) and int(getattr(net, "phase", 1)) == 1:
+        phase = int(getattr(net, "phase", 1))
+        x, _, shift = align_phase(x, span_mask(x), phase)
+
+        def attention_of(seqs: torch.Tensor) -> np.ndarray:
+            return net.attention.attention(*net.features_and_mask(seqs)).numpy().astype(np.float64)  # 0 on padding
+
+        weights = attention_of(x)
+        if reads_both_strands(net) and phase == 1:
             # a network that reads both strands looks at a site through either pass: with no stride, position j of
             # the reverse complement's track is position L' - 1 - j of the given one, so the map is the mean of
             # the two (each sums to 1). With a stride the tracks do not align base for base: the given strand's.
-            reverse = net.attention.attention(*net.features_and_mask(reverse_complement(x))).numpy().astype(np.float64)
-            weights = (weights + reverse[:, ::-1]) / 2
+            weights = (weights + attention_of(reverse_complement(x))[:, ::-1]) / 2
         self._pmap = position_map(net, x.shape[2], weights.shape[1])
         bases = self._pmap.to_bases(weights)
         if shift is None:
