@@ -25,6 +25,7 @@ from genarch.training.devices import TrainingDevice, free_gpu_memory, resolve_de
 from genarch.training.loggers import build_loggers, final_metrics, finish_loggers
 from genarch.training.metrics import resolve_objective, task_metrics
 from genarch.training.module import BestWeights, SequenceModule, TrainClock, predict
+from genarch.training.subnormals import flush_subnormals
 from genarch.training.threads import apply_threads, choose_threads
 
 MODEL_FILE = "model.pt"
@@ -171,13 +172,15 @@ def _train_on(device: TrainingDevice, loggers: list[Any], cfg: DictConfig, out_d
     seed = int(cfg.seed)
     threads = choose_threads(cfg.trainer.get("threads", "auto"), hydra_cfg)
     apply_threads(threads)
+    subnormals_flushed = flush_subnormals()
     pl.seed_everything(seed, workers=True, verbose=False)
 
     if bundle is None:
         bundle = load_dataset(cfg.dataset)
     objective_name, direction = resolve_objective(bundle.task, cfg.objective.name, cfg.objective.direction)
     facts.update(objective=(objective_name, direction), task=bundle.task)
-    extra: dict[str, Any] = {"threads": threads, "n_train": len(bundle.train), "n_val": len(bundle.val),
+    extra: dict[str, Any] = {"threads": threads, "subnormals_flushed": subnormals_flushed,
+                             "n_train": len(bundle.train), "n_val": len(bundle.val),
                              "n_test": 0 if bundle.test is None else len(bundle.test), "dataset": bundle.name,
                              **device.facts()}
     facts["extra"] = extra
@@ -284,7 +287,9 @@ def hparams_of(cfg: DictConfig) -> dict[str, Any]:
 
 def load_trained(run_dir: "str | Path"):
     """Rebuild a trained network from a run directory's ``model.pt`` (or, without one, Lightning's
-    ``checkpoints/best.ckpt``): ``(net, checkpoint dict)``."""
+    ``checkpoints/best.ckpt``): ``(net, checkpoint dict)``. Flushes subnormals in this process: a trained
+    network's subnormal weights slow CPU predictions as much as training (genarch.training.subnormals)."""
+    flush_subnormals()
     if not (Path(run_dir) / MODEL_FILE).exists() and best_ckpt_path(run_dir).exists():
         return load_net_from_ckpt(best_ckpt_path(run_dir))
     checkpoint = torch.load(Path(run_dir) / MODEL_FILE, map_location="cpu", weights_only=False)
