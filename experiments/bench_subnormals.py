@@ -26,7 +26,8 @@ from genarch.training.devices import device_name
 
 
 def subnormal_share(net: torch.nn.Module) -> dict[str, float]:
-    """Per weight tensor with any subnormal entry: the share of its entries that are subnormal."""
+    """Per tensor of the state dict (weights and BatchNorm buffers) with any subnormal entry: the share of its
+    entries that are subnormal."""
     tiny = torch.finfo(torch.float32).tiny
     shares = {}
     for name, value in net.state_dict().items():
@@ -64,8 +65,8 @@ def measure(checkpoint: Path, batch: int, steps: int, rounds: int) -> dict:
               f"ratio {off / on:.2f}")
     median = statistics.median(r["ratio"] for r in timings)
     worst = max(shares.values()) if shares else 0.0
-    print(f"{checkpoint}: {len(shares)} weight tensors hold subnormals (at most {worst:.1%} of one); "
-          f"median ratio {median:.2f}")
+    print(f"{checkpoint}: {len(shares)} tensors (weights, BatchNorm buffers) hold subnormals "
+          f"(at most {worst:.1%} of one); median ratio {median:.2f}")
     return {"checkpoint": str(checkpoint), "epoch": spec.get("best_epoch"), "subnormal_share": shares,
             "rounds": timings, "median_ratio": median}
 
@@ -84,6 +85,7 @@ def main(argv=None) -> dict:
               "device": device_name("cpu"), "threads": args.threads, "batch": args.batch, "steps": args.steps,
               "runs": [measure(c, args.batch, args.steps, args.rounds) for c in args.checkpoints]}
     if args.out:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(json.dumps(report, indent=2) + "\n")
     return report
 

@@ -25,7 +25,7 @@ from genarch.training.devices import TrainingDevice, free_gpu_memory, resolve_de
 from genarch.training.loggers import build_loggers, final_metrics, finish_loggers
 from genarch.training.metrics import resolve_objective, task_metrics
 from genarch.training.module import BestWeights, SequenceModule, TrainClock, predict
-from genarch.training.subnormals import flush_subnormals
+from genarch.training.subnormals import flush_subnormals, flushing_subnormals, subnormals_flushed
 from genarch.training.threads import apply_threads, choose_threads
 
 MODEL_FILE = "model.pt"
@@ -122,7 +122,8 @@ def train(cfg: DictConfig, out_dir: Path, hydra_cfg: Optional[Any] = None, overr
     device = resolve_device(cfg.trainer, hydra_cfg)  # a GPU asked for where there is none fails here
     loggers: list[Any] = []  # filled by _train_on; closed as failed here when the trial fails
     try:
-        return _train_on(device, loggers, cfg, out_dir, hydra_cfg, overrides, bundle, facts, start)
+        with flushing_subnormals():  # subnormal weights slow CPU steps up to 18x (genarch.training.subnormals)
+            return _train_on(device, loggers, cfg, out_dir, hydra_cfg, overrides, bundle, facts, start)
     except BaseException as exc:
         close_failed(loggers)
         drop_trial_frames(exc)  # the caller keeps the exception; the trial's model and data go now
@@ -172,14 +173,13 @@ def _train_on(device: TrainingDevice, loggers: list[Any], cfg: DictConfig, out_d
     seed = int(cfg.seed)
     threads = choose_threads(cfg.trainer.get("threads", "auto"), hydra_cfg)
     apply_threads(threads)
-    subnormals_flushed = flush_subnormals()
     pl.seed_everything(seed, workers=True, verbose=False)
 
     if bundle is None:
         bundle = load_dataset(cfg.dataset)
     objective_name, direction = resolve_objective(bundle.task, cfg.objective.name, cfg.objective.direction)
     facts.update(objective=(objective_name, direction), task=bundle.task)
-    extra: dict[str, Any] = {"threads": threads, "subnormals_flushed": subnormals_flushed,
+    extra: dict[str, Any] = {"threads": threads, "subnormals_flushed": subnormals_flushed(),
                              "n_train": len(bundle.train), "n_val": len(bundle.val),
                              "n_test": 0 if bundle.test is None else len(bundle.test), "dataset": bundle.name,
                              **device.facts()}
@@ -287,8 +287,9 @@ def hparams_of(cfg: DictConfig) -> dict[str, Any]:
 
 def load_trained(run_dir: "str | Path"):
     """Rebuild a trained network from a run directory's ``model.pt`` (or, without one, Lightning's
-    ``checkpoints/best.ckpt``): ``(net, checkpoint dict)``. Flushes subnormals in this process: a trained
-    network's subnormal weights slow CPU predictions as much as training (genarch.training.subnormals)."""
+    ``checkpoints/best.ckpt``): ``(net, checkpoint dict)``. Leaves the calling thread flushing subnormals: the
+    caller predicts with the network next, and its subnormal weights would slow that as much as training
+    (genarch.training.subnormals)."""
     flush_subnormals()
     if not (Path(run_dir) / MODEL_FILE).exists() and best_ckpt_path(run_dir).exists():
         return load_net_from_ckpt(best_ckpt_path(run_dir))

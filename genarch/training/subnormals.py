@@ -1,17 +1,44 @@
 """Subnormal floats on the CPU: flushed to zero while genarch trains or predicts.
 
 Weight decay pulls the weights of filters that stopped learning towards zero until they fall below float32's
-smallest normal number (1.2e-38); x86 CPUs compute with such subnormal numbers in microcode, and a convolution
-that meets them runs an order of magnitude slower. A real case: after nine epochs on FOXA1_HepG2 (full
-protocol), 11-18% of ``tfbs_found``'s conv weights were subnormal and a training step on one thread took
-16.6x as long as with subnormals flushed (``python -m experiments.bench_subnormals``; results/throughput_log.md).
-Flushing changes only values below 1.2e-38, which no AUROC or loss can see. GPUs flush or run them at full
-speed, so this matters for CPU runs only; it is a per-process (per-thread) switch of the floating-point unit."""
+smallest normal number (1.2e-38); CPUs compute with such subnormal numbers in microcode, and a convolution
+that meets them runs an order of magnitude slower. A real case: after ten epochs on FOXA1_HepG2 (full
+protocol), 16 of ``tfbs_found``'s weight and BatchNorm tensors held subnormals (up to 32% of one) and a
+training step on one thread took 18x as long as with them flushed (``python -m experiments.bench_subnormals``;
+experiments/results/throughput_log.md). Flushing zeroes only float32 values below 1.2e-38 (float64: 2.2e-308)
+and treats such inputs as zero; no loss, metric or prediction genarch reports can see it.
+
+The mode belongs to a CPU thread: setting it covers the calling thread and the threads torch starts after it
+(a ``python -m genarch`` run sets it before its first parallel operation). It also applies to plain Python
+and numpy floats in that thread, which is why :func:`flushing_subnormals` puts back the caller's mode."""
+
+import sys
+from contextlib import contextmanager
+from typing import Iterator
 
 import torch
 
 
 def flush_subnormals() -> bool:
-    """Treat subnormal float32/float64 inputs and results as zero in this process's CPU math (x86 with SSE3;
-    elsewhere a no-op). Returns whether the CPU supports it."""
+    """Treat subnormal inputs and results as zero in the calling thread's CPU math (x86 with SSE3, ARM64).
+    Returns whether the CPU supports it."""
     return bool(torch.set_flush_denormal(True))
+
+
+def subnormals_flushed() -> bool:
+    """Whether the calling thread flushes subnormals now (half the smallest normal float64 comes out zero)."""
+    smallest = sys.float_info.min
+    return smallest / 2.0 == 0.0
+
+
+@contextmanager
+def flushing_subnormals() -> Iterator[bool]:
+    """:func:`flush_subnormals` for the duration of the block, then the caller's mode again (in-process callers,
+    notebooks and tests, keep IEEE subnormals outside a training). Yields whether the CPU supports it."""
+    was_flushing = subnormals_flushed()
+    supported = flush_subnormals()
+    try:
+        yield supported
+    finally:
+        if not was_flushing:
+            torch.set_flush_denormal(False)
