@@ -196,12 +196,15 @@ def test_logger_entry_without_target_names_its_key():
 def test_best_checkpoint_is_lightning_format_and_matches_model_pt(tmp_path):
     from genarch.training.checkpoints import best_ckpt_path, load_net_from_ckpt
     from genarch.training.runner import MODEL_FILE, load_trained
+    from genarch.training.subnormals import subnormals_flushed
 
+    mode = subnormals_flushed()
     result = train_tiny(tmp_path, "logger=none", "model.stem.filters=8")
     ckpt = torch.load(best_ckpt_path(tmp_path), map_location="cpu", weights_only=False)
     assert {"state_dict", "optimizer_states", "epoch", "pytorch-lightning_version", "genarch"} <= set(ckpt)
     assert ckpt["epoch"] == result["extra"]["best_epoch"]
     net_pt, spec_pt = load_trained(tmp_path)
+    assert subnormals_flushed() is mode  # neither training nor loading leaves the thread's float mode changed
     net_ckpt, spec_ckpt = load_net_from_ckpt(best_ckpt_path(tmp_path))
     for (k, a), (_, b) in zip(net_pt.state_dict().items(), net_ckpt.state_dict().items()):
         assert torch.equal(a, b), k

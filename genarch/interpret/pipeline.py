@@ -24,6 +24,7 @@ from genarch.interpret.tomtom import Match, best_matches, run_tomtom
 from genarch.interpret.truth import Site, load_truth, planted_motifs, recovery, same_matrix
 from genarch.training.module import predict
 from genarch.training.runner import MODEL_FILE
+from genarch.training.subnormals import flushing_subnormals
 
 
 @dataclass
@@ -153,6 +154,14 @@ def _output_indices(target_names: list[str], wanted: Optional[Sequence[str]], ca
 
 def interpret_run(run_dir: "str | Path", config: Optional[InterpretConfig] = None, bundle=None,
                   console: Any = None, targets: Optional[Sequence[JasparMotif]] = None) -> Report:
+    """Attribution maps, motifs and their JASPAR matches for a trained run; the report is also written to disk.
+    Subnormal weights are flushed while it runs (genarch.training.subnormals): they would slow every pass."""
+    with flushing_subnormals():
+        return _interpret_run(run_dir, config, bundle, console, targets)
+
+
+def _interpret_run(run_dir: "str | Path", config: Optional[InterpretConfig], bundle, console: Any,
+                   targets: Optional[Sequence[JasparMotif]]) -> Report:
     from genarch.data import load_dataset
 
     config = config or InterpretConfig()

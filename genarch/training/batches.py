@@ -18,6 +18,7 @@ import torch
 from torch.utils.data import DataLoader, Dataset, Sampler
 
 from genarch.data.base import ArraySplit, to_float
+from genarch.training.subnormals import flushing_subnormals
 
 log = logging.getLogger(__name__)
 RESIDENT_SHARE = 0.5  # a split goes to the GPU whole when it takes at most this share of its free memory
@@ -120,8 +121,9 @@ def predict_on(device: torch.device, net: torch.nn.Module, x: np.ndarray, batch_
         x_all = x_all.to(device)
     elif device.type == "cuda":
         x_all = x_all.pin_memory()
-    outputs = [net(to_float(x_all[i : i + batch_size].to(device, non_blocking=True)))
-               for i in range(0, len(x_all), batch_size)]
+    with flushing_subnormals():  # subnormal weights slow CPU math (genarch.training.subnormals)
+        outputs = [net(to_float(x_all[i : i + batch_size].to(device, non_blocking=True)))
+                   for i in range(0, len(x_all), batch_size)]
     result = torch.cat(outputs).float().cpu().numpy() if outputs else np.zeros((0, 1), dtype=np.float32)
     net.to(home)  # the caller's network stays where it was (its saved state on the CPU)
     return result

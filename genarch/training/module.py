@@ -11,6 +11,7 @@ from torch import nn
 
 from genarch.data.base import to_float
 from genarch.training.metrics import MINIMIZED, task_metrics
+from genarch.training.subnormals import flushing_subnormals
 
 
 class NonFiniteLoss(FloatingPointError):
@@ -148,5 +149,6 @@ class TrainClock(pl.Callback):
 @torch.no_grad()
 def predict(net: nn.Module, x: np.ndarray, batch_size: int = 1000) -> np.ndarray:
     net.eval()
-    outputs = [net(to_float(torch.from_numpy(x[i : i + batch_size]))) for i in range(0, len(x), batch_size)]
+    with flushing_subnormals():  # a trained network's subnormal weights would slow this as much as training
+        outputs = [net(to_float(torch.from_numpy(x[i : i + batch_size]))) for i in range(0, len(x), batch_size)]
     return torch.cat(outputs).numpy() if outputs else np.zeros((0, 1), dtype=np.float32)

@@ -25,7 +25,7 @@ from genarch.training.devices import TrainingDevice, free_gpu_memory, resolve_de
 from genarch.training.loggers import build_loggers, final_metrics, finish_loggers
 from genarch.training.metrics import resolve_objective, task_metrics
 from genarch.training.module import BestWeights, SequenceModule, TrainClock, predict
-from genarch.training.subnormals import flush_subnormals, flushing_subnormals, subnormals_flushed
+from genarch.training.subnormals import flushing_subnormals, subnormals_flushed
 from genarch.training.threads import apply_threads, choose_threads
 
 MODEL_FILE = "model.pt"
@@ -287,10 +287,8 @@ def hparams_of(cfg: DictConfig) -> dict[str, Any]:
 
 def load_trained(run_dir: "str | Path"):
     """Rebuild a trained network from a run directory's ``model.pt`` (or, without one, Lightning's
-    ``checkpoints/best.ckpt``): ``(net, checkpoint dict)``. Leaves the calling thread flushing subnormals: the
-    caller predicts with the network next, and its subnormal weights would slow that as much as training
-    (genarch.training.subnormals)."""
-    flush_subnormals()
+    ``checkpoints/best.ckpt``): ``(net, checkpoint dict)``. Leaves the thread's float mode alone: genarch's
+    prediction functions flush subnormal weights while they run (genarch.training.subnormals)."""
     if not (Path(run_dir) / MODEL_FILE).exists() and best_ckpt_path(run_dir).exists():
         return load_net_from_ckpt(best_ckpt_path(run_dir))
     checkpoint = torch.load(Path(run_dir) / MODEL_FILE, map_location="cpu", weights_only=False)
