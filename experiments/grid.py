@@ -9,7 +9,8 @@ running it again. "The config" is the hash of the run's composed ``model`` + ``o
 hashes differently and counts as missing: it is retrained, and the tables never mix it with current runs.
 ``--chunk I/N`` runs only the I-th of N contiguous slices of the grid (seed-major, so early chunks complete
 whole items for every model) and ``--limit K`` stops after K new trainings, to fit a session;
-``--aggregate-only`` rebuilds the tables. Within a cell, every epoch leaves ``checkpoints/last.ckpt``: a cell
+``--aggregate-only`` rebuilds the tables (of exactly the ``--models`` given; after new runs a table keeps the
+rows it had and adds the command's new ones). Within a cell, every epoch leaves ``checkpoints/last.ckpt``: a cell
 stopped mid-training continues from its last finished epoch when the command runs again.
 ``--debug-max-train N`` caps the training sequences for a smoke run: its runs and tables go to
 separate ``*_debugN`` folders under experiments/runs and never mix with real results.
@@ -158,12 +159,28 @@ def run_grid(args: argparse.Namespace, items: Sequence[str], run_one: Callable[[
     return trained
 
 
+def table_args(args: argparse.Namespace, table_json: Path) -> argparse.Namespace:
+    """The arguments the tables are rebuilt with after new runs: the rows the table at ``table_json`` has
+    now, then this command's ``--models`` not among them; a run of one model must not rewrite the table
+    with that row alone. ``--aggregate-only`` builds the table of exactly the ``--models`` given."""
+    if args.aggregate_only or not table_json.exists():
+        return args
+    try:
+        rows = list(json.loads(table_json.read_text()).get("contenders") or {})
+    except (json.JSONDecodeError, AttributeError) as err:
+        raise SystemExit(f"{table_json}: not a table this grid wrote ({err}); move it away, or rebuild it with "
+                         "--aggregate-only --models ...") from None
+    return argparse.Namespace(**{**vars(args), "models": rows + [m for m in args.models if m not in rows]})
+
+
 def grid_main(args: argparse.Namespace, items: Sequence[str],
               run_one: Callable[[argparse.Namespace, str, str, int], bool],
-              aggregate: Callable[[argparse.Namespace], Any]) -> Any:
+              aggregate: Callable[[argparse.Namespace], Any],
+              table_json: Callable[[argparse.Namespace], Path]) -> Any:
+    rows = table_args(args, table_json(args))  # read before any training: a bad table fails first
     if not args.aggregate_only:
-        run_grid(args, items, lambda model, item, seed: run_one(args, model, item, seed), lambda: aggregate(args))
-    return aggregate(args)
+        run_grid(args, items, lambda model, item, seed: run_one(args, model, item, seed), lambda: aggregate(rows))
+    return aggregate(rows)
 
 
 def check_device(device: str) -> None:

@@ -131,12 +131,42 @@ def test_stopping_tells_early_stop_from_the_epoch_cap(epochs, cap, hit):
 
 
 @pytest.mark.parametrize("aggregate_only, trained", [(False, [("m", "e", 0)]), (True, [])])
-def test_grid_main_trains_unless_aggregate_only_then_aggregates(aggregate_only, trained):
+def test_grid_main_trains_unless_aggregate_only_then_aggregates(tmp_path, aggregate_only, trained):
     calls = []
     args = _grid_args(seeds=[0], models=["m"], aggregate_only=aggregate_only)
     out = grid_main(args, ["e"], lambda a, model, item, seed: calls.append((model, item, seed)) or True,
-                    lambda a: "tables")
+                    lambda a: "tables", lambda a: tmp_path / "no_table_yet.json")
     assert calls == trained and out == "tables"
+
+
+@pytest.mark.parametrize("committed_rows, models, aggregate_only, rows", [
+    (["a", "b", "c"], ["b"], False, ["a", "b", "c"]),    # a run of one row keeps the table's other rows
+    (["a", "b"], ["d"], False, ["a", "b", "d"]),         # a new row is added after them
+    (None, ["b"], False, ["b"]),                          # no table yet: this run's rows
+    (["a", "b", "c"], ["b"], True, ["b"]),               # --aggregate-only: exactly the rows asked for
+])
+def test_tables_after_a_run_keep_the_rows_they_had(tmp_path, committed_rows, models, aggregate_only, rows):
+    import json
+
+    table = tmp_path / "table.json"
+    if committed_rows is not None:
+        table.write_text(json.dumps({"contenders": {m: ["model=" + m] for m in committed_rows}}))
+    seen = []
+    args = _grid_args(seeds=[0], models=models, aggregate_only=aggregate_only)
+    grid_main(args, ["e"], lambda a, model, item, seed: True, lambda a: seen.append(list(a.models)), lambda a: table)
+    assert seen and all(r == rows for r in seen)
+    assert args.models == models  # what trains is still this command's --models
+
+
+def test_a_table_that_is_not_a_grid_table_is_refused_by_name_before_training(tmp_path):
+    table = tmp_path / "table.json"
+    table.write_text("{not json")
+    calls = []
+    args = _grid_args(seeds=[0], models=["m"], aggregate_only=False)
+    with pytest.raises(SystemExit, match="table.json"):
+        grid_main(args, ["e"], lambda a, model, item, seed: calls.append(model) or True, lambda a: None,
+                  lambda a: table)
+    assert calls == []
 
 
 def test_the_regression_table_takes_cells_without_run_folders_from_a_prior(tmp_path, monkeypatch):

@@ -161,6 +161,12 @@ def run_one(args, model: str, task: str, seed: int) -> bool:
     return True
 
 
+def table_json(args) -> Path:
+    """experiments/results/gue[_<protocol>].json (a smoke's beside its runs); .md and .png beside it."""
+    name = RESULT_NAMES.get(args.protocol.name, f"gue_{args.protocol.name}")
+    return results_dir(args) / (name + (f"_debug{args.debug_max_train}" if args.debug_max_train else "") + ".json")
+
+
 def aggregate(args) -> dict:
     base = RUNS / "gue" / protocol_name(args)
     per: dict = {}
@@ -208,9 +214,9 @@ def aggregate(args) -> dict:
     checks = {sp: rank_check({t: r["test_auroc"] for t, r in per[first].items()}, sp) for sp in ("human", "mouse")} \
         if first else {}
     out["mapping"]["rank_check"] = {"model": first, **checks}
-    name = RESULT_NAMES.get(p.name, f"gue_{p.name}") + (f"_debug{args.debug_max_train}" if args.debug_max_train else "")
-    folder = results_dir(args)
-    write_json(folder / f"{name}.json", out)
+    path = table_json(args)
+    folder, name = path.parent, path.stem
+    write_json(path, out)
     flag = "full" if p.name == "full" else "small"
     training = "the full GUE train split" if p.max_train is None else f"a {p.max_train}-sequence subsample"
     lines = [f"# GUE transcription-factor tasks ({'full data' if p.max_train is None else 'small-data'})", "",
@@ -300,7 +306,7 @@ def _plot(per: dict, path: Path) -> None:
 def main(argv=None) -> None:
     args = parse_grid_args(grid_parser(__doc__, models=MODELS, items_flag="--tasks", items=TASKS, protocols=PROTOCOLS),
                            argv)
-    grid_main(args, args.tasks, run_one, aggregate)
+    grid_main(args, args.tasks, run_one, aggregate, table_json)
 
 
 if __name__ == "__main__":

@@ -114,6 +114,12 @@ def load_prior(args) -> dict:
     return args._prior
 
 
+def table_json(args) -> Path:
+    """experiments/results/regression[_<protocol>].json (a smoke's beside its runs); .md and .png beside it."""
+    name = RESULT_NAMES.get(args.protocol.name, f"regression_{args.protocol.name}")
+    return results_dir(args) / (name + (f"_debug{args.debug_max_train}" if args.debug_max_train else "") + ".json")
+
+
 def aggregate(args) -> dict:
     scores: dict = {}
     per_output: dict = {}
@@ -161,10 +167,9 @@ def aggregate(args) -> dict:
            "early_stopping": stopping_summary(stops),
            "paper": {"ILSEP_mean_pearson_r_11_lineages": paper_facts.ilsep()},
            **({"from_prior": {"file": args.prior, "cells": from_prior}} if from_prior else {})}
-    name = RESULT_NAMES.get(p.name, f"regression_{p.name}") + (f"_debug{args.debug_max_train}"
-                                                                 if args.debug_max_train else "")
-    folder = results_dir(args)
-    write_json(folder / f"{name}.json", out)
+    path = table_json(args)
+    folder, name = path.parent, path.stem
+    write_json(path, out)
     models = [m for m in args.models if m in table]
     rows = []
     for d in DATASETS:
@@ -239,7 +244,7 @@ def main(argv=None) -> None:
     parser.add_argument("--prior", help="a committed regression.json of this protocol: (model, set) cells with no run "
                                         "folder here are read from it")
     args = parse_grid_args(parser, argv)
-    grid_main(args, args.datasets, run_one, aggregate)
+    grid_main(args, args.datasets, run_one, aggregate, table_json)
 
 
 if __name__ == "__main__":

@@ -114,6 +114,12 @@ def paper_table1() -> dict:
             "win_share": {f"{a}_over_{b}": v for (a, b), v in paper["win_share"].items()}}
 
 
+def table_json(args) -> Path:
+    """experiments/results/tfbs_head_to_head[_<protocol>].json (a smoke's beside its runs); .md and .png beside it."""
+    name = RESULT_NAMES.get(args.protocol.name, f"tfbs_head_to_head_{args.protocol.name}")
+    return results_dir(args) / (name + (f"_debug{args.debug_max_train}" if args.debug_max_train else "") + ".json")
+
+
 def aggregate(args) -> dict:
     data = collect(args)
     table = mean_over_seeds(data["test"])
@@ -153,12 +159,10 @@ def aggregate(args) -> dict:
         "runs_with_wall_time": {m: [t is not None for t in ts].count(True) for m, ts in data["times"].items()},
         "paper": paper_table1(),
     }
-    name = RESULT_NAMES.get(p.name, f"tfbs_head_to_head_{p.name}") + (f"_debug{args.debug_max_train}"
-                                                                          if args.debug_max_train else "")
-    folder = results_dir(args)
-    write_json(folder / f"{name}.json", out)
-    (folder / f"{name}.md").write_text(markdown(args, out, name))
-    plot(out, folder / f"{name}.png")
+    path = table_json(args)
+    write_json(path, out)
+    path.with_suffix(".md").write_text(markdown(args, out, path.stem))
+    plot(out, path.with_suffix(".png"))
     return out
 
 
@@ -260,7 +264,7 @@ def plot(out: dict, path: Path) -> None:
 def main(argv=None) -> None:
     args = parse_grid_args(grid_parser(__doc__, models=MODELS, items_flag="--experiments", items=EXPERIMENTS,
                                        protocols=PROTOCOLS), argv)
-    out = grid_main(args, args.experiments, run_one, aggregate)
+    out = grid_main(args, args.experiments, run_one, aggregate, table_json)
     print(f"{out['n_experiments_complete']}/{len(EXPERIMENTS)} experiments complete; "
           + "; ".join(f"{m}: mean {fmt(s['mean'])}, median {fmt(s['median'])}"
                       for m, s in out["summary_on_complete_experiments"].items()))
