@@ -564,3 +564,24 @@ def test_a_gue_cell_kept_without_its_mcc_and_without_weights_is_trained_again(ke
     trained = []
     monkeypatch.setattr(gue, "train_cell", lambda *a, **k: trained.append(a[0]))
     assert gue.run_one(args, "deepbind", task, 0) is True and trained == [out]
+
+
+@pytest.mark.parametrize("model, dataset, protocol, fixed", [
+    ("deepmotif", "synthetic_ilsep", "full", True),    # its published 1e-2 left one constant prediction there
+    ("deepmotif", "synthetic_ilsep", "small", False),  # the small-data table keeps the recipe it was made with
+    ("deepmotif", "lentimpra", "full", False),
+    ("deepbind", "synthetic_ilsep", "full", False),
+])
+def test_a_recipe_fix_reaches_only_its_cell(model, dataset, protocol, fixed):
+    import argparse
+
+    from experiments.regression import regression
+
+    args = argparse.Namespace(protocol=regression.PROTOCOLS[protocol], threads="1", device=None, debug_max_train=None)
+    overrides = regression.cell_overrides(args, model, dataset, 0)
+    assert ("optimizer.lr_scale=0.1" in overrides) is fixed
+    assert overrides[: len(regression.contender(model))] == regression.contender(model)
+    if fixed:  # after the preset's own lr_scale, so Hydra applies the fix last
+        assert overrides.index("optimizer.lr_scale=0.1") > overrides.index("+experiment=deepmotif_paper")
+    note = regression.recipe_fix_note(args, [model])
+    assert bool(note) is (model == "deepmotif" and protocol == "full")
