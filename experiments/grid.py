@@ -165,12 +165,28 @@ def table_args(args: argparse.Namespace, table_json: Path) -> argparse.Namespace
     with that row alone. ``--aggregate-only`` builds the table of exactly the ``--models`` given."""
     if args.aggregate_only or not table_json.exists():
         return args
-    try:
-        rows = list(json.loads(table_json.read_text()).get("contenders") or {})
-    except (json.JSONDecodeError, AttributeError) as err:
-        raise SystemExit(f"{table_json}: not a table this grid wrote ({err}); move it away, or rebuild it with "
-                         "--aggregate-only --models ...") from None
+    rows = table_rows(table_json)
     return argparse.Namespace(**{**vars(args), "models": rows + [m for m in args.models if m not in rows]})
+
+
+# where a table names its rows: every grid writes "contenders"; tables written before it did name them under
+# "models" (head-to-head), "per_seed" (regression) or "results" (GUE)
+TABLE_ROW_KEYS = ("contenders", "models", "per_seed", "results")
+
+
+def table_rows(table_json: Path) -> list[str]:
+    """The rows (models) of a table a grid wrote; a file that is not one is refused by name."""
+    try:
+        table = json.loads(table_json.read_text(encoding="utf-8"))
+        rows = next((list(table[k]) for k in TABLE_ROW_KEYS if isinstance(table, dict) and table.get(k)), None)
+    except (OSError, ValueError) as err:  # ValueError: not JSON, or not UTF-8
+        rows, why = None, f"unreadable ({err})"
+    else:
+        why = f"names no rows (none of {', '.join(TABLE_ROW_KEYS)})"
+    if not rows or not all(isinstance(r, str) for r in rows):
+        raise SystemExit(f"{table_json}: {why if not rows else 'rows are not model names'}; not a table this "
+                         "grid wrote: move it away, or rebuild it with --aggregate-only --models ...")
+    return rows
 
 
 def grid_main(args: argparse.Namespace, items: Sequence[str],

@@ -44,7 +44,9 @@ def main(cfg: DictConfig) -> float:
     from hydra.types import RunMode
 
     from genarch.app import run
+    from genarch.training.subnormals import flush_subnormals
 
+    flush_subnormals()  # before torch starts its worker threads: they take the mode of the thread that starts them
     try:
         return run(cfg)
     except Exception as exc:  # noqa: BLE001 - a single run ends with a message; the traceback is in its log

@@ -249,7 +249,10 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
+    from genarch.training.subnormals import flush_subnormals
+
     args = parse_args(argv)
+    flush_subnormals()  # before torch starts its worker threads: they take the mode of the thread that starts them
     try:
         frame = predict_file(args.run_dir, args.input, args.batch_size, args.rc_average, args.device, args.format,
                              args.seq_column, args.id_column, args.base_order, args.length_mode)

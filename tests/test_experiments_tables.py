@@ -139,18 +139,22 @@ def test_grid_main_trains_unless_aggregate_only_then_aggregates(tmp_path, aggreg
     assert calls == trained and out == "tables"
 
 
-@pytest.mark.parametrize("committed_rows, models, aggregate_only, rows", [
-    (["a", "b", "c"], ["b"], False, ["a", "b", "c"]),    # a run of one row keeps the table's other rows
-    (["a", "b"], ["d"], False, ["a", "b", "d"]),         # a new row is added after them
-    (None, ["b"], False, ["b"]),                          # no table yet: this run's rows
-    (["a", "b", "c"], ["b"], True, ["b"]),               # --aggregate-only: exactly the rows asked for
+@pytest.mark.parametrize("key, committed_rows, models, aggregate_only, rows", [
+    ("contenders", ["a", "b", "c"], ["b"], False, ["a", "b", "c"]),  # a run of one row keeps the table's others
+    ("contenders", ["a", "b"], ["d"], False, ["a", "b", "d"]),       # a new row is added after them
+    ("contenders", None, ["b"], False, ["b"]),                       # no table yet: this run's rows
+    ("contenders", ["a", "b", "c"], ["b"], True, ["b"]),             # --aggregate-only: exactly the rows asked for
+    ("models", ["a", "b"], ["b"], False, ["a", "b"]),                # older tables: head-to-head named them here,
+    ("per_seed", ["a", "b"], ["c"], False, ["a", "b", "c"]),         # regression here
+    ("results", ["a", "b"], ["b"], False, ["a", "b"]),               # and GUE here
 ])
-def test_tables_after_a_run_keep_the_rows_they_had(tmp_path, committed_rows, models, aggregate_only, rows):
+def test_tables_after_a_run_keep_the_rows_they_had(tmp_path, key, committed_rows, models, aggregate_only, rows):
     import json
 
     table = tmp_path / "table.json"
     if committed_rows is not None:
-        table.write_text(json.dumps({"contenders": {m: ["model=" + m] for m in committed_rows}}))
+        named = committed_rows if key == "models" else {m: ["model=" + m] for m in committed_rows}
+        table.write_text(json.dumps({"protocol": {"name": "full"}, key: named}))
     seen = []
     args = _grid_args(seeds=[0], models=models, aggregate_only=aggregate_only)
     grid_main(args, ["e"], lambda a, model, item, seed: True, lambda a: seen.append(list(a.models)), lambda a: table)
@@ -158,9 +162,10 @@ def test_tables_after_a_run_keep_the_rows_they_had(tmp_path, committed_rows, mod
     assert args.models == models  # what trains is still this command's --models
 
 
-def test_a_table_that_is_not_a_grid_table_is_refused_by_name_before_training(tmp_path):
+@pytest.mark.parametrize("text", ["{not json", '{"protocol": {"name": "full"}}', '[1, 2]', '{"models": [1, 2]}'])
+def test_a_table_that_is_not_a_grid_table_is_refused_by_name_before_training(tmp_path, text):
     table = tmp_path / "table.json"
-    table.write_text("{not json")
+    table.write_text(text)
     calls = []
     args = _grid_args(seeds=[0], models=["m"], aggregate_only=False)
     with pytest.raises(SystemExit, match="table.json"):

@@ -73,3 +73,33 @@ def test_prediction_flushes_subnormal_weights_and_keeps_the_callers_mode(ieee_mo
     with torch.no_grad():
         assert np.array_equal(run(), np.zeros((3, 1), dtype=np.float32))
     assert not subnormals_flushed()
+
+
+WORKER_THREADS = """
+import sys, torch
+if sys.argv[1] == "cli":
+    from genarch.predict import main
+    assert main(["/nonexistent-run", "/nonexistent.fa"]) == 2  # fails on its input, after setting the mode
+torch.set_num_threads(2)
+x = torch.full((1_000_000,), 1e-30) * torch.full((1_000_000,), 1e-10)  # subnormal products, split over 2 threads
+print(int((x != 0).sum()))
+"""
+
+
+@pytest.mark.parametrize("how, nonzero", [("cli", 0), ("plain", 1_000_000)])
+def test_a_command_line_process_flushes_in_torchs_worker_threads_too(how, nonzero):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    if how == "cli" and not flush_supported():
+        pytest.skip("this CPU has no flush-to-zero mode")
+    proc = subprocess.run([sys.executable, "-c", WORKER_THREADS, how], capture_output=True, text=True, timeout=120,
+                          cwd=Path(__file__).resolve().parents[1])
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert int(proc.stdout.split()[-1]) == nonzero
+
+
+def flush_supported() -> bool:
+    with flushing_subnormals() as supported:
+        return supported

@@ -73,7 +73,7 @@ MODELS = list(CONTENDERS)
 # experiments/results/regression_log.md): DeepMotif's Adam at 1e-2 (set for 101-bp ChIP-seq) killed 125 of its
 # 128 second-layer ReLU channels within 48 steps on the 2 kb synthetic promoters (1e-3 too; 1e-4 kept 126) and
 # then predicted one constant: it trains at 1e-4 there
-RECIPE_FIXES = {("deepmotif", "synthetic_ilsep"): ["optimizer.lr_scale=0.1"]}
+RECIPE_FIXES = {("deepmotif", "synthetic_ilsep"): (["optimizer.lr_scale=0.1"], "Adam 1e-4, not the published 1e-2")}
 PROTOCOLS = {
     "full": full_protocol("all training sequences", data_seed=0),
     "small": Protocol("mt8000_default", "small-data: 8,000 training sequences, 15 epochs, patience 3",
@@ -94,7 +94,7 @@ def cell_overrides(args, model, dataset, seed) -> list[str]:
     out = run_dir(args, model, dataset, seed)
     return [*contender(model), f"dataset={dataset}", f"seed={seed}", "trainer.save_checkpoint=false",
             *DATASETS[dataset], *(FULL_SCALE.get(dataset, []) if args.protocol.name == "full" else []),
-            *(RECIPE_FIXES.get((model, dataset), []) if args.protocol.name == "full" else []),
+            *(recipe_fix(args, model, dataset)),
             *run_overrides(args, out)]
 
 
@@ -120,9 +120,14 @@ def load_prior(args) -> dict:
     return args._prior
 
 
+def recipe_fix(args, model: str, dataset: str) -> list:
+    """The overrides RECIPE_FIXES adds to a cell (protocol full only)."""
+    return list(RECIPE_FIXES.get((model, dataset), ([], ""))[0]) if args.protocol.name == "full" else []
+
+
 def recipe_fix_note(args, models: list) -> list:
     """One line naming every cell whose published recipe was changed (RECIPE_FIXES), for the table's reader."""
-    fixes = [f"{m} on {d}: `{' '.join(o)}`" for (m, d), o in RECIPE_FIXES.items() if m in models]
+    fixes = [f"{m} on {d}: `{' '.join(o)}` ({what})" for (m, d), (o, what) in RECIPE_FIXES.items() if m in models]
     if args.protocol.name != "full" or not fixes:
         return []
     return ["Recipe changed where the published one could not learn the set (results/regression_log.md): "
@@ -160,7 +165,9 @@ def aggregate(args) -> dict:
     for model, per in prior.get("per_seed", {}).items():  # a cell with run folders here comes only from them
         for dataset, values in per.items():
             same_contender = prior.get("contenders", {}).get(model) == contender(model)  # not an older preset
-            if model in args.models and dataset in DATASETS and dataset not in scores.get(model, {}) and same_contender:
+            fixed = bool(recipe_fix(args, model, dataset))  # a prior's cell carries no overrides: not one of these
+            missing = model in args.models and dataset in DATASETS and dataset not in scores.get(model, {})
+            if missing and same_contender and not fixed:
                 scores.setdefault(model, {})[dataset] = list(values)
                 per_output.setdefault(model, {})[dataset] = list(prior["per_output_test_pearson"][model][dataset])
                 from_prior.setdefault(model, []).append(dataset)

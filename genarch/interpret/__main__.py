@@ -51,8 +51,10 @@ def main(argv: "list[str] | None" = None) -> int:
     from rich.console import Console
 
     from genarch.interpret.pipeline import interpret_run
+    from genarch.training.subnormals import flush_subnormals
 
     run_dir, cfg = parse_args(argv)
+    flush_subnormals()  # before torch starts its worker threads: they take the mode of the thread that starts them
     console = Console(width=None if sys.stdout.isatty() else 150)
     try:
         interpret_run(run_dir, cfg, console=console)

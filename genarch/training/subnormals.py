@@ -8,9 +8,13 @@ training step on one thread took 18x as long as with them flushed (``python -m e
 experiments/results/throughput_log.md). Flushing zeroes only float32 values below 1.2e-38 (float64: 2.2e-308)
 and treats such inputs as zero; no loss, metric or prediction genarch reports can see it.
 
-The mode belongs to a CPU thread: setting it covers the calling thread and the threads torch starts after it
-(a ``python -m genarch`` run sets it before its first parallel operation). It also applies to plain Python
-and numpy floats in that thread, which is why :func:`flushing_subnormals` puts back the caller's mode."""
+The mode belongs to a CPU thread, and a new thread starts with the mode of the thread that starts it. So
+genarch's command lines (``python -m genarch``, ``genarch.predict``, ``genarch.interpret``) set it first thing,
+before torch starts its worker threads, and every thread of the process flushes. In-process (a notebook, a
+test), training and prediction flush in the calling thread while they run (:func:`flushing_subnormals`, which
+then puts back the caller's mode: the mode also applies to plain Python and numpy floats); torch's worker
+threads keep the mode they started with, so a caller computing on several threads calls
+:func:`flush_subnormals` before its first torch operation."""
 
 import sys
 from contextlib import contextmanager
