@@ -142,6 +142,10 @@ def test_head_batchnorm_trains_when_the_last_batch_would_hold_one_record():
     ({"max_epochs": 0, "patience": -1}, ["trainer.max_epochs=0", "trainer.patience=-1"]),
     ({"min_delta": -0.1}, ["trainer.min_delta=-0.1"]),
     ({"target_scaling": "zscore"}, ["trainer.target_scaling='zscore'"]),
+    ({"min_epochs": 3}, ["trainer.min_epochs=3"]),      # above max_epochs (2)
+    ({"min_epochs": -1}, ["trainer.min_epochs=-1"]),
+    ({"min_epochs": 1.5}, ["trainer.min_epochs=1.5"]),
+    ({"min_epochs": 2}, []),
     ({}, []),
     ({"threads": 2, "batch_size": 1}, []),
 ])
@@ -158,3 +162,19 @@ def test_trainer_settings_that_cannot_drive_a_run_name_their_keys(overrides, key
         validate_trainer(cfg)
     for key in keys:
         assert key in str(err.value)
+
+
+@pytest.mark.parametrize("min_epochs, epochs", [(None, 2), (4, 4)])
+def test_min_epochs_keeps_early_stopping_from_ending_a_run_before_it(tmp_path, min_epochs, epochs):
+    """With no epoch counting as an improvement after the first (min_delta 10) and patience 0, early stopping ends
+    the run after epoch 2; ``++trainer.min_epochs=4`` makes it train 4 (of at most 6)."""
+    from hydra import compose, initialize_config_module
+
+    from genarch.training.runner import train
+
+    overrides = ["trainer=smoke", "dataset.n=300", "++summary=false", "trainer.max_epochs=6", "trainer.patience=0",
+                 "trainer.min_delta=10", "trainer.save_checkpoint=false", "logger=none",
+                 *([f"++trainer.min_epochs={min_epochs}"] if min_epochs is not None else [])]
+    with initialize_config_module("genarch.conf", version_base="1.3"):
+        cfg = compose("config", overrides=overrides)
+    assert train(cfg, tmp_path / "run").epochs == epochs

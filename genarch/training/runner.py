@@ -80,6 +80,10 @@ def validate_trainer(trainer_cfg: Any) -> None:
     min_delta = trainer_cfg.get("min_delta", 0.0)
     if not (isinstance(min_delta, (int, float)) and not isinstance(min_delta, bool) and min_delta >= 0):
         problems.append(f"trainer.min_delta={min_delta!r} must be a number >= 0")
+    min_epochs, max_epochs = trainer_cfg.get("min_epochs", 0), trainer_cfg.get("max_epochs", 1)
+    if not (is_int(min_epochs) and 0 <= min_epochs and (not is_int(max_epochs) or min_epochs <= max_epochs)):
+        problems.append(f"trainer.min_epochs={min_epochs!r} must be an integer from 0 to trainer.max_epochs "
+                        f"({max_epochs!r})")
     problems += settings_problems(trainer_cfg)  # accelerator, devices, precision, compile, ...
     if problems:
         raise ConfigError("illegal trainer config:\n  - " + "\n  - ".join(problems))
@@ -209,6 +213,9 @@ def _train_on(device: TrainingDevice, loggers: list[Any], cfg: DictConfig, out_d
     loggers += build_loggers(cfg.get("logger"), out_dir, hydra_cfg, hparams_of(cfg), resume_path(cfg.trainer))
     trainer = pl.Trainer(
         **device.trainer_kwargs(), max_epochs=int(cfg.trainer.max_epochs), callbacks=callbacks,
+        # optional (++trainer.min_epochs): early stopping cannot end the run before it, for sets whose first
+        # epochs are a plateau no model leaves within the patience (experiments/regression: synthetic_ilsep)
+        min_epochs=int(cfg.trainer.get("min_epochs", 0)),
         logger=loggers or False, log_every_n_steps=1, enable_checkpointing=save_checkpoint or save_last,
         enable_model_summary=False,
         enable_progress_bar=progress, gradient_clip_val=grad_clip_value(cfg.model),
