@@ -59,9 +59,10 @@ DATASETS = {  # name -> extra overrides (budget) for that set
 # the synthetic set is generated: under the full protocol it has the paper's ILSEP size (section 4.3: 14,116
 # promoters of 2,000 bp; ../shared/paper/genetic_architect_facts.yaml, ilsep_results), not the 3,000 of the
 # fast embedded default, at which every model stopped early near r 0.1 (2,400 training promoters: ~20 steps an
-# epoch at batch 125). There every model's first epochs are a plateau at validation r ~0 (DeepBind 9 epochs,
-# PromoterNet 5; DeepMotif at Adam 1e-4 had not left it after 8), longer than patience 5: early stopping may end
-# no run before epoch 20 (the three that finished stopped at 24-64, so 20 changes none of them)
+# epoch at batch 125). There the published models' first epochs are a plateau at validation r ~0 (DeepBind ~9
+# epochs, PromoterNet ~5; DeepMotif at Adam 1e-4 had not left it after 8; reg_found learns from epoch 1), longer
+# than patience 5: early stopping may end no run before epoch 20 (the three that finished stopped at 24-64, so 20
+# changes none of them)
 FULL_SCALE = {"synthetic_ilsep": ["dataset.n=14116", "++trainer.min_epochs=20"]}
 # row name -> the genarch overrides that select the model and its training recipe
 CONTENDERS = {
