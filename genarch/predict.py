@@ -249,10 +249,7 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    from genarch.training.subnormals import flush_subnormals
-
     args = parse_args(argv)
-    flush_subnormals()  # before torch starts its worker threads: they take the mode of the thread that starts them
     try:
         frame = predict_file(args.run_dir, args.input, args.batch_size, args.rc_average, args.device, args.format,
                              args.seq_column, args.id_column, args.base_order, args.length_mode)
@@ -271,5 +268,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     return 0
 
 
-if __name__ == "__main__":
+if __name__ == "__main__":  # the process, not main(): an in-process caller keeps its own float mode
+    from genarch.training.subnormals import flush_subnormals
+
+    flush_subnormals()  # before torch starts its worker threads: they take the mode of the thread that starts them
     sys.exit(main())

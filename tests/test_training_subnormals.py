@@ -78,8 +78,12 @@ def test_prediction_flushes_subnormal_weights_and_keeps_the_callers_mode(ieee_mo
 WORKER_THREADS = """
 import sys, torch
 if sys.argv[1] == "cli":
-    from genarch.predict import main
-    assert main(["/nonexistent-run", "/nonexistent.fa"]) == 2  # fails on its input, after setting the mode
+    import runpy
+    sys.argv = ["genarch.predict", "/nonexistent-run", "/nonexistent.fa"]
+    try:  # python -m genarch.predict: fails on its input, after setting the mode
+        runpy.run_module("genarch.predict", run_name="__main__")
+    except SystemExit as stop:
+        assert stop.code == 2
 torch.set_num_threads(2)
 x = torch.full((1_000_000,), 1e-30) * torch.full((1_000_000,), 1e-10)  # subnormal products, split over 2 threads
 print(int((x != 0).sum()))

@@ -51,10 +51,8 @@ def main(argv: "list[str] | None" = None) -> int:
     from rich.console import Console
 
     from genarch.interpret.pipeline import interpret_run
-    from genarch.training.subnormals import flush_subnormals
 
     run_dir, cfg = parse_args(argv)
-    flush_subnormals()  # before torch starts its worker threads: they take the mode of the thread that starts them
     console = Console(width=None if sys.stdout.isatty() else 150)
     try:
         interpret_run(run_dir, cfg, console=console)
@@ -64,5 +62,8 @@ def main(argv: "list[str] | None" = None) -> int:
     return 0
 
 
-if __name__ == "__main__":
+if __name__ == "__main__":  # the process, not main(): an in-process caller keeps its own float mode
+    from genarch.training.subnormals import flush_subnormals
+
+    flush_subnormals()  # before torch starts its worker threads: they take the mode of the thread that starts them
     sys.exit(main())
