@@ -159,6 +159,13 @@ def run_grid(args: argparse.Namespace, items: Sequence[str], run_one: Callable[[
     return trained
 
 
+def table_path(args: argparse.Namespace, names: Mapping[str, str], grid: str) -> Path:
+    """Where a grid's table goes: ``experiments/results/<name>.json`` (``names`` maps a protocol to its name,
+    else ``<grid>_<protocol>``; a smoke's ``_debugN`` table beside its runs); .md and .png beside it."""
+    name = names.get(args.protocol.name, f"{grid}_{args.protocol.name}")
+    return results_dir(args) / (name + (f"_debug{args.debug_max_train}" if args.debug_max_train else "") + ".json")
+
+
 def table_args(args: argparse.Namespace, table_json: Path) -> argparse.Namespace:
     """The arguments the tables are rebuilt with after new runs: the rows the table at ``table_json`` has
     now, then this command's ``--models`` not among them; a run of one model must not rewrite the table

@@ -36,8 +36,8 @@ from pathlib import Path
 from typing import Optional
 
 from experiments.grid import (SMALL_DATA, add_to_record, current_in_folder, current_record, full_protocol, grid_main,
-                              grid_parser, parse_grid_args, protocol_name, read_any, read_current, results_dir,
-                              run_overrides, seed_dirs, stopping, stopping_cell, stopping_summary, train_cell)
+                              grid_parser, parse_grid_args, protocol_name, read_any, read_current, run_overrides,
+                              seed_dirs, stopping, stopping_cell, stopping_summary, table_path, train_cell)
 from experiments.tables import RUNS, device_summary, fmt, md_table, run_device, stale_note, write_json
 from experiments.tfbs.head_to_head import contender
 
@@ -162,9 +162,7 @@ def run_one(args, model: str, task: str, seed: int) -> bool:
 
 
 def table_json(args) -> Path:
-    """experiments/results/gue[_<protocol>].json (a smoke's beside its runs); .md and .png beside it."""
-    name = RESULT_NAMES.get(args.protocol.name, f"gue_{args.protocol.name}")
-    return results_dir(args) / (name + (f"_debug{args.debug_max_train}" if args.debug_max_train else "") + ".json")
+    return table_path(args, RESULT_NAMES, "gue")
 
 
 def aggregate(args) -> dict:

@@ -44,8 +44,9 @@ from pathlib import Path
 
 from experiments import paper_facts
 from experiments.grid import (RECOVERED, full_protocol, grid_main, grid_parser, parse_grid_args, Protocol,
-                              protocol_name, read_any, read_current, recovered_note, results_dir, run_overrides,
+                              protocol_name, read_any, read_current, recovered_note, run_overrides,
                               seed_dirs, stopping, stopping_cell, stopping_summary, train_cell)
+from experiments.grid import table_path
 from experiments.tables import RUNS, device_summary, fmt, md_table, mean_over_seeds, run_device, \
     stale_note, summary_stats, win_share_markdown, win_shares, write_json
 
@@ -138,9 +139,7 @@ def recipe_fix_note(args, models: list) -> list:
 
 
 def table_json(args) -> Path:
-    """experiments/results/regression[_<protocol>].json (a smoke's beside its runs); .md and .png beside it."""
-    name = RESULT_NAMES.get(args.protocol.name, f"regression_{args.protocol.name}")
-    return results_dir(args) / (name + (f"_debug{args.debug_max_train}" if args.debug_max_train else "") + ".json")
+    return table_path(args, RESULT_NAMES, "regression")
 
 
 def aggregate(args) -> dict:

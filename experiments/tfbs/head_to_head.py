@@ -35,9 +35,8 @@ from typing import Optional
 
 from experiments import paper_facts
 from experiments.grid import (RECOVERED, SMALL_DATA, full_protocol, grid_main, grid_parser, mean_seconds,
-                              parse_grid_args, protocol_name, read_any, read_current, recovered_note, results_dir,
-                              run_overrides, run_seconds, seed_dirs, stopping, stopping_cell, stopping_summary,
-                              train_cell)
+                              parse_grid_args, protocol_name, read_any, read_current, recovered_note, run_overrides,
+                              run_seconds, seed_dirs, stopping, stopping_cell, stopping_summary, table_path, train_cell)
 from experiments.tables import RUNS, device_summary, fmt, md_table, mean_over_seeds, run_device, \
     stale_note, summary_stats, win_share_markdown, win_shares, write_json
 
@@ -115,9 +114,7 @@ def paper_table1() -> dict:
 
 
 def table_json(args) -> Path:
-    """experiments/results/tfbs_head_to_head[_<protocol>].json (a smoke's beside its runs); .md and .png beside it."""
-    name = RESULT_NAMES.get(args.protocol.name, f"tfbs_head_to_head_{args.protocol.name}")
-    return results_dir(args) / (name + (f"_debug{args.debug_max_train}" if args.debug_max_train else "") + ".json")
+    return table_path(args, RESULT_NAMES, "tfbs_head_to_head")
 
 
 def aggregate(args) -> dict:
