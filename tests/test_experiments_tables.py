@@ -587,7 +587,7 @@ def test_a_recipe_fix_reaches_only_its_cell(model, dataset, protocol, fixed):
     fixes, _ = regression.RECIPE_FIXES[("deepmotif", "synthetic_ilsep")]
     assert all((fix in overrides) is fixed for fix in fixes)
     assert overrides[: len(regression.contender(model))] == regression.contender(model)
-    if fixed:  # after the preset's own lr_scale, so Hydra applies the fix last
+    if fixed:  # after the preset, so Hydra applies the fix last
         assert min(map(overrides.index, fixes)) > overrides.index("+experiment=deepmotif_paper")
     note = regression.recipe_fix_note(args, [model])
     assert bool(note) is (model == "deepmotif" and protocol == "full")

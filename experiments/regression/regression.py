@@ -45,8 +45,7 @@ from pathlib import Path
 from experiments import paper_facts
 from experiments.grid import (RECOVERED, full_protocol, grid_main, grid_parser, parse_grid_args, Protocol,
                               protocol_name, read_any, read_current, recovered_note, run_overrides,
-                              seed_dirs, stopping, stopping_cell, stopping_summary, train_cell)
-from experiments.grid import table_path
+                              seed_dirs, stopping, stopping_cell, stopping_summary, table_path, train_cell)
 from experiments.tables import RUNS, device_summary, fmt, md_table, mean_over_seeds, run_device, \
     stale_note, summary_stats, win_share_markdown, win_shares, write_json
 
@@ -79,7 +78,7 @@ MODELS = list(CONTENDERS)
 # then predicted one constant. Lower rates did not mend it (3e-4 lost 83 in two epochs of the full set; 1e-4 kept
 # them alive but did not learn in 20 epochs), nor did dropping its dropout (1e-3: 68 dead). With BatchNorm after
 # each conv layer none die at the published 1e-2, but the output layer then shrank to a constant (prediction spread
-# 0.0003 after 4 epochs), which the dropout before it pushes towards; without that dropout the spread stays
+# 0.0003 after 4 epochs), which the dropout before it pushes towards; without that dropout it learns
 RECIPE_FIXES = {("deepmotif", "synthetic_ilsep"): (
     ["model.stem.batchnorm=true", "model.head.dropout=0.0"],
     "BatchNorm after each conv layer and no dropout before the output layer, unlike the released network")}
